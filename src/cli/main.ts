@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/** The `switchyard` command line. */
+import { SwitchyardError } from '../core/errors.js';
+import { routerFactory, routerKinds } from '../routers/registry.js';
+import { runData } from './commands/data.js';
+import { runEval } from './commands/eval.js';
+
+const USAGE = `switchyard — route each LLM request to the model that gives the best quality per dollar
+
+usage: switchyard <command> [options]   (--help on any command)
+
+  eval          fit routers on train, replay them on test, write results.json + report.html
+  data import   convert RouterBench CSVs or production logs to the routing-matrix format
+  data inspect  summarise a dataset: prompts, models, splits, mean score and cost
+  routers       list the available routers`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'eval':
+        await runEval(rest);
+        return 0;
+      case 'data':
+        await runData(rest);
+        return 0;
+      case 'routers':
+        for (const k of routerKinds()) process.stdout.write(`${k.padEnd(16)} ${routerFactory(k).summary}\n`);
+        return 0;
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE + '\n');
+        return cmd === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`switchyard: unknown command "${cmd}"\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof SwitchyardError) {
+      process.stderr.write(`switchyard: error [${e.code}]: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`switchyard: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,49 @@
+/** The versioned JSON artifact every router saves to and loads from. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { SwitchyardError } from '../core/errors.js';
+import { ModelCardSchema } from '../spec/dataset.js';
+import type { RouterArtifact } from '../spec/router.js';
+
+export const ARTIFACT_FORMAT = 'switchyard.router';
+
+export const RouterArtifactSchema = z.object({
+  format: z.literal(ARTIFACT_FORMAT),
+  version: z.number().int().positive(),
+  kind: z.string().min(1),
+  models: z.array(ModelCardSchema).min(1),
+  config: z.record(z.string(), z.unknown()),
+  state: z.unknown(),
+  encoder: z.object({ id: z.string(), dim: z.number().int().positive() }).optional(),
+});
+
+export function parseArtifact(raw: unknown, where = 'artifact'): RouterArtifact {
+  const parsed = RouterArtifactSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    throw new SwitchyardError('artifact_invalid', `${where}: not a Switchyard router artifact:\n${lines.join('\n')}`);
+  }
+  return parsed.data as RouterArtifact;
+}
+
+/** Checks that an artifact is of the expected kind and a version this build reads. */
+export function expectArtifact(a: RouterArtifact, kind: string, maxVersion: number): void {
+  if (a.kind !== kind) throw new SwitchyardError('artifact_invalid', `artifact is a "${a.kind}" router, not "${kind}"`);
+  if (a.version > maxVersion) {
+    throw new SwitchyardError('artifact_invalid', `artifact version ${a.version} of "${kind}" is newer than this build reads (≤ ${maxVersion})`);
+  }
+}
+
+export function readArtifactFile(file: string): RouterArtifact {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new SwitchyardError('artifact_invalid', `${file}: cannot read router artifact: ${(e as Error).message}`);
+  }
+  return parseArtifact(raw, file);
+}
+
+export function writeArtifactFile(file: string, artifact: RouterArtifact): void {
+  writeFileSync(file, JSON.stringify(artifact) + '\n');
+}

@@ -1,0 +1,78 @@
+/**
+ * The router contract: every strategy (baselines, kNN, MLP, bandits, cross-attention, cascades)
+ * implements `Router`; the evaluator scores it and the gateway serves the very same object.
+ */
+import type { ModelCard } from './dataset.js';
+
+/** What a router may see of a prompt: its text, never the dataset's task label or scores. */
+export interface PromptInput {
+  readonly id?: string;
+  readonly text: string;
+  /** Models that may be chosen for this prompt (default: every model the router knows). */
+  readonly candidates?: readonly string[];
+}
+
+/** The cost preference: λ in [0, 1], 0 = best quality, 1 = lowest cost. */
+export interface RoutePrefs {
+  readonly lambda: number;
+  /** Restrict every prompt of the call to these models (intersected with PromptInput.candidates). */
+  readonly candidates?: readonly string[];
+  /** `full` (default) fills per-model predictions; `choice` skips them (evaluation fast path). */
+  readonly detail?: 'full' | 'choice';
+}
+
+export interface CandidateEstimate {
+  readonly model: string;
+  readonly quality?: number;
+  readonly cost?: number;
+  readonly utility?: number;
+}
+
+export type DecisionKind = 'single' | 'cascade' | 'mixture';
+
+export interface Decision {
+  /** Models called: one for `single`; an ordered chain for `cascade`; proposers for `mixture`. */
+  readonly models: readonly string[];
+  readonly kind: DecisionKind;
+  /** Per-model predictions, where the router has them and `detail` is `full`. */
+  readonly candidates?: readonly CandidateEstimate[];
+  readonly reason: string;
+}
+
+/** A training view: prompts with the recorded outcomes of every model (NaN where absent). */
+export interface TrainingData {
+  readonly models: readonly ModelCard[];
+  readonly size: number;
+  text(i: number): string;
+  id(i: number): string;
+  /** Recorded score of model `m` (index into `models`) on prompt `i`, NaN if not recorded. */
+  score(i: number, m: number): number;
+  cost(i: number, m: number): number;
+  inputTokens(i: number, m: number): number;
+  outputTokens(i: number, m: number): number;
+}
+
+export interface FitContext {
+  readonly seed: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface RouterArtifact {
+  readonly format: 'switchyard.router';
+  readonly version: number;
+  readonly kind: string;
+  readonly models: readonly ModelCard[];
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly state: unknown;
+  readonly encoder?: { readonly id: string; readonly dim: number };
+}
+
+export interface Router {
+  /** Registry name of the strategy, e.g. `knn`, `best-single`. */
+  readonly kind: string;
+  /** Model ids the router can choose from, fixed by `fit`. */
+  readonly models: readonly string[];
+  fit(train: TrainingData, ctx: FitContext): Promise<void>;
+  route(prompts: readonly PromptInput[], prefs: RoutePrefs): Promise<Decision[]>;
+  toArtifact(): RouterArtifact;
+}
