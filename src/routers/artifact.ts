@@ -47,3 +47,13 @@ export function readArtifactFile(file: string): RouterArtifact {
 export function writeArtifactFile(file: string, artifact: RouterArtifact): void {
   writeFileSync(file, JSON.stringify(artifact) + '\n');
 }
+
+/** Validates a router's own state block; a mismatch is an `artifact_invalid` error, never a crash later. */
+export function parseState<T>(schema: z.ZodType<T>, state: unknown, kind: string): T {
+  const parsed = schema.safeParse(state);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `state.${i.path.map(String).join('.')}: ${i.message}`);
+    throw new SwitchyardError('artifact_invalid', `${kind}: artifact state does not match this router:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -58,6 +58,6 @@ async function runImport(argv: string[]): Promise<void> {
   writeDataset(out, result.meta, result.rows, result.responses);
   const splits: Record<string, number> = {};
   for (const r of result.rows) splits[r.split] = (splits[r.split] ?? 0) + 1;
-  const splitText = Object.entries(splits).map(([k, v]) => `${k} ${v}`).join(', ');
+  const splitText = Object.entries(splits).sort(([a], [b]) => (a === 'train' ? -1 : b === 'train' ? 1 : a.localeCompare(b))).map(([k, v]) => `${k} ${v}`).join(', ');
   process.stdout.write(`imported ${result.rows.length} prompts × ${result.meta.models.length} models (${splitText}) into ${out}\n`);
 }

@@ -8,7 +8,7 @@ import { SwitchyardError } from '../../core/errors.js';
 import { keyedUniform } from '../../core/random.js';
 import { modelStats, rankByCost, rankByQuality } from '../../data/stats.js';
 import type { Decision, FitContext, PromptInput, RoutePrefs, RouterArtifact, TrainingData } from '../../spec/router.js';
-import { expectArtifact } from '../artifact.js';
+import { expectArtifact, parseState } from '../artifact.js';
 import { BaseRouter } from '../base.js';
 
 const OrderState = z.object({ order: z.array(z.string()).min(1) });
@@ -43,7 +43,7 @@ abstract class OrderedRouter extends BaseRouter {
   protected restore(a: RouterArtifact): this {
     expectArtifact(a, this.kind, this.version);
     this.setModels(a.models);
-    const s = OrderState.parse(a.state);
+    const s = parseState(OrderState, a.state, this.kind);
     for (const id of s.order) this.modelIndex(id);
     this.order = s.order;
     return this;
@@ -134,7 +134,7 @@ export class RandomRouter extends OrderedRouter {
   }
   static fromArtifact(a: RouterArtifact): RandomRouter {
     const r = new RandomRouter(Number(a.config['seed'] ?? 0)).restore(a);
-    r.cheapestOrder = z.object({ cheapestOrder: z.array(z.string()) }).parse(a.state).cheapestOrder;
+    r.cheapestOrder = parseState(z.object({ cheapestOrder: z.array(z.string()).min(1) }), a.state, r.kind).cheapestOrder;
     return r;
   }
 }

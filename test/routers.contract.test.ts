@@ -1,0 +1,16 @@
+/** Runs the one router contract suite over every registered router. */
+import { describe, expect, it } from 'vitest';
+import { createRouter, routerKinds } from '../src/routers/registry.js';
+import { routerContract } from './contract/router-contract.js';
+
+/** Options a router needs in the contract run (the synthetic data's model ids). */
+const SPEC: Record<string, string> = { fixed: 'fixed:model=small-2', random: 'random:seed=3' };
+
+describe('registry', () => {
+  it('has the baselines and refuses unknown names with a stable code', () => {
+    expect(routerKinds()).toEqual(expect.arrayContaining(['best-single', 'cheapest', 'random', 'fixed']));
+    expect(() => createRouter('no-such-router')).toThrow(expect.objectContaining({ code: 'router_unknown' }));
+  });
+});
+
+for (const kind of routerKinds()) routerContract(kind, () => createRouter(SPEC[kind] ?? kind));
