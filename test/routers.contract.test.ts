@@ -4,7 +4,12 @@ import { createRouter, routerKinds } from '../src/routers/registry.js';
 import { routerContract } from './contract/router-contract.js';
 
 /** Options a router needs in the contract run (the synthetic data's model ids). */
-const SPEC: Record<string, string> = { fixed: 'fixed:model=small-2', random: 'random:seed=3' };
+const SPEC: Record<string, string> = {
+  fixed: 'fixed:model=small-2',
+  random: 'random:seed=3',
+  knn: 'knn:encoder=hashing:dim=256',
+  linear: 'linear:encoder=hashing:dim=256',
+};
 
 describe('registry', () => {
   it('has the baselines and refuses unknown names with a stable code', () => {

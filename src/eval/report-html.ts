@@ -30,7 +30,7 @@ function frontierSpec(r: EvalResult): Spec {
   rows.push({ layer: 'oracle', series: 'oracle', cost: r.reference.oracle.cost, quality: r.reference.oracle.quality });
   const x = { field: 'cost', type: 'quantitative', scale: { type: 'log' }, title: 'mean cost per prompt (USD, log)', axis: { format: '.1e' } } as const;
   const y = { field: 'quality', type: 'quantitative', scale: { zero: false }, title: 'mean quality' } as const;
-  const color = { field: 'series', type: 'nominal', title: 'router' } as const;
+  const color = { field: 'series', type: 'nominal', title: 'router', legend: { labelLimit: 320 } } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     width: 720,
@@ -71,9 +71,9 @@ function sharesSpec(r: EvalResult): Spec {
     data: { values: rows },
     mark: 'bar',
     encoding: {
-      y: { field: 'router', type: 'nominal', sort: null, title: null },
+      y: { field: 'router', type: 'nominal', sort: null, title: null, axis: { labelLimit: 320 } },
       x: { field: 'share', type: 'quantitative', stack: 'normalize', axis: { format: '%' }, title: 'share of calls' },
-      color: { field: 'model', type: 'nominal', scale: { scheme: 'tableau20' } },
+      color: { field: 'model', type: 'nominal', scale: { scheme: 'tableau20' }, legend: { labelLimit: 320 } },
     },
   } as Spec;
 }

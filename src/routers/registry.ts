@@ -4,6 +4,9 @@
  */
 import { SwitchyardError } from '../core/errors.js';
 import type { Router, RouterArtifact } from '../spec/router.js';
+import { KnnRouter } from './knn/knn.js';
+import { LinearRouter } from './linear/linear.js';
+import type { PredictorOptions } from './predictor.js';
 import { BestSingleRouter, CheapestRouter, FixedRouter, RandomRouter } from './baselines/baselines.js';
 
 export type RouterOptions = Readonly<Record<string, string | number | boolean>>;
@@ -33,7 +36,9 @@ export function routerFactory(kind: string): RouterFactory {
 
 /** `kind` or `kind:key=value;key=value` (as the CLI takes it, e.g. `fixed:model=gpt-4o`). */
 export function parseRouterSpec(spec: string): { kind: string; options: RouterOptions; label: string } {
-  const [kind, rest] = spec.split(':', 2) as [string, string | undefined];
+  const colon = spec.indexOf(':');
+  const kind = colon < 0 ? spec : spec.slice(0, colon);
+  const rest = colon < 0 ? undefined : spec.slice(colon + 1);
   const options: Record<string, string | number | boolean> = {};
   if (rest) {
     for (const pair of rest.split(';')) {
@@ -47,6 +52,12 @@ export function parseRouterSpec(spec: string): { kind: string; options: RouterOp
   }
   routerFactory(kind);
   return { kind, options, label: spec };
+}
+
+/** Options every predictor takes: encoder=SPEC (default use-lite, or SWITCHYARD_ENCODER), calibrate=false. */
+export function predictorOptions(o: RouterOptions): PredictorOptions {
+  const encoder = o['encoder'] !== undefined ? String(o['encoder']) : process.env['SWITCHYARD_ENCODER'];
+  return { ...(encoder ? { encoder } : {}), ...(o['calibrate'] !== undefined ? { calibrate: o['calibrate'] !== false } : {}) };
 }
 
 export function createRouter(spec: string): Router {
@@ -81,4 +92,18 @@ registerRouter({
   summary: 'one configured model (option model=ID)',
   create: (o) => new FixedRouter(o['model'] === undefined ? undefined : String(o['model'])),
   fromArtifact: (a) => FixedRouter.fromArtifact(a),
+});
+
+registerRouter({
+  kind: 'knn',
+  summary: 'k nearest training prompts (cosine on the embedding); k by leave-one-out CV',
+  create: (o) => new KnnRouter({ ...predictorOptions(o), ...(o['k'] !== undefined ? { k: o['k'] === 'auto' ? 'auto' : Number(o['k']) } : {}), ...(o['pca'] !== undefined ? { pca: Number(o['pca']) } : {}) }),
+  fromArtifact: (a) => KnnRouter.fromArtifact(a),
+});
+
+registerRouter({
+  kind: 'linear',
+  summary: 'ridge regression of each model\'s score on the embedding; penalty by 5-fold CV',
+  create: (o) => new LinearRouter({ ...predictorOptions(o), ...(o['alpha'] !== undefined ? { alpha: o['alpha'] === 'auto' ? 'auto' : Number(o['alpha']) } : {}) }),
+  fromArtifact: (a) => LinearRouter.fromArtifact(a),
 });

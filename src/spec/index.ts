@@ -1,2 +1,3 @@
 export * from './dataset.js';
 export * from './router.js';
+export * from './encoder.js';

@@ -15,6 +15,10 @@ export interface PromptInput {
 /** The cost preference: λ in [0, 1], 0 = best quality, 1 = lowest cost. */
 export interface RoutePrefs {
   readonly lambda: number;
+  /** Target mean cost per request (USD): resolved to λ on the router's operating curve; overrides `lambda`. */
+  readonly budgetUsd?: number;
+  /** Target mean quality (0..1): resolved to the cheapest λ reaching it; overrides `lambda`. */
+  readonly targetQuality?: number;
   /** Restrict every prompt of the call to these models (intersected with PromptInput.candidates). */
   readonly candidates?: readonly string[];
   /** `full` (default) fills per-model predictions; `choice` skips them (evaluation fast path). */

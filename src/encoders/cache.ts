@@ -1,0 +1,131 @@
+/**
+ * Embedding caches keyed by (encoder fingerprint, text hash): an in-memory LRU for serving, and an
+ * on-disk store for evaluation runs (one binary file per encoder fingerprint, appended to).
+ */
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Encoder, EncoderSpec } from '../spec/encoder.js';
+
+const KEY_BYTES = 16;
+
+function textKey(text: string): string {
+  return createHash('sha1').update(text).digest('hex').slice(0, KEY_BYTES * 2);
+}
+
+export interface CacheOptions {
+  /** Entries kept in memory (default 10,000). */
+  readonly maxEntries?: number;
+  /** Folder for the on-disk cache (none by default). */
+  readonly dir?: string;
+}
+
+export class CachedEncoder implements Encoder {
+  readonly inner: Encoder;
+  private readonly lru = new Map<string, Float32Array>();
+  private readonly maxEntries: number;
+  private readonly dir: string | undefined;
+  private disk: Map<string, Float32Array> | undefined;
+  private diskFingerprint = '';
+  hits = 0;
+  misses = 0;
+
+  constructor(inner: Encoder, options: CacheOptions = {}) {
+    this.inner = inner;
+    this.maxEntries = options.maxEntries ?? 10_000;
+    this.dir = options.dir;
+  }
+
+  get id(): string {
+    return this.inner.id;
+  }
+  get dim(): number {
+    return this.inner.dim;
+  }
+  get fingerprint(): string {
+    return this.inner.fingerprint;
+  }
+
+  async fit(texts: readonly string[]): Promise<void> {
+    if (this.inner.fit) {
+      await this.inner.fit(texts);
+      this.lru.clear();
+    }
+  }
+
+  private diskFile(): string | undefined {
+    if (!this.dir) return undefined;
+    const name = createHash('sha1').update(this.inner.fingerprint).digest('hex').slice(0, 16);
+    return join(this.dir, `${this.inner.id}-${name}.f32`);
+  }
+
+  private loadDisk(): Map<string, Float32Array> | undefined {
+    const file = this.diskFile();
+    if (!file) return undefined;
+    if (this.disk && this.diskFingerprint === this.inner.fingerprint) return this.disk;
+    const map = new Map<string, Float32Array>();
+    if (existsSync(file)) {
+      const buf = readFileSync(file);
+      const rec = KEY_BYTES + 4 * this.dim;
+      for (let off = 0; off + rec <= buf.length; off += rec) {
+        const key = buf.subarray(off, off + KEY_BYTES).toString('hex');
+        const vec = new Float32Array(this.dim);
+        new Uint8Array(vec.buffer).set(buf.subarray(off + KEY_BYTES, off + rec));
+        map.set(key, vec);
+      }
+    }
+    this.disk = map;
+    this.diskFingerprint = this.inner.fingerprint;
+    return map;
+  }
+
+  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    const fp = this.inner.fingerprint;
+    const disk = this.loadDisk();
+    const out = new Array<Float32Array | undefined>(texts.length);
+    const missing: number[] = [];
+    texts.forEach((t, i) => {
+      const k = textKey(t);
+      const hit = this.lru.get(`${fp}|${k}`) ?? disk?.get(k);
+      if (hit) {
+        this.hits++;
+        out[i] = hit;
+      } else {
+        missing.push(i);
+      }
+    });
+    if (missing.length > 0) {
+      this.misses += missing.length;
+      const unique = [...new Set(missing.map((i) => texts[i] as string))];
+      const vecs = await this.inner.embed(unique);
+      const byText = new Map(unique.map((t, j) => [t, vecs[j] as Float32Array]));
+      const records: Buffer[] = [];
+      for (const t of unique) {
+        const k = textKey(t);
+        const v = byText.get(t) as Float32Array;
+        if (disk && !disk.has(k)) {
+          disk.set(k, v);
+          records.push(Buffer.from(k, 'hex'), Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+        }
+      }
+      for (const i of missing) out[i] = byText.get(texts[i] as string);
+      const file = this.diskFile();
+      if (file && records.length > 0) {
+        mkdirSync(this.dir as string, { recursive: true });
+        appendFileSync(file, Buffer.concat(records));
+      }
+    }
+    for (let i = 0; i < texts.length; i++) this.remember(`${fp}|${textKey(texts[i] as string)}`, out[i] as Float32Array);
+    return out as Float32Array[];
+  }
+
+  private remember(key: string, v: Float32Array): void {
+    if (this.lru.has(key)) this.lru.delete(key);
+    this.lru.set(key, v);
+    if (this.lru.size > this.maxEntries) this.lru.delete(this.lru.keys().next().value as string);
+  }
+
+  toSpec(): EncoderSpec {
+    return this.inner.toSpec();
+  }
+}

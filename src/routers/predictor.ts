@@ -1,0 +1,258 @@
+/**
+ * PredictorRouter: the shared machinery of routers that predict each model's quality from the
+ * prompt's embedding (kNN, linear, MLP, MF, semantic routes). A family supplies `fitQuality` (which
+ * also returns out-of-fold predictions on train) and `predictQuality`; this class does the rest:
+ * encoding, cost prediction, Platt calibration (with its ECE), the operating curve that resolves
+ * a budget or a target quality to λ, the one decision rule, and the artifact.
+ */
+import { z } from 'zod';
+import { SwitchyardError, invalidArgument } from '../core/errors.js';
+import { createEncoder, encoderFromSpec } from '../encoders/registry.js';
+import type { CachedEncoder } from '../encoders/cache.js';
+import type { EncoderSpec } from '../spec/encoder.js';
+import type { CandidateEstimate, Decision, FitContext, PromptInput, RoutePrefs, RouterArtifact, TrainingData } from '../spec/router.js';
+import { expectArtifact, parseState } from './artifact.js';
+import { BaseRouter } from './base.js';
+import { applyCalibrators, applyPlatt, expectedCalibrationError, fitCalibrators, type Platt } from './calibration.js';
+import { CostModel, CostModelStateSchema } from './cost-model.js';
+import { decide, utility } from './decision-rule.js';
+import { curveAiq, fitLambdaScale, replayCurve, weightFor, type ReplaySet } from './tradeoff.js';
+
+export interface OperatingPoint {
+  readonly lambda: number;
+  readonly cost: number;
+  readonly quality: number;
+}
+
+export interface CalibrationReport {
+  /** Expected calibration error of the raw out-of-fold predictions, and after isotonic calibration. */
+  readonly eceRaw: number;
+  readonly eceCalibrated: number;
+  readonly rows: number;
+}
+
+const SharedStateSchema = z.object({
+  encoder: z.object({ id: z.string(), dim: z.number().int().positive(), config: z.record(z.string(), z.unknown()).optional(), state: z.unknown().optional() }),
+  cost: CostModelStateSchema,
+  calibration: z.array(z.object({ a: z.number(), b: z.number() })).nullable(),
+  curve: z.array(z.object({ lambda: z.number(), cost: z.number(), quality: z.number() })),
+  lambdaScale: z.array(z.number()).length(101),
+  report: z.object({ eceRaw: z.number(), eceCalibrated: z.number(), rows: z.number() }),
+  model: z.unknown(),
+});
+
+export interface PredictorOptions {
+  /** Encoder spec (`use-lite`, `hashing`, `hashing:dim=2048`, …). */
+  readonly encoder?: string;
+  readonly calibrate?: boolean;
+}
+
+interface Predictions {
+  readonly q: Float64Array;
+  readonly c: Float64Array;
+}
+
+export abstract class PredictorRouter extends BaseRouter {
+  protected encoderSpec: string;
+  protected calibrate: boolean;
+  protected encoder: CachedEncoder | undefined;
+  protected costModel: CostModel | undefined;
+  protected calibration: Platt[] | null = null;
+  curve: OperatingPoint[] = [];
+  /** w(λ) at λ = 0, 0.01, …, 1 (see tradeoff.ts). */
+  lambdaScale: number[] = [];
+  report: CalibrationReport = { eceRaw: Number.NaN, eceCalibrated: Number.NaN, rows: 0 };
+  private memo = new WeakMap<readonly PromptInput[], Predictions>();
+
+  constructor(options: PredictorOptions = {}) {
+    super();
+    this.encoderSpec = options.encoder ?? 'use-lite';
+    this.calibrate = options.calibrate ?? true;
+  }
+
+  /**
+   * Trains the family's quality model; returns out-of-fold predictions on train (n x M, NaN = none).
+   * `trainAiq(oof)` scores candidate out-of-fold predictions by the AIQ of their routing on train,
+   * for choosing hyperparameters by what routing is judged on.
+   */
+  protected abstract fitQuality(X: readonly Float32Array[], Y: Float64Array, ctx: FitContext, trainAiq: (oof: Float64Array) => number): Promise<Float64Array>;
+  /** Raw predicted quality of every model for one embedding, into out[offset..offset+M). */
+  protected abstract predictQuality(x: Float32Array, out: Float64Array, offset: number): void;
+  protected abstract familyConfig(): Record<string, unknown>;
+  protected abstract familyState(): unknown;
+  protected abstract restoreFamily(config: Readonly<Record<string, unknown>>, state: unknown): void;
+
+  protected async fitModels(train: TrainingData, ctx: FitContext): Promise<void> {
+    const n = train.size;
+    const M = train.models.length;
+    const texts = Array.from({ length: n }, (_, i) => train.text(i));
+    this.encoder = createEncoder(this.encoderSpec);
+    await this.encoder.fit(texts);
+    const X = await this.encoder.embed(texts);
+    const tokens = Float64Array.from(texts, (t) => CostModel.countTokens(t));
+    this.costModel = CostModel.fit(train, tokens);
+    const C = new Float64Array(n * M);
+    for (let i = 0; i < n; i++) this.costModel.predict(tokens[i] as number, C, i * M);
+    const Y = new Float64Array(n * M);
+    for (let i = 0; i < n; i++) for (let m = 0; m < M; m++) Y[i * M + m] = train.score(i, m);
+    const trainAiq = (oof: Float64Array): number => {
+      const q = this.calibrate ? applyCalibrators(oof, fitCalibrators(oof, Y, M).calibrators, M) : oof;
+      const set = replaySet(train, q, C, this.costModel as CostModel);
+      return set.rows === 0 ? 0 : curveAiq(set, replayCurve(set));
+    };
+    const oof = await this.fitQuality(X, Y, ctx, trainAiq);
+    this.fitCalibration(oof, Y, M);
+    const calibrated = oof.map((v, k) => (Number.isNaN(v) ? v : this.calibrated(v, k % M)));
+    const set = replaySet(train, calibrated, C, this.costModel);
+    const wCurve = set.rows > 0 ? replayCurve(set) : [];
+    this.lambdaScale = fitLambdaScale(wCurve);
+    this.curve = set.rows > 0 ? this.lambdaScale.map((w, k) => ({ lambda: k / 100, ...pick(replayCurve(set, set.q, [w])[0]) })) : [];
+    ctx.log?.(`${this.kind}: ECE raw ${this.report.eceRaw.toFixed(4)}, calibrated ${this.report.eceCalibrated.toFixed(4)} on ${this.report.rows} out-of-fold predictions; train AIQ ${set.rows > 0 ? curveAiq(set, wCurve).toFixed(4) : 'n/a'}`);
+  }
+
+  private fitCalibration(oof: Float64Array, Y: Float64Array, M: number): void {
+    const { calibrators, raw } = fitCalibrators(oof, Y, M);
+    const p = raw.flatMap((r) => r.p.map(clamp01));
+    const y = raw.flatMap((r) => r.y);
+    const calibrated = raw.flatMap((r, m) => r.p.map((v) => applyPlatt(calibrators[m] as Platt, v)));
+    this.calibration = this.calibrate && p.length >= 50 ? calibrators : null;
+    this.report = { eceRaw: expectedCalibrationError(p, y), eceCalibrated: expectedCalibrationError(this.calibration ? calibrated : p, y), rows: p.length };
+  }
+
+  private calibrated(raw: number, m: number): number {
+    const c = this.calibration?.[m];
+    return c ? applyPlatt(c, raw) : clamp01(raw);
+  }
+
+  /** λ from the prefs: an explicit budget or target quality is resolved on the operating curve. */
+  resolveLambda(prefs: RoutePrefs): number {
+    if (prefs.budgetUsd !== undefined) {
+      if (!(prefs.budgetUsd >= 0)) throw invalidArgument(`budgetUsd: expected a cost ≥ 0, got ${prefs.budgetUsd}`);
+      const within = this.curve.find((p) => p.cost <= prefs.budgetUsd!);
+      return within ? within.lambda : 1;
+    }
+    if (prefs.targetQuality !== undefined) {
+      if (!(prefs.targetQuality >= 0 && prefs.targetQuality <= 1)) throw invalidArgument(`targetQuality: expected 0..1, got ${prefs.targetQuality}`);
+      for (let k = this.curve.length - 1; k >= 0; k--) if ((this.curve[k] as OperatingPoint).quality >= prefs.targetQuality) return (this.curve[k] as OperatingPoint).lambda;
+      return 0;
+    }
+    return prefs.lambda;
+  }
+
+  /** Calibrated quality and predicted cost for every (prompt, model); memoised per prompt batch. */
+  async predict(prompts: readonly PromptInput[]): Promise<Predictions> {
+    this.requireFitted();
+    const hit = this.memo.get(prompts);
+    if (hit) return hit;
+    const M = this.cards.length;
+    const texts = prompts.map((p) => p.text);
+    const X = await (this.encoder as CachedEncoder).embed(texts);
+    const q = new Float64Array(prompts.length * M);
+    const c = new Float64Array(prompts.length * M);
+    X.forEach((x, i) => {
+      this.predictQuality(x, q, i * M);
+      for (let m = 0; m < M; m++) q[i * M + m] = this.calibrated(q[i * M + m] as number, m);
+      (this.costModel as CostModel).predict(CostModel.countTokens(texts[i] as string), c, i * M);
+    });
+    const out = { q, c };
+    this.memo.set(prompts, out);
+    return out;
+  }
+
+  protected async routeBatch(prompts: readonly PromptInput[], prefs: RoutePrefs): Promise<Decision[]> {
+    const { q, c } = await this.predict(prompts);
+    const lambda = this.resolveLambda(prefs);
+    const w = weightFor(this.lambdaScale, lambda);
+    const M = this.cards.length;
+    const base = this.prefsMask(prefs);
+    const scale = (this.costModel as CostModel).scale;
+    const full = prefs.detail !== 'choice';
+    return prompts.map((p, i) => {
+      const mask = this.allowedMask(p, prefs, base);
+      const m = decide(q, c, i * M, M, mask, w, scale);
+      const id = this.cards[m]?.id as string;
+      if (!full) return { models: [id], kind: 'single', reason: `${this.kind}: best predicted utility at λ=${lambda}` };
+      const candidates: CandidateEstimate[] = this.cards.map((card, j) => ({
+        model: card.id,
+        quality: q[i * M + j] as number,
+        cost: c[i * M + j] as number,
+        utility: utility(q[i * M + j] as number, c[i * M + j] as number, Math.min(w, 1e6), scale),
+      }));
+      const qm = (q[i * M + m] as number).toFixed(3);
+      const cm = (c[i * M + m] as number).toExponential(2);
+      const best = candidates.reduce((a, b) => ((b.quality ?? 0) > (a.quality ?? 0) ? b : a));
+      const tail = best.model === id ? 'the highest predicted quality' : `vs ${best.model} at ${(best.quality ?? 0).toFixed(3)} for $${(best.cost ?? 0).toExponential(2)}`;
+      return { models: [id], kind: 'single', candidates, reason: `${this.kind}: ${id} predicted quality ${qm} for $${cm} at λ=${Number(lambda.toFixed(4))} (${tail})` };
+    });
+  }
+
+  protected config(): Record<string, unknown> {
+    return { encoder: this.encoderSpec, calibrate: this.calibrate, ...this.familyConfig() };
+  }
+
+  protected state(): unknown {
+    return {
+      encoder: (this.encoder as CachedEncoder).toSpec(),
+      cost: (this.costModel as CostModel).state,
+      calibration: this.calibration,
+      lambdaScale: this.lambdaScale.map((v) => Number(v.toPrecision(6))),
+      curve: this.curve.map((p) => ({ lambda: p.lambda, cost: Number(p.cost.toPrecision(6)), quality: Number(p.quality.toFixed(6)) })),
+      report: this.report,
+      model: this.familyState(),
+    };
+  }
+
+  override toArtifact(): RouterArtifact {
+    const a = super.toArtifact();
+    return { ...a, encoder: { id: (this.encoder as CachedEncoder).id, dim: (this.encoder as CachedEncoder).dim } };
+  }
+
+  /** Restores a fitted router from its artifact (the subclass constructs `this` with the artifact's config). */
+  protected restore(a: RouterArtifact): this {
+    expectArtifact(a, this.kind, this.version);
+    const s = parseState(SharedStateSchema, a.state, this.kind);
+    this.setModels(a.models);
+    if (s.cost.meanOutputTokens.length !== a.models.length) throw new SwitchyardError('artifact_invalid', `${this.kind}: cost model does not match the model list`);
+    this.encoder = encoderFromSpec(s.encoder as EncoderSpec);
+    this.costModel = new CostModel(this.cards, s.cost);
+    this.calibration = s.calibration;
+    this.curve = s.curve;
+    this.lambdaScale = s.lambdaScale;
+    this.report = s.report;
+    this.restoreFamily(a.config, s.model);
+    return this;
+  }
+}
+
+export function clamp01(v: number): number {
+  return v < 0 ? 0 : v > 1 ? 1 : Number.isNaN(v) ? 0 : v;
+}
+
+function pick(p: { cost: number; quality: number } | undefined): { cost: number; quality: number } {
+  return { cost: p?.cost ?? Number.NaN, quality: p?.quality ?? Number.NaN };
+}
+
+/** Train rows where every recorded model has an out-of-fold prediction, packed for replay. */
+export function replaySet(train: TrainingData, oof: Float64Array, C: Float64Array, cost: CostModel): ReplaySet {
+  const M = train.models.length;
+  const rows: number[] = [];
+  for (let i = 0; i < train.size; i++) {
+    let ok = true;
+    for (let m = 0; m < M && ok; m++) if (!Number.isNaN(train.score(i, m)) && Number.isNaN(oof[i * M + m] as number)) ok = false;
+    if (ok) rows.push(i);
+  }
+  const R = rows.length;
+  const set = { rows: R, M, q: new Float64Array(R * M), c: new Float64Array(R * M), mask: new Uint8Array(R * M), score: new Float64Array(R * M), cost: new Float64Array(R * M), scale: cost.scale };
+  rows.forEach((i, r) => {
+    for (let m = 0; m < M; m++) {
+      const k = r * M + m;
+      const y = train.score(i, m);
+      set.mask[k] = Number.isNaN(y) ? 0 : 1;
+      set.q[k] = Number.isNaN(y) ? 0 : (oof[i * M + m] as number);
+      set.c[k] = C[i * M + m] as number;
+      set.score[k] = Number.isNaN(y) ? 0 : y;
+      set.cost[k] = Number.isNaN(y) ? 0 : train.cost(i, m);
+    }
+  });
+  return set;
+}
