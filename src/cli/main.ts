@@ -4,6 +4,8 @@ import { SwitchyardError } from '../core/errors.js';
 import { routerFactory, routerKinds } from '../routers/registry.js';
 import { runData } from './commands/data.js';
 import { runEval } from './commands/eval.js';
+import { runRoute } from './commands/route.js';
+import { runTrain } from './commands/train.js';
 
 const USAGE = `switchyard — route each LLM request to the model that gives the best quality per dollar
 
@@ -12,6 +14,8 @@ usage: switchyard <command> [options]   (--help on any command)
   eval          fit routers on train, replay them on test, write results.json + report.html
   data import   convert RouterBench CSVs or production logs to the routing-matrix format
   data inspect  summarise a dataset: prompts, models, splits, mean score and cost
+  train         fit a router on a dataset's train split and save it as a JSON artifact
+  route         route one prompt with a saved router and explain the decision
   routers       list the available routers`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -23,6 +27,12 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'data':
         await runData(rest);
+        return 0;
+      case 'train':
+        await runTrain(rest);
+        return 0;
+      case 'route':
+        await runRoute(rest);
         return 0;
       case 'routers':
         for (const k of routerKinds()) process.stdout.write(`${k.padEnd(16)} ${routerFactory(k).summary}\n`);

@@ -18,6 +18,9 @@ import { CostModel, CostModelStateSchema } from './cost-model.js';
 import { decide, utility } from './decision-rule.js';
 import { curveAiq, fitLambdaScale, replayCurve, weightFor, type ReplaySet } from './tradeoff.js';
 
+/** The default encoder: on a par with use-lite in routing quality here and ~100x faster (docs/routers.md). */
+export const DEFAULT_ENCODER = 'hashing';
+
 export interface OperatingPoint {
   readonly lambda: number;
   readonly cost: number;
@@ -45,6 +48,12 @@ export interface PredictorOptions {
   /** Encoder spec (`use-lite`, `hashing`, `hashing:dim=2048`, …). */
   readonly encoder?: string;
   readonly calibrate?: boolean;
+  /**
+   * How predicted costs enter the decision: `absolute` (USD, scaled by the dearest model's mean cost)
+   * or `relative` (each model's cost over the dearest candidate's cost for this prompt, so the
+   * quality-for-price trade-off does not depend on the prompt's length).
+   */
+  readonly costNorm?: 'absolute' | 'relative';
 }
 
 interface Predictions {
@@ -55,6 +64,7 @@ interface Predictions {
 export abstract class PredictorRouter extends BaseRouter {
   protected encoderSpec: string;
   protected calibrate: boolean;
+  protected costNorm: 'absolute' | 'relative';
   protected encoder: CachedEncoder | undefined;
   protected costModel: CostModel | undefined;
   protected calibration: Platt[] | null = null;
@@ -66,8 +76,9 @@ export abstract class PredictorRouter extends BaseRouter {
 
   constructor(options: PredictorOptions = {}) {
     super();
-    this.encoderSpec = options.encoder ?? 'use-lite';
+    this.encoderSpec = options.encoder ?? DEFAULT_ENCODER;
     this.calibrate = options.calibrate ?? true;
+    this.costNorm = options.costNorm ?? 'relative';
   }
 
   /**
@@ -97,13 +108,13 @@ export abstract class PredictorRouter extends BaseRouter {
     for (let i = 0; i < n; i++) for (let m = 0; m < M; m++) Y[i * M + m] = train.score(i, m);
     const trainAiq = (oof: Float64Array): number => {
       const q = this.calibrate ? applyCalibrators(oof, fitCalibrators(oof, Y, M).calibrators, M) : oof;
-      const set = replaySet(train, q, C, this.costModel as CostModel);
+      const set = replaySet(train, q, C, this.costModel as CostModel, this.costNorm);
       return set.rows === 0 ? 0 : curveAiq(set, replayCurve(set));
     };
     const oof = await this.fitQuality(X, Y, ctx, trainAiq);
     this.fitCalibration(oof, Y, M);
     const calibrated = oof.map((v, k) => (Number.isNaN(v) ? v : this.calibrated(v, k % M)));
-    const set = replaySet(train, calibrated, C, this.costModel);
+    const set = replaySet(train, calibrated, C, this.costModel, this.costNorm);
     const wCurve = set.rows > 0 ? replayCurve(set) : [];
     this.lambdaScale = fitLambdaScale(wCurve);
     this.curve = set.rows > 0 ? this.lambdaScale.map((w, k) => ({ lambda: k / 100, ...pick(replayCurve(set, set.q, [w])[0]) })) : [];
@@ -165,18 +176,19 @@ export abstract class PredictorRouter extends BaseRouter {
     const w = weightFor(this.lambdaScale, lambda);
     const M = this.cards.length;
     const base = this.prefsMask(prefs);
-    const scale = (this.costModel as CostModel).scale;
+    const scale = this.costNorm === 'relative' ? 1 : (this.costModel as CostModel).scale;
+    const dc = this.costNorm === 'relative' ? relativeCosts(c, M) : c;
     const full = prefs.detail !== 'choice';
     return prompts.map((p, i) => {
       const mask = this.allowedMask(p, prefs, base);
-      const m = decide(q, c, i * M, M, mask, w, scale);
+      const m = decide(q, dc, i * M, M, mask, w, scale);
       const id = this.cards[m]?.id as string;
       if (!full) return { models: [id], kind: 'single', reason: `${this.kind}: best predicted utility at λ=${lambda}` };
       const candidates: CandidateEstimate[] = this.cards.map((card, j) => ({
         model: card.id,
         quality: q[i * M + j] as number,
         cost: c[i * M + j] as number,
-        utility: utility(q[i * M + j] as number, c[i * M + j] as number, Math.min(w, 1e6), scale),
+        utility: utility(q[i * M + j] as number, dc[i * M + j] as number, Math.min(w, 1e6), scale),
       }));
       const qm = (q[i * M + m] as number).toFixed(3);
       const cm = (c[i * M + m] as number).toExponential(2);
@@ -187,7 +199,7 @@ export abstract class PredictorRouter extends BaseRouter {
   }
 
   protected config(): Record<string, unknown> {
-    return { encoder: this.encoderSpec, calibrate: this.calibrate, ...this.familyConfig() };
+    return { encoder: this.encoderSpec, calibrate: this.calibrate, costNorm: this.costNorm, ...this.familyConfig() };
   }
 
   protected state(): unknown {
@@ -233,7 +245,18 @@ function pick(p: { cost: number; quality: number } | undefined): { cost: number;
 }
 
 /** Train rows where every recorded model has an out-of-fold prediction, packed for replay. */
-export function replaySet(train: TrainingData, oof: Float64Array, C: Float64Array, cost: CostModel): ReplaySet {
+/** Per-prompt relative costs: each model's cost over the dearest model's for that prompt. */
+export function relativeCosts(c: Float64Array, M: number): Float64Array {
+  const out = new Float64Array(c.length);
+  for (let off = 0; off < c.length; off += M) {
+    let max = 0;
+    for (let m = 0; m < M; m++) max = Math.max(max, c[off + m] as number);
+    for (let m = 0; m < M; m++) out[off + m] = max > 0 ? (c[off + m] as number) / max : 0;
+  }
+  return out;
+}
+
+export function replaySet(train: TrainingData, oof: Float64Array, C: Float64Array, cost: CostModel, costNorm: 'absolute' | 'relative' = 'absolute'): ReplaySet {
   const M = train.models.length;
   const rows: number[] = [];
   for (let i = 0; i < train.size; i++) {
@@ -242,7 +265,7 @@ export function replaySet(train: TrainingData, oof: Float64Array, C: Float64Arra
     if (ok) rows.push(i);
   }
   const R = rows.length;
-  const set = { rows: R, M, q: new Float64Array(R * M), c: new Float64Array(R * M), mask: new Uint8Array(R * M), score: new Float64Array(R * M), cost: new Float64Array(R * M), scale: cost.scale };
+  const set = { rows: R, M, q: new Float64Array(R * M), c: new Float64Array(R * M), mask: new Uint8Array(R * M), score: new Float64Array(R * M), cost: new Float64Array(R * M), scale: costNorm === 'relative' ? 1 : cost.scale };
   rows.forEach((i, r) => {
     for (let m = 0; m < M; m++) {
       const k = r * M + m;
@@ -254,5 +277,10 @@ export function replaySet(train: TrainingData, oof: Float64Array, C: Float64Arra
       set.cost[k] = Number.isNaN(y) ? 0 : train.cost(i, m);
     }
   });
-  return set;
+  return costNorm === 'relative' ? { ...set, c: relativeCosts(set.c, M) } : set;
+}
+
+/** The shared predictor options back from an artifact's config. */
+export function predictorConfig(c: Readonly<Record<string, unknown>>): PredictorOptions {
+  return { encoder: String(c['encoder']), calibrate: c['calibrate'] !== false, costNorm: c['costNorm'] === 'absolute' ? 'absolute' : 'relative' };
 }

@@ -6,6 +6,7 @@ import { SwitchyardError } from '../core/errors.js';
 import type { Router, RouterArtifact } from '../spec/router.js';
 import { KnnRouter } from './knn/knn.js';
 import { LinearRouter } from './linear/linear.js';
+import { MlpRouter } from './mlp/mlp.js';
 import type { PredictorOptions } from './predictor.js';
 import { BestSingleRouter, CheapestRouter, FixedRouter, RandomRouter } from './baselines/baselines.js';
 
@@ -54,10 +55,14 @@ export function parseRouterSpec(spec: string): { kind: string; options: RouterOp
   return { kind, options, label: spec };
 }
 
-/** Options every predictor takes: encoder=SPEC (default use-lite, or SWITCHYARD_ENCODER), calibrate=false. */
+/** Options every predictor takes: encoder=SPEC (default hashing, or SWITCHYARD_ENCODER), calibrate=false, costNorm=relative. */
 export function predictorOptions(o: RouterOptions): PredictorOptions {
   const encoder = o['encoder'] !== undefined ? String(o['encoder']) : process.env['SWITCHYARD_ENCODER'];
-  return { ...(encoder ? { encoder } : {}), ...(o['calibrate'] !== undefined ? { calibrate: o['calibrate'] !== false } : {}) };
+  const costNorm = o['costNorm'];
+  if (costNorm !== undefined && costNorm !== 'absolute' && costNorm !== 'relative') {
+    throw new SwitchyardError('invalid_argument', `costNorm: expected "absolute" or "relative", got "${String(costNorm)}"`);
+  }
+  return { ...(encoder ? { encoder } : {}), ...(o['calibrate'] !== undefined ? { calibrate: o['calibrate'] !== false } : {}), ...(costNorm ? { costNorm } : {}) };
 }
 
 export function createRouter(spec: string): Router {
@@ -106,4 +111,13 @@ registerRouter({
   summary: 'ridge regression of each model\'s score on the embedding; penalty by 5-fold CV',
   create: (o) => new LinearRouter({ ...predictorOptions(o), ...(o['alpha'] !== undefined ? { alpha: o['alpha'] === 'auto' ? 'auto' : Number(o['alpha']) } : {}) }),
   fromArtifact: (a) => LinearRouter.fromArtifact(a),
+});
+
+const num = (o: RouterOptions, key: string): Record<string, number> => (o[key] !== undefined ? { [key]: Number(o[key]) } : {});
+
+registerRouter({
+  kind: 'mlp',
+  summary: 'multi-output MLP predicting every model\'s score; early stopping on a validation split',
+  create: (o) => new MlpRouter({ ...predictorOptions(o), ...num(o, 'hidden'), ...num(o, 'pca'), ...num(o, 'epochs'), ...num(o, 'lr') }),
+  fromArtifact: (a) => MlpRouter.fromArtifact(a),
 });

@@ -11,7 +11,7 @@ import { createRng, shuffleInPlace } from '../../core/random.js';
 import { normalizeInPlace } from '../../core/vec.js';
 import type { FitContext, RouterArtifact } from '../../spec/router.js';
 import { parseState } from '../artifact.js';
-import { PredictorRouter, type PredictorOptions } from '../predictor.js';
+import { PredictorRouter, predictorConfig, type PredictorOptions } from '../predictor.js';
 
 export interface KnnOptions extends PredictorOptions {
   /** Neighbours, or `auto` (chosen by leave-one-out CV). */
@@ -230,6 +230,6 @@ export class KnnRouter extends PredictorRouter {
   static fromArtifact(a: RouterArtifact): KnnRouter {
     const c = a.config;
     const k = c['k'] === 'auto' ? 'auto' : Number(c['k']);
-    return new KnnRouter({ encoder: String(c['encoder']), calibrate: c['calibrate'] !== false, k, pca: Number(c['pca'] ?? 64), prior: Number(c['prior'] ?? 2) }).restore(a);
+    return new KnnRouter({ ...predictorConfig(c), k, pca: Number(c['pca'] ?? 64), prior: Number(c['prior'] ?? 2) }).restore(a);
   }
 }

@@ -10,7 +10,7 @@ import { centeredGram, cholesky, choleskySolve, columnMeans } from '../../core/l
 import { createRng, shuffleInPlace } from '../../core/random.js';
 import type { FitContext, RouterArtifact } from '../../spec/router.js';
 import { parseState } from '../artifact.js';
-import { PredictorRouter, type PredictorOptions } from '../predictor.js';
+import { PredictorRouter, predictorConfig, type PredictorOptions } from '../predictor.js';
 
 export interface LinearOptions extends PredictorOptions {
   /** Ridge penalty relative to the mean feature variance, or `auto` (CV over 1e-3 … 10). */
@@ -157,6 +157,6 @@ export class LinearRouter extends PredictorRouter {
 
   static fromArtifact(a: RouterArtifact): LinearRouter {
     const c = a.config;
-    return new LinearRouter({ encoder: String(c['encoder']), calibrate: c['calibrate'] !== false, alpha: c['alpha'] === 'auto' ? 'auto' : Number(c['alpha']) }).restore(a);
+    return new LinearRouter({ ...predictorConfig(c), alpha: c['alpha'] === 'auto' ? 'auto' : Number(c['alpha']) }).restore(a);
   }
 }

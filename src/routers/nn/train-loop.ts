@@ -1,0 +1,93 @@
+/**
+ * Minibatch training with early stopping on a seeded validation split, shared by the MLP and MF
+ * routers. A network only supplies per-sample forward/backward; the loop owns batching, epochs,
+ * the validation loss and the best-epoch snapshot.
+ */
+import { createRng, shuffleInPlace } from '../../core/random.js';
+import type { Rng } from '../../core/random.js';
+import { Adam } from './adam.js';
+
+export interface Trainable {
+  readonly params: Float32Array[];
+  readonly grads: Float32Array[];
+  /** Predicts sample i into out (M values); returns nothing. */
+  forward(i: number, out: Float64Array): void;
+  /** Accumulates the gradient of sample i's loss; returns its loss. */
+  backward(i: number): number;
+}
+
+export interface TrainOptions {
+  readonly epochs: number;
+  readonly batch: number;
+  readonly lr: number;
+  readonly weightDecay: number;
+  readonly patience: number;
+  readonly seed: number;
+}
+
+export interface TrainResult {
+  readonly bestEpoch: number;
+  readonly epochsRun: number;
+  readonly validLoss: number;
+}
+
+/** Masked binary cross-entropy of predictions against scores (NaN scores are skipped). */
+export function maskedBce(pred: Float64Array, Y: Float64Array, offset: number, M: number): { loss: number; n: number } {
+  let loss = 0;
+  let n = 0;
+  for (let m = 0; m < M; m++) {
+    const y = Y[offset + m] as number;
+    if (Number.isNaN(y)) continue;
+    const p = Math.min(1 - 1e-7, Math.max(1e-7, pred[m] as number));
+    loss -= y * Math.log(p) + (1 - y) * Math.log(1 - p);
+    n++;
+  }
+  return { loss, n };
+}
+
+export function trainWithEarlyStopping(
+  net: Trainable,
+  trainRows: readonly number[],
+  validRows: readonly number[],
+  validLoss: (rows: readonly number[]) => number,
+  options: TrainOptions,
+  rng: Rng = createRng(options.seed),
+): TrainResult {
+  const adam = new Adam(net.params, options.lr, options.weightDecay);
+  const order = [...trainRows];
+  let best = Infinity;
+  let bestEpoch = 0;
+  let snapshot = net.params.map((p) => Float32Array.from(p));
+  let since = 0;
+  let epoch = 0;
+  for (epoch = 1; epoch <= options.epochs; epoch++) {
+    shuffleInPlace(order, rng);
+    for (let s = 0; s < order.length; s += options.batch) {
+      const end = Math.min(order.length, s + options.batch);
+      for (let k = s; k < end; k++) net.backward(order[k] as number);
+      adam.step(net.grads, end - s);
+    }
+    if (validRows.length === 0) {
+      bestEpoch = epoch;
+      continue;
+    }
+    const v = validLoss(validRows);
+    if (v < best - 1e-6) {
+      best = v;
+      bestEpoch = epoch;
+      snapshot = net.params.map((p) => Float32Array.from(p));
+      since = 0;
+    } else if (++since >= options.patience) {
+      break;
+    }
+  }
+  if (validRows.length > 0) net.params.forEach((p, k) => p.set(snapshot[k] as Float32Array));
+  return { bestEpoch, epochsRun: Math.min(epoch, options.epochs), validLoss: best };
+}
+
+/** Seeded split of row indices into train and validation parts. */
+export function splitRows(n: number, validFraction: number, seed: number): { train: number[]; valid: number[] } {
+  const order = shuffleInPlace(Array.from({ length: n }, (_, i) => i), createRng(seed ^ 0x5eed));
+  const nValid = n >= 50 ? Math.round(n * validFraction) : 0;
+  return { valid: order.slice(0, nValid).sort((a, b) => a - b), train: order.slice(nValid) };
+}
