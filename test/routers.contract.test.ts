@@ -9,6 +9,9 @@ const SPEC: Record<string, string> = {
   random: 'random:seed=3',
   knn: 'knn:encoder=hashing:dim=256',
   linear: 'linear:encoder=hashing:dim=256',
+  mlp: 'mlp:encoder=hashing:dim=256;epochs=5',
+  mf: 'mf:encoder=hashing:dim=256;epochs=5',
+  'semantic-routes': 'semantic-routes:encoder=hashing:dim=256;clusters=4',
 };
 
 describe('registry', () => {

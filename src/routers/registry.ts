@@ -6,7 +6,10 @@ import { SwitchyardError } from '../core/errors.js';
 import type { Router, RouterArtifact } from '../spec/router.js';
 import { KnnRouter } from './knn/knn.js';
 import { LinearRouter } from './linear/linear.js';
+import { MfRouter, type MfLoss } from './mf/mf.js';
 import { MlpRouter } from './mlp/mlp.js';
+import { RulesRouter } from './rules/rules.js';
+import { SemanticRoutesRouter } from './semantic/semantic-routes.js';
 import type { PredictorOptions } from './predictor.js';
 import { BestSingleRouter, CheapestRouter, FixedRouter, RandomRouter } from './baselines/baselines.js';
 
@@ -120,4 +123,35 @@ registerRouter({
   summary: 'multi-output MLP predicting every model\'s score; early stopping on a validation split',
   create: (o) => new MlpRouter({ ...predictorOptions(o), ...num(o, 'hidden'), ...num(o, 'pca'), ...num(o, 'epochs'), ...num(o, 'lr') }),
   fromArtifact: (a) => MlpRouter.fromArtifact(a),
+});
+
+registerRouter({
+  kind: 'mf',
+  summary: 'matrix factorisation (RouteLLM-style, N models): model embeddings x projected prompt embedding',
+  create: (o) => {
+    const loss = o['loss'];
+    if (loss !== undefined && loss !== 'pointwise' && loss !== 'pairwise' && loss !== 'both') {
+      throw new SwitchyardError('invalid_argument', `mf: loss must be pointwise, pairwise or both, got "${String(loss)}"`);
+    }
+    return new MfRouter({ ...predictorOptions(o), ...num(o, 'dim'), ...num(o, 'pca'), ...num(o, 'epochs'), ...num(o, 'lr'), ...(loss ? { loss: loss as MfLoss } : {}) });
+  },
+  fromArtifact: (a) => MfRouter.fromArtifact(a),
+});
+
+registerRouter({
+  kind: 'rules',
+  summary: 'declarative tiers (keywords, regex, token length) → model lists; λ walks each list (option config=FILE)',
+  create: (o) => new RulesRouter(o['config'] !== undefined ? String(o['config']) : undefined),
+  fromArtifact: (a) => RulesRouter.fromArtifact(a),
+});
+
+registerRouter({
+  kind: 'semantic-routes',
+  summary: 'named routes by example utterances (option config=FILE) or learned clusters; per-route quality profiles',
+  create: (o) => {
+    const config = o['config'] !== undefined ? String(o['config']) : undefined;
+    const clusters = o['clusters'] !== undefined ? { clusters: Number(o['clusters']) } : {};
+    return new SemanticRoutesRouter({ ...predictorOptions(o), routes: config ?? { ...clusters } });
+  },
+  fromArtifact: (a) => SemanticRoutesRouter.fromArtifact(a),
 });
