@@ -16,19 +16,30 @@ export function logit(p: number): number {
   return Math.log(q / (1 - q));
 }
 
-export function fitPlatt(pred: readonly number[], target: readonly number[], iterations = 50): Platt {
-  let a = 1;
-  let b = 0;
+export function fitPlatt(pred: readonly number[], target: readonly number[], iterations = 100): Platt {
   const x = pred.map(logit);
   const n = x.length;
-  if (n < 10) return { a, b };
+  if (n < 10) return { a: 1, b: 0 };
+  const RIDGE = 1e-3; // a small pull towards the identity map (a = 1, b = 0)
+  const loss = (a: number, b: number): number => {
+    let l = RIDGE * ((a - 1) ** 2 + b * b) * 0.5;
+    for (let i = 0; i < n; i++) {
+      const z = a * (x[i] as number) + b;
+      const y = target[i] as number;
+      // log(1 + e^z) − y z, computed stably
+      l += ((z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - y * z) / n;
+    }
+    return l;
+  };
+  let a = 1;
+  let b = 0;
+  let current = loss(a, b);
   for (let it = 0; it < iterations; it++) {
-    // gradient and Hessian of the mean cross-entropy, with a small ridge towards (1, 0)
-    let ga = 1e-3 * (a - 1);
-    let gb = 1e-3 * b;
-    let haa = 1e-3;
+    let ga = RIDGE * (a - 1);
+    let gb = RIDGE * b;
+    let haa = RIDGE;
     let hab = 0;
-    let hbb = 1e-3;
+    let hbb = RIDGE;
     for (let i = 0; i < n; i++) {
       const xi = x[i] as number;
       const p = 1 / (1 + Math.exp(-(a * xi + b)));
@@ -44,9 +55,19 @@ export function fitPlatt(pred: readonly number[], target: readonly number[], ite
     if (!(Math.abs(det) > 1e-18)) break;
     const da = (hbb * ga - hab * gb) / det;
     const db = (haa * gb - hab * ga) / det;
-    a -= da;
-    b -= db;
-    if (Math.abs(da) + Math.abs(db) < 1e-9) break;
+    // damped Newton: halve the step until the loss goes down
+    let t = 1;
+    let next = loss(a - da, b - db);
+    while (next > current && t > 1e-6) {
+      t /= 2;
+      next = loss(a - t * da, b - t * db);
+    }
+    if (next > current) break;
+    a -= t * da;
+    b -= t * db;
+    const moved = current - next;
+    current = next;
+    if (moved < 1e-12) break;
   }
   return { a: Number(a.toFixed(6)), b: Number(b.toFixed(6)) };
 }
