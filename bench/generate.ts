@@ -4,7 +4,7 @@ import type { DatasetMeta, MatrixRow } from '../src/spec/dataset.js';
 
 const VOCAB = 'the a of to and in is for on with how what why explain write code function data model price cost quality fast slow best worst list sort graph tree number prime sum story poem email legal medical math physics chemistry history'.split(' ');
 
-export function generateMatrix(n: number, M: number, seed = 1): { meta: DatasetMeta; rows: MatrixRow[] } {
+export function generateMatrix(n: number, M: number, seed = 1, trainCount?: number): { meta: DatasetMeta; rows: MatrixRow[] } {
   const rng = createRng(seed);
   const models = Array.from({ length: M }, (_, m) => {
     const price = 0.1 * Math.pow(1.18, m);
@@ -12,7 +12,7 @@ export function generateMatrix(n: number, M: number, seed = 1): { meta: DatasetM
   });
   const skill = models.map((_, m) => 0.35 + (0.55 * m) / (M - 1));
   const rows: MatrixRow[] = [];
-  const nTrain = Math.ceil(n / 4);
+  const nTrain = trainCount ?? Math.ceil(n / 4);
   for (let i = 0; i < n + nTrain; i++) {
     const len = 8 + rng.int(40);
     const prompt = Array.from({ length: len }, () => VOCAB[rng.int(VOCAB.length)]).join(' ');

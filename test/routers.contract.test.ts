@@ -12,6 +12,7 @@ const SPEC: Record<string, string> = {
   mlp: 'mlp:encoder=hashing:dim=256;epochs=5',
   mf: 'mf:encoder=hashing:dim=256;epochs=5',
   'semantic-routes': 'semantic-routes:encoder=hashing:dim=256;clusters=4',
+  ensemble: 'ensemble:encoder=hashing:dim=256;members=knn+linear',
 };
 
 describe('registry', () => {

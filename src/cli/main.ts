@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The `switchyard` command line. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { SwitchyardError } from '../core/errors.js';
 import { routerFactory, routerKinds } from '../routers/registry.js';
 import { runData } from './commands/data.js';
@@ -19,6 +21,8 @@ usage: switchyard <command> [options]   (--help on any command)
   routers       list the available routers`;
 
 export async function main(argv: string[]): Promise<number> {
+  // Embeddings are cached on disk across runs (set SWITCHYARD_CACHE_DIR to move it, or to '' to turn it off).
+  process.env['SWITCHYARD_CACHE_DIR'] ??= join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'switchyard');
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {

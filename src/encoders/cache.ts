@@ -20,9 +20,12 @@ export interface CacheOptions {
   readonly dir?: string;
 }
 
+/** One in-memory LRU for the whole process (keys carry the encoder fingerprint, so sharing is safe). */
+const sharedLru = new Map<string, Float32Array>();
+
 export class CachedEncoder implements Encoder {
   readonly inner: Encoder;
-  private readonly lru = new Map<string, Float32Array>();
+  private readonly lru = sharedLru;
   private readonly maxEntries: number;
   private readonly dir: string | undefined;
   private disk: Map<string, Float32Array> | undefined;
@@ -32,7 +35,7 @@ export class CachedEncoder implements Encoder {
 
   constructor(inner: Encoder, options: CacheOptions = {}) {
     this.inner = inner;
-    this.maxEntries = options.maxEntries ?? 10_000;
+    this.maxEntries = options.maxEntries ?? 20_000;
     this.dir = options.dir;
   }
 
@@ -49,7 +52,6 @@ export class CachedEncoder implements Encoder {
   async fit(texts: readonly string[]): Promise<void> {
     if (this.inner.fit) {
       await this.inner.fit(texts);
-      this.lru.clear();
     }
   }
 

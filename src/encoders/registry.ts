@@ -42,7 +42,7 @@ function build(id: string, config: Record<string, unknown>, state: unknown, deps
 }
 
 function cached(e: Encoder, deps: EncoderDeps): CachedEncoder {
-  const dir = deps.cacheDir ?? process.env['SWITCHYARD_CACHE_DIR'];
+  const dir = deps.cacheDir ?? (process.env['SWITCHYARD_CACHE_DIR'] || undefined);
   return new CachedEncoder(e, dir ? { dir } : {});
 }
 

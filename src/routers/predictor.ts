@@ -18,8 +18,8 @@ import { CostModel, CostModelStateSchema } from './cost-model.js';
 import { decide, utility } from './decision-rule.js';
 import { curveAiq, fitLambdaScale, replayCurve, weightFor, type ReplaySet } from './tradeoff.js';
 
-/** The default encoder: on a par with use-lite in routing quality here and ~100x faster (docs/routers.md). */
-export const DEFAULT_ENCODER = 'hashing';
+/** The default encoder: it routes best on most datasets (docs/routers.md); `hashing` is ~1000x faster. */
+export const DEFAULT_ENCODER = 'use-lite';
 
 export interface OperatingPoint {
   readonly lambda: number;
@@ -73,6 +73,10 @@ export abstract class PredictorRouter extends BaseRouter {
   lambdaScale: number[] = [];
   report: CalibrationReport = { eceRaw: Number.NaN, eceCalibrated: Number.NaN, rows: 0 };
   private memo = new WeakMap<readonly PromptInput[], Predictions>();
+  /** The training data during `fit` (for families that fit sub-routers), then cleared. */
+  protected fitting: TrainingData | undefined;
+  /** Calibrated out-of-fold predictions on train (n x M, NaN = none), kept after `fit` for ensembles. */
+  oofCalibrated: Float64Array | undefined;
 
   constructor(options: PredictorOptions = {}) {
     super();
@@ -111,9 +115,12 @@ export abstract class PredictorRouter extends BaseRouter {
       const set = replaySet(train, q, C, this.costModel as CostModel, this.costNorm);
       return set.rows === 0 ? 0 : curveAiq(set, replayCurve(set));
     };
+    this.fitting = train;
     const oof = await this.fitQuality(X, Y, ctx, trainAiq);
+    this.fitting = undefined;
     this.fitCalibration(oof, Y, M);
     const calibrated = oof.map((v, k) => (Number.isNaN(v) ? v : this.calibrated(v, k % M)));
+    this.oofCalibrated = calibrated;
     const set = replaySet(train, calibrated, C, this.costModel, this.costNorm);
     const wCurve = set.rows > 0 ? replayCurve(set) : [];
     this.lambdaScale = fitLambdaScale(wCurve);
@@ -157,17 +164,24 @@ export abstract class PredictorRouter extends BaseRouter {
     if (hit) return hit;
     const M = this.cards.length;
     const texts = prompts.map((p) => p.text);
-    const X = await (this.encoder as CachedEncoder).embed(texts);
-    const q = new Float64Array(prompts.length * M);
+    const q = await this.rawQuality(prompts);
     const c = new Float64Array(prompts.length * M);
-    X.forEach((x, i) => {
-      this.predictQuality(x, q, i * M);
+    texts.forEach((t, i) => {
       for (let m = 0; m < M; m++) q[i * M + m] = this.calibrated(q[i * M + m] as number, m);
-      (this.costModel as CostModel).predict(CostModel.countTokens(texts[i] as string), c, i * M);
+      (this.costModel as CostModel).predict(CostModel.countTokens(t), c, i * M);
     });
     const out = { q, c };
     this.memo.set(prompts, out);
     return out;
+  }
+
+  /** Raw (uncalibrated) predicted quality for a batch, n x M; families may override (ensembles). */
+  protected async rawQuality(prompts: readonly PromptInput[]): Promise<Float64Array> {
+    const M = this.cards.length;
+    const X = await (this.encoder as CachedEncoder).embed(prompts.map((p) => p.text));
+    const q = new Float64Array(prompts.length * M);
+    X.forEach((x, i) => this.predictQuality(x, q, i * M));
+    return q;
   }
 
   protected async routeBatch(prompts: readonly PromptInput[], prefs: RoutePrefs): Promise<Decision[]> {

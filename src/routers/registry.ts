@@ -4,13 +4,14 @@
  */
 import { SwitchyardError } from '../core/errors.js';
 import type { Router, RouterArtifact } from '../spec/router.js';
+import { EnsembleRouter, setEnsembleMemberFactory } from './ensemble/ensemble.js';
 import { KnnRouter } from './knn/knn.js';
 import { LinearRouter } from './linear/linear.js';
 import { MfRouter, type MfLoss } from './mf/mf.js';
 import { MlpRouter } from './mlp/mlp.js';
 import { RulesRouter } from './rules/rules.js';
 import { SemanticRoutesRouter } from './semantic/semantic-routes.js';
-import type { PredictorOptions } from './predictor.js';
+import { PredictorRouter, type PredictorOptions } from './predictor.js';
 import { BestSingleRouter, CheapestRouter, FixedRouter, RandomRouter } from './baselines/baselines.js';
 
 export type RouterOptions = Readonly<Record<string, string | number | boolean>>;
@@ -58,7 +59,7 @@ export function parseRouterSpec(spec: string): { kind: string; options: RouterOp
   return { kind, options, label: spec };
 }
 
-/** Options every predictor takes: encoder=SPEC (default hashing, or SWITCHYARD_ENCODER), calibrate=false, costNorm=relative. */
+/** Options every predictor takes: encoder=SPEC (default use-lite, or SWITCHYARD_ENCODER), calibrate=false, costNorm=relative. */
 export function predictorOptions(o: RouterOptions): PredictorOptions {
   const encoder = o['encoder'] !== undefined ? String(o['encoder']) : process.env['SWITCHYARD_ENCODER'];
   const costNorm = o['costNorm'];
@@ -154,4 +155,24 @@ registerRouter({
     return new SemanticRoutesRouter({ ...predictorOptions(o), routes: config ?? { ...clusters } });
   },
   fromArtifact: (a) => SemanticRoutesRouter.fromArtifact(a),
+});
+
+registerRouter({
+  kind: 'ensemble',
+  summary: 'mean of several predictors\' calibrated predictions (option members=knn+linear)',
+  create: (o) => new EnsembleRouter({ ...predictorOptions(o), ...(o['members'] !== undefined ? { members: String(o['members']).split('+') } : {}) }),
+  fromArtifact: (a) => EnsembleRouter.fromArtifact(a),
+});
+
+setEnsembleMemberFactory({
+  create: (spec) => {
+    const r = createRouter(spec);
+    if (!(r instanceof PredictorRouter)) throw new SwitchyardError('invalid_argument', `ensemble: member "${spec}" is not a quality predictor`);
+    return r;
+  },
+  load: async (a) => {
+    const r = await routerFromArtifact(a);
+    if (!(r instanceof PredictorRouter)) throw new SwitchyardError('artifact_invalid', `ensemble: member "${a.kind}" is not a quality predictor`);
+    return r;
+  },
 });

@@ -10,7 +10,7 @@ const USAGE = `usage: switchyard train --data DIR --router NAME [--encoder SPEC]
 
   --data DIR       a routing-matrix folder or RouterBench CSVs; the router is fitted on its train split
   --router NAME    a router (switchyard routers), with options as kind:key=value;key=value
-  --encoder SPEC   encoder for learned routers: hashing (default), use-lite, openai-compatible:baseURL=…;model=…;dim=…
+  --encoder SPEC   encoder for learned routers: use-lite (default), hashing, openai-compatible:baseURL=…;model=…;dim=…
   --out FILE       where the router artifact (versioned JSON) is written`;
 
 export async function runTrain(argv: string[]): Promise<void> {

@@ -171,10 +171,21 @@ export class KnnRouter extends PredictorRouter {
     const d = this.dim;
     const V = this.vectors;
     const sims = this.sims;
+    const d4 = d - (d % 4);
     for (let j = 0, off = 0; j < this.n; j++, off += d) {
-      let s = 0;
-      for (let t = 0; t < d; t++) s += (V[off + t] as number) * (q[t] as number);
-      sims[j] = s;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let t = 0;
+      for (; t < d4; t += 4) {
+        s0 += (V[off + t] as number) * (q[t] as number);
+        s1 += (V[off + t + 1] as number) * (q[t + 1] as number);
+        s2 += (V[off + t + 2] as number) * (q[t + 2] as number);
+        s3 += (V[off + t + 3] as number) * (q[t + 3] as number);
+      }
+      for (; t < d; t++) s0 += (V[off + t] as number) * (q[t] as number);
+      sims[j] = s0 + s1 + s2 + s3;
     }
   }
 

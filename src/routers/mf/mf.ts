@@ -13,7 +13,7 @@ import { parseState } from '../artifact.js';
 import { PredictorRouter, predictorConfig, type PredictorOptions } from '../predictor.js';
 import { sigmoid } from '../nn/adam.js';
 import { InputStateSchema, InputTransform } from '../nn/input.js';
-import { maskedBce, splitRows, trainWithEarlyStopping, type Trainable } from '../nn/train-loop.js';
+import { crossFit, type CrossFittable } from '../nn/train-loop.js';
 
 export type MfLoss = 'pointwise' | 'pairwise' | 'both';
 
@@ -23,11 +23,12 @@ export interface MfOptions extends PredictorOptions {
   readonly loss?: MfLoss;
   readonly epochs?: number;
   readonly lr?: number;
+  readonly folds?: number;
 }
 
-const StateSchema = z.object({ d: z.number().int(), k: z.number().int(), input: InputStateSchema, params: z.array(z.string()).length(3) });
+const StateSchema = z.object({ d: z.number().int(), k: z.number().int(), input: InputStateSchema, folds: z.array(z.array(z.string()).length(3)).min(1) });
 
-export class MfRouter extends PredictorRouter implements Trainable {
+export class MfRouter extends PredictorRouter implements CrossFittable {
   readonly kind = 'mf';
   readonly version = 1;
   private k: number;
@@ -35,6 +36,9 @@ export class MfRouter extends PredictorRouter implements Trainable {
   private loss: MfLoss;
   private epochs: number;
   private lr: number;
+  private folds: number;
+  private foldParams: Float32Array[][] = [];
+  private means: number[] = [];
   private d = 0;
   private input = new InputTransform(null, []);
   params: Float32Array[] = [];
@@ -53,6 +57,7 @@ export class MfRouter extends PredictorRouter implements Trainable {
     this.loss = options.loss ?? 'both';
     this.epochs = options.epochs ?? 60;
     this.lr = options.lr ?? 2e-3;
+    this.folds = options.folds ?? 5;
   }
 
   private buffers(): void {
@@ -63,7 +68,8 @@ export class MfRouter extends PredictorRouter implements Trainable {
     this.ds = new Float64Array(M);
   }
 
-  private init(seed: number, meanScores: number[]): void {
+  init(seed: number): void {
+    const meanScores = this.means;
     const rng = createRng(seed);
     const M = this.cards.length;
     const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
@@ -167,43 +173,32 @@ export class MfRouter extends PredictorRouter implements Trainable {
       for (let i = 0; i < n; i++) if (!Number.isNaN(Y[i * M + m] as number)) (s += Y[i * M + m] as number), c++;
       return c > 0 ? s / c : 0.5;
     });
-    this.init(ctx.seed, means);
-    const { train, valid } = splitRows(n, 0.2, ctx.seed);
-    const out = new Float64Array(M);
-    const validLoss = (rows: readonly number[]): number => {
-      let loss = 0;
-      let cnt = 0;
-      for (const i of rows) {
-        this.forward(i, out);
-        const r = maskedBce(out, Y, i * M, M);
-        loss += r.loss;
-        cnt += r.n;
-      }
-      return loss / Math.max(1, cnt);
-    };
-    const res = trainWithEarlyStopping(this, train, valid, validLoss, { epochs: this.epochs, batch: 32, lr: this.lr, weightDecay: 1e-4, patience: 5, seed: ctx.seed });
-    ctx.log?.(`mf: ${this.loss} loss, best epoch ${res.bestEpoch} of ${res.epochsRun}, validation cross-entropy ${res.validLoss.toFixed(4)}`);
-    const oof = new Float64Array(n * M).fill(Number.NaN);
-    for (const i of valid) {
-      this.forward(i, out);
-      oof.set(out, i * M);
-    }
+    this.means = means;
+    const { foldParams, oof, results } = crossFit(this, n, M, Y, this.folds, { epochs: this.epochs, batch: 32, lr: this.lr, weightDecay: 1e-4, patience: 5, seed: ctx.seed });
+    this.foldParams = foldParams;
+    ctx.log?.(`mf: ${this.loss} loss, ${this.folds}-fold cross-fit, best epochs ${results.map((r) => r.bestEpoch).join('/')}`);
     this.X = [];
     this.Y = new Float64Array(0);
     return oof;
   }
 
   protected predictQuality(x: Float32Array, out: Float64Array, offset: number): void {
-    this.scores(this.input.apply(x));
-    for (let m = 0; m < this.cards.length; m++) out[offset + m] = sigmoid(this.s[m] as number);
+    const z = this.input.apply(x);
+    const M = this.cards.length;
+    for (let m = 0; m < M; m++) out[offset + m] = 0;
+    for (const params of this.foldParams) {
+      this.params = params;
+      this.scores(z);
+      for (let m = 0; m < M; m++) out[offset + m] = (out[offset + m] as number) + sigmoid(this.s[m] as number) / this.foldParams.length;
+    }
   }
 
   protected familyConfig(): Record<string, unknown> {
-    return { dim: this.k, pca: this.pcaWidth, loss: this.loss, epochs: this.epochs, lr: this.lr };
+    return { dim: this.k, pca: this.pcaWidth, loss: this.loss, epochs: this.epochs, lr: this.lr, folds: this.folds };
   }
 
   protected familyState(): unknown {
-    return { d: this.d, k: this.k, input: this.input.toState(), params: this.params.map(f32ToBase64) };
+    return { d: this.d, k: this.k, input: this.input.toState(), folds: this.foldParams.map((f) => f.map(f32ToBase64)) };
   }
 
   protected restoreFamily(_config: Readonly<Record<string, unknown>>, state: unknown): void {
@@ -211,14 +206,14 @@ export class MfRouter extends PredictorRouter implements Trainable {
     this.d = s.d;
     this.k = s.k;
     this.input = InputTransform.fromState(s.input);
-    this.params = s.params.map(base64ToF32);
-    this.grads = this.params.map((p) => new Float32Array(p.length));
+    this.foldParams = s.folds.map((f) => f.map(base64ToF32));
+    this.params = this.foldParams[0] as Float32Array[];
     this.buffers();
   }
 
   static fromArtifact(a: RouterArtifact): MfRouter {
     const c = a.config;
     const loss = c['loss'] === 'pointwise' || c['loss'] === 'pairwise' ? c['loss'] : 'both';
-    return new MfRouter({ ...predictorConfig(c), dim: Number(c['dim']), pca: Number(c['pca']), loss, epochs: Number(c['epochs']), lr: Number(c['lr']) }).restore(a);
+    return new MfRouter({ ...predictorConfig(c), dim: Number(c['dim']), pca: Number(c['pca']), loss, epochs: Number(c['epochs']), lr: Number(c['lr']), folds: Number(c['folds'] ?? 5) }).restore(a);
   }
 }

@@ -12,24 +12,28 @@ import { parseState } from '../artifact.js';
 import { PredictorRouter, predictorConfig, type PredictorOptions } from '../predictor.js';
 import { sigmoid } from '../nn/adam.js';
 import { InputStateSchema, InputTransform } from '../nn/input.js';
-import { maskedBce, splitRows, trainWithEarlyStopping, type Trainable } from '../nn/train-loop.js';
+import { crossFit, maskedBce, type CrossFittable } from '../nn/train-loop.js';
 
 export interface MlpOptions extends PredictorOptions {
   readonly hidden?: number;
   readonly pca?: number;
   readonly epochs?: number;
   readonly lr?: number;
+  /** Cross-fitting folds (networks averaged at prediction time). */
+  readonly folds?: number;
 }
 
-const StateSchema = z.object({ d: z.number().int(), h: z.number().int(), input: InputStateSchema, params: z.array(z.string()).length(4) });
+const StateSchema = z.object({ d: z.number().int(), h: z.number().int(), input: InputStateSchema, folds: z.array(z.array(z.string()).length(4)).min(1) });
 
-export class MlpRouter extends PredictorRouter implements Trainable {
+export class MlpRouter extends PredictorRouter implements CrossFittable {
   readonly kind = 'mlp';
   readonly version = 1;
   private hidden: number;
   private pcaWidth: number;
   private epochs: number;
   private lr: number;
+  private folds: number;
+  private foldParams: Float32Array[][] = [];
   private d = 0;
   private input = new InputTransform(null, []);
   params: Float32Array[] = [];
@@ -46,9 +50,10 @@ export class MlpRouter extends PredictorRouter implements Trainable {
     this.pcaWidth = options.pca ?? 128;
     this.epochs = options.epochs ?? 60;
     this.lr = options.lr ?? 1e-3;
+    this.folds = options.folds ?? 5;
   }
 
-  private init(seed: number): void {
+  init(seed: number): void {
     const d = this.d;
     const H = this.hidden;
     const M = this.cards.length;
@@ -125,38 +130,31 @@ export class MlpRouter extends PredictorRouter implements Trainable {
     this.X = X.map((x) => this.input.apply(x));
     this.d = (this.X[0] as Float32Array).length;
     this.Y = Y;
-    this.init(ctx.seed);
-    const { train, valid } = splitRows(n, 0.2, ctx.seed);
-    const validLoss = (rows: readonly number[]): number => {
-      let loss = 0;
-      let cnt = 0;
-      for (const i of rows) {
-        this.forward(i, this.out);
-        const r = maskedBce(this.out, Y, i * M, M);
-        loss += r.loss;
-        cnt += r.n;
-      }
-      return loss / Math.max(1, cnt);
-    };
-    const res = trainWithEarlyStopping(this, train, valid, validLoss, { epochs: this.epochs, batch: 32, lr: this.lr, weightDecay: 1e-4, patience: 5, seed: ctx.seed });
-    ctx.log?.(`mlp: best epoch ${res.bestEpoch} of ${res.epochsRun}, validation cross-entropy ${res.validLoss.toFixed(4)}`);
-    const oof = new Float64Array(n * M).fill(Number.NaN);
-    for (const i of valid) this.run(this.X[i] as Float32Array, oof, i * M);
+    const { foldParams, oof, results } = crossFit(this, n, M, Y, this.folds, { epochs: this.epochs, batch: 32, lr: this.lr, weightDecay: 1e-4, patience: 5, seed: ctx.seed });
+    this.foldParams = foldParams;
+    ctx.log?.(`mlp: ${this.folds}-fold cross-fit, best epochs ${results.map((r) => r.bestEpoch).join('/')}, validation cross-entropy ${(results.reduce((s, r) => s + r.validLoss, 0) / results.length).toFixed(4)}`);
     this.X = [];
     this.Y = new Float64Array(0);
     return oof;
   }
 
   protected predictQuality(x: Float32Array, out: Float64Array, offset: number): void {
-    this.run(this.input.apply(x), out, offset);
+    const z = this.input.apply(x);
+    const M = this.cards.length;
+    for (let m = 0; m < M; m++) out[offset + m] = 0;
+    for (const params of this.foldParams) {
+      this.params = params;
+      this.run(z, this.out, 0);
+      for (let m = 0; m < M; m++) out[offset + m] = (out[offset + m] as number) + (this.out[m] as number) / this.foldParams.length;
+    }
   }
 
   protected familyConfig(): Record<string, unknown> {
-    return { hidden: this.hidden, pca: this.pcaWidth, epochs: this.epochs, lr: this.lr };
+    return { hidden: this.hidden, pca: this.pcaWidth, epochs: this.epochs, lr: this.lr, folds: this.folds };
   }
 
   protected familyState(): unknown {
-    return { d: this.d, h: this.hidden, input: this.input.toState(), params: this.params.map(f32ToBase64) };
+    return { d: this.d, h: this.hidden, input: this.input.toState(), folds: this.foldParams.map((f) => f.map(f32ToBase64)) };
   }
 
   protected restoreFamily(_config: Readonly<Record<string, unknown>>, state: unknown): void {
@@ -164,8 +162,8 @@ export class MlpRouter extends PredictorRouter implements Trainable {
     this.d = s.d;
     this.hidden = s.h;
     this.input = InputTransform.fromState(s.input);
-    this.params = s.params.map(base64ToF32);
-    this.grads = this.params.map((p) => new Float32Array(p.length));
+    this.foldParams = s.folds.map((f) => f.map(base64ToF32));
+    this.params = this.foldParams[0] as Float32Array[];
     this.h = new Float64Array(this.hidden);
     this.dh = new Float64Array(this.hidden);
     this.out = new Float64Array(this.cards.length);
@@ -173,6 +171,6 @@ export class MlpRouter extends PredictorRouter implements Trainable {
 
   static fromArtifact(a: RouterArtifact): MlpRouter {
     const c = a.config;
-    return new MlpRouter({ ...predictorConfig(c), hidden: Number(c['hidden']), pca: Number(c['pca']), epochs: Number(c['epochs']), lr: Number(c['lr']) }).restore(a);
+    return new MlpRouter({ ...predictorConfig(c), hidden: Number(c['hidden']), pca: Number(c['pca']), epochs: Number(c['epochs']), lr: Number(c['lr']), folds: Number(c['folds'] ?? 5) }).restore(a);
   }
 }

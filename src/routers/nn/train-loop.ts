@@ -91,3 +91,53 @@ export function splitRows(n: number, validFraction: number, seed: number): { tra
   const nValid = n >= 50 ? Math.round(n * validFraction) : 0;
   return { valid: order.slice(0, nValid).sort((a, b) => a - b), train: order.slice(nValid) };
 }
+
+export interface CrossFittable extends Trainable {
+  /** Fresh parameters for a fold (seeded). */
+  init(seed: number): void;
+  params: Float32Array[];
+}
+
+/**
+ * K-fold cross-fitting: one network per fold, trained on the other folds with early stopping on its
+ * own fold; that fold's predictions are out-of-fold predictions for every training row, and the K
+ * networks are averaged at prediction time (a bagged ensemble).
+ */
+export function crossFit(
+  net: CrossFittable,
+  n: number,
+  M: number,
+  Y: Float64Array,
+  folds: number,
+  options: TrainOptions,
+): { foldParams: Float32Array[][]; oof: Float64Array; results: TrainResult[] } {
+  const order = shuffleInPlace(Array.from({ length: n }, (_, i) => i), createRng(options.seed ^ 0xf01d));
+  const K = Math.max(2, Math.min(folds, n));
+  const parts = Array.from({ length: K }, (_, f) => order.filter((_, k) => k % K === f));
+  const out = new Float64Array(M);
+  const validLoss = (rows: readonly number[]): number => {
+    let loss = 0;
+    let cnt = 0;
+    for (const i of rows) {
+      net.forward(i, out);
+      const r = maskedBce(out, Y, i * M, M);
+      loss += r.loss;
+      cnt += r.n;
+    }
+    return loss / Math.max(1, cnt);
+  };
+  const oof = new Float64Array(n * M).fill(Number.NaN);
+  const foldParams: Float32Array[][] = [];
+  const results: TrainResult[] = [];
+  parts.forEach((valid, f) => {
+    const train = parts.filter((_, g) => g !== f).flat();
+    net.init(options.seed + 7919 * f);
+    results.push(trainWithEarlyStopping(net, train, valid, validLoss, { ...options, seed: options.seed + f }));
+    for (const i of valid) {
+      net.forward(i, out);
+      oof.set(out, i * M);
+    }
+    foldParams.push(net.params.map((p) => Float32Array.from(p)));
+  });
+  return { foldParams, oof, results };
+}

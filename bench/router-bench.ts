@@ -1,0 +1,75 @@
+/**
+ * Router speed: fit time on 10,000 training prompts x 50 models, and the time to route one prompt
+ * once it is encoded (embedding served from the cache; includes token counting and the decision),
+ * for every router; encoder time per prompt for `hashing` and `use-lite`.
+ * Run: npm run build && node dist/bench/router-bench.js [--train N] [--models M] [--routers a,b] [--no-use-lite]
+ */
+import { parseArgs } from 'node:util';
+import { buildMatrix } from '../src/data/load.js';
+import { HashingEncoder } from '../src/encoders/hashing.js';
+import { UseLiteEncoder } from '../src/encoders/use-lite.js';
+import { createRouter } from '../src/routers/registry.js';
+import { generateMatrix } from './generate.js';
+
+const { values } = parseArgs({ options: { train: { type: 'string' }, models: { type: 'string' }, routers: { type: 'string' }, 'no-use-lite': { type: 'boolean' } } });
+const N = Number(values.train ?? 10000);
+const M = Number(values.models ?? 50);
+const ROUTERS = (values.routers ?? 'best-single,cheapest,random,rules,knn,linear,mlp,mf,semantic-routes').split(',');
+
+function quantiles(xs: number[]): { p50: number; p99: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { p50: s[Math.floor(s.length * 0.5)] as number, p99: s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] as number };
+}
+const us = (ms: number): string => `${(ms * 1000).toFixed(0)} µs`;
+
+const { meta, rows } = generateMatrix(500, M, 7, N);
+const matrix = buildMatrix(meta, rows);
+const train = matrix.view('train');
+const test = matrix.view('test');
+const prompts = Array.from({ length: test.size }, (_, i) => ({ text: test.text(i) }));
+console.log(`routers: fit on ${train.size} prompts x ${M} models; route ${prompts.length} single prompts (embedding cached)`);
+for (const spec of ROUTERS) {
+  const router = createRouter(spec);
+  const t0 = performance.now();
+  await router.fit(train, { seed: 0 });
+  const fit = (performance.now() - t0) / 1000;
+  await router.route(prompts, { lambda: 0.5 }); // warms the embedding cache
+  const times: number[] = [];
+  for (let rep = 0; rep < 2; rep++) {
+    for (const p of prompts) {
+      const t = performance.now();
+      await router.route([p], { lambda: 0.5, detail: 'choice' });
+      times.push(performance.now() - t);
+    }
+  }
+  const q = quantiles(times.slice(prompts.length));
+  console.log(`  ${spec.padEnd(16)} fit ${fit.toFixed(1).padStart(5)} s   route p50 ${us(q.p50).padStart(7)}  p99 ${us(q.p99).padStart(7)}`);
+}
+
+const texts = prompts.map((p) => p.text);
+const hashing = new HashingEncoder();
+await hashing.fit(Array.from({ length: train.size }, (_, i) => train.text(i)));
+const ht: number[] = [];
+for (let rep = 0; rep < 3; rep++) for (const t of texts) {
+  const s = performance.now();
+  hashing.embedOne(t);
+  ht.push(performance.now() - s);
+}
+const hq = quantiles(ht.slice(texts.length));
+console.log(`encoders (prompts of ${Math.round(texts.reduce((s, t) => s + t.length, 0) / texts.length)} chars on average):`);
+console.log(`  hashing (dim ${hashing.dim})  p50 ${us(hq.p50)}  p99 ${us(hq.p99)}`);
+if (!values['no-use-lite']) {
+  const use = new UseLiteEncoder();
+  await use.embed(['warm up']);
+  const single: number[] = [];
+  for (const t of texts.slice(0, 100)) {
+    const s = performance.now();
+    await use.embed([t]);
+    single.push(performance.now() - s);
+  }
+  const s0 = performance.now();
+  await use.embed(texts.slice(0, 256));
+  const batched = (performance.now() - s0) / 256;
+  const uq = quantiles(single);
+  console.log(`  use-lite single prompt  p50 ${uq.p50.toFixed(1)} ms  p99 ${uq.p99.toFixed(1)} ms; batched (64) ${batched.toFixed(1)} ms a prompt`);
+}
