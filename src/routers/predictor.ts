@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { SwitchyardError, invalidArgument } from '../core/errors.js';
+import { fitBoilerplate, stripBoilerplate, type BoilerplateState } from '../encoders/boilerplate.js';
 import { createEncoder, encoderFromSpec } from '../encoders/registry.js';
 import type { CachedEncoder } from '../encoders/cache.js';
 import type { EncoderSpec } from '../spec/encoder.js';
@@ -40,6 +41,7 @@ const SharedStateSchema = z.object({
   calibration: z.array(z.object({ a: z.number(), b: z.number() })).nullable(),
   curve: z.array(z.object({ lambda: z.number(), cost: z.number(), quality: z.number() })),
   lambdaScale: z.array(z.number()).length(101),
+  boilerplate: z.array(z.number().int()).default([]),
   report: z.object({ eceRaw: z.number(), eceCalibrated: z.number(), rows: z.number() }),
   model: z.unknown(),
 });
@@ -54,6 +56,8 @@ export interface PredictorOptions {
    * quality-for-price trade-off does not depend on the prompt's length).
    */
   readonly costNorm?: 'absolute' | 'relative';
+  /** Drop paragraphs that recur across training prompts (shared system prompts, few-shot examples) before encoding. */
+  readonly strip?: boolean;
 }
 
 interface Predictions {
@@ -65,6 +69,9 @@ export abstract class PredictorRouter extends BaseRouter {
   protected encoderSpec: string;
   protected calibrate: boolean;
   protected costNorm: 'absolute' | 'relative';
+  protected strip: boolean;
+  protected boilerplate: BoilerplateState = { hashes: [] };
+  private boilerplateSet = new Set<number>();
   protected encoder: CachedEncoder | undefined;
   protected costModel: CostModel | undefined;
   protected calibration: Platt[] | null = null;
@@ -83,6 +90,7 @@ export abstract class PredictorRouter extends BaseRouter {
     this.encoderSpec = options.encoder ?? DEFAULT_ENCODER;
     this.calibrate = options.calibrate ?? true;
     this.costNorm = options.costNorm ?? 'relative';
+    this.strip = options.strip ?? false;
   }
 
   /**
@@ -101,9 +109,12 @@ export abstract class PredictorRouter extends BaseRouter {
     const n = train.size;
     const M = train.models.length;
     const texts = Array.from({ length: n }, (_, i) => train.text(i));
+    this.boilerplate = this.strip ? fitBoilerplate(texts) : { hashes: [] };
+    this.boilerplateSet = new Set(this.boilerplate.hashes);
     this.encoder = createEncoder(this.encoderSpec);
-    await this.encoder.fit(texts);
-    const X = await this.encoder.embed(texts);
+    const focused = texts.map((t) => stripBoilerplate(t, this.boilerplate, this.boilerplateSet));
+    await this.encoder.fit(focused);
+    const X = await this.encoder.embed(focused);
     const tokens = Float64Array.from(texts, (t) => CostModel.countTokens(t));
     this.costModel = CostModel.fit(train, tokens);
     const C = new Float64Array(n * M);
@@ -175,10 +186,15 @@ export abstract class PredictorRouter extends BaseRouter {
     return out;
   }
 
+  /** Embeddings of prompts as this router sees them (boilerplate stripped). */
+  protected embedPrompts(prompts: readonly PromptInput[]): Promise<Float32Array[]> {
+    return (this.encoder as CachedEncoder).embed(prompts.map((p) => stripBoilerplate(p.text, this.boilerplate, this.boilerplateSet)));
+  }
+
   /** Raw (uncalibrated) predicted quality for a batch, n x M; families may override (ensembles). */
   protected async rawQuality(prompts: readonly PromptInput[]): Promise<Float64Array> {
     const M = this.cards.length;
-    const X = await (this.encoder as CachedEncoder).embed(prompts.map((p) => p.text));
+    const X = await this.embedPrompts(prompts);
     const q = new Float64Array(prompts.length * M);
     X.forEach((x, i) => this.predictQuality(x, q, i * M));
     return q;
@@ -213,7 +229,7 @@ export abstract class PredictorRouter extends BaseRouter {
   }
 
   protected config(): Record<string, unknown> {
-    return { encoder: this.encoderSpec, calibrate: this.calibrate, costNorm: this.costNorm, ...this.familyConfig() };
+    return { encoder: this.encoderSpec, calibrate: this.calibrate, costNorm: this.costNorm, strip: this.strip, ...this.familyConfig() };
   }
 
   protected state(): unknown {
@@ -221,6 +237,7 @@ export abstract class PredictorRouter extends BaseRouter {
       encoder: (this.encoder as CachedEncoder).toSpec(),
       cost: (this.costModel as CostModel).state,
       calibration: this.calibration,
+      boilerplate: this.boilerplate.hashes,
       lambdaScale: this.lambdaScale.map((v) => Number(v.toPrecision(6))),
       curve: this.curve.map((p) => ({ lambda: p.lambda, cost: Number(p.cost.toPrecision(6)), quality: Number(p.quality.toFixed(6)) })),
       report: this.report,
@@ -244,6 +261,8 @@ export abstract class PredictorRouter extends BaseRouter {
     this.calibration = s.calibration;
     this.curve = s.curve;
     this.lambdaScale = s.lambdaScale;
+    this.boilerplate = { hashes: s.boilerplate };
+    this.boilerplateSet = new Set(s.boilerplate);
     this.report = s.report;
     this.restoreFamily(a.config, s.model);
     return this;
@@ -296,5 +315,5 @@ export function replaySet(train: TrainingData, oof: Float64Array, C: Float64Arra
 
 /** The shared predictor options back from an artifact's config. */
 export function predictorConfig(c: Readonly<Record<string, unknown>>): PredictorOptions {
-  return { encoder: String(c['encoder']), calibrate: c['calibrate'] !== false, costNorm: c['costNorm'] === 'absolute' ? 'absolute' : 'relative' };
+  return { encoder: String(c['encoder']), calibrate: c['calibrate'] !== false, costNorm: c['costNorm'] === 'absolute' ? 'absolute' : 'relative', strip: c['strip'] === true };
 }

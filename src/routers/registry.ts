@@ -59,14 +59,19 @@ export function parseRouterSpec(spec: string): { kind: string; options: RouterOp
   return { kind, options, label: spec };
 }
 
-/** Options every predictor takes: encoder=SPEC (default use-lite, or SWITCHYARD_ENCODER), calibrate=false, costNorm=relative. */
+/** Options every predictor takes: encoder=SPEC (default use-lite, or SWITCHYARD_ENCODER), calibrate=false, costNorm=absolute, strip=true. */
 export function predictorOptions(o: RouterOptions): PredictorOptions {
   const encoder = o['encoder'] !== undefined ? String(o['encoder']) : process.env['SWITCHYARD_ENCODER'];
   const costNorm = o['costNorm'];
   if (costNorm !== undefined && costNorm !== 'absolute' && costNorm !== 'relative') {
     throw new SwitchyardError('invalid_argument', `costNorm: expected "absolute" or "relative", got "${String(costNorm)}"`);
   }
-  return { ...(encoder ? { encoder } : {}), ...(o['calibrate'] !== undefined ? { calibrate: o['calibrate'] !== false } : {}), ...(costNorm ? { costNorm } : {}) };
+  return {
+    ...(encoder ? { encoder } : {}),
+    ...(o['calibrate'] !== undefined ? { calibrate: o['calibrate'] !== false } : {}),
+    ...(o['strip'] !== undefined ? { strip: o['strip'] !== false } : {}),
+    ...(costNorm ? { costNorm } : {}),
+  };
 }
 
 export function createRouter(spec: string): Router {

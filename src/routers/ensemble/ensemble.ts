@@ -46,7 +46,8 @@ export class EnsembleRouter extends PredictorRouter {
     const M = this.cards.length;
     this.members = [];
     for (const spec of this.memberSpecs) {
-      const m = factory.create(spec.includes('encoder=') ? spec : `${spec}${spec.includes(':') ? ';' : ':'}encoder=${this.encoderSpec}`);
+      const withEncoder = spec.includes('encoder=') ? spec : `${spec}${spec.includes(':') ? ';' : ':'}encoder=${this.encoderSpec}`;
+      const m = factory.create(withEncoder.includes('strip=') ? withEncoder : `${withEncoder};strip=${this.strip}`);
       await m.fit(train, ctx);
       this.members.push(m);
     }

@@ -143,7 +143,7 @@ export class SemanticRoutesRouter extends PredictorRouter {
   }
 
   protected override async routeBatch(prompts: readonly PromptInput[], prefs: RoutePrefs): Promise<Decision[]> {
-    const X = await this.encoder!.embed(prompts.map((p) => p.text));
+    const X = await this.embedPrompts(prompts);
     const routes = X.map((x) => this.match(x));
     const pinnedPrompts = prompts.map((p, i) => {
       const pin = this.pinned[routes[i] as number];
