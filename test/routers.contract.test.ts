@@ -13,6 +13,7 @@ const SPEC: Record<string, string> = {
   mf: 'mf:encoder=hashing:dim=256;epochs=5',
   'semantic-routes': 'semantic-routes:encoder=hashing:dim=256;clusters=4',
   ensemble: 'ensemble:encoder=hashing:dim=256;members=knn+linear',
+  linucb: 'linucb:encoder=hashing:dim=256;pca=16',
 };
 
 describe('registry', () => {

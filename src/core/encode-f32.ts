@@ -9,3 +9,14 @@ export function base64ToF32(s: string): Float32Array {
   new Uint8Array(out.buffer).set(buf);
   return out;
 }
+
+export function f64ToBase64(a: Float64Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+export function base64ToF64(s: string): Float64Array {
+  const buf = Buffer.from(s, 'base64');
+  const out = new Float64Array(buf.length / 8);
+  new Uint8Array(out.buffer).set(buf);
+  return out;
+}

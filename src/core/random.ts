@@ -6,8 +6,13 @@ export interface Rng {
   int(n: number): number;
 }
 
+/** An Rng whose position can be saved and restored (for routers that persist their randomness). */
+export interface StatefulRng extends Rng {
+  state(): number;
+}
+
 /** mulberry32: small, fast, good enough for sampling and shuffles. */
-export function createRng(seed: number): Rng {
+export function createRng(seed: number): StatefulRng {
   let a = seed >>> 0;
   const next = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -16,7 +21,7 @@ export function createRng(seed: number): Rng {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (n: number) => Math.floor(next() * n) };
+  return { next, int: (n: number) => Math.floor(next() * n), state: () => a };
 }
 
 /** FNV-1a 32-bit hash of a string (stable across runs and machines). */
@@ -42,4 +47,29 @@ export function shuffleInPlace<T>(items: T[], rng: Rng): T[] {
     items[j] = t;
   }
   return items;
+}
+
+/** A standard normal draw (Box–Muller) from an Rng. */
+export function gaussian(rng: Rng): number {
+  return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+}
+
+/** A Beta(a, b) draw (via two Gamma draws, Marsaglia–Tsang), for Thompson sampling. */
+export function betaSample(rng: Rng, a: number, b: number): number {
+  const x = gammaSample(rng, a);
+  const y = gammaSample(rng, b);
+  return x + y > 0 ? x / (x + y) : 0.5;
+}
+
+function gammaSample(rng: Rng, k: number): number {
+  if (k < 1) return gammaSample(rng, k + 1) * Math.pow(1 - rng.next(), 1 / k);
+  const d = k - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const z = gaussian(rng);
+    const v = (1 + c * z) ** 3;
+    if (v <= 0) continue;
+    const u = 1 - rng.next();
+    if (Math.log(u) < 0.5 * z * z + d - d * v + d * Math.log(v)) return d * v;
+  }
 }

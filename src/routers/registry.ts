@@ -4,6 +4,7 @@
  */
 import { SwitchyardError } from '../core/errors.js';
 import type { Router, RouterArtifact } from '../spec/router.js';
+import { BANDIT_ALGORITHMS, BanditRouter } from './bandit/bandit.js';
 import { EnsembleRouter, setEnsembleMemberFactory } from './ensemble/ensemble.js';
 import { KnnRouter } from './knn/knn.js';
 import { LinearRouter } from './linear/linear.js';
@@ -181,3 +182,21 @@ setEnsembleMemberFactory({
     return r;
   },
 });
+
+const BANDIT_SUMMARY: Record<(typeof BANDIT_ALGORITHMS)[number], string> = {
+  ucb1: 'bandit (context-free): UCB1 on each model\'s score, learns online from feedback',
+  thompson: 'bandit (context-free): Thompson sampling, Beta–Bernoulli or Gaussian',
+  linucb: 'contextual bandit: disjoint LinUCB on the PCA-reduced embedding (option pca=32|64|128|0)',
+  'epsilon-greedy': 'bandit (context-free): ε-greedy baseline',
+};
+for (const algorithm of BANDIT_ALGORITHMS) {
+  registerRouter({
+    kind: algorithm,
+    summary: BANDIT_SUMMARY[algorithm],
+    create: (o) => {
+      const encoder = o['encoder'] !== undefined ? String(o['encoder']) : process.env['SWITCHYARD_ENCODER'];
+      return new BanditRouter({ ...o, algorithm, ...(encoder ? { encoder } : {}) } as never);
+    },
+    fromArtifact: (a) => BanditRouter.fromArtifact(a),
+  });
+}

@@ -71,6 +71,16 @@ export interface RouterArtifact {
   readonly encoder?: { readonly id: string; readonly dim: number };
 }
 
+/** An observed outcome of a routed call, fed back to online learners. */
+export interface Feedback {
+  readonly prompt: PromptInput;
+  readonly model: string;
+  /** Quality in [0, 1] (a user rating, a judge, a test result). */
+  readonly score: number;
+  /** What the call cost (USD), when known. */
+  readonly costUsd?: number;
+}
+
 export interface Router {
   /** Registry name of the strategy, e.g. `knn`, `best-single`. */
   readonly kind: string;
@@ -79,4 +89,6 @@ export interface Router {
   fit(train: TrainingData, ctx: FitContext): Promise<void>;
   route(prompts: readonly PromptInput[], prefs: RoutePrefs): Promise<Decision[]>;
   toArtifact(): RouterArtifact;
+  /** Online learners (bandits) update from observed outcomes; others leave it undefined. */
+  update?(feedback: readonly Feedback[]): Promise<void>;
 }
