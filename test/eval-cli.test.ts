@@ -116,3 +116,20 @@ describe('switchyard data', () => {
     expect(i.stdout).toMatch(/gpt-4-1106-preview .* 0\.880/);
   });
 });
+
+describe('switchyard eval --online', () => {
+  it('streams the test split through bandits and reports reward, regret, adaptation and the online section', () => {
+    const out = mkdtempSync(join(tmpdir(), 'sy-online-'));
+    const r = cli(['eval', '--online', '--data', syntheticDir({ prompts: 240 }), '--out', out, '--seeds', '2', '--online-lambdas', '0.3', '--bootstrap', '50', '--routers', 'knn:encoder=hashing:dim=256,linucb:encoder=hashing:dim=256;pca=8,ucb1']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/online \(reward = score − λ·cost/);
+    expect(r.stdout).toMatch(/adaptation:/);
+    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(res.routers.map((x: { name: string }) => x.name)).toEqual(['best-single', 'cheapest', 'random', 'knn:encoder=hashing:dim=256']);
+    expect(res.online.routers.map((x: { name: string }) => x.name)).toEqual(['linucb:encoder=hashing:dim=256;pca=8', 'ucb1']);
+    expect(res.online.routers[0].seeds).toBe(2);
+    expect(res.online.bestFixed[0].lambda).toBe(0.3);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Online learning \(bandits\)/);
+    expect(cli(['eval', '--online', '--data', '.', '--out', out, '--online-lambdas', '2']).stderr).toMatch(/--online-lambdas: expected numbers in \[0, 1\]/);
+  });
+});

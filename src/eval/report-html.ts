@@ -5,7 +5,8 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { fmtCost, fmtNum } from './format.js';
-import { metricsRows } from './summary-table.js';
+import type { OnlineResult } from './online.js';
+import { metricsRows, onlineRows } from './summary-table.js';
 import type { EvalResult, RouterPoint, RouterResult } from './types.js';
 
 type Spec = vl.TopLevelSpec;
@@ -28,6 +29,7 @@ function frontierSpec(r: EvalResult): Spec {
   r.reference.mixHull.hull.forEach((p, k) => rows.push({ layer: 'mix', series: 'mix hull', cost: p.cost, quality: p.quality, order: k }));
   for (const s of r.reference.singles) rows.push({ layer: 'single', series: s.model, cost: s.cost, quality: s.quality });
   rows.push({ layer: 'oracle', series: 'oracle', cost: r.reference.oracle.cost, quality: r.reference.oracle.quality });
+  for (const o of r.online?.routers ?? []) rows.push({ layer: 'online', series: `${o.name} (online, λ=${o.lambda})`, cost: o.meanCost, quality: o.meanQuality });
   const x = { field: 'cost', type: 'quantitative', scale: { type: 'log' }, title: 'mean cost per prompt (USD, log)', axis: { format: '.1e' } } as const;
   const y = { field: 'quality', type: 'quantitative', scale: { zero: false }, title: 'mean quality' } as const;
   const color = { field: 'series', type: 'nominal', title: 'router', legend: { labelLimit: 320 } } as const;
@@ -44,6 +46,7 @@ function frontierSpec(r: EvalResult): Spec {
       { transform: [{ filter: "datum.layer === 'single'" }], mark: { type: 'point', shape: 'square', color: '#444', size: 50 }, encoding: { x, y } },
       { transform: [{ filter: "datum.layer === 'single'" }], mark: { type: 'text', align: 'left', dx: 6, dy: -4, fontSize: 9, color: '#444' }, encoding: { x, y, text: { field: 'series' } } },
       { transform: [{ filter: "datum.layer === 'oracle'" }], mark: { type: 'point', shape: 'diamond', color: '#d62728', size: 140, filled: true }, encoding: { x, y } },
+      { transform: [{ filter: "datum.layer === 'online'" }], mark: { type: 'point', shape: 'triangle-up', size: 90, filled: true }, encoding: { x, y, color } },
       { transform: [{ filter: "datum.layer === 'oracle'" }], mark: { type: 'text', align: 'left', dx: 8, color: '#d62728' }, encoding: { x, y, text: { value: 'oracle (bound)' } } },
     ],
   } as Spec;
@@ -94,8 +97,56 @@ function taskTable(r: EvalResult, lambda: number): string {
   return htmlTable(header, rows);
 }
 
+function onlineCurvesSpec(o: OnlineResult): Spec {
+  const rows: Array<Record<string, unknown>> = o.routers.flatMap((x) => x.curve.map((p) => ({ kind: 'curve', router: x.name, lambda: `λ=${x.lambda}`, t: p.t, meanReward: p.meanReward })));
+  for (const b of o.bestFixed) rows.push({ kind: 'fixed', lambda: `λ=${b.lambda}`, meanReward: b.meanReward });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'online: running mean reward (dashed: best fixed model in hindsight)',
+    data: { values: rows },
+    facet: { column: { field: 'lambda', title: null } },
+    spec: {
+      width: 340,
+      height: 260,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'curve'" }],
+          mark: { type: 'line' },
+          encoding: {
+            x: { field: 't', type: 'quantitative', title: 'prompts seen' },
+            y: { field: 'meanReward', type: 'quantitative', scale: { zero: false }, title: 'mean reward so far' },
+            color: { field: 'router', type: 'nominal', legend: { labelLimit: 320 } },
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'fixed'" }],
+          mark: { type: 'rule', strokeDash: [6, 4], color: '#444' },
+          encoding: { y: { field: 'meanReward', type: 'quantitative' } },
+        },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as unknown as Spec;
+}
+
+function onlineSection(o: OnlineResult, curves: string): string {
+  const t = onlineRows(o);
+  const fixed = htmlTable(['λ', 'best fixed model (hindsight)', 'mean reward', 'oracle mean reward'], o.bestFixed.map((b, k) => [String(b.lambda), b.model, fmtNum(b.meanReward, 4), fmtNum(o.oracle[k]?.meanReward, 4)]));
+  const adapt = htmlTable(
+    ['router', 'λ', 'model added', 'at prompt', 'final share', 'prompts to half its share'],
+    o.adaptation.map((a) => [a.router, String(a.lambda), a.model, String(a.addedAt), `${(a.finalShare * 100).toFixed(1)}%`, a.promptsToShare === null ? 'never' : String(a.promptsToShare)]),
+  );
+  return `<h2>Online learning (bandits)</h2>
+<p class="note">The test split streamed in ${o.routers[0]?.seeds ?? 0} seeded orders; each pick's recorded outcome is the only feedback. Reward = score − λ·cost/${fmtCost(o.costScale)}. Triangles on the frontier plot are the bandits' mean (cost, quality).</p>
+${htmlTable(t.header, t.rows)}
+${fixed}
+${curves}
+<h3>Adaptation: a held-back model joins midway</h3>
+${adapt}`;
+}
+
 export async function renderReport(r: EvalResult): Promise<string> {
-  const [frontier, shares] = await Promise.all([renderSvg(frontierSpec(r)), renderSvg(sharesSpec(r))]);
+  const [frontier, shares, curves] = await Promise.all([renderSvg(frontierSpec(r)), renderSvg(sharesSpec(r)), r.online ? renderSvg(onlineCurvesSpec(r.online)) : Promise.resolve('')]);
   const ref = r.reference;
   const m = metricsRows(r);
   const refRows = [
@@ -126,6 +177,7 @@ ${htmlTable(['model', 'quality', 'cost/prompt'], refRows)}
 ${shares}
 <h2>Per task (quality · cost per prompt)</h2>
 ${taskTable(r, 0.5)}
+${r.online ? onlineSection(r.online, curves) : ''}
 </body></html>
 `;
 }

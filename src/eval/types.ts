@@ -1,5 +1,6 @@
 /** The shape of results.json (documented in docs/results-schema.md). */
 import type { Point } from './metrics.js';
+import type { OnlineResult } from './online.js';
 
 export interface CostQuality {
   readonly cost: number;
@@ -70,4 +71,6 @@ export interface EvalResult {
   readonly routers: RouterResult[];
   readonly tasks: TaskResult[];
   readonly seconds: { readonly routing: number; readonly metrics: number };
+  /** Online replay of learners that update from feedback (`switchyard eval --online`). */
+  online?: OnlineResult;
 }

@@ -2,14 +2,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { openDataset } from '../../data/open.js';
+import { evaluateOnline } from '../../eval/online.js';
 import { evaluate, lambdaGrid, type EvalRouter } from '../../eval/replay.js';
+import { BANDIT_ALGORITHMS } from '../../routers/bandit/bandit.js';
 import { renderReport } from '../../eval/report-html.js';
-import { summaryTable } from '../../eval/summary-table.js';
+import { onlineTable, summaryTable } from '../../eval/summary-table.js';
 import { createRouter, parseRouterSpec } from '../../routers/registry.js';
 import { numberFlag, parse, requireString } from '../args.js';
 import { progressReporter } from '../progress.js';
 
 export const BASELINES = ['best-single', 'cheapest', 'random'];
+/** MetaLLM's algorithms side by side (LinUCB at each PCA width), plus ε-greedy and a cold LinUCB. */
+export const ONLINE_DEFAULT = ['ucb1', 'thompson', 'epsilon-greedy', 'linucb:pca=32', 'linucb:pca=64', 'linucb:pca=128', 'linucb:pca=0', 'linucb:bootstrap=false'];
 
 const USAGE = `usage: switchyard eval --data DIR --out OUTDIR [--routers a,b,...] [--lambdas N] [--bootstrap N] [--seed N]
 
@@ -19,12 +23,26 @@ const USAGE = `usage: switchyard eval --data DIR --out OUTDIR [--routers a,b,...
                   ${BASELINES.join(', ')} are always included); options as kind:key=value;key=value
   --lambdas N     number of evenly spaced λ points in [0, 1] (default 21)
   --bootstrap N   bootstrap resamples for the ΔAIQ interval (default 1000, 0 = off)
-  --seed N        seed for fitting, random routers and the bootstrap (default 0)`;
+  --seed N        seed for fitting, random routers and the bootstrap (default 0)
+  --online        also stream the test split through the bandits (learn from each pick's outcome);
+                  bandits in --routers (default: ${ONLINE_DEFAULT.join(', ')}) are evaluated online
+  --seeds N       stream orders for --online (default 5)
+  --online-lambdas L,L  λ values for --online (default 0.3,0.6)`;
 
 export async function runEval(argv: string[]): Promise<void> {
   const { values } = parse(
     argv,
-    { data: { type: 'string' }, out: { type: 'string' }, routers: { type: 'string' }, lambdas: { type: 'string' }, bootstrap: { type: 'string' }, seed: { type: 'string' } },
+    {
+      data: { type: 'string' },
+      out: { type: 'string' },
+      routers: { type: 'string' },
+      lambdas: { type: 'string' },
+      bootstrap: { type: 'string' },
+      seed: { type: 'string' },
+      online: { type: 'boolean' },
+      seeds: { type: 'string' },
+      'online-lambdas': { type: 'string' },
+    },
     USAGE,
   );
   const data = requireString(values, 'data', USAGE);
@@ -36,8 +54,15 @@ export async function runEval(argv: string[]): Promise<void> {
   const routersFlag = values['routers'];
   const requested = typeof routersFlag === 'string' ? routersFlag.split(',').map((s) => s.trim()).filter(Boolean) : [];
   if (typeof routersFlag === 'string' && requested.length === 0) throw invalidArgument('--routers: empty list');
-  const specs = [...BASELINES.filter((b) => !requested.includes(b)), ...requested];
-  specs.forEach(parseRouterSpec); // fail fast on unknown names, before loading data
+  const online = values['online'] === true;
+  const seeds = numberFlag(values, 'seeds', 5, (v) => Number.isInteger(v) && v >= 1 && v <= 50, 'an integer in 1..50');
+  const onlineLambdas = typeof values['online-lambdas'] === 'string' ? values['online-lambdas'].split(',').map((x) => Number(x)) : [0.3, 0.6];
+  if (onlineLambdas.some((l) => !(l >= 0 && l <= 1))) throw invalidArgument(`--online-lambdas: expected numbers in [0, 1], got ${String(values['online-lambdas'])}`);
+  const isBandit = (spec: string): boolean => (BANDIT_ALGORITHMS as readonly string[]).includes(parseRouterSpec(spec).kind);
+  const banditSpecs = online ? (requested.some(isBandit) ? requested.filter(isBandit) : ONLINE_DEFAULT) : [];
+  const offline = online ? requested.filter((r) => !isBandit(r)) : requested;
+  const specs = [...BASELINES.filter((b) => !offline.includes(b)), ...offline];
+  [...specs, ...banditSpecs].forEach(parseRouterSpec); // fail fast on unknown names, before loading data
 
   const log = (line: string): void => void process.stderr.write(line + '\n');
   const t0 = performance.now();
@@ -58,8 +83,9 @@ export async function runEval(argv: string[]): Promise<void> {
     routers.push({ name: spec, router });
   }
   const result = await evaluate(test, train, routers, { lambdas, bootstrap, seed, onProgress: progressReporter() });
+  if (online) result.online = await evaluateOnline(test, train, banditSpecs, { lambdas: onlineLambdas, seeds, adaptation: true, onProgress: progressReporter() });
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'results.json'), JSON.stringify(result, null, 1) + '\n');
   writeFileSync(join(out, 'report.html'), await renderReport(result));
-  process.stdout.write(summaryTable(result) + `\n\nwrote ${join(out, 'results.json')} and ${join(out, 'report.html')}\n`);
+  process.stdout.write(summaryTable(result) + (result.online ? `\n\n${onlineTable(result.online)}` : '') + `\n\nwrote ${join(out, 'results.json')} and ${join(out, 'report.html')}\n`);
 }
