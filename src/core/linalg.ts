@@ -129,12 +129,40 @@ export function fitPca(X: readonly Float32Array[], k: number, seed = 0, iteratio
   return { mean: Float32Array.from(mean), components, k: kk, d, explained: eig.map((e) => e.v) };
 }
 
-export function project(p: Pca, x: Float32Array, out: Float32Array = new Float32Array(p.k)): Float32Array {
-  for (let r = 0; r < p.k; r++) {
-    let s = 0;
-    const off = r * p.d;
-    for (let i = 0; i < p.d; i++) s += (p.components[off + i] as number) * ((x[i] as number) - (p.mean[i] as number));
-    out[r] = s;
+/** Transposed components (d x k) and Σ_i c_ri μ_i, derived once per basis for fast projection. */
+const projectionCache = new WeakMap<Pca, { ct: Float64Array; offset: Float64Array }>();
+
+function projectionOf(p: Pca): { ct: Float64Array; offset: Float64Array } {
+  let cached = projectionCache.get(p);
+  if (!cached) {
+    const ct = new Float64Array(p.d * p.k);
+    const offset = new Float64Array(p.k);
+    for (let r = 0; r < p.k; r++) {
+      let o = 0;
+      for (let i = 0; i < p.d; i++) {
+        const c = p.components[r * p.d + i] as number;
+        ct[i * p.k + r] = c;
+        o += c * (p.mean[i] as number);
+      }
+      offset[r] = o;
+    }
+    cached = { ct, offset };
+    projectionCache.set(p, cached);
   }
+  return cached;
+}
+
+/** Projects x onto the components: C (x − mean). Zero entries of x cost nothing (sparse hashing vectors). */
+export function project(p: Pca, x: Float32Array, out: Float32Array = new Float32Array(p.k)): Float32Array {
+  const { ct, offset } = projectionOf(p);
+  const k = p.k;
+  const acc = new Float64Array(k);
+  for (let i = 0; i < p.d; i++) {
+    const v = x[i] as number;
+    if (v === 0) continue;
+    const off = i * k;
+    for (let r = 0; r < k; r++) acc[r] = (acc[r] as number) + v * (ct[off + r] as number);
+  }
+  for (let r = 0; r < k; r++) out[r] = (acc[r] as number) - (offset[r] as number);
   return out;
 }

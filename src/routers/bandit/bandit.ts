@@ -150,10 +150,19 @@ export class BanditRouter extends BaseRouter {
     return this.config_.reward === 'ratio' ? ratioReward(score, cost, (this.costModel as CostModel).scale) : score;
   }
 
+  /** Recent contexts by prompt text, so feedback on a just-routed prompt does not re-encode it. */
+  private readonly recent = new Map<string, Float64Array>();
+
   private async contexts(prompts: readonly PromptInput[]): Promise<Float64Array[]> {
     if (!this.contextual) return prompts.map(() => EMPTY);
-    const E = await (this.encoder as CachedEncoder).embed(prompts.map((p) => p.text));
-    return E.map((e) => this.context(e));
+    const missing = [...new Set(prompts.map((p) => p.text).filter((t) => !this.recent.has(t)))];
+    if (missing.length > 0) {
+      const E = await (this.encoder as CachedEncoder).embed(missing);
+      missing.forEach((t, k) => this.recent.set(t, this.context(E[k] as Float32Array)));
+    }
+    const out = prompts.map((p) => this.recent.get(p.text) as Float64Array);
+    while (this.recent.size > 1024) this.recent.delete(this.recent.keys().next().value as string);
+    return out;
   }
 
   protected async routeBatch(prompts: readonly PromptInput[], prefs: RoutePrefs): Promise<Decision[]> {

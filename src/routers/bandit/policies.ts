@@ -195,7 +195,8 @@ export class EpsilonGreedy implements ArmPolicy {
 // ---- LinUCB ------------------------------------------------------------------------------
 const LinState = z.object({
   d: z.number().int().positive(),
-  arms: z.array(z.object({ ainv: z.string(), b: z.string(), theta: z.string(), n: z.number(), rho: z.number() })),
+  bases: z.array(z.string()).default([]),
+  arms: z.array(z.object({ ainv: z.string(), b: z.string(), theta: z.string(), n: z.number(), base: z.number().int().default(-1) })),
 });
 
 interface LinArm {
@@ -203,25 +204,77 @@ interface LinArm {
   b: Float64Array;
   theta: Float64Array;
   n: number;
-  /** An upper bound on the largest eigenvalue of A⁻¹ (A only grows without discount). */
-  rho: number;
+  /** Index of a base A₀⁻¹ with A ⪰ A₀ (set by the offline bootstrap), or -1 for reg·I. */
+  base: number;
+}
+
+/** A⁻¹x into z; returns xᵀA⁻¹x. */
+function quadratic(A: Float64Array, x: Float64Array, z: Float64Array, d: number): number {
+  let q = 0;
+  for (let i = 0, off = 0; i < d; i++, off += d) {
+    let s0 = 0;
+    let s1 = 0;
+    let j = 0;
+    for (; j + 1 < d; j += 2) {
+      s0 += (A[off + j] as number) * (x[j] as number);
+      s1 += (A[off + j + 1] as number) * (x[j + 1] as number);
+    }
+    if (j < d) s0 += (A[off + j] as number) * (x[j] as number);
+    const s = s0 + s1;
+    z[i] = s;
+    q += (x[i] as number) * s;
+  }
+  return q;
+}
+
+function sameVector(a: Float64Array, b: Float64Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** xᵀAx for a symmetric A from its upper triangle (half the work of A·x). */
+function symmetricQuadratic(A: Float64Array, x: Float64Array, d: number): number {
+  let q = 0;
+  for (let i = 0, off = 0; i < d; i++, off += d) {
+    const xi = x[i] as number;
+    if (xi === 0) continue;
+    let s = 0;
+    for (let j = i + 1; j < d; j++) s += (A[off + j] as number) * (x[j] as number);
+    q += xi * ((A[off + i] as number) * xi + 2 * s);
+  }
+  return q;
 }
 
 /**
  * Disjoint LinUCB: per arm, ridge estimate θ_a = A_a⁻¹ b_a, score xᵀθ_a + α √(xᵀ A_a⁻¹ x).
- * A_a⁻¹ is kept up to date by Sherman–Morrison (O(d²) per update); choosing computes the exact
- * bonus only for arms whose mean plus an upper bound on the bonus (α ‖x‖ √ρ_a) could still win.
+ * A_a⁻¹ is kept up to date by Sherman–Morrison (O(d²) per update) and θ by recursive least squares.
+ * Choosing is exact but lazy: every arm's A_a dominates the A₀ it was bootstrapped to (updates only
+ * add xxᵀ), so √(xᵀA₀⁻¹x) — computed once per step for all arms sharing A₀ — bounds every bonus,
+ * and exact bonuses are computed only for arms whose bound could still win. The chosen arm's A⁻¹x
+ * is kept for the update that follows with the same context.
  */
 export class LinUcb implements ArmPolicy {
   readonly name = 'linucb';
   readonly contextual = true;
   private arms: LinArm[];
+  private bases: Float64Array[] = [];
   private readonly z: Float64Array;
+  private readonly zBase: Float64Array;
+  private last: { arm: number; x: Float64Array; z: Float64Array } | undefined;
+  private readonly bestZ: Float64Array;
+  private est = new Float64Array(0);
+  private bound = new Float64Array(0);
+  private readonly order: number[] = [];
   constructor(arms: number, readonly d: number, private readonly alpha: number, private readonly reg: number, private readonly gamma = 1, state?: unknown) {
     this.z = new Float64Array(d);
+    this.zBase = new Float64Array(d);
+    this.bestZ = new Float64Array(d);
     if (state !== undefined) {
       const s = LinState.parse(state);
-      this.arms = s.arms.map((a) => ({ ainv: base64ToF64(a.ainv), b: base64ToF64(a.b), theta: base64ToF64(a.theta), n: a.n, rho: a.rho }));
+      this.bases = s.bases.map(base64ToF64);
+      this.arms = s.arms.map((a) => ({ ainv: base64ToF64(a.ainv), b: base64ToF64(a.b), theta: base64ToF64(a.theta), n: a.n, base: a.base }));
     } else {
       this.arms = Array.from({ length: arms }, () => this.freshArm());
     }
@@ -229,52 +282,63 @@ export class LinUcb implements ArmPolicy {
   private freshArm(): LinArm {
     const ainv = new Float64Array(this.d * this.d);
     for (let i = 0; i < this.d; i++) ainv[i * this.d + i] = 1 / this.reg;
-    return { ainv, b: new Float64Array(this.d), theta: new Float64Array(this.d), n: 0, rho: 1 / this.reg };
-  }
-  private bonus(arm: LinArm, x: Float64Array): number {
-    const d = this.d;
-    const A = arm.ainv;
-    let q = 0;
-    for (let i = 0; i < d; i++) {
-      const xi = x[i] as number;
-      if (xi === 0) continue;
-      let s = 0;
-      const off = i * d;
-      for (let j = 0; j < d; j++) s += (A[off + j] as number) * (x[j] as number);
-      q += xi * s;
-    }
-    return this.alpha * Math.sqrt(Math.max(0, q));
+    return { ainv, b: new Float64Array(this.d), theta: new Float64Array(this.d), n: 0, base: -1 };
   }
   choose(x: Float64Array, _key: string, penalty: Float64Array, mask: Uint8Array, detail: boolean): Choice {
     const A = this.arms.length;
-    const est = new Float64Array(A);
-    let xx = 0;
-    for (let i = 0; i < this.d; i++) xx += (x[i] as number) ** 2;
-    const xn = Math.sqrt(xx);
+    const d = this.d;
+    if (this.est.length !== A) {
+      this.est = new Float64Array(A);
+      this.bound = new Float64Array(A);
+    }
+    const est = detail ? new Float64Array(A) : this.est;
     for (let a = 0; a < A; a++) {
       const th = (this.arms[a] as LinArm).theta;
       let s = 0;
-      for (let i = 0; i < this.d; i++) s += (th[i] as number) * (x[i] as number);
+      for (let i = 0; i < d; i++) s += (th[i] as number) * (x[i] as number);
       est[a] = s;
     }
     if (detail) {
-      const bonus = Float64Array.from(this.arms, (arm) => this.bonus(arm, x));
+      const bonus = Float64Array.from(this.arms, (arm) => this.alpha * Math.sqrt(Math.max(0, quadratic(arm.ainv, x, this.z, d))));
       return { arm: argmaxPlusBonus(est, bonus, penalty, mask), estimates: est, bonuses: bonus };
     }
-    // visit arms by optimistic bound; stop when no remaining bound can beat the best exact value
-    const order = [...est.keys()].filter((a) => mask[a] === 1);
-    const bound = (a: number): number => (est[a] as number) - (penalty[a] as number) + this.alpha * xn * Math.sqrt((this.arms[a] as LinArm).rho);
-    order.sort((p, q) => bound(q) - bound(p));
+    // upper bounds from the bases (one quadratic form per distinct base), then exact values lazily
+    let xx = 0;
+    for (let i = 0; i < d; i++) xx += (x[i] as number) ** 2;
+    const bound = this.bound;
+    const order = this.order;
+    order.length = 0;
+    let baseIdx = -2;
+    let baseQ = 0;
+    for (let a = 0; a < A; a++) {
+      if (mask[a] !== 1) continue;
+      const arm = this.arms[a] as LinArm;
+      let q: number;
+      if (this.gamma < 1) q = Infinity;
+      else if (arm.base < 0) q = xx / this.reg;
+      else if (arm.base === baseIdx) q = baseQ;
+      else {
+        q = symmetricQuadratic(this.bases[arm.base] as Float64Array, x, d);
+        baseIdx = arm.base;
+        baseQ = q;
+      }
+      bound[a] = (est[a] as number) - (penalty[a] as number) + this.alpha * Math.sqrt(Math.max(0, q));
+      order.push(a);
+    }
+    order.sort((p, q) => (bound[q] as number) - (bound[p] as number));
     let best = -1;
     let bv = -Infinity;
     for (const a of order) {
-      if (bound(a) <= bv) break;
-      const v = (est[a] as number) + this.bonus(this.arms[a] as LinArm, x) - (penalty[a] as number);
+      if ((bound[a] as number) <= bv) break;
+      const q = quadratic((this.arms[a] as LinArm).ainv, x, this.z, d);
+      const v = (est[a] as number) + this.alpha * Math.sqrt(Math.max(0, q)) - (penalty[a] as number);
       if (v > bv) {
         bv = v;
         best = a;
+        this.bestZ.set(this.z);
       }
     }
+    this.last = best >= 0 ? { arm: best, x, z: this.bestZ } : undefined;
     return { arm: best };
   }
   observe(a: number, x: Float64Array, target: number): void {
@@ -285,23 +349,29 @@ export class LinUcb implements ArmPolicy {
       // A ← γA + xxᵀ: A⁻¹ ← A⁻¹/γ then the rank-one update; b ← γ b
       for (let k = 0; k < A.length; k++) A[k] = (A[k] as number) / this.gamma;
       for (let k = 0; k < d; k++) arm.b[k] = (arm.b[k] as number) * this.gamma;
-      arm.rho /= this.gamma;
+      this.last = undefined;
     }
-    const z = this.z;
-    let xz = 0;
-    for (let i = 0; i < d; i++) {
-      let s = 0;
-      const off = i * d;
-      for (let j = 0; j < d; j++) s += (A[off + j] as number) * (x[j] as number);
-      z[i] = s;
-      xz += (x[i] as number) * s;
+    let z = this.z;
+    let xz: number;
+    const last = this.last;
+    if (last && last.arm === a && sameVector(last.x, x)) {
+      z = last.z; // A⁻¹x from the choice just made
+      xz = 0;
+      for (let i = 0; i < d; i++) xz += (x[i] as number) * (z[i] as number);
+    } else {
+      xz = quadratic(A, x, z, d);
     }
+    this.last = undefined;
     const denom = 1 + xz;
-    for (let i = 0; i < d; i++) {
+    for (let i = 0, off = 0; i < d; i++, off += d) {
       const zi = (z[i] as number) / denom;
       if (zi === 0) continue;
-      const off = i * d;
-      for (let j = 0; j < d; j++) A[off + j] = (A[off + j] as number) - zi * (z[j] as number);
+      let j = 0;
+      for (; j + 1 < d; j += 2) {
+        A[off + j] = (A[off + j] as number) - zi * (z[j] as number);
+        A[off + j + 1] = (A[off + j + 1] as number) - zi * (z[j + 1] as number);
+      }
+      if (j < d) A[off + j] = (A[off + j] as number) - zi * (z[j] as number);
     }
     // recursive least squares: θ ← θ + A_new⁻¹ x (r − xᵀθ) = θ + z (r − xᵀθ) / (1 + xᵀz)
     let pred = 0;
@@ -312,21 +382,14 @@ export class LinUcb implements ArmPolicy {
       arm.theta[i] = (arm.theta[i] as number) + (z[i] as number) * g;
     }
     arm.n++;
-    if (arm.n % 256 === 0 && this.gamma === 1) this.tighten(arm);
   }
+  /** Offline bootstrap; afterwards the arm's A⁻¹ becomes its base (shared with arms that reached the same one). */
   observeBatch(a: number, xs: readonly Float64Array[], targets: readonly number[]): void {
     xs.forEach((x, k) => this.observe(a, x, targets[k] as number));
-    this.tighten(this.arms[a] as LinArm);
-  }
-  /** Gershgorin: λ_max(A⁻¹) ≤ max_i Σ_j |A⁻¹_ij| — a valid, cheaper-than-eigen bound for pruning. */
-  private tighten(arm: LinArm): void {
-    let max = 0;
-    for (let i = 0; i < this.d; i++) {
-      let s = 0;
-      for (let j = 0; j < this.d; j++) s += Math.abs(arm.ainv[i * this.d + j] as number);
-      max = Math.max(max, s);
-    }
-    arm.rho = Math.min(arm.rho, max);
+    if (this.gamma < 1 || xs.length === 0) return;
+    const arm = this.arms[a] as LinArm;
+    const same = this.bases.findIndex((b) => b.length === arm.ainv.length && b.every((v, i) => v === arm.ainv[i]));
+    arm.base = same >= 0 ? same : this.bases.push(Float64Array.from(arm.ainv)) - 1;
   }
   /**
    * A new arm starts from the mean of the existing arms' estimates (θ₀, as a ridge prior: b = reg·θ₀)
@@ -340,6 +403,10 @@ export class LinUcb implements ArmPolicy {
     this.arms.push(arm);
   }
   toState(): unknown {
-    return { d: this.d, arms: this.arms.map((a) => ({ ainv: f64ToBase64(a.ainv), b: f64ToBase64(a.b), theta: f64ToBase64(a.theta), n: a.n, rho: a.rho })) };
+    return {
+      d: this.d,
+      bases: this.bases.map(f64ToBase64),
+      arms: this.arms.map((a) => ({ ainv: f64ToBase64(a.ainv), b: f64ToBase64(a.b), theta: f64ToBase64(a.theta), n: a.n, base: a.base })),
+    };
   }
 }
