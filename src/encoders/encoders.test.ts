@@ -120,3 +120,17 @@ describe('onnx encoder (a local model folder the test builds)', () => {
     expect(() => new OnnxEncoder({ path: tmpdir(), dim: 16 })).toThrow(/has no onnx\/model\.onnx/);
   });
 });
+
+describe('concat encoder', () => {
+  it('puts unit parts side by side as one unit vector, and survives its spec', async () => {
+    const e = createEncoder('concat:parts=hashing+hashing');
+    expect(e.dim).toBe(2048);
+    await e.fit(['alpha beta gamma', 'delta epsilon']);
+    const [v] = await e.embed(['alpha beta']);
+    expect(norm(v as Float32Array)).toBeCloseTo(1, 5);
+    const again = encoderFromSpec(JSON.parse(JSON.stringify(e.toSpec())));
+    const [w] = await again.embed(['alpha beta']);
+    for (let i = 0; i < 2048; i += 97) expect(w?.[i]).toBeCloseTo(v?.[i] as number, 4);
+    expect(() => createEncoder('concat:parts=hashing')).toThrow(/at least two parts/);
+  });
+});

@@ -2,12 +2,13 @@
 import { SwitchyardError } from '../core/errors.js';
 import type { Encoder, EncoderSpec } from '../spec/encoder.js';
 import { CachedEncoder } from './cache.js';
+import { ConcatEncoder } from './concat.js';
 import { HashingEncoder } from './hashing.js';
 import { OnnxEncoder } from './onnx.js';
 import { OpenAICompatibleEncoder } from './openai-compatible.js';
 import { UseLiteEncoder } from './use-lite.js';
 
-export const ENCODERS = ['hashing', 'use-lite', 'onnx', 'openai-compatible'] as const;
+export const ENCODERS = ['hashing', 'use-lite', 'onnx', 'openai-compatible', 'concat'] as const;
 
 export interface EncoderDeps {
   readonly fetch?: typeof fetch;
@@ -39,6 +40,14 @@ function build(id: string, config: Record<string, unknown>, state: unknown, deps
       return new OnnxEncoder(config as never);
     case 'openai-compatible':
       return new OpenAICompatibleEncoder(config as never, deps.fetch ? { fetch: deps.fetch } : {});
+    case 'concat': {
+      // from a CLI spec: parts=a+b (each part a plain encoder name); from an artifact: state.parts (full specs)
+      const saved = (state as { parts?: EncoderSpec[] } | undefined)?.parts;
+      // each part is cached on its own, so parts shared with other routers hit the cache
+      if (saved) return new ConcatEncoder(saved.map((p) => cached(build(p.id, { ...(p.config ?? {}) }, p.state, deps), deps)));
+      const names = String(config['parts'] ?? '').split('+').filter(Boolean);
+      return new ConcatEncoder(names.map((n) => cached(build(n, {}, undefined, deps), deps)));
+    }
     default:
       throw new SwitchyardError('invalid_argument', `unknown encoder "${id}" (known: ${ENCODERS.join(', ')})`);
   }

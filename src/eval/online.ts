@@ -52,7 +52,7 @@ export interface AdaptationResult {
   readonly addedAt: number;
   /** Share of the new model's calls over the last quarter of the stream. */
   readonly finalShare: number;
-  /** Prompts after its arrival until its share in a 50-prompt window reaches half of finalShare (null: never). */
+  /** Prompts after its arrival until its share in a 20-prompt window reaches half of finalShare (null: never). */
   readonly promptsToShare: number | null;
 }
 
@@ -187,7 +187,8 @@ export async function evaluateOnline(view: MatrixView, train: MatrixView, specs:
         curve,
       });
     }
-    const first = specs[0];
+    // the adaptation scenario runs for the first bootstrapped contextual bandit (else the first bandit)
+    const first = specs.find((s) => s.startsWith('linucb') && !s.includes('bootstrap=false')) ?? specs[0];
     if (options.adaptation && first) adaptation.push(await adaptationScenario(view, train, first, lambda, costScale, best.m));
   }
   return { costScale, bestFixed, oracle, routers, adaptation };
@@ -240,7 +241,7 @@ async function adaptationScenario(view: MatrixView, train: MatrixView, spec: str
   }
   const lastQuarter = choices.slice(Math.floor((3 * n) / 4));
   const finalShare = lastQuarter.filter(Boolean).length / Math.max(1, lastQuarter.length);
-  const W = 50;
+  const W = 20;
   let promptsToShare: number | null = null;
   if (finalShare > 0) {
     for (let t = addedAt + W; t <= n; t++) {
