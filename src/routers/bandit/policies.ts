@@ -83,24 +83,22 @@ class Counts {
   }
 }
 
-export class Ucb1 implements ArmPolicy {
-  readonly name = 'ucb1';
+/** The context-free policies: per-arm counts and sums, an exploration rule on top. */
+abstract class CountingPolicy implements ArmPolicy {
+  abstract readonly name: string;
   readonly contextual = false;
-  private readonly c: Counts;
-  constructor(arms: number, private readonly explore = 1, gamma = 1, state?: unknown) {
+  protected readonly c: Counts;
+  constructor(arms: number, gamma: number, state?: unknown) {
     this.c = new Counts(arms, gamma, state === undefined ? undefined : CountsState.parse(state));
   }
-  choose(_x: Float64Array, _key: string, penalty: Float64Array, mask: Uint8Array, detail: boolean): Choice {
+  /** Fills each arm's exploration term; may instead force an arm (ε-greedy's random pick). */
+  protected abstract explore(key: string, est: Float64Array, bonus: Float64Array, mask: Uint8Array): number | undefined;
+  choose(_x: Float64Array, key: string, penalty: Float64Array, mask: Uint8Array, detail: boolean): Choice {
     const A = this.c.n.length;
     const est = new Float64Array(A);
     const bonus = new Float64Array(A);
-    const N = Math.max(1, this.c.n.reduce((s, v) => s + v, 0));
-    for (let a = 0; a < A; a++) {
-      const n = this.c.n[a] as number;
-      est[a] = this.c.mean(a);
-      bonus[a] = n > 0 ? this.explore * Math.sqrt((2 * Math.log(N)) / n) : Infinity;
-    }
-    const arm = argmaxPlusBonus(est, bonus, penalty, mask);
+    for (let a = 0; a < A; a++) est[a] = this.c.mean(a);
+    const arm = this.explore(key, est, bonus, mask) ?? argmaxPlusBonus(est, bonus, penalty, mask);
     return detail ? { arm, estimates: est, bonuses: bonus } : { arm };
   }
   observe(arm: number, _x: Float64Array, target: number): void {
@@ -114,81 +112,53 @@ export class Ucb1 implements ArmPolicy {
   }
   toState(): unknown {
     return this.c.state();
+  }
+}
+
+export class Ucb1 extends CountingPolicy {
+  readonly name = 'ucb1';
+  constructor(arms: number, private readonly explore_ = 1, gamma = 1, state?: unknown) {
+    super(arms, gamma, state);
+  }
+  protected explore(_key: string, _est: Float64Array, bonus: Float64Array): undefined {
+    const N = Math.max(1, this.c.n.reduce((s, v) => s + v, 0));
+    for (let a = 0; a < bonus.length; a++) {
+      const n = this.c.n[a] as number;
+      bonus[a] = n > 0 ? this.explore_ * Math.sqrt((2 * Math.log(N)) / n) : Infinity;
+    }
+    return undefined;
   }
 }
 
 /** Thompson sampling: Beta–Bernoulli for binary scores, Gaussian (known noise) for graded scores. */
-export class Thompson implements ArmPolicy {
+export class Thompson extends CountingPolicy {
   readonly name = 'thompson';
-  readonly contextual = false;
-  private readonly c: Counts;
   constructor(arms: number, private readonly binary: boolean, private readonly seed: number, gamma = 1, state?: unknown) {
-    this.c = new Counts(arms, gamma, state === undefined ? undefined : CountsState.parse(state));
+    super(arms, gamma, state);
   }
-  choose(_x: Float64Array, key: string, penalty: Float64Array, mask: Uint8Array, detail: boolean): Choice {
-    const A = this.c.n.length;
+  protected explore(key: string, est: Float64Array, bonus: Float64Array): undefined {
     const rng = createRng(hashString(`${key}#${this.c.total}`, this.seed >>> 0));
-    const est = new Float64Array(A);
-    const bonus = new Float64Array(A);
-    for (let a = 0; a < A; a++) {
+    for (let a = 0; a < bonus.length; a++) {
       const n = this.c.n[a] as number;
       const s = this.c.sum[a] as number;
       const draw = this.binary ? betaSample(rng, 1 + s, 1 + Math.max(0, n - s)) : (s + 0.5) / (n + 1) + gaussian(rng) * Math.sqrt(0.25 / (n + 1));
-      est[a] = this.c.mean(a);
       bonus[a] = draw - (est[a] as number);
     }
-    const arm = argmaxPlusBonus(est, bonus, penalty, mask);
-    return detail ? { arm, estimates: est, bonuses: bonus } : { arm };
-  }
-  observe(arm: number, _x: Float64Array, target: number): void {
-    this.c.observe(arm, target);
-  }
-  observeBatch(arm: number, _xs: readonly Float64Array[], targets: readonly number[]): void {
-    for (const t of targets) this.c.observe(arm, t);
-  }
-  addArm(): void {
-    this.c.add();
-  }
-  toState(): unknown {
-    return this.c.state();
+    return undefined;
   }
 }
 
-export class EpsilonGreedy implements ArmPolicy {
+export class EpsilonGreedy extends CountingPolicy {
   readonly name = 'epsilon-greedy';
-  readonly contextual = false;
-  private readonly c: Counts;
   constructor(arms: number, private readonly epsilon: number, private readonly seed: number, gamma = 1, state?: unknown) {
-    this.c = new Counts(arms, gamma, state === undefined ? undefined : CountsState.parse(state));
+    super(arms, gamma, state);
   }
-  choose(_x: Float64Array, key: string, penalty: Float64Array, mask: Uint8Array, detail: boolean): Choice {
-    const A = this.c.n.length;
-    const est = new Float64Array(A);
-    const bonus = new Float64Array(A);
-    for (let a = 0; a < A; a++) {
-      est[a] = this.c.mean(a);
-      bonus[a] = (this.c.n[a] as number) > 0 ? 0 : Infinity; // try every arm once
-    }
+  protected explore(key: string, _est: Float64Array, bonus: Float64Array, mask: Uint8Array): number | undefined {
+    for (let a = 0; a < bonus.length; a++) bonus[a] = (this.c.n[a] as number) > 0 ? 0 : Infinity; // try every arm once
     const k = `${key}#${this.c.total}`;
-    if (keyedUniform(this.seed, k) < this.epsilon) {
-      const allowed = [...mask.keys()].filter((a) => mask[a] === 1);
-      const arm = allowed[Math.floor(keyedUniform(this.seed + 1, k) * allowed.length)] as number;
-      return detail ? { arm, estimates: est, bonuses: bonus } : { arm };
-    }
-    const arm = argmaxPlusBonus(est, bonus, penalty, mask);
-    return detail ? { arm, estimates: est, bonuses: bonus } : { arm };
-  }
-  observe(arm: number, _x: Float64Array, target: number): void {
-    this.c.observe(arm, target);
-  }
-  observeBatch(arm: number, _xs: readonly Float64Array[], targets: readonly number[]): void {
-    for (const t of targets) this.c.observe(arm, t);
-  }
-  addArm(): void {
-    this.c.add();
-  }
-  toState(): unknown {
-    return this.c.state();
+    if (keyedUniform(this.seed, k) >= this.epsilon) return undefined;
+    const allowed = [...mask.keys()].filter((a) => mask[a] === 1);
+    return allowed[Math.floor(keyedUniform(this.seed + 1, k) * allowed.length)] as number;
   }
 }
 
