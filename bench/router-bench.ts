@@ -2,7 +2,7 @@
  * Router speed: fit time on 10,000 training prompts x 50 models, and the time to route one prompt
  * once it is encoded (embedding served from the cache; includes token counting and the decision),
  * for every router; encoder time per prompt for `hashing` and `use-lite`.
- * Run: npm run build && node dist/bench/router-bench.js [--train N] [--models M] [--routers a,b] [--no-use-lite]
+ * Run: npm run build && node dist/bench/router-bench.js [--train N] [--models M] [--routers a,b] [--encoder hashing] [--no-use-lite]
  */
 import { parseArgs } from 'node:util';
 import { buildMatrix } from '../src/data/load.js';
@@ -11,7 +11,7 @@ import { UseLiteEncoder } from '../src/encoders/use-lite.js';
 import { createRouter } from '../src/routers/registry.js';
 import { generateMatrix } from './generate.js';
 
-const { values } = parseArgs({ options: { train: { type: 'string' }, models: { type: 'string' }, routers: { type: 'string' }, 'no-use-lite': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { train: { type: 'string' }, models: { type: 'string' }, routers: { type: 'string' }, encoder: { type: 'string' }, 'no-use-lite': { type: 'boolean' } } });
 const N = Number(values.train ?? 10000);
 const M = Number(values.models ?? 50);
 const ROUTERS = (values.routers ?? 'best-single,cheapest,random,rules,knn,linear,mlp,mf,semantic-routes').split(',');
@@ -27,9 +27,11 @@ const matrix = buildMatrix(meta, rows);
 const train = matrix.view('train');
 const test = matrix.view('test');
 const prompts = Array.from({ length: test.size }, (_, i) => ({ text: test.text(i) }));
-console.log(`routers: fit on ${train.size} prompts x ${M} models; route ${prompts.length} single prompts (embedding cached)`);
+console.log(`routers (encoder ${values.encoder ?? 'hashing'}): fit on ${train.size} prompts x ${M} models; route ${prompts.length} single prompts (embedding cached)`);
+const ENCODER = values.encoder ?? 'hashing';
+const PREDICTORS = new Set(['knn', 'linear', 'mlp', 'mf', 'semantic-routes', 'ensemble']);
 for (const spec of ROUTERS) {
-  const router = createRouter(spec);
+  const router = createRouter(PREDICTORS.has(spec.split(':')[0] as string) ? `${spec}${spec.includes(':') ? ';' : ':'}encoder=${ENCODER}` : spec);
   const t0 = performance.now();
   await router.fit(train, { seed: 0 });
   const fit = (performance.now() - t0) / 1000;

@@ -52,7 +52,7 @@ export interface AdaptationResult {
   readonly addedAt: number;
   /** Share of the new model's calls over the last quarter of the stream. */
   readonly finalShare: number;
-  /** Prompts after its arrival until its share in a 20-prompt window reaches half of finalShare (null: never). */
+  /** Prompts after its arrival until its share in a sliding window (20 prompts, fewer on tiny splits) reaches half of finalShare (null: never). */
   readonly promptsToShare: number | null;
 }
 
@@ -241,7 +241,7 @@ async function adaptationScenario(view: MatrixView, train: MatrixView, spec: str
   }
   const lastQuarter = choices.slice(Math.floor((3 * n) / 4));
   const finalShare = lastQuarter.filter(Boolean).length / Math.max(1, lastQuarter.length);
-  const W = 20;
+  const W = Math.max(1, Math.min(20, Math.floor((n - addedAt) / 4)));
   let promptsToShare: number | null = null;
   if (finalShare > 0) {
     for (let t = addedAt + W; t <= n; t++) {
