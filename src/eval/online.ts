@@ -92,7 +92,6 @@ interface StreamStats {
 }
 
 async function stream(router: Router, view: MatrixView, prompts: readonly PromptInput[], order: readonly number[], lambda: number, costScale: number, bestFixed: Float64Array, checkpoints: number, onStep?: (t: number) => void): Promise<StreamStats> {
-  const M = view.matrix.modelCount;
   let reward = 0;
   let quality = 0;
   let cost = 0;
@@ -117,7 +116,6 @@ async function stream(router: Router, view: MatrixView, prompts: readonly Prompt
     await router.update?.([{ prompt: p, model: view.matrix.modelIds[m] as string, score: s, costUsd: c }]);
     if ((t + 1) % every === 0 || t === order.length - 1) curve.push({ t: t + 1, meanReward: reward / (t + 1), regretFixed: fixed - reward });
   }
-  void M;
   return { reward, quality, cost, curve, choices };
 }
 

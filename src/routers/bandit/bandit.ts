@@ -60,7 +60,7 @@ export function ratioReward(score: number, cost: number, costScale: number): num
 export class BanditRouter extends BaseRouter {
   readonly kind: string;
   readonly version = 1;
-  readonly config_: BanditConfig;
+  readonly settings: BanditConfig;
   private encoder: CachedEncoder | null = null;
   private pca: Pca | null = null;
   private costModel: CostModel | undefined;
@@ -73,12 +73,12 @@ export class BanditRouter extends BaseRouter {
     super();
     const parsed = BanditConfigSchema.safeParse(config);
     if (!parsed.success) throw invalidArgument(`bandit: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    this.config_ = parsed.data;
+    this.settings = parsed.data;
     this.kind = parsed.data.algorithm;
   }
 
   private makePolicy(arms: number, d: number, state?: unknown): ArmPolicy {
-    const c = this.config_;
+    const c = this.settings;
     switch (c.algorithm) {
       case 'ucb1':
         return new Ucb1(arms, c.explore, c.gamma, state);
@@ -92,7 +92,7 @@ export class BanditRouter extends BaseRouter {
   }
 
   private get contextual(): boolean {
-    return this.config_.algorithm === 'linucb';
+    return this.settings.algorithm === 'linucb';
   }
 
   private get dim(): number {
@@ -112,17 +112,17 @@ export class BanditRouter extends BaseRouter {
     this.binary = binary;
     let X: Float64Array[] = [];
     if (this.contextual) {
-      this.encoder = createEncoder(this.config_.encoder);
+      this.encoder = createEncoder(this.settings.encoder);
       await this.encoder.fit(texts);
       const E = await this.encoder.embed(texts);
-      const width = this.config_.pca;
+      const width = this.settings.pca;
       this.pca = width > 0 && width < this.encoder.dim ? fitPca(E, width, ctx.seed) : null;
       X = E.map((e) => this.context(e));
     }
     this.active = train.models.map(() => true);
     this.policy = this.makePolicy(M, this.dim);
     this.updates = 0;
-    if (this.config_.bootstrap) {
+    if (this.settings.bootstrap) {
       for (let m = 0; m < M; m++) {
         const xs: Float64Array[] = [];
         const targets: number[] = [];
@@ -135,7 +135,7 @@ export class BanditRouter extends BaseRouter {
         this.policy.observeBatch(m, xs, targets);
       }
     }
-    ctx.log?.(`${this.kind}: ${this.config_.bootstrap ? `bootstrapped on ${n} train prompts` : 'cold start'}, context ${this.contextual ? `${this.dim}-d` : 'none'}, reward ${this.config_.reward}`);
+    ctx.log?.(`${this.kind}: ${this.settings.bootstrap ? `bootstrapped on ${n} train prompts` : 'cold start'}, context ${this.contextual ? `${this.dim}-d` : 'none'}, reward ${this.settings.reward}`);
   }
 
   private context(e: Float32Array): Float64Array {
@@ -147,7 +147,7 @@ export class BanditRouter extends BaseRouter {
   }
 
   private target(score: number, cost: number): number {
-    return this.config_.reward === 'ratio' ? ratioReward(score, cost, (this.costModel as CostModel).scale) : score;
+    return this.settings.reward === 'ratio' ? ratioReward(score, cost, (this.costModel as CostModel).scale) : score;
   }
 
   /** Recent contexts by prompt text, so feedback on a just-routed prompt does not re-encode it. */
@@ -177,7 +177,7 @@ export class BanditRouter extends BaseRouter {
     return prompts.map((p, i) => {
       const mask = this.allowedMask(p, prefs, base);
       cost.predict(CostModel.countTokens(p.text), c, 0);
-      for (let m = 0; m < M; m++) penalty[m] = this.config_.reward === 'ratio' ? 0 : (prefs.lambda * (c[m] as number)) / cost.scale;
+      for (let m = 0; m < M; m++) penalty[m] = this.settings.reward === 'ratio' ? 0 : (prefs.lambda * (c[m] as number)) / cost.scale;
       const choice = (this.policy as ArmPolicy).choose(X[i] as Float64Array, p.text, penalty, mask, full);
       const id = this.cards[choice.arm]?.id as string;
       if (!full || !choice.estimates || !choice.bonuses) return { models: [id], kind: 'single', reason: `${this.kind}: best optimistic reward at λ=${prefs.lambda}` };
@@ -238,7 +238,7 @@ export class BanditRouter extends BaseRouter {
   }
 
   protected config(): Record<string, unknown> {
-    return { ...this.config_ };
+    return { ...this.settings };
   }
 
   protected state(): unknown {

@@ -231,7 +231,6 @@ export class LinUcb implements ArmPolicy {
   private arms: LinArm[];
   private bases: Float64Array[] = [];
   private readonly z: Float64Array;
-  private readonly zBase: Float64Array;
   private last: { arm: number; x: Float64Array; z: Float64Array } | undefined;
   private readonly bestZ: Float64Array;
   private est = new Float64Array(0);
@@ -239,7 +238,6 @@ export class LinUcb implements ArmPolicy {
   private readonly order: number[] = [];
   constructor(arms: number, readonly d: number, private readonly alpha: number, private readonly reg: number, private readonly gamma = 1, state?: unknown) {
     this.z = new Float64Array(d);
-    this.zBase = new Float64Array(d);
     this.bestZ = new Float64Array(d);
     if (state !== undefined) {
       const s = LinState.parse(state);
