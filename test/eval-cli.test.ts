@@ -132,4 +132,17 @@ describe('switchyard eval --online', () => {
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Online learning \(bandits\)/);
     expect(cli(['eval', '--online', '--data', '.', '--out', out, '--online-lambdas', '2']).stderr).toMatch(/--online-lambdas: expected numbers in \[0, 1\]/);
   });
+
+  it.skipIf(!hasData('routellm_mtbench'))('runs the default bandit line-up on real data (routellm_mtbench)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'sy-online-'));
+    const r = spawnSync(process.execPath, [CLI, 'eval', '--online', '--data', dataPath('routellm_mtbench'), '--out', out, '--seeds', '2', '--bootstrap', '50'], {
+      encoding: 'utf8',
+      env: { ...process.env, SWITCHYARD_ENCODER: 'hashing' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(res.online.routers.map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['ucb1', 'thompson', 'epsilon-greedy', 'linucb:pca=32', 'linucb:pca=0', 'linucb:bootstrap=false']));
+    expect(res.online.routers).toHaveLength(16);
+    expect(res.online.adaptation[0].router).toBe('linucb:pca=32');
+  });
 });
