@@ -111,7 +111,7 @@ registerRouter({
 
 registerRouter({
   kind: 'knn',
-  summary: 'k nearest training prompts (cosine on the embedding); k by leave-one-out CV',
+  summary: 'mean score of the k nearest training prompts (cosine on a PCA of the embedding); k by leave-one-out',
   create: (o) => new KnnRouter({ ...predictorOptions(o), ...(o['k'] !== undefined ? { k: o['k'] === 'auto' ? 'auto' : Number(o['k']) } : {}), ...(o['pca'] !== undefined ? { pca: Number(o['pca']) } : {}) }),
   fromArtifact: (a) => KnnRouter.fromArtifact(a),
 });
@@ -127,7 +127,7 @@ const num = (o: RouterOptions, key: string): Record<string, number> => (o[key] !
 
 registerRouter({
   kind: 'mlp',
-  summary: 'multi-output MLP predicting every model\'s score; early stopping on a validation split',
+  summary: 'multi-output MLP predicting every model\'s score; 5-fold cross-fitted, nets averaged',
   create: (o) => new MlpRouter({ ...predictorOptions(o), ...num(o, 'hidden'), ...num(o, 'pca'), ...num(o, 'epochs'), ...num(o, 'lr') }),
   fromArtifact: (a) => MlpRouter.fromArtifact(a),
 });
