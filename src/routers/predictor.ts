@@ -106,6 +106,7 @@ export abstract class PredictorRouter extends BaseRouter {
   protected abstract restoreFamily(config: Readonly<Record<string, unknown>>, state: unknown): void;
 
   protected async fitModels(train: TrainingData, ctx: FitContext): Promise<void> {
+    this.memo = new WeakMap(); // predictions of an earlier fit must not be served
     const n = train.size;
     const M = train.models.length;
     const texts = Array.from({ length: n }, (_, i) => train.text(i));

@@ -101,6 +101,17 @@ export function routerContract(name: string, make: () => Router, options: Contra
       expect(per[0]?.models).toEqual([matrix.modelIds[0]]);
     });
 
+    it('routes a refitted router by its new fit, not a remembered one', async () => {
+      const r = await fitted();
+      const first = chosen(await decisionsByLambda(r, ps));
+      const other = (options.data ?? (() => syntheticMatrix({ prompts: 240, models: 4, seed: 99 })))().view('train');
+      await r.fit(other, { seed });
+      const fresh = make();
+      await fresh.fit(other, { seed });
+      expect(chosen(await decisionsByLambda(r, ps))).toEqual(chosen(await decisionsByLambda(fresh, ps)));
+      expect(first.length).toBe(LAMBDAS.length);
+    });
+
     it('refuses to route before fit, and refuses λ outside [0, 1]', async () => {
       await expect(make().route(ps.slice(0, 1), { lambda: 0.5 })).rejects.toMatchObject({ code: 'router_not_fitted' });
       const r = await fitted();

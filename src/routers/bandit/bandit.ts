@@ -100,6 +100,7 @@ export class BanditRouter extends BaseRouter {
   }
 
   protected async fitModels(train: TrainingData, ctx: FitContext): Promise<void> {
+    this.recent.clear(); // contexts of an earlier fit used another PCA basis
     const n = train.size;
     const M = train.models.length;
     const texts = Array.from({ length: n }, (_, i) => train.text(i));
