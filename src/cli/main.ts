@@ -6,6 +6,7 @@ import { SwitchyardError } from '../core/errors.js';
 import { routerFactory, routerKinds } from '../routers/registry.js';
 import { runData } from './commands/data.js';
 import { runEval } from './commands/eval.js';
+import { runReplayUpstream } from './commands/replay-upstream.js';
 import { runRoute } from './commands/route.js';
 import { runTrain } from './commands/train.js';
 
@@ -18,6 +19,7 @@ usage: switchyard <command> [options]   (--help on any command)
   data inspect  summarise a dataset: prompts, models, splits, mean score and cost
   train         fit a router on a dataset's train split and save it as a JSON artifact
   route         route one prompt with a saved router and explain the decision
+  replay-upstream  an OpenAI-compatible server answering with recorded responses (tests, benchmarks)
   routers       list the available routers`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -37,6 +39,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'route':
         await runRoute(rest);
+        return 0;
+      case 'replay-upstream':
+        await runReplayUpstream(rest);
         return 0;
       case 'routers':
         for (const k of routerKinds()) process.stdout.write(`${k.padEnd(16)} ${routerFactory(k).summary}\n`);

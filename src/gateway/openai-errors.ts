@@ -1,0 +1,17 @@
+/** OpenAI-shaped error bodies with stable codes (documented in docs/errors.md, section "HTTP"). */
+export const HTTP_ERROR_CODES = {
+  prompt_not_found: 'replay upstream: no recorded prompt matches the request (404).',
+  model_not_found: 'The requested model is not served here (404).',
+  invalid_request: 'The request body is not a valid chat completion request (400).',
+  not_found: 'No such endpoint (404).',
+  injected_fault: 'replay upstream: a fault injected on purpose for tests and benchmarks.',
+} as const;
+export type HttpErrorCode = keyof typeof HTTP_ERROR_CODES;
+
+export interface OpenAIErrorBody {
+  readonly error: { readonly message: string; readonly type: string; readonly code: HttpErrorCode; readonly param: string | null };
+}
+
+export function errorBody(code: HttpErrorCode, message: string, type = 'invalid_request_error', param: string | null = null): OpenAIErrorBody {
+  return { error: { message, type, code, param } };
+}

@@ -1,0 +1,199 @@
+/**
+ * `replay-upstream`: a standalone OpenAI-compatible server that answers chat completions with the
+ * recorded response of the requested model for the requested prompt, with its real token usage —
+ * plain JSON or SSE streaming (with the usage chunk when `stream_options.include_usage` is set).
+ * For tests and benchmarks it injects latency and faults: an HTTP status (429 carries
+ * `retry-after`), a timeout (no answer), a connection reset, or a stream cut midway — at a seeded
+ * random rate, or on demand with the request header `x-replay-fault`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { createRng, type Rng } from '../../core/random.js';
+import { errorBody, type HttpErrorCode } from '../openai-errors.js';
+import { ReplayData } from './replay-data.js';
+
+export type Fault = 'timeout' | 'reset' | 'cut' | `${number}`;
+
+export interface ReplayUpstreamOptions {
+  readonly latencyMs?: number;
+  /** Delay between streamed chunks. */
+  readonly chunkDelayMs?: number;
+  /** Share of requests that get a fault (seeded), drawn from `faults`. */
+  readonly faultRate?: number;
+  readonly faults?: readonly Fault[];
+  readonly seed?: number;
+  /** Unix seconds for `created` (injectable for reproducible bodies). */
+  readonly now?: () => number;
+  readonly maxBodyBytes?: number;
+}
+
+const ChatRequestSchema = z
+  .object({
+    model: z.string().min(1),
+    messages: z.array(z.object({ role: z.string(), content: z.unknown() }).loose()).min(1),
+    stream: z.boolean().optional(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullable().optional(),
+  })
+  .loose();
+
+const FAULT = /^(timeout|reset|cut|[1-5][0-9][0-9])$/;
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, status: number, code: HttpErrorCode, message: string, type?: string): void {
+  sendJson(res, status, errorBody(code, message, type ?? (status >= 500 ? 'server_error' : 'invalid_request_error')));
+}
+
+const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+
+/** Splits a response into stream deltas of a few words each. */
+export function chunkText(text: string, wordsPerChunk = 4): string[] {
+  const parts = text.match(/\S+\s*|\s+/g) ?? [];
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i += wordsPerChunk) out.push(parts.slice(i, i + wordsPerChunk).join(''));
+  return out.length > 0 ? out : [''];
+}
+
+export class ReplayUpstream {
+  private server: Server | undefined;
+  private readonly rng: Rng;
+  private seq = 0;
+
+  constructor(
+    readonly data: ReplayData,
+    private readonly options: ReplayUpstreamOptions = {},
+  ) {
+    this.rng = createRng(options.seed ?? 0);
+    for (const f of options.faults ?? []) if (!FAULT.test(f)) throw new Error(`replay-upstream: unknown fault "${f}" (timeout, reset, cut or an HTTP status)`);
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res).catch(() => res.destroy()));
+    await new Promise<void>((resolve) => this.server?.listen(port, host, resolve));
+    const addr = this.server.address() as AddressInfo;
+    return `http://${host}:${addr.port}/v1`;
+  }
+
+  async close(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private pickFault(req: IncomingMessage): Fault | undefined {
+    const asked = req.headers['x-replay-fault'];
+    if (typeof asked === 'string' && FAULT.test(asked)) return asked as Fault;
+    const faults = this.options.faults ?? [];
+    if (faults.length === 0 || !(this.rng.next() < (this.options.faultRate ?? 0))) return undefined;
+    return faults[this.rng.int(faults.length)];
+  }
+
+  private async readBody(req: IncomingMessage): Promise<string | undefined> {
+    const limit = this.options.maxBodyBytes ?? 4 << 20;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > limit) return undefined;
+      chunks.push(c as Buffer);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && url === '/v1/models') {
+      sendJson(res, 200, { object: 'list', data: this.data.models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'replay' })) });
+      return;
+    }
+    if (req.method !== 'POST' || url !== '/v1/chat/completions') {
+      sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
+      return;
+    }
+    const text = await this.readBody(req);
+    if (text === undefined) {
+      sendError(res, 413, 'invalid_request', 'request body too large');
+      return;
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      sendError(res, 400, 'invalid_request', 'request body is not JSON');
+      return;
+    }
+    const parsed = ChatRequestSchema.safeParse(raw);
+    if (!parsed.success) {
+      sendError(res, 400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+      return;
+    }
+    const body = parsed.data;
+    if (!this.data.models.includes(body.model)) {
+      sendError(res, 404, 'model_not_found', `model "${body.model}" is not served by this replay upstream`);
+      return;
+    }
+    const row = this.data.findPrompt(body.messages);
+    const answer = row === undefined ? undefined : this.data.answer(row, body.model);
+    if (!answer) {
+      sendError(res, 404, 'prompt_not_found', `no recorded answer of ${body.model} for this prompt`);
+      return;
+    }
+    const fault = this.pickFault(req);
+    await sleep(this.options.latencyMs ?? 0);
+    if (fault === 'timeout') return; // hold the connection; the client's timeout decides
+    if (fault === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault !== undefined && fault !== 'cut') {
+      const status = Number(fault);
+      const headers: Record<string, string> = status === 429 ? { 'retry-after': '1' } : {};
+      sendJson(res, status, errorBody('injected_fault', `injected fault ${status}`, status === 429 ? 'rate_limit_error' : 'server_error'), headers);
+      return;
+    }
+    const id = `chatcmpl-replay-${answer.id}-${++this.seq}`;
+    const created = Math.floor(this.options.now?.() ?? Date.now() / 1000);
+    const usage = { prompt_tokens: answer.promptTokens, completion_tokens: answer.completionTokens, total_tokens: answer.promptTokens + answer.completionTokens };
+    if (!body.stream) {
+      const completion = {
+        id,
+        object: 'chat.completion',
+        created,
+        model: body.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: answer.text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+        usage,
+      };
+      if (fault === 'cut') {
+        const full = JSON.stringify(completion);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(full) });
+        res.write(full.slice(0, Math.floor(full.length / 2)));
+        await sleep(20);
+        res.socket?.destroy();
+        return;
+      }
+      sendJson(res, 200, completion);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+    const pieces = chunkText(answer.text);
+    res.write(chunk({ role: 'assistant', content: '' }, null));
+    for (let k = 0; k < pieces.length; k++) {
+      if (fault === 'cut' && k >= Math.floor(pieces.length / 2)) {
+        await sleep(20); // let what was written reach the client, then drop the connection
+        res.socket?.destroy();
+        return;
+      }
+      await sleep(this.options.chunkDelayMs ?? 0);
+      res.write(chunk({ content: pieces[k] }, null));
+    }
+    res.write(chunk({}, 'stop'));
+    if (body.stream_options?.include_usage) res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [], usage })}\n\n`);
+    res.end('data: [DONE]\n\n');
+  }
+}
