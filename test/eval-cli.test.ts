@@ -137,7 +137,7 @@ describe('switchyard eval --online', () => {
     const out = mkdtempSync(join(tmpdir(), 'sy-online-'));
     const r = spawnSync(process.execPath, [CLI, 'eval', '--online', '--data', dataPath('routellm_mtbench'), '--out', out, '--seeds', '2', '--bootstrap', '50'], {
       encoding: 'utf8',
-      env: { ...process.env, SWITCHYARD_ENCODER: 'hashing' },
+      env: { ...process.env, SWITCHYARD_ENCODER: 'hashing:dim=128' },
     });
     expect(r.status, r.stderr).toBe(0);
     const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
