@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { createRng } from '../core/random.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, retryAfterMs } from './retry-policy.js';
+
+describe('retry policy', () => {
+  const rng = createRng(1);
+  const now = Date.parse('2026-11-22T10:00:00Z');
+
+  it('retries 408, 409, 429, 5xx and connection failures; not 400/401/404', () => {
+    for (const s of [408, 409, 429, 500, 502, 503, 504]) expect(isRetryableStatus(s), String(s)).toBe(true);
+    for (const s of [400, 401, 403, 404, 422]) expect(isRetryableStatus(s), String(s)).toBe(false);
+    expect(decideRetry({ kind: 'connection-error' }, 0, DEFAULT_RETRY_POLICY, rng, now).retry).toBe(true);
+    expect(decideRetry({ kind: 'response', status: 404 }, 0, DEFAULT_RETRY_POLICY, rng, now).retry).toBe(false);
+  });
+
+  it('never retries a timeout after the first byte, and stops after maxRetries', () => {
+    expect(decideRetry({ kind: 'timeout', afterFirstByte: true }, 0, DEFAULT_RETRY_POLICY, rng, now).retry).toBe(false);
+    expect(decideRetry({ kind: 'timeout', afterFirstByte: false }, 0, DEFAULT_RETRY_POLICY, rng, now).retry).toBe(true);
+    expect(decideRetry({ kind: 'response', status: 503 }, 2, DEFAULT_RETRY_POLICY, rng, now)).toMatchObject({ retry: false, reason: 'no retries left (2)' });
+  });
+
+  it('honours retry-after-ms, retry-after seconds and HTTP dates, within a bound', () => {
+    expect(retryAfterMs({ 'retry-after-ms': '250' }, now)).toBe(250);
+    expect(retryAfterMs({ 'retry-after': '3' }, now)).toBe(3000);
+    expect(retryAfterMs({ 'retry-after': 'Sun, 22 Nov 2026 10:00:05 GMT' }, now)).toBe(5000);
+    expect(retryAfterMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
+    expect(decideRetry({ kind: 'response', status: 429, headers: { 'retry-after': '2' } }, 0, DEFAULT_RETRY_POLICY, rng, now)).toMatchObject({ retry: true, delayMs: 2000 });
+    expect(decideRetry({ kind: 'response', status: 429, headers: { 'retry-after': '3600' } }, 0, DEFAULT_RETRY_POLICY, rng, now).retry).toBe(false);
+  });
+
+  it('backs off exponentially with seeded jitter in [cap/2, cap]', () => {
+    const a = [0, 1, 2, 3].map((k) => decideRetry({ kind: 'response', status: 500 }, k, { ...DEFAULT_RETRY_POLICY, maxRetries: 10 }, createRng(7), now).delayMs);
+    const b = [0, 1, 2, 3].map((k) => decideRetry({ kind: 'response', status: 500 }, k, { ...DEFAULT_RETRY_POLICY, maxRetries: 10 }, createRng(7), now).delayMs);
+    expect(a).toEqual(b);
+    a.forEach((d, k) => {
+      const cap = Math.min(8000, 500 * 2 ** k);
+      expect(d).toBeGreaterThanOrEqual(cap / 2);
+      expect(d).toBeLessThanOrEqual(cap);
+    });
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after consecutive failures, refuses during the cool-down, probes once, closes on success', () => {
+    let t = 0;
+    const b = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000 }, () => t);
+    b.failure();
+    b.failure();
+    expect(b.state).toBe('closed');
+    b.failure();
+    expect(b.state).toBe('open');
+    expect(b.allow()).toBe(false);
+    t = 1000;
+    expect(b.state).toBe('half-open');
+    expect(b.allow()).toBe(true);
+    expect(b.allow()).toBe(false); // one probe at a time
+    b.failure();
+    expect(b.state).toBe('open');
+    t = 2500;
+    expect(b.allow()).toBe(true);
+    b.success();
+    expect(b.state).toBe('closed');
+    expect(b.allow()).toBe(true);
+  });
+
+  it('a success resets the failure count', () => {
+    const b = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 10 }, () => 0);
+    b.failure();
+    b.success();
+    b.failure();
+    expect(b.state).toBe('closed');
+  });
+});
