@@ -7,6 +7,7 @@ import { routerFactory, routerKinds } from '../routers/registry.js';
 import { runData } from './commands/data.js';
 import { runEval } from './commands/eval.js';
 import { runReplayUpstream } from './commands/replay-upstream.js';
+import { runServe } from './commands/serve.js';
 import { runRoute } from './commands/route.js';
 import { runTrain } from './commands/train.js';
 
@@ -19,6 +20,7 @@ usage: switchyard <command> [options]   (--help on any command)
   data inspect  summarise a dataset: prompts, models, splits, mean score and cost
   train         fit a router on a dataset's train split and save it as a JSON artifact
   route         route one prompt with a saved router and explain the decision
+  serve         the OpenAI-compatible routing gateway (first slice: routing, retries, fallback, streaming)
   replay-upstream  an OpenAI-compatible server answering with recorded responses (tests, benchmarks)
   routers       list the available routers`;
 
@@ -39,6 +41,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'route':
         await runRoute(rest);
+        return 0;
+      case 'serve':
+        await runServe(rest);
         return 0;
       case 'replay-upstream':
         await runReplayUpstream(rest);

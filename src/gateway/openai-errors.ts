@@ -4,7 +4,11 @@ export const HTTP_ERROR_CODES = {
   model_not_found: 'The requested model is not served here (404).',
   invalid_request: 'The request body is not a valid chat completion request (400).',
   not_found: 'No such endpoint (404).',
+  internal_error: 'An unexpected failure inside the server (500); the server keeps running.',
   injected_fault: 'replay upstream: a fault injected on purpose for tests and benchmarks.',
+  upstream_error: 'gateway: the upstream answered a final error (4xx); passed on with its status.',
+  upstream_unavailable: 'gateway: every candidate model failed or timed out before the first byte (502, or 429).',
+  upstream_stream_broken: 'gateway: a stream broke after bytes were sent; ends the stream as an error event.',
 } as const;
 export type HttpErrorCode = keyof typeof HTTP_ERROR_CODES;
 

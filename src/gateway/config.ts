@@ -1,0 +1,54 @@
+/**
+ * switchyard.yaml: models (how to reach each, what it costs), routes (a trained router artifact and
+ * its λ), and the server. Validated with zod; an invalid file lists every problem with its path.
+ */
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { readConfigFile } from '../core/config-file.js';
+
+export const ModelConfigSchema = z.object({
+  /** `openai-compatible` (OpenAI, Together, Groq, vLLM, Ollama, LM Studio, replay-upstream …). */
+  provider: z.literal('openai-compatible').default('openai-compatible'),
+  baseURL: z.string().url(),
+  /** The model name the upstream expects (default: the key). */
+  upstreamModel: z.string().min(1).optional(),
+  /** Environment variable holding the API key (never the key itself). */
+  apiKeyEnv: z.string().optional(),
+  inputPricePerMTok: z.number().nonnegative(),
+  outputPricePerMTok: z.number().nonnegative(),
+});
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+
+export const RouteConfigSchema = z.object({
+  /** Path of a router artifact (`switchyard train --out`), relative to the config file. */
+  router: z.string().min(1),
+  lambda: z.number().min(0).max(1).default(0.5),
+  /** Models to consider (default: every model the router knows that is configured). */
+  models: z.array(z.string().min(1)).optional(),
+});
+export type RouteConfig = z.infer<typeof RouteConfigSchema>;
+
+export const GatewayConfigSchema = z.object({
+  server: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      bodyLimitBytes: z.number().int().positive().default(1 << 20),
+    })
+    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1 << 20 }),
+  timeouts: z
+    .object({ connectMs: z.number().int().positive().default(5000), firstByteMs: z.number().int().positive().default(30_000), totalMs: z.number().int().positive().default(120_000) })
+    .default({ connectMs: 5000, firstByteMs: 30_000, totalMs: 120_000 }),
+  retries: z.number().int().min(0).max(10).default(2),
+  models: z.record(z.string(), ModelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
+  routes: z.record(z.string(), RouteConfigSchema).default({}),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+
+/** Reads and validates a config file; router paths are resolved against the file's folder. */
+export function readGatewayConfig(file: string): GatewayConfig {
+  const config = readConfigFile(file, GatewayConfigSchema);
+  const base = dirname(resolve(file));
+  for (const route of Object.values(config.routes)) route.router = resolve(base, route.router);
+  return config;
+}

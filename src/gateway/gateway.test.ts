@@ -1,0 +1,123 @@
+/** The gateway end to end: official openai SDK → gateway (trained router) → replay-upstream processes. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticRows } from '../../test/helpers/synthetic.js';
+import { buildMatrix, loadDataset } from '../data/load.js';
+import { writeDataset } from '../data/write.js';
+import { createRouter } from '../routers/registry.js';
+import { GatewayConfigSchema, readGatewayConfig, type GatewayConfig } from './config.js';
+import { ReplayData } from './replay-upstream/replay-data.js';
+import { ReplayUpstream } from './replay-upstream/server.js';
+import { Gateway } from './server.js';
+
+describe('gateway (openai SDK → gateway → replay-upstream)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-gw-'));
+  const { meta, rows } = syntheticRows({ prompts: 200 });
+  const responses = rows.flatMap((r) => Object.keys(r.outcomes).map((model) => ({ id: r.id, model, response: `[${model}] answer to ${r.id}` })));
+  writeDataset(dir, meta, rows, responses);
+  const test = rows.filter((r) => r.split === 'test');
+  const prompt = (test[2] as (typeof rows)[number]).prompt;
+  let good: ReplayUpstream;
+  let bad: ReplayUpstream;
+  let goodURL = '';
+  let badURL = '';
+  let artifactFile = '';
+  let chosenAtHalf = '';
+  const gateways: Gateway[] = [];
+
+  const start = async (broken?: string, lambda = 0.5): Promise<OpenAI> => {
+    const models = Object.fromEntries(meta.models.map((m) => [m.id, { provider: 'openai-compatible', baseURL: m.id === broken ? badURL : goodURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
+    const config: GatewayConfig = GatewayConfigSchema.parse({ server: { port: 0 }, retries: 1, models, routes: { auto: { router: artifactFile, lambda } } });
+    const g = await Gateway.create(config, { sleep: async () => undefined });
+    gateways.push(g);
+    return new OpenAI({ baseURL: await g.listen(), apiKey: 'sk-test', maxRetries: 0 });
+  };
+
+  beforeAll(async () => {
+    const data = await ReplayData.load(loadDataset(dir));
+    good = new ReplayUpstream(data);
+    bad = new ReplayUpstream(data, { faultRate: 1, faults: ['503'] });
+    goodURL = await good.listen();
+    badURL = await bad.listen();
+    const router = createRouter('knn:encoder=hashing:dim=256');
+    await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
+    artifactFile = join(dir, 'knn.json');
+    writeFileSync(artifactFile, JSON.stringify(router.toArtifact()));
+    chosenAtHalf = (await router.route([{ text: prompt }], { lambda: 0.5 }))[0]?.models[0] as string;
+  });
+  afterAll(async () => {
+    for (const g of gateways) await g.close();
+    await good.close();
+    await bad.close();
+  });
+
+  it('routes a request by the trained router and says which model answered, at what cost', async () => {
+    const client = await start();
+    const { data, response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse();
+    const model = response.headers.get('x-switchyard-model');
+    expect(model).toBe(chosenAtHalf);
+    expect(data.model).toBe(model);
+    expect(data.choices[0]?.message.content).toBe(`[${model}] answer to ${test[2]?.id}`);
+    expect(response.headers.get('x-switchyard-route')).toBe('auto');
+    expect(Number(response.headers.get('x-switchyard-cost-usd'))).toBeGreaterThan(0);
+    expect(Number(response.headers.get('x-switchyard-overhead-ms'))).toBeGreaterThanOrEqual(0);
+    expect(response.headers.get('x-request-id')).toMatch(/^req_/);
+    expect((await client.models.list()).data.map((m) => m.id)).toContain('auto');
+  });
+
+  it('streams through the gateway, adding the usage chunk only when asked', async () => {
+    const client = await start();
+    const collect = async (includeUsage: boolean): Promise<{ text: string; usage: boolean; model: string }> => {
+      const stream = await client.chat.completions.create({ model: 'auto', stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}), messages: [{ role: 'user', content: prompt }] });
+      let text = '';
+      let usage = false;
+      let model = '';
+      for await (const c of stream) {
+        text += c.choices[0]?.delta.content ?? '';
+        if (c.usage) usage = true;
+        model = c.model;
+      }
+      return { text, usage, model };
+    };
+    const plain = await collect(false);
+    expect(plain.text).toBe(`[${chosenAtHalf}] answer to ${test[2]?.id}`);
+    expect(plain.usage).toBe(false);
+    expect(plain.model).toBe(chosenAtHalf);
+    expect((await collect(true)).usage).toBe(true);
+  });
+
+  it('falls back to the next-best model when the chosen one keeps failing', async () => {
+    const client = await start(chosenAtHalf);
+    const { data, response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse();
+    expect(response.headers.get('x-switchyard-model')).not.toBe(chosenAtHalf);
+    expect(response.headers.get('x-switchyard-fallback-from')).toBe(chosenAtHalf);
+    expect(data.choices[0]?.message.content).toMatch(/answer to/);
+  });
+
+  it('takes λ per request from x-switchyard-lambda and names bad input with OpenAI-shaped errors', async () => {
+    const client = await start();
+    const cheap = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }, { headers: { 'x-switchyard-lambda': '1' } }).withResponse();
+    const price = (id: string | null): number => meta.models.find((m) => m.id === id)?.inputPricePerMTok ?? Infinity;
+    expect(price(cheap.response.headers.get('x-switchyard-model'))).toBeLessThanOrEqual(price(chosenAtHalf));
+    await expect(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }, { headers: { 'x-switchyard-lambda': '7' } })).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
+    await expect(client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: prompt }] })).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    await expect(client.chat.completions.create({ model: 'auto', messages: [] })).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('refuses an invalid config with every problem and its path', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'models:\n  m1:\n    baseURL: not-a-url\n    inputPricePerMTok: -1\n    outputPricePerMTok: 1\nroutes:\n  auto:\n    router: knn.json\n    lambda: 2\n');
+    let message = '';
+    try {
+      readGatewayConfig(file);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/models\.m1\.baseURL/);
+    expect(message).toMatch(/models\.m1\.inputPricePerMTok/);
+    expect(message).toMatch(/routes\.auto\.lambda/);
+  });
+});

@@ -1,0 +1,248 @@
+/**
+ * The routing gateway (first slice of issue #6): an OpenAI-compatible `POST /v1/chat/completions`
+ * whose `model` names a route (a trained router + λ) or a configured model. The router picks the
+ * model; the call goes out with retries (pure policy) and falls back along the router's ranking on a
+ * retryable failure before the first byte; a circuit breaker guards each upstream. JSON or SSE
+ * (passed through; a stream that breaks after bytes were sent ends with an error event).
+ * Responses carry x-switchyard-model, -route, -cost-usd (JSON), -overhead-ms and x-request-id.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { SwitchyardError } from '../core/errors.js';
+import { createRng, type Rng } from '../core/random.js';
+import { readArtifactFile } from '../routers/artifact.js';
+import { routerFromArtifact } from '../routers/registry.js';
+import type { Router } from '../spec/router.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import type { GatewayConfig, ModelConfig } from './config.js';
+import { errorBody, type HttpErrorCode } from './openai-errors.js';
+import { callChatCompletions } from './providers/openai-compatible.js';
+import { contentText } from './replay-upstream/replay-data.js';
+import { decideRetry, DEFAULT_RETRY_POLICY, type AttemptOutcome } from './retry-policy.js';
+
+export interface GatewayDeps {
+  readonly fetch?: typeof fetch;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly now?: () => number;
+  readonly rng?: Rng;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+interface LoadedRoute {
+  readonly name: string;
+  readonly router: Router;
+  readonly lambda: number;
+  readonly models: readonly string[];
+}
+
+const RequestSchema = z
+  .object({
+    model: z.string().min(1),
+    messages: z.array(z.object({ role: z.string(), content: z.unknown() }).loose()).min(1),
+    stream: z.boolean().optional(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullable().optional(),
+  })
+  .loose();
+
+function sendError(res: ServerResponse, status: number, code: HttpErrorCode, message: string, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(errorBody(code, message, status >= 500 ? 'server_error' : 'invalid_request_error'));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export class Gateway {
+  private server: Server | undefined;
+  private readonly routes = new Map<string, LoadedRoute>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly fetchFn: typeof fetch;
+  private readonly env: Readonly<Record<string, string | undefined>>;
+  private readonly now: () => number;
+  private readonly rng: Rng;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  private constructor(
+    readonly config: GatewayConfig,
+    deps: GatewayDeps,
+  ) {
+    this.fetchFn = deps.fetch ?? fetch;
+    this.env = deps.env ?? process.env;
+    this.now = deps.now ?? Date.now;
+    this.rng = deps.rng ?? createRng(0);
+    this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    for (const id of Object.keys(config.models)) this.breakers.set(id, new CircuitBreaker({ failureThreshold: 5, cooldownMs: 30_000 }, this.now));
+  }
+
+  /** Loads every route's router artifact and checks that its models are configured. */
+  static async create(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
+    const g = new Gateway(config, deps);
+    for (const [name, rc] of Object.entries(config.routes)) {
+      const router = await routerFromArtifact(readArtifactFile(rc.router));
+      const models = rc.models ?? router.models.filter((m) => m in config.models);
+      const missing = models.filter((m) => !(m in config.models) || !router.models.includes(m));
+      if (missing.length > 0 || models.length === 0) {
+        throw new SwitchyardError('invalid_argument', `routes.${name}: models ${missing.length > 0 ? missing.join(', ') : '(none)'} are not both configured and known to the router (${router.models.join(', ')})`);
+      }
+      g.routes.set(name, { name, router, lambda: rc.lambda, models });
+    }
+    return g;
+  }
+
+  async listen(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) sendError(res, 500, 'internal_error', `internal error: ${(e as Error).message}`);
+      else res.destroy();
+    }));
+    await new Promise<void>((r) => this.server?.listen(this.config.server.port, this.config.server.host, r));
+    return `http://${this.config.server.host}:${(this.server.address() as AddressInfo).port}/v1`;
+  }
+
+  async close(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  private async readBody(req: IncomingMessage): Promise<string | undefined> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > this.config.server.bodyLimitBytes) return undefined;
+      chunks.push(c as Buffer);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const requestId = `req_${randomUUID()}`;
+    const url = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && url === '/v1/models') {
+      const data = [...this.routes.keys(), ...Object.keys(this.config.models)].map((id) => ({ id, object: 'model', created: 0, owned_by: this.routes.has(id) ? 'switchyard-route' : 'switchyard' }));
+      const text = JSON.stringify({ object: 'list', data });
+      res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId });
+      res.end(text);
+      return;
+    }
+    if (req.method !== 'POST' || url !== '/v1/chat/completions') return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
+    const text = await this.readBody(req);
+    if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.server.bodyLimitBytes} bytes`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return sendError(res, 400, 'invalid_request', 'request body is not JSON');
+    }
+    const parsed = RequestSchema.safeParse(raw);
+    if (!parsed.success) return sendError(res, 400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    const body = parsed.data;
+
+    // resolve the route (or a model named directly) and rank the models to try
+    let order: string[];
+    const route = this.routes.get(body.model);
+    let lambda = route?.lambda ?? 0;
+    const header = req.headers['x-switchyard-lambda'];
+    if (typeof header === 'string') {
+      lambda = Number(header);
+      if (!(header.trim() !== '' && lambda >= 0 && lambda <= 1)) return sendError(res, 400, 'invalid_request', `x-switchyard-lambda: expected a number in [0, 1], got "${header}"`);
+    }
+    if (route) {
+      const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
+      const [decision] = await route.router.route([{ text: prompt }], { lambda, candidates: route.models });
+      const chosen = decision?.models[0] as string;
+      const ranked = [...(decision?.candidates ?? [])].filter((c) => route.models.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
+      order = [chosen, ...ranked.filter((m) => m !== chosen), ...route.models.filter((m) => m !== chosen && !ranked.includes(m))];
+    } else if (body.model in this.config.models) {
+      order = [body.model];
+    } else {
+      return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
+    }
+
+    const upstreamBody: Record<string, unknown> = { ...body };
+    if (body.stream) upstreamBody['stream_options'] = { ...(body.stream_options ?? {}), include_usage: true };
+    let last: { status?: number; outcome?: AttemptOutcome } = {};
+    for (const modelId of order) {
+      const model = this.config.models[modelId] as ModelConfig;
+      const breaker = this.breakers.get(modelId) as CircuitBreaker;
+      for (let attempt = 0; ; attempt++) {
+        if (!breaker.allow()) {
+          last = { outcome: { kind: 'connection-error' } };
+          break;
+        }
+        const overhead = performance.now() - started;
+        const result = await callChatCompletions(model, modelId, upstreamBody, this.config.timeouts, { fetch: this.fetchFn, env: this.env });
+        if (result.ok) {
+          breaker.success();
+          const headers = {
+            'x-request-id': requestId,
+            'x-switchyard-model': modelId,
+            'x-switchyard-route': route?.name ?? modelId,
+            'x-switchyard-overhead-ms': overhead.toFixed(3),
+            ...(order[0] !== modelId ? { 'x-switchyard-fallback-from': order[0] as string } : {}),
+          };
+          if (body.stream) return this.pipeStream(res, result.response, result.finish, headers, model, modelId, body.stream_options?.include_usage === true);
+          const json = (await result.response.json()) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+          result.finish();
+          const cost = ((json.usage?.prompt_tokens ?? 0) * model.inputPricePerMTok + (json.usage?.completion_tokens ?? 0) * model.outputPricePerMTok) / 1e6;
+          const out = JSON.stringify({ ...json, model: modelId });
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': cost.toPrecision(6) });
+          res.end(out);
+          return;
+        }
+        last = result.status !== undefined ? { status: result.status, outcome: result.outcome } : { outcome: result.outcome };
+        const retryable = result.outcome.kind !== 'response' || result.outcome.status >= 500 || result.outcome.status === 408 || result.outcome.status === 429 || result.outcome.status === 409;
+        if (retryable) breaker.failure();
+        if (!retryable) {
+          // a final upstream error (400, 401, 404 …) is the client's answer, not a reason to fall back
+          const text = JSON.stringify(errorBody('upstream_error', `${modelId} answered ${result.status}: ${(result.body ?? '').slice(0, 300)}`, 'invalid_request_error'));
+          res.writeHead(result.status ?? 502, { 'content-type': 'application/json', 'x-request-id': requestId, 'x-switchyard-model': modelId });
+          res.end(text);
+          return;
+        }
+        const d = decideRetry(result.outcome, attempt, { ...DEFAULT_RETRY_POLICY, maxRetries: this.config.retries }, this.rng, this.now());
+        if (!d.retry) break;
+        await this.sleep(d.delayMs);
+      }
+    }
+    const status = last.status === 429 ? 429 : 502;
+    sendError(res, status, 'upstream_unavailable', `every model failed (${order.join(', ')}); last: ${last.status ?? last.outcome?.kind ?? 'unknown'}`, { 'x-request-id': requestId });
+  }
+
+  /** Passes the upstream SSE through; strips the usage chunk the client did not ask for; a broken stream ends with an error event. */
+  private async pipeStream(res: ServerResponse, upstream: Response, finish: () => void, headers: Record<string, string>, model: ModelConfig, modelId: string, clientWantsUsage: boolean): Promise<void> {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let cost = 0;
+    try {
+      for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const data = event.startsWith('data: ') ? event.slice(6) : undefined;
+          if (data && data !== '[DONE]') {
+            const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+            if (obj.usage) cost = ((obj.usage.prompt_tokens ?? 0) * model.inputPricePerMTok + (obj.usage.completion_tokens ?? 0) * model.outputPricePerMTok) / 1e6;
+            if (obj.usage && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
+            res.write(`data: ${JSON.stringify({ ...obj, model: modelId })}\n\n`);
+          } else if (data === '[DONE]') {
+            res.write(`: x-switchyard-cost-usd=${cost.toPrecision(6)}\n\n`);
+            res.write('data: [DONE]\n\n');
+          } else if (event.trim() !== '') {
+            res.write(`${event}\n\n`);
+          }
+        }
+      }
+      res.end();
+    } catch (e) {
+      // bytes were already sent: never end as a silent success
+      res.write(`event: error\ndata: ${JSON.stringify(errorBody('upstream_stream_broken', `the upstream stream broke: ${(e as Error).message}`, 'server_error'))}\n\n`);
+      res.end();
+    } finally {
+      finish();
+    }
+  }
+}
