@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { SwitchyardError } from '../core/errors.js';
 import { routerFactory, routerKinds } from '../routers/registry.js';
 import { runData } from './commands/data.js';
+import { runDecisions, runKeys } from './commands/decisions.js';
 import { runEval } from './commands/eval.js';
 import { runReplayUpstream } from './commands/replay-upstream.js';
 import { runServe } from './commands/serve.js';
@@ -21,6 +22,8 @@ usage: switchyard <command> [options]   (--help on any command)
   train         fit a router on a dataset's train split and save it as a JSON artifact
   route         route one prompt with a saved router and explain the decision
   serve         the OpenAI-compatible routing gateway (first slice: routing, retries, fallback, streaming)
+  decisions     the gateway's decision log (from its store)
+  keys hash K   the sha256 of an API key, for auth.keys in the config
   replay-upstream  an OpenAI-compatible server answering with recorded responses (tests, benchmarks)
   routers       list the available routers`;
 
@@ -44,6 +47,12 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'serve':
         await runServe(rest);
+        return 0;
+      case 'decisions':
+        await runDecisions(rest);
+        return 0;
+      case 'keys':
+        await runKeys(rest);
         return 0;
       case 'replay-upstream':
         await runReplayUpstream(rest);

@@ -40,6 +40,22 @@ export const GatewayConfigSchema = z.object({
     .object({ connectMs: z.number().int().positive().default(5000), firstByteMs: z.number().int().positive().default(30_000), totalMs: z.number().int().positive().default(120_000) })
     .default({ connectMs: 5000, firstByteMs: 30_000, totalMs: 120_000 }),
   retries: z.number().int().min(0).max(10).default(2),
+  store: z.object({ path: z.string().min(1).default('switchyard.db'), keepPrompts: z.boolean().default(false) }).default({ path: 'switchyard.db', keepPrompts: false }),
+  auth: z
+    .object({
+      keys: z
+        .array(
+          z.object({
+            name: z.string().min(1),
+            /** sha256 hex of the key (\`switchyard keys hash KEY\`); keys are never stored in clear. */
+            sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex characters (sha256 of the key)'),
+            dailyBudgetUsd: z.number().positive().optional(),
+            monthlyBudgetUsd: z.number().positive().optional(),
+          }),
+        )
+        .default([]),
+    })
+    .default({ keys: [] }),
   models: z.record(z.string(), ModelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
   routes: z.record(z.string(), RouteConfigSchema).default({}),
 });
@@ -50,5 +66,6 @@ export function readGatewayConfig(file: string): GatewayConfig {
   const config = readConfigFile(file, GatewayConfigSchema);
   const base = dirname(resolve(file));
   for (const route of Object.values(config.routes)) route.router = resolve(base, route.router);
+  if (config.store.path !== ':memory:') config.store.path = resolve(base, config.store.path);
   return config;
 }

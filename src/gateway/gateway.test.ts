@@ -11,7 +11,9 @@ import { createRouter } from '../routers/registry.js';
 import { GatewayConfigSchema, readGatewayConfig, type GatewayConfig } from './config.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
 import { ReplayUpstream } from './replay-upstream/server.js';
+import { hashKey } from './auth.js';
 import { Gateway } from './server.js';
+import { SqliteStore } from './store/sqlite-store.js';
 
 describe('gateway (openai SDK → gateway → replay-upstream)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sy-gw-'));
@@ -28,13 +30,17 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
   let chosenAtHalf = '';
   const gateways: Gateway[] = [];
 
-  const start = async (broken?: string, lambda = 0.5): Promise<OpenAI> => {
+  const configFor = (over: Record<string, unknown> = {}, broken?: string): GatewayConfig => {
     const models = Object.fromEntries(meta.models.map((m) => [m.id, { provider: 'openai-compatible', baseURL: m.id === broken ? badURL : goodURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
-    const config: GatewayConfig = GatewayConfigSchema.parse({ server: { port: 0 }, retries: 1, models, routes: { auto: { router: artifactFile, lambda } } });
-    const g = await Gateway.create(config, { sleep: async () => undefined });
-    gateways.push(g);
-    return new OpenAI({ baseURL: await g.listen(), apiKey: 'sk-test', maxRetries: 0 });
+    return GatewayConfigSchema.parse({ server: { port: 0 }, retries: 1, models, routes: { auto: { router: artifactFile, lambda: 0.5 } }, ...over });
   };
+  const open = async (config: GatewayConfig, store = new SqliteStore(':memory:')): Promise<{ gateway: Gateway; client: OpenAI; url: string }> => {
+    const gateway = await Gateway.create(config, { sleep: async () => undefined, store });
+    gateways.push(gateway);
+    const url = await gateway.listen();
+    return { gateway, client: new OpenAI({ baseURL: url, apiKey: 'sk-test', maxRetries: 0 }), url };
+  };
+  const start = async (broken?: string): Promise<OpenAI> => (await open(configFor({}, broken))).client;
 
   beforeAll(async () => {
     const data = await ReplayData.load(loadDataset(dir));
@@ -49,7 +55,7 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     chosenAtHalf = (await router.route([{ text: prompt }], { lambda: 0.5 }))[0]?.models[0] as string;
   });
   afterAll(async () => {
-    for (const g of gateways) await g.close();
+    for (const g of gateways) await g.close().catch(() => undefined);
     await good.close();
     await bad.close();
   });
@@ -105,6 +111,54 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     await expect(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }, { headers: { 'x-switchyard-lambda': '7' } })).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
     await expect(client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: prompt }] })).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
     await expect(client.chat.completions.create({ model: 'auto', messages: [] })).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('records every decision (route, candidates, chosen, cost, latency) and refuses keys over budget', async () => {
+    const config = configFor({ auth: { keys: [{ name: 'team-a', sha256: hashKey('sk-team-a'), dailyBudgetUsd: 1e-9 }] } });
+    const { gateway, url } = await open(config);
+    const anonymous = new OpenAI({ baseURL: url, apiKey: 'sk-unknown', maxRetries: 0 });
+    await expect(anonymous.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] })).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
+    const team = new OpenAI({ baseURL: url, apiKey: 'sk-team-a', maxRetries: 0 });
+    const first = await team.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse();
+    const id = first.response.headers.get('x-request-id') as string;
+    const d = await gateway.store.getDecision(id);
+    expect(d).toMatchObject({ route: 'auto', keyId: 'team-a', chosen: chosenAtHalf, answered: chosenAtHalf, status: 200, prompt: null });
+    expect(d?.candidates.length).toBe(meta.models.length);
+    expect(d?.costUsd).toBeGreaterThan(0);
+    await expect(team.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] })).rejects.toMatchObject({ status: 429, code: 'budget_exceeded' });
+    expect((await gateway.store.listDecisions({ route: 'auto' })).map((x) => x.requestId)).toContain(id);
+  });
+
+  it('feedback updates a bandit route, changes its later choices, and survives a restart', async () => {
+    const bandit = createRouter('ucb1:bootstrap=false');
+    await bandit.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
+    const banditFile = join(dir, 'ucb1.json');
+    writeFileSync(banditFile, JSON.stringify(bandit.toArtifact()));
+    const dbFile = join(dir, 'state.db');
+    const config = configFor({ routes: { learn: { router: banditFile, lambda: 0 } } });
+    const { gateway, client, url } = await open(config, new SqliteStore(dbFile));
+    const ask = async (c: OpenAI): Promise<{ model: string; id: string }> => {
+      const r = await c.chat.completions.create({ model: 'learn', messages: [{ role: 'user', content: prompt }] }).withResponse();
+      return { model: r.response.headers.get('x-switchyard-model') as string, id: r.response.headers.get('x-request-id') as string };
+    };
+    const feedback = (id: string, score: number) =>
+      fetch(`${url}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request_id: id, score }) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    // every model is tried once (untried arms first); only small-3 earns a good score
+    const seen: string[] = [];
+    for (let k = 0; k < 8; k++) {
+      const r = await ask(client);
+      seen.push(r.model);
+      const fb = await feedback(r.id, r.model === 'small-3' ? 1 : 0);
+      expect(fb.body).toMatchObject({ recorded: true, router_updated: true });
+    }
+    expect(new Set(seen).size).toBe(meta.models.length);
+    expect((await ask(client)).model).toBe('small-3');
+    expect((await feedback('req_nope', 1)).status).toBe(404);
+    expect((await feedback(seen[0] ?? '', 2)).status).toBe(400);
+    await gateway.close();
+    // a new gateway on the same store resumes the learned state
+    const again = await open(config, new SqliteStore(dbFile));
+    expect((await ask(again.client)).model).toBe('small-3');
   });
 
   it('refuses an invalid config with every problem and its path', () => {

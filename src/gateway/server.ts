@@ -5,6 +5,8 @@
  * retryable failure before the first byte; a circuit breaker guards each upstream. JSON or SSE
  * (passed through; a stream that breaks after bytes were sent ends with an error event).
  * Responses carry x-switchyard-model, -route, -cost-usd (JSON), -overhead-ms and x-request-id.
+ * Every decision is recorded in the store; POST /v1/feedback updates routers that learn online and
+ * persists their state; API keys (sha256) with daily/monthly budgets gate requests.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,12 +17,16 @@ import { createRng, type Rng } from '../core/random.js';
 import { readArtifactFile } from '../routers/artifact.js';
 import { routerFromArtifact } from '../routers/registry.js';
 import type { Router } from '../spec/router.js';
+import { authorize } from './auth.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { errorBody, type HttpErrorCode } from './openai-errors.js';
 import { callChatCompletions } from './providers/openai-compatible.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, type AttemptOutcome } from './retry-policy.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { DecisionRecord, GatewayStore } from './store/store.js';
+import type { CandidateEstimate } from '../spec/router.js';
 
 export interface GatewayDeps {
   readonly fetch?: typeof fetch;
@@ -28,7 +34,20 @@ export interface GatewayDeps {
   readonly now?: () => number;
   readonly rng?: Rng;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Defaults to SQLite at config.store.path. */
+  readonly store?: GatewayStore;
 }
+
+/** What feedback needs of a recent request (kept in memory; prompts reach the store only if configured). */
+interface RecentRequest {
+  readonly route: string;
+  readonly prompt: string;
+  readonly answered: string;
+  readonly costUsd: number;
+}
+
+const FeedbackSchema = z.object({ request_id: z.string().min(1), score: z.number().min(0).max(1) });
+const RECENT_LIMIT = 10_000;
 
 interface LoadedRoute {
   readonly name: string;
@@ -61,11 +80,14 @@ export class Gateway {
   private readonly now: () => number;
   private readonly rng: Rng;
   private readonly sleep: (ms: number) => Promise<void>;
+  readonly store: GatewayStore;
+  private readonly recent = new Map<string, RecentRequest>();
 
   private constructor(
     readonly config: GatewayConfig,
     deps: GatewayDeps,
   ) {
+    this.store = deps.store ?? new SqliteStore(config.store.path);
     this.fetchFn = deps.fetch ?? fetch;
     this.env = deps.env ?? process.env;
     this.now = deps.now ?? Date.now;
@@ -74,11 +96,15 @@ export class Gateway {
     for (const id of Object.keys(config.models)) this.breakers.set(id, new CircuitBreaker({ failureThreshold: 5, cooldownMs: 30_000 }, this.now));
   }
 
-  /** Loads every route's router artifact and checks that its models are configured. */
+  /**
+   * Loads every route's router — the state it learned from feedback if the store has it (a restart
+   * resumes where it stopped), else the artifact file — and checks that its models are configured.
+   */
   static async create(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
     const g = new Gateway(config, deps);
     for (const [name, rc] of Object.entries(config.routes)) {
-      const router = await routerFromArtifact(readArtifactFile(rc.router));
+      const saved = await g.store.loadRouterState(name);
+      const router = await routerFromArtifact(saved ? (JSON.parse(saved) as never) : readArtifactFile(rc.router));
       const models = rc.models ?? router.models.filter((m) => m in config.models);
       const missing = models.filter((m) => !(m in config.models) || !router.models.includes(m));
       if (missing.length > 0 || models.length === 0) {
@@ -101,6 +127,40 @@ export class Gateway {
   async close(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await this.store.close();
+  }
+
+  private remember(requestId: string, r: RecentRequest): void {
+    this.recent.set(requestId, r);
+    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value as string);
+  }
+
+  /** POST /v1/feedback {request_id, score}: recorded, and fed to the route's router if it learns online. */
+  private async feedback(raw: unknown, res: ServerResponse, requestId: string): Promise<void> {
+    const parsed = FeedbackSchema.safeParse(raw);
+    if (!parsed.success) return sendError(res, 400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    const { request_id: id, score } = parsed.data;
+    const decision = await this.store.getDecision(id);
+    if (!decision) return sendError(res, 404, 'request_not_found', `no decision recorded for request ${id}`);
+    await this.store.recordFeedback(id, score, this.now());
+    const route = this.routes.get(decision.route);
+    const recent = this.recent.get(id);
+    const prompt = recent?.prompt ?? decision.prompt;
+    let updated = false;
+    if (route?.router.update && prompt !== null && prompt !== undefined && decision.answered) {
+      await route.router.update([{ prompt: { text: prompt }, model: decision.answered, score, costUsd: decision.costUsd }]);
+      await this.store.saveRouterState(route.name, JSON.stringify(route.router.toArtifact()));
+      updated = true;
+    }
+    const text = JSON.stringify({ request_id: id, recorded: true, router_updated: updated });
+    res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId });
+    res.end(text);
+  }
+
+  private async record(d: DecisionRecord, recent: RecentRequest | undefined): Promise<void> {
+    await this.store.recordDecision(d);
+    if (d.keyId && d.costUsd > 0) await this.store.addSpend(d.keyId, d.costUsd, d.time);
+    if (recent) this.remember(d.requestId, recent);
   }
 
   private async readBody(req: IncomingMessage): Promise<string | undefined> {
@@ -125,7 +185,9 @@ export class Gateway {
       res.end(text);
       return;
     }
-    if (req.method !== 'POST' || url !== '/v1/chat/completions') return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
+    if (req.method !== 'POST' || (url !== '/v1/chat/completions' && url !== '/v1/feedback')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
+    const auth = await authorize(req.headers.authorization, this.config.auth.keys, this.store, this.now());
+    if (!auth.ok) return sendError(res, auth.status, auth.code, auth.message, { 'x-request-id': requestId });
     const text = await this.readBody(req);
     if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.server.bodyLimitBytes} bytes`);
     let raw: unknown;
@@ -134,12 +196,16 @@ export class Gateway {
     } catch {
       return sendError(res, 400, 'invalid_request', 'request body is not JSON');
     }
+    if (url === '/v1/feedback') return this.feedback(raw, res, requestId);
     const parsed = RequestSchema.safeParse(raw);
     if (!parsed.success) return sendError(res, 400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
     const body = parsed.data;
 
     // resolve the route (or a model named directly) and rank the models to try
     let order: string[];
+    let candidates: readonly CandidateEstimate[] = [];
+    let reason = 'model named directly';
+    const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
     const route = this.routes.get(body.model);
     let lambda = route?.lambda ?? 0;
     const header = req.headers['x-switchyard-lambda'];
@@ -148,9 +214,10 @@ export class Gateway {
       if (!(header.trim() !== '' && lambda >= 0 && lambda <= 1)) return sendError(res, 400, 'invalid_request', `x-switchyard-lambda: expected a number in [0, 1], got "${header}"`);
     }
     if (route) {
-      const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
       const [decision] = await route.router.route([{ text: prompt }], { lambda, candidates: route.models });
       const chosen = decision?.models[0] as string;
+      candidates = decision?.candidates ?? [];
+      reason = decision?.reason ?? '';
       const ranked = [...(decision?.candidates ?? [])].filter((c) => route.models.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
       order = [chosen, ...ranked.filter((m) => m !== chosen), ...route.models.filter((m) => m !== chosen && !ranked.includes(m))];
     } else if (body.model in this.config.models) {
@@ -181,13 +248,17 @@ export class Gateway {
             'x-switchyard-overhead-ms': overhead.toFixed(3),
             ...(order[0] !== modelId ? { 'x-switchyard-fallback-from': order[0] as string } : {}),
           };
-          if (body.stream) return this.pipeStream(res, result.response, result.finish, headers, model, modelId, body.stream_options?.include_usage === true);
+          const base = { requestId, time: this.now(), route: route?.name ?? modelId, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: modelId, reason, candidates, status: 200, prompt: this.config.store.keepPrompts ? prompt : null };
+          const after = (costUsd: number): Promise<void> =>
+            this.record({ ...base, costUsd, latencyMs: performance.now() - started }, { route: base.route, prompt, answered: modelId, costUsd });
+          if (body.stream) return this.pipeStream(res, result.response, result.finish, headers, model, modelId, body.stream_options?.include_usage === true, after);
           const json = (await result.response.json()) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
           result.finish();
           const cost = ((json.usage?.prompt_tokens ?? 0) * model.inputPricePerMTok + (json.usage?.completion_tokens ?? 0) * model.outputPricePerMTok) / 1e6;
           const out = JSON.stringify({ ...json, model: modelId });
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': cost.toPrecision(6) });
           res.end(out);
+          await after(cost);
           return;
         }
         last = result.status !== undefined ? { status: result.status, outcome: result.outcome } : { outcome: result.outcome };
@@ -206,11 +277,21 @@ export class Gateway {
       }
     }
     const status = last.status === 429 ? 429 : 502;
+    await this.store.recordDecision({ requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: null, reason, candidates, costUsd: 0, latencyMs: performance.now() - started, status, prompt: null });
     sendError(res, status, 'upstream_unavailable', `every model failed (${order.join(', ')}); last: ${last.status ?? last.outcome?.kind ?? 'unknown'}`, { 'x-request-id': requestId });
   }
 
   /** Passes the upstream SSE through; strips the usage chunk the client did not ask for; a broken stream ends with an error event. */
-  private async pipeStream(res: ServerResponse, upstream: Response, finish: () => void, headers: Record<string, string>, model: ModelConfig, modelId: string, clientWantsUsage: boolean): Promise<void> {
+  private async pipeStream(
+    res: ServerResponse,
+    upstream: Response,
+    finish: () => void,
+    headers: Record<string, string>,
+    model: ModelConfig,
+    modelId: string,
+    clientWantsUsage: boolean,
+    after: (costUsd: number) => Promise<void>,
+  ): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
     const decoder = new TextDecoder();
     let buffer = '';
@@ -237,6 +318,7 @@ export class Gateway {
         }
       }
       res.end();
+      await after(cost);
     } catch (e) {
       // bytes were already sent: never end as a silent success
       res.write(`event: error\ndata: ${JSON.stringify(errorBody('upstream_stream_broken', `the upstream stream broke: ${(e as Error).message}`, 'server_error'))}\n\n`);

@@ -1,0 +1,39 @@
+/** API keys (kept as sha256 hashes) and per-key budgets (USD per UTC day / month). */
+import { createHash } from 'node:crypto';
+import type { GatewayConfig } from './config.js';
+import type { GatewayStore } from './store/store.js';
+
+export type KeyConfig = GatewayConfig['auth']['keys'][number];
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export type AuthResult = { readonly ok: true; readonly key: KeyConfig | null } | { readonly ok: false; readonly status: 401 | 429; readonly code: 'invalid_api_key' | 'budget_exceeded'; readonly message: string };
+
+export function startOfUtcDay(now: number): number {
+  const d = new Date(now);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+}
+
+export function startOfUtcMonth(now: number): number {
+  const d = new Date(now);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+/** Checks the bearer key (when keys are configured) and its budgets. */
+export async function authorize(header: string | undefined, keys: readonly KeyConfig[], store: GatewayStore, now: number): Promise<AuthResult> {
+  if (keys.length === 0) return { ok: true, key: null };
+  const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  const key = token ? keys.find((k) => k.sha256 === hashKey(token)) : undefined;
+  if (!key) return { ok: false, status: 401, code: 'invalid_api_key', message: 'missing or unknown API key (Authorization: Bearer …)' };
+  if (key.dailyBudgetUsd !== undefined) {
+    const spent = await store.spend(key.name, startOfUtcDay(now));
+    if (spent >= key.dailyBudgetUsd) return { ok: false, status: 429, code: 'budget_exceeded', message: `key "${key.name}" spent $${spent.toFixed(6)} of its $${key.dailyBudgetUsd} daily budget` };
+  }
+  if (key.monthlyBudgetUsd !== undefined) {
+    const spent = await store.spend(key.name, startOfUtcMonth(now));
+    if (spent >= key.monthlyBudgetUsd) return { ok: false, status: 429, code: 'budget_exceeded', message: `key "${key.name}" spent $${spent.toFixed(6)} of its $${key.monthlyBudgetUsd} monthly budget` };
+  }
+  return { ok: true, key };
+}

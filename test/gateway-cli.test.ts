@@ -1,0 +1,37 @@
+/** The gateway's CLI surfaces: decisions, keys hash, serve's config errors. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../src/gateway/store/sqlite-store.js';
+
+const CLI = resolve('dist/src/cli/main.js');
+const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+describe('switchyard decisions / keys / serve', () => {
+  it('lists recorded decisions from the configured store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-dec-'));
+    const store = new SqliteStore(join(dir, 'gw.db'));
+    await store.recordDecision({ requestId: 'req_1', time: Date.parse('2026-11-22T10:00:00Z'), route: 'auto', keyId: null, lambda: 0.3, chosen: 'big', answered: 'small', reason: 'knn: big predicted quality 0.9', candidates: [], costUsd: 0.0012, latencyMs: 321.5, status: 200, prompt: null });
+    await store.close();
+    writeFileSync(join(dir, 'sy.yaml'), 'store: { path: gw.db }\nmodels:\n  big: { baseURL: "http://127.0.0.1:1/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n');
+    const r = run(['decisions', '--config', join(dir, 'sy.yaml')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/req_1\s+auto\s+big → small\s+200\s+\$1\.20e-3\s+321\.5 ms/);
+    const j = JSON.parse(run(['decisions', '--config', join(dir, 'sy.yaml'), '--json']).stdout);
+    expect(j[0]).toMatchObject({ requestId: 'req_1', answered: 'small' });
+    expect(run(['decisions', '--config', join(dir, 'sy.yaml'), '--since', 'yesterday']).stderr).toMatch(/--since: expected a date/);
+  });
+
+  it('hashes keys, and serve lists every config problem with its path', () => {
+    expect(run(['keys', 'hash', 'sk-abc']).stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    const dir = mkdtempSync(join(tmpdir(), 'sy-cfg-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'models:\n  m: { baseURL: nope, inputPricePerMTok: 1, outputPricePerMTok: 1 }\nroutes:\n  auto: { router: r.json, lambda: 1.5 }\nauth:\n  keys: [{ name: a, sha256: xyz }]\n');
+    const r = run(['serve', '--config', join(dir, 'bad.yaml')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/models\.m\.baseURL/);
+    expect(r.stderr).toMatch(/routes\.auto\.lambda/);
+    expect(r.stderr).toMatch(/auth\.keys\.0\.sha256/);
+  });
+});
