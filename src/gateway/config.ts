@@ -56,6 +56,7 @@ export const GatewayConfigSchema = z.object({
         .default([]),
     })
     .default({ keys: [] }),
+  logging: z.object({ prompts: z.boolean().default(false) }).default({ prompts: false }),
   models: z.record(z.string(), ModelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
   routes: z.record(z.string(), RouteConfigSchema).default({}),
 });

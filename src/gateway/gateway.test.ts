@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticRows } from '../../test/helpers/synthetic.js';
 import { buildMatrix, loadDataset } from '../data/load.js';
@@ -29,13 +30,15 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
   let artifactFile = '';
   let chosenAtHalf = '';
   const gateways: Gateway[] = [];
+  const logLines: string[] = [];
+  const logger = pino({}, { write: (line: string) => void logLines.push(line) });
 
   const configFor = (over: Record<string, unknown> = {}, broken?: string): GatewayConfig => {
     const models = Object.fromEntries(meta.models.map((m) => [m.id, { provider: 'openai-compatible', baseURL: m.id === broken ? badURL : goodURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
     return GatewayConfigSchema.parse({ server: { port: 0 }, retries: 1, models, routes: { auto: { router: artifactFile, lambda: 0.5 } }, ...over });
   };
   const open = async (config: GatewayConfig, store = new SqliteStore(':memory:')): Promise<{ gateway: Gateway; client: OpenAI; url: string }> => {
-    const gateway = await Gateway.create(config, { sleep: async () => undefined, store });
+    const gateway = await Gateway.create(config, { sleep: async () => undefined, store, logger });
     gateways.push(gateway);
     const url = await gateway.listen();
     return { gateway, client: new OpenAI({ baseURL: url, apiKey: 'sk-test', maxRetries: 0 }), url };
@@ -159,6 +162,22 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     // a new gateway on the same store resumes the learned state
     const again = await open(config, new SqliteStore(dbFile));
     expect((await ask(again.client)).model).toBe('small-3');
+  });
+
+  it('exposes Prometheus metrics and logs one JSON line per request, without keys or prompts', async () => {
+    const { url, client } = await open(configFor({}, chosenAtHalf));
+    logLines.length = 0;
+    await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] });
+    const text = await (await fetch(url.replace(/\/v1$/, '/metrics'))).text();
+    expect(text).toMatch(/switchyard_requests_total\{route="auto",model="[^"]+",status="200"\} 1/);
+    expect(text).toMatch(new RegExp(`switchyard_fallbacks_total\\{route="auto",from="${chosenAtHalf}"`));
+    expect(text).toMatch(new RegExp(`switchyard_circuit_state\\{model="${chosenAtHalf}"\\} 0`));
+    expect(text).toMatch(/switchyard_overhead_duration_seconds_bucket/);
+    expect(text).toMatch(/switchyard_cost_usd_total/);
+    const line = JSON.parse(logLines.find((l) => l.includes('"msg":"request"')) as string);
+    expect(line).toMatchObject({ route: 'auto', chosen: chosenAtHalf, status: 200 });
+    expect(logLines.join('\n')).not.toContain(prompt);
+    expect(logLines.join('\n')).not.toContain('sk-test');
   });
 
   it('refuses an invalid config with every problem and its path', () => {

@@ -17,7 +17,9 @@ import { createRng, type Rng } from '../core/random.js';
 import { readArtifactFile } from '../routers/artifact.js';
 import { routerFromArtifact } from '../routers/registry.js';
 import type { Router } from '../spec/router.js';
+import pino, { type Logger } from 'pino';
 import { authorize } from './auth.js';
+import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { errorBody, type HttpErrorCode } from './openai-errors.js';
@@ -36,6 +38,8 @@ export interface GatewayDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Defaults to SQLite at config.store.path. */
   readonly store?: GatewayStore;
+  /** Structured JSON logs (default: pino to stderr). Never given API keys; prompts only with logging.prompts. */
+  readonly logger?: Logger;
 }
 
 /** What feedback needs of a recent request (kept in memory; prompts reach the store only if configured). */
@@ -81,6 +85,8 @@ export class Gateway {
   private readonly rng: Rng;
   private readonly sleep: (ms: number) => Promise<void>;
   readonly store: GatewayStore;
+  readonly metrics: GatewayMetrics;
+  private readonly log: Logger;
   private readonly recent = new Map<string, RecentRequest>();
 
   private constructor(
@@ -94,6 +100,8 @@ export class Gateway {
     this.rng = deps.rng ?? createRng(0);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     for (const id of Object.keys(config.models)) this.breakers.set(id, new CircuitBreaker({ failureThreshold: 5, cooldownMs: 30_000 }, this.now));
+    this.metrics = new GatewayMetrics(this.breakers);
+    this.log = deps.logger ?? pino({ base: { service: 'switchyard' } }, pino.destination(2));
   }
 
   /**
@@ -157,7 +165,18 @@ export class Gateway {
     res.end(text);
   }
 
-  private async record(d: DecisionRecord, recent: RecentRequest | undefined): Promise<void> {
+  private async record(d: DecisionRecord, recent: RecentRequest | undefined, upstreamMs = 0, overheadMs = 0): Promise<void> {
+    const model = d.answered ?? 'none';
+    this.metrics.requests.inc({ route: d.route, model, status: String(d.status) });
+    this.metrics.selections.inc({ route: d.route, model: d.chosen });
+    if (d.answered && d.answered !== d.chosen) this.metrics.fallbacks.inc({ route: d.route, from: d.chosen, to: d.answered });
+    if (d.answered) {
+      this.metrics.cost.inc({ route: d.route, model: d.answered }, d.costUsd);
+      this.metrics.upstream.observe({ model: d.answered }, upstreamMs / 1000);
+    }
+    this.metrics.total.observe({ route: d.route }, d.latencyMs / 1000);
+    this.metrics.overhead.observe({ route: d.route }, overheadMs / 1000);
+    this.log.info({ requestId: d.requestId, route: d.route, key: d.keyId, chosen: d.chosen, model: d.answered, status: d.status, costUsd: d.costUsd, latencyMs: Number(d.latencyMs.toFixed(3)), ...(this.config.logging.prompts && recent ? { prompt: recent.prompt } : {}) }, 'request');
     await this.store.recordDecision(d);
     if (d.keyId && d.costUsd > 0) await this.store.addSpend(d.keyId, d.costUsd, d.time);
     if (recent) this.remember(d.requestId, recent);
@@ -178,6 +197,12 @@ export class Gateway {
     const started = performance.now();
     const requestId = `req_${randomUUID()}`;
     const url = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && url === '/metrics') {
+      const text = await this.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
     if (req.method === 'GET' && url === '/v1/models') {
       const data = [...this.routes.keys(), ...Object.keys(this.config.models)].map((id) => ({ id, object: 'model', created: 0, owned_by: this.routes.has(id) ? 'switchyard-route' : 'switchyard' }));
       const text = JSON.stringify({ object: 'list', data });
@@ -249,8 +274,9 @@ export class Gateway {
             ...(order[0] !== modelId ? { 'x-switchyard-fallback-from': order[0] as string } : {}),
           };
           const base = { requestId, time: this.now(), route: route?.name ?? modelId, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: modelId, reason, candidates, status: 200, prompt: this.config.store.keepPrompts ? prompt : null };
+          const upstreamStart = started + overhead;
           const after = (costUsd: number): Promise<void> =>
-            this.record({ ...base, costUsd, latencyMs: performance.now() - started }, { route: base.route, prompt, answered: modelId, costUsd });
+            this.record({ ...base, costUsd, latencyMs: performance.now() - started }, { route: base.route, prompt, answered: modelId, costUsd }, performance.now() - upstreamStart, overhead);
           if (body.stream) return this.pipeStream(res, result.response, result.finish, headers, model, modelId, body.stream_options?.include_usage === true, after);
           const json = (await result.response.json()) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
           result.finish();
@@ -277,7 +303,7 @@ export class Gateway {
       }
     }
     const status = last.status === 429 ? 429 : 502;
-    await this.store.recordDecision({ requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: null, reason, candidates, costUsd: 0, latencyMs: performance.now() - started, status, prompt: null });
+    await this.record({ requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: null, reason, candidates, costUsd: 0, latencyMs: performance.now() - started, status, prompt: null }, undefined);
     sendError(res, status, 'upstream_unavailable', `every model failed (${order.join(', ')}); last: ${last.status ?? last.outcome?.kind ?? 'unknown'}`, { 'x-request-id': requestId });
   }
 

@@ -1,0 +1,28 @@
+/** Prometheus metrics of one gateway (prom-client, its own registry): GET /metrics. */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CircuitBreaker } from './circuit-breaker.js';
+
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'switchyard_requests_total', help: 'Chat completion requests by route, answering model and HTTP status', labelNames: ['route', 'model', 'status'], registers: [this.registry] });
+  readonly selections = new Counter({ name: 'switchyard_selections_total', help: "The router's choice per route and model", labelNames: ['route', 'model'], registers: [this.registry] });
+  readonly fallbacks = new Counter({ name: 'switchyard_fallbacks_total', help: 'Requests answered by another model than the router chose', labelNames: ['route', 'from', 'to'], registers: [this.registry] });
+  readonly cost = new Counter({ name: 'switchyard_cost_usd_total', help: 'Cost of answered requests (usage x prices), USD', labelNames: ['route', 'model'], registers: [this.registry] });
+  readonly total = new Histogram({ name: 'switchyard_request_duration_seconds', help: 'Whole request time in the gateway', labelNames: ['route'], buckets: BUCKETS, registers: [this.registry] });
+  readonly upstream = new Histogram({ name: 'switchyard_upstream_duration_seconds', help: 'Time spent waiting on upstreams (all attempts)', labelNames: ['model'], buckets: BUCKETS, registers: [this.registry] });
+  readonly overhead = new Histogram({ name: 'switchyard_overhead_duration_seconds', help: 'Gateway time before the first upstream call (parse, auth, routing)', labelNames: ['route'], buckets: BUCKETS, registers: [this.registry] });
+
+  constructor(breakers: ReadonlyMap<string, CircuitBreaker>) {
+    new Gauge({
+      name: 'switchyard_circuit_state',
+      help: 'Circuit breaker per upstream model: 0 closed, 1 half-open, 2 open',
+      labelNames: ['model'],
+      registers: [this.registry],
+      collect(): void {
+        for (const [model, b] of breakers) this.set({ model }, b.state === 'closed' ? 0 : b.state === 'half-open' ? 1 : 2);
+      },
+    });
+  }
+}
