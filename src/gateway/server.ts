@@ -23,7 +23,7 @@ import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { errorBody, type HttpErrorCode } from './openai-errors.js';
-import { callChatCompletions } from './providers/openai-compatible.js';
+import { callChatCompletions, fetchPost, undiciPost, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, type AttemptOutcome } from './retry-policy.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -31,6 +31,7 @@ import type { DecisionRecord, GatewayStore } from './store/store.js';
 import type { CandidateEstimate } from '../spec/router.js';
 
 export interface GatewayDeps {
+  /** An injected fetch for upstream calls (default: undici pools). */
   readonly fetch?: typeof fetch;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly now?: () => number;
@@ -79,7 +80,7 @@ export class Gateway {
   private server: Server | undefined;
   private readonly routes = new Map<string, LoadedRoute>();
   private readonly breakers = new Map<string, CircuitBreaker>();
-  private readonly fetchFn: typeof fetch;
+  private readonly post: HttpPost;
   private readonly env: Readonly<Record<string, string | undefined>>;
   private readonly now: () => number;
   private readonly rng: Rng;
@@ -94,14 +95,14 @@ export class Gateway {
     deps: GatewayDeps,
   ) {
     this.store = deps.store ?? new SqliteStore(config.store.path);
-    this.fetchFn = deps.fetch ?? fetch;
+    this.post = deps.fetch ? fetchPost(deps.fetch) : undiciPost;
     this.env = deps.env ?? process.env;
     this.now = deps.now ?? Date.now;
     this.rng = deps.rng ?? createRng(0);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     for (const id of Object.keys(config.models)) this.breakers.set(id, new CircuitBreaker({ failureThreshold: 5, cooldownMs: 30_000 }, this.now));
     this.metrics = new GatewayMetrics(this.breakers);
-    this.log = deps.logger ?? pino({ base: { service: 'switchyard' } }, pino.destination(2));
+    this.log = deps.logger ?? pino({ base: { service: 'switchyard' } }, pino.destination({ dest: 2, sync: false, minLength: 4096 }));
   }
 
   /**
@@ -263,7 +264,7 @@ export class Gateway {
           break;
         }
         const overhead = performance.now() - started;
-        const result = await callChatCompletions(model, modelId, upstreamBody, this.config.timeouts, { fetch: this.fetchFn, env: this.env });
+        const result = await callChatCompletions(model, modelId, upstreamBody, this.config.timeouts, { post: this.post, env: this.env });
         if (result.ok) {
           breaker.success();
           const headers = {
@@ -278,10 +279,11 @@ export class Gateway {
           const after = (costUsd: number): Promise<void> =>
             this.record({ ...base, costUsd, latencyMs: performance.now() - started }, { route: base.route, prompt, answered: modelId, costUsd }, performance.now() - upstreamStart, overhead);
           if (body.stream) return this.pipeStream(res, result.response, result.finish, headers, model, modelId, body.stream_options?.include_usage === true, after);
-          const json = (await result.response.json()) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+          const raw = await result.response.body.text();
           result.finish();
+          const json = JSON.parse(raw) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
           const cost = ((json.usage?.prompt_tokens ?? 0) * model.inputPricePerMTok + (json.usage?.completion_tokens ?? 0) * model.outputPricePerMTok) / 1e6;
-          const out = JSON.stringify({ ...json, model: modelId });
+          const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': cost.toPrecision(6) });
           res.end(out);
           await after(cost);
@@ -310,7 +312,7 @@ export class Gateway {
   /** Passes the upstream SSE through; strips the usage chunk the client did not ask for; a broken stream ends with an error event. */
   private async pipeStream(
     res: ServerResponse,
-    upstream: Response,
+    upstream: UpstreamResponse,
     finish: () => void,
     headers: Record<string, string>,
     model: ModelConfig,
@@ -323,7 +325,7 @@ export class Gateway {
     let buffer = '';
     let cost = 0;
     try {
-      for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of upstream.body) {
         buffer += decoder.decode(chunk, { stream: true });
         let cut: number;
         while ((cut = buffer.indexOf('\n\n')) >= 0) {

@@ -50,6 +50,9 @@ const toRecord = (r: DecisionRow): DecisionRecord => ({
 export class SqliteStore implements GatewayStore {
   private readonly db: Database.Database;
   private readonly stmts;
+  /** Writes queued during one event-loop turn go to disk together in one transaction (write-behind of one tick). */
+  private queue: Array<() => void> = [];
+  private flushScheduled = false;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -69,7 +72,31 @@ export class SqliteStore implements GatewayStore {
     };
   }
 
+  private enqueue(write: () => void): Promise<void> {
+    this.queue.push(write);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return Promise.resolve();
+  }
+
+  /** Runs every queued write in one transaction; reads flush first, so they always see every write. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.queue.length === 0) return;
+    const writes = this.queue;
+    this.queue = [];
+    this.db.transaction(() => {
+      for (const w of writes) w();
+    })();
+  }
+
   async recordDecision(d: DecisionRecord): Promise<void> {
+    return this.enqueue(() => this.insertDecision(d));
+  }
+
+  private insertDecision(d: DecisionRecord): void {
     this.stmts.insertDecision.run({
       request_id: d.requestId,
       time: d.time,
@@ -88,11 +115,13 @@ export class SqliteStore implements GatewayStore {
   }
 
   async getDecision(requestId: string): Promise<DecisionRecord | undefined> {
+    this.flush();
     const row = this.stmts.getDecision.get(requestId) as DecisionRow | undefined;
     return row ? toRecord(row) : undefined;
   }
 
   async listDecisions(q: DecisionQuery = {}): Promise<DecisionRecord[]> {
+    this.flush();
     const where: string[] = [];
     const args: Array<string | number> = [];
     if (q.route) (where.push('route = ?'), args.push(q.route));
@@ -102,26 +131,30 @@ export class SqliteStore implements GatewayStore {
   }
 
   async recordFeedback(requestId: string, score: number, time: number): Promise<void> {
-    this.stmts.insertFeedback.run(requestId, score, time);
+    return this.enqueue(() => this.stmts.insertFeedback.run(requestId, score, time));
   }
 
   async addSpend(keyId: string, usd: number, time: number): Promise<void> {
-    this.stmts.insertSpend.run(keyId, usd, time);
+    return this.enqueue(() => this.stmts.insertSpend.run(keyId, usd, time));
   }
 
   async spend(keyId: string, since: number): Promise<number> {
+    this.flush();
     return (this.stmts.spend.get(keyId, since) as { usd: number }).usd;
   }
 
   async saveRouterState(route: string, artifactJson: string): Promise<void> {
+    this.flush();
     this.stmts.saveState.run(route, artifactJson, Date.now());
   }
 
   async loadRouterState(route: string): Promise<string | undefined> {
+    this.flush();
     return (this.stmts.loadState.get(route) as { artifact: string } | undefined)?.artifact;
   }
 
   async close(): Promise<void> {
+    this.flush();
     this.db.close();
   }
 }
