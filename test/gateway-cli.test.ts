@@ -35,3 +35,13 @@ describe('switchyard decisions / keys / serve', () => {
     expect(r.stderr).toMatch(/auth\.keys\.0\.sha256/);
   });
 });
+
+describe('examples/switchyard.yaml', () => {
+  it('is a valid config whose prices all resolve', async () => {
+    const { readGatewayConfig } = await import('../src/gateway/config.js');
+    const c = readGatewayConfig('examples/switchyard.yaml');
+    expect(Object.keys(c.routes)).toEqual(['auto', 'auto-cheap', 'learn']);
+    for (const m of Object.values(c.models)) expect(m.inputPricePerMTok).toBeGreaterThanOrEqual(0);
+    expect(c.models['gpt-4o']?.inputPricePerMTok).toBe(2.5);
+  });
+});

@@ -5,6 +5,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { readConfigFile } from '../core/config-file.js';
+import { resolvePrices } from './prices.js';
 
 export const ModelConfigSchema = z.object({
   /** `openai-compatible` (OpenAI, Together, Groq, vLLM, Ollama, LM Studio, replay-upstream …). */
@@ -14,10 +15,15 @@ export const ModelConfigSchema = z.object({
   upstreamModel: z.string().min(1).optional(),
   /** Environment variable holding the API key (never the key itself). */
   apiKeyEnv: z.string().optional(),
-  inputPricePerMTok: z.number().nonnegative(),
-  outputPricePerMTok: z.number().nonnegative(),
+  /** USD per million tokens; when absent, looked up in @pydantic/genai-prices (see prices.ts). */
+  inputPricePerMTok: z.number().nonnegative().optional(),
+  outputPricePerMTok: z.number().nonnegative().optional(),
+  /** The genai-prices provider id to look the model up under (openai, anthropic, groq, …). */
+  priceProvider: z.string().optional(),
 });
-export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+export type ModelConfigInput = z.infer<typeof ModelConfigSchema>;
+/** A model with its prices resolved. */
+export type ModelConfig = ModelConfigInput & { inputPricePerMTok: number; outputPricePerMTok: number };
 
 export const RouteConfigSchema = z.object({
   /** Path of a router artifact (`switchyard train --out`), relative to the config file. */
@@ -60,11 +66,27 @@ export const GatewayConfigSchema = z.object({
   models: z.record(z.string(), ModelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
   routes: z.record(z.string(), RouteConfigSchema).default({}),
 });
-export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+export type GatewayConfigInput = z.infer<typeof GatewayConfigSchema>;
+export type GatewayConfig = Omit<GatewayConfigInput, 'models'> & { models: Record<string, ModelConfig> };
+
+/** Fills every model's missing prices from @pydantic/genai-prices (or fails naming the model). */
+export function withPrices(config: GatewayConfigInput): GatewayConfig {
+  const models: Record<string, ModelConfig> = {};
+  for (const [id, m] of Object.entries(config.models)) {
+    const p = resolvePrices(id, m);
+    models[id] = { ...m, inputPricePerMTok: p.inputPricePerMTok, outputPricePerMTok: p.outputPricePerMTok };
+  }
+  return { ...config, models };
+}
+
+/** Parses a config object (as the file would hold it) into a ready GatewayConfig. */
+export function parseGatewayConfig(raw: unknown): GatewayConfig {
+  return withPrices(GatewayConfigSchema.parse(raw));
+}
 
 /** Reads and validates a config file; router paths are resolved against the file's folder. */
 export function readGatewayConfig(file: string): GatewayConfig {
-  const config = readConfigFile(file, GatewayConfigSchema);
+  const config = withPrices(readConfigFile(file, GatewayConfigSchema));
   const base = dirname(resolve(file));
   for (const route of Object.values(config.routes)) route.router = resolve(base, route.router);
   if (config.store.path !== ':memory:') config.store.path = resolve(base, config.store.path);

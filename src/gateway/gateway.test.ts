@@ -9,7 +9,7 @@ import { syntheticRows } from '../../test/helpers/synthetic.js';
 import { buildMatrix, loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
 import { createRouter } from '../routers/registry.js';
-import { GatewayConfigSchema, readGatewayConfig, type GatewayConfig } from './config.js';
+import { parseGatewayConfig, readGatewayConfig, type GatewayConfig } from './config.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
 import { ReplayUpstream } from './replay-upstream/server.js';
 import { hashKey } from './auth.js';
@@ -35,7 +35,7 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
 
   const configFor = (over: Record<string, unknown> = {}, broken?: string): GatewayConfig => {
     const models = Object.fromEntries(meta.models.map((m) => [m.id, { provider: 'openai-compatible', baseURL: m.id === broken ? badURL : goodURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
-    return GatewayConfigSchema.parse({ server: { port: 0 }, retries: 1, models, routes: { auto: { router: artifactFile, lambda: 0.5 } }, ...over });
+    return parseGatewayConfig({ server: { port: 0 }, retries: 1, models, routes: { auto: { router: artifactFile, lambda: 0.5 } }, ...over });
   };
   const open = async (config: GatewayConfig, store = new SqliteStore(':memory:')): Promise<{ gateway: Gateway; client: OpenAI; url: string }> => {
     const gateway = await Gateway.create(config, { sleep: async () => undefined, store, logger });

@@ -10,7 +10,7 @@ import { dataPath, hasData } from '../../test/helpers/data.js';
 import { loadDataset } from '../data/load.js';
 import { evaluate } from '../eval/replay.js';
 import { createRouter } from '../routers/registry.js';
-import { GatewayConfigSchema } from './config.js';
+import { parseGatewayConfig } from './config.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
 import { ReplayUpstream } from './replay-upstream/server.js';
 import { Gateway } from './server.js';
@@ -36,7 +36,7 @@ describe.skipIf(!hasData('routellm_gsm8k'))('gateway replay = offline replay (ro
     const upstream = new ReplayUpstream(await ReplayData.load(matrix));
     const base = await upstream.listen();
     const models = Object.fromEntries(matrix.models.map((m) => [m.id, { baseURL: base, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
-    const gateway = await Gateway.create(GatewayConfigSchema.parse({ server: { port: 0 }, models, routes: { auto: { router: artifact, lambda } } }), { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) });
+    const gateway = await Gateway.create(parseGatewayConfig({ server: { port: 0 }, models, routes: { auto: { router: artifact, lambda } } }), { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) });
     const client = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'x', maxRetries: 0 });
     try {
       let quality = 0;

@@ -72,3 +72,13 @@ describe('circuit breaker', () => {
     expect(b.state).toBe('closed');
   });
 });
+
+describe('prices', () => {
+  it('come from @pydantic/genai-prices when the config has none; the config wins; unknown models fail clearly', async () => {
+    const { lookupPrices, resolvePrices } = await import('./prices.js');
+    expect(lookupPrices('gpt-4o-mini')).toMatchObject({ inputPricePerMTok: 0.15, outputPricePerMTok: 0.6 });
+    expect(resolvePrices('fast', { upstreamModel: 'llama-3.1-8b-instant', priceProvider: 'groq' })).toMatchObject({ inputPricePerMTok: 0.05, outputPricePerMTok: 0.08 });
+    expect(resolvePrices('gpt-4o-mini', { inputPricePerMTok: 1, outputPricePerMTok: 2 })).toMatchObject({ inputPricePerMTok: 1, outputPricePerMTok: 2, source: 'config' });
+    expect(() => resolvePrices('my-finetune', {})).toThrow(/models\.my-finetune: no inputPricePerMTok/);
+  });
+});
