@@ -5,6 +5,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { readConfigFile } from '../core/config-file.js';
+import { BudgetControlSchema, ScheduleSchema } from './dynamic-lambda.js';
 import { resolvePrices } from './prices.js';
 
 export const ModelConfigSchema = z.object({
@@ -31,6 +32,10 @@ export const RouteConfigSchema = z.object({
   lambda: z.number().min(0).max(1).default(0.5),
   /** Models to consider (default: every model the router knows that is configured). */
   models: z.array(z.string().min(1)).optional(),
+  /** λ by hour of day (UTC), first match wins. */
+  schedule: ScheduleSchema.default([]),
+  /** A controller that raises or lowers λ to hold a target spend rate. */
+  budget: BudgetControlSchema.optional(),
 });
 export type RouteConfig = z.infer<typeof RouteConfigSchema>;
 

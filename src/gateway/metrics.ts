@@ -12,6 +12,7 @@ export class GatewayMetrics {
   readonly cost = new Counter({ name: 'switchyard_cost_usd_total', help: 'Cost of answered requests (usage x prices), USD', labelNames: ['route', 'model'], registers: [this.registry] });
   readonly total = new Histogram({ name: 'switchyard_request_duration_seconds', help: 'Whole request time in the gateway', labelNames: ['route'], buckets: BUCKETS, registers: [this.registry] });
   readonly upstream = new Histogram({ name: 'switchyard_upstream_duration_seconds', help: 'Time spent waiting on upstreams (all attempts)', labelNames: ['model'], buckets: BUCKETS, registers: [this.registry] });
+  readonly lambda = new Gauge({ name: 'switchyard_route_lambda', help: "A route's current λ (schedule and budget controller)", labelNames: ['route'], registers: [this.registry] });
   readonly overhead = new Histogram({ name: 'switchyard_overhead_duration_seconds', help: 'Gateway time before the first upstream call (parse, auth, routing)', labelNames: ['route'], buckets: BUCKETS, registers: [this.registry] });
 
   constructor(breakers: ReadonlyMap<string, CircuitBreaker>) {

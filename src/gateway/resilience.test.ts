@@ -82,3 +82,28 @@ describe('prices', () => {
     expect(() => resolvePrices('my-finetune', {})).toThrow(/models\.my-finetune: no inputPricePerMTok/);
   });
 });
+
+describe('dynamic λ', () => {
+  it('follows the schedule by UTC hour, wrapping midnight', async () => {
+    const { scheduledLambda } = await import('./dynamic-lambda.js');
+    const at = (h: number): number => Date.UTC(2026, 10, 22, h, 30);
+    const schedule = [{ hours: '9-17', lambda: 0.2 }, { hours: '22-5', lambda: 0.9 }];
+    expect(scheduledLambda(0.5, schedule, at(10))).toBe(0.2);
+    expect(scheduledLambda(0.5, schedule, at(23))).toBe(0.9);
+    expect(scheduledLambda(0.5, schedule, at(3))).toBe(0.9);
+    expect(scheduledLambda(0.5, schedule, at(19))).toBe(0.5);
+  });
+
+  it('raises λ while spending faster than the target and lowers it again when under', async () => {
+    const { LambdaController } = await import('./dynamic-lambda.js');
+    const c = new LambdaController(0.3, [], { usdPerHour: 1, gain: 0.5, windowMinutes: 15 });
+    let t = Date.UTC(2026, 10, 22, 12);
+    for (let k = 0; k < 600; k++) c.observe(0.02, (t += 6000)); // 0.02 USD every 6 s = 12 USD/h
+    const high = c.lambda(t);
+    expect(c.spendRate).toBeGreaterThan(5);
+    expect(high).toBeGreaterThan(0.6);
+    for (let k = 0; k < 2000; k++) c.observe(0.0001, (t += 6000)); // 0.06 USD/h
+    expect(c.lambda(t)).toBeLessThan(high);
+    expect(c.lambda(t)).toBeGreaterThanOrEqual(0);
+  });
+});

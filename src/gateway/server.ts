@@ -19,6 +19,7 @@ import { routerFromArtifact } from '../routers/registry.js';
 import type { Router } from '../spec/router.js';
 import pino, { type Logger } from 'pino';
 import { authorize } from './auth.js';
+import { LambdaController } from './dynamic-lambda.js';
 import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
@@ -57,7 +58,7 @@ const RECENT_LIMIT = 10_000;
 interface LoadedRoute {
   readonly name: string;
   readonly router: Router;
-  readonly lambda: number;
+  readonly lambda: LambdaController;
   readonly models: readonly string[];
 }
 
@@ -119,7 +120,7 @@ export class Gateway {
       if (missing.length > 0 || models.length === 0) {
         throw new SwitchyardError('invalid_argument', `routes.${name}: models ${missing.length > 0 ? missing.join(', ') : '(none)'} are not both configured and known to the router (${router.models.join(', ')})`);
       }
-      g.routes.set(name, { name, router, lambda: rc.lambda, models });
+      g.routes.set(name, { name, router, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models });
     }
     return g;
   }
@@ -168,6 +169,11 @@ export class Gateway {
 
   private async record(d: DecisionRecord, recent: RecentRequest | undefined, upstreamMs = 0, overheadMs = 0): Promise<void> {
     const model = d.answered ?? 'none';
+    const controller = this.routes.get(d.route)?.lambda;
+    if (controller && d.costUsd > 0) {
+      controller.observe(d.costUsd, d.time);
+      this.metrics.lambda.set({ route: d.route }, controller.lambda(d.time));
+    }
     this.metrics.requests.inc({ route: d.route, model, status: String(d.status) });
     this.metrics.selections.inc({ route: d.route, model: d.chosen });
     if (d.answered && d.answered !== d.chosen) this.metrics.fallbacks.inc({ route: d.route, from: d.chosen, to: d.answered });
@@ -233,7 +239,7 @@ export class Gateway {
     let reason = 'model named directly';
     const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
     const route = this.routes.get(body.model);
-    let lambda = route?.lambda ?? 0;
+    let lambda = route ? route.lambda.lambda(this.now()) : 0;
     const header = req.headers['x-switchyard-lambda'];
     if (typeof header === 'string') {
       lambda = Number(header);
