@@ -9,9 +9,14 @@ import { BudgetControlSchema, ScheduleSchema } from './dynamic-lambda.js';
 import { resolvePrices } from './prices.js';
 
 export const ModelConfigSchema = z.object({
-  /** `openai-compatible` (OpenAI, Together, Groq, vLLM, Ollama, LM Studio, replay-upstream …). */
-  provider: z.literal('openai-compatible').default('openai-compatible'),
-  baseURL: z.string().url(),
+  /**
+   * `openai-compatible` (OpenAI, Together, Groq, vLLM, Ollama, LM Studio, replay-upstream …) or
+   * `replay` (recorded answers from a routing-matrix dataset folder, in process).
+   */
+  provider: z.enum(['openai-compatible', 'replay']).default('openai-compatible'),
+  baseURL: z.string().url().default('http://replay.invalid/v1'),
+  /** For `replay`: the dataset folder (relative to the config file). */
+  data: z.string().min(1).optional(),
   /** The model name the upstream expects (default: the key). */
   upstreamModel: z.string().min(1).optional(),
   /** Environment variable holding the API key (never the key itself). */
@@ -21,7 +26,7 @@ export const ModelConfigSchema = z.object({
   outputPricePerMTok: z.number().nonnegative().optional(),
   /** The genai-prices provider id to look the model up under (openai, anthropic, groq, …). */
   priceProvider: z.string().optional(),
-});
+}).refine((m) => m.provider !== 'replay' || m.data !== undefined, { message: 'a replay model needs "data" (a routing-matrix folder)', path: ['data'] });
 export type ModelConfigInput = z.infer<typeof ModelConfigSchema>;
 /** A model with its prices resolved. */
 export type ModelConfig = ModelConfigInput & { inputPricePerMTok: number; outputPricePerMTok: number };
@@ -95,5 +100,6 @@ export function readGatewayConfig(file: string): GatewayConfig {
   const base = dirname(resolve(file));
   for (const route of Object.values(config.routes)) route.router = resolve(base, route.router);
   if (config.store.path !== ':memory:') config.store.path = resolve(base, config.store.path);
+  for (const m of Object.values(config.models)) if (m.data) m.data = resolve(base, m.data);
   return config;
 }

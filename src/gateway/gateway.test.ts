@@ -180,6 +180,20 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect(logLines.join('\n')).not.toContain('sk-test');
   });
 
+  it('serves recorded answers in process with the replay provider', async () => {
+    const models = Object.fromEntries(meta.models.map((m) => [m.id, { provider: 'replay', data: dir, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
+    const { client } = await open(parseGatewayConfig({ server: { port: 0 }, models, routes: { auto: { router: artifactFile, lambda: 0.5 } } }));
+    const { data, response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse();
+    expect(response.headers.get('x-switchyard-model')).toBe(chosenAtHalf);
+    expect(data.choices[0]?.message.content).toBe(`[${chosenAtHalf}] answer to ${test[2]?.id}`);
+    const stream = await client.chat.completions.create({ model: 'auto', stream: true, messages: [{ role: 'user', content: prompt }] });
+    let text = '';
+    for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+    expect(text).toBe(`[${chosenAtHalf}] answer to ${test[2]?.id}`);
+    await expect(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'never recorded' }] })).rejects.toMatchObject({ status: 404, code: 'upstream_error' });
+    expect(() => parseGatewayConfig({ models: { r: { provider: 'replay', inputPricePerMTok: 1, outputPricePerMTok: 1 } } })).toThrow(/data/);
+  });
+
   it('refuses an invalid config with every problem and its path', () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'models:\n  m1:\n    baseURL: not-a-url\n    inputPricePerMTok: -1\n    outputPricePerMTok: 1\nroutes:\n  auto:\n    router: knn.json\n    lambda: 2\n');

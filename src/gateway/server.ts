@@ -25,6 +25,9 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { errorBody, type HttpErrorCode } from './openai-errors.js';
 import { callChatCompletions, fetchPost, undiciPost, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
+import { replayPost } from './providers/replay.js';
+import { ReplayData } from './replay-upstream/replay-data.js';
+import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, type AttemptOutcome } from './retry-policy.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -82,6 +85,8 @@ export class Gateway {
   private readonly routes = new Map<string, LoadedRoute>();
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly post: HttpPost;
+  /** Per model: its own transport when not plain HTTP (the in-process replay provider). */
+  private readonly posts = new Map<string, HttpPost>();
   private readonly env: Readonly<Record<string, string | undefined>>;
   private readonly now: () => number;
   private readonly rng: Rng;
@@ -112,6 +117,13 @@ export class Gateway {
    */
   static async create(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
     const g = new Gateway(config, deps);
+    const replays = new Map<string, ReplayData>();
+    for (const [id, m] of Object.entries(config.models)) {
+      if (m.provider !== 'replay' || !m.data) continue;
+      let data = replays.get(m.data);
+      if (!data) replays.set(m.data, (data = await ReplayData.load(loadDataset(m.data))));
+      g.posts.set(id, replayPost(data, g.now));
+    }
     for (const [name, rc] of Object.entries(config.routes)) {
       const saved = await g.store.loadRouterState(name);
       const router = await routerFromArtifact(saved ? (JSON.parse(saved) as never) : readArtifactFile(rc.router));
@@ -270,7 +282,7 @@ export class Gateway {
           break;
         }
         const overhead = performance.now() - started;
-        const result = await callChatCompletions(model, modelId, upstreamBody, this.config.timeouts, { post: this.post, env: this.env });
+        const result = await callChatCompletions(model, modelId, upstreamBody, this.config.timeouts, { post: this.posts.get(modelId) ?? this.post, env: this.env });
         if (result.ok) {
           breaker.success();
           const headers = {

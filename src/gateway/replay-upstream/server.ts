@@ -12,6 +12,9 @@ import { z } from 'zod';
 import { createRng, type Rng } from '../../core/random.js';
 import { errorBody, type HttpErrorCode } from '../openai-errors.js';
 import { ReplayData } from './replay-data.js';
+import { completionBody, streamEvents } from './wire.js';
+
+export { chunkText } from './wire.js';
 
 export type Fault = 'timeout' | 'reset' | 'cut' | `${number}`;
 
@@ -50,14 +53,6 @@ function sendError(res: ServerResponse, status: number, code: HttpErrorCode, mes
 }
 
 const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
-
-/** Splits a response into stream deltas of a few words each. */
-export function chunkText(text: string, wordsPerChunk = 4): string[] {
-  const parts = text.match(/\S+\s*|\s+/g) ?? [];
-  const out: string[] = [];
-  for (let i = 0; i < parts.length; i += wordsPerChunk) out.push(parts.slice(i, i + wordsPerChunk).join(''));
-  return out.length > 0 ? out : [''];
-}
 
 export class ReplayUpstream {
   private server: Server | undefined;
@@ -157,43 +152,31 @@ export class ReplayUpstream {
     }
     const id = `chatcmpl-replay-${answer.id}-${++this.seq}`;
     const created = Math.floor(this.options.now?.() ?? Date.now() / 1000);
-    const usage = { prompt_tokens: answer.promptTokens, completion_tokens: answer.completionTokens, total_tokens: answer.promptTokens + answer.completionTokens };
     if (!body.stream) {
-      const completion = {
-        id,
-        object: 'chat.completion',
-        created,
-        model: body.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: answer.text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
-        usage,
-      };
+      const full = JSON.stringify(completionBody(answer, body.model, id, created));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(full) });
       if (fault === 'cut') {
-        const full = JSON.stringify(completion);
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(full) });
         res.write(full.slice(0, Math.floor(full.length / 2)));
+        await sleep(20); // let it reach the client, then drop the connection
+        res.socket?.destroy();
+        return;
+      }
+      res.end(full);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const events = streamEvents(answer, body.model, id, created, body.stream_options?.include_usage === true);
+    const content = events.length - 3 - (body.stream_options?.include_usage ? 1 : 0); // deltas between the role chunk and the finish chunk
+    res.write(events[0] as string);
+    for (let k = 1; k < events.length; k++) {
+      if (fault === 'cut' && k - 1 >= Math.floor(content / 2)) {
         await sleep(20);
         res.socket?.destroy();
         return;
       }
-      sendJson(res, 200, completion);
-      return;
+      if (k <= content) await sleep(this.options.chunkDelayMs ?? 0);
+      res.write(events[k] as string);
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
-      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
-    const pieces = chunkText(answer.text);
-    res.write(chunk({ role: 'assistant', content: '' }, null));
-    for (let k = 0; k < pieces.length; k++) {
-      if (fault === 'cut' && k >= Math.floor(pieces.length / 2)) {
-        await sleep(20); // let what was written reach the client, then drop the connection
-        res.socket?.destroy();
-        return;
-      }
-      await sleep(this.options.chunkDelayMs ?? 0);
-      res.write(chunk({ content: pieces[k] }, null));
-    }
-    res.write(chunk({}, 'stop'));
-    if (body.stream_options?.include_usage) res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [], usage })}\n\n`);
-    res.end('data: [DONE]\n\n');
+    res.end();
   }
 }
