@@ -23,13 +23,14 @@ import { LambdaController } from './dynamic-lambda.js';
 import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
-import { errorBody, type HttpErrorCode } from './openai-errors.js';
+import { ChatRequestSchema, parseJsonBody, readBody, sendError } from './http.js';
+import { errorBody } from './openai-errors.js';
 import { callChatCompletions, fetchPost, undiciPost, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
 import { replayPost } from './providers/replay.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
 import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
-import { decideRetry, DEFAULT_RETRY_POLICY, type AttemptOutcome } from './retry-policy.js';
+import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutcome } from './retry-policy.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
 import type { CandidateEstimate } from '../spec/router.js';
@@ -63,21 +64,6 @@ interface LoadedRoute {
   readonly router: Router;
   readonly lambda: LambdaController;
   readonly models: readonly string[];
-}
-
-const RequestSchema = z
-  .object({
-    model: z.string().min(1),
-    messages: z.array(z.object({ role: z.string(), content: z.unknown() }).loose()).min(1),
-    stream: z.boolean().optional(),
-    stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullable().optional(),
-  })
-  .loose();
-
-function sendError(res: ServerResponse, status: number, code: HttpErrorCode, message: string, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(errorBody(code, message, status >= 500 ? 'server_error' : 'invalid_request_error'));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
 }
 
 export class Gateway {
@@ -158,10 +144,8 @@ export class Gateway {
   }
 
   /** POST /v1/feedback {request_id, score}: recorded, and fed to the route's router if it learns online. */
-  private async feedback(raw: unknown, res: ServerResponse, requestId: string): Promise<void> {
-    const parsed = FeedbackSchema.safeParse(raw);
-    if (!parsed.success) return sendError(res, 400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-    const { request_id: id, score } = parsed.data;
+  private async feedback(fb: z.infer<typeof FeedbackSchema>, res: ServerResponse, requestId: string): Promise<void> {
+    const { request_id: id, score } = fb;
     const decision = await this.store.getDecision(id);
     if (!decision) return sendError(res, 404, 'request_not_found', `no decision recorded for request ${id}`);
     await this.store.recordFeedback(id, score, this.now());
@@ -201,17 +185,6 @@ export class Gateway {
     if (recent) this.remember(d.requestId, recent);
   }
 
-  private async readBody(req: IncomingMessage): Promise<string | undefined> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > this.config.server.bodyLimitBytes) return undefined;
-      chunks.push(c as Buffer);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  }
-
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const requestId = `req_${randomUUID()}`;
@@ -232,18 +205,14 @@ export class Gateway {
     if (req.method !== 'POST' || (url !== '/v1/chat/completions' && url !== '/v1/feedback')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
     const auth = await authorize(req.headers.authorization, this.config.auth.keys, this.store, this.now());
     if (!auth.ok) return sendError(res, auth.status, auth.code, auth.message, { 'x-request-id': requestId });
-    const text = await this.readBody(req);
+    const text = await readBody(req, this.config.server.bodyLimitBytes);
     if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.server.bodyLimitBytes} bytes`);
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      return sendError(res, 400, 'invalid_request', 'request body is not JSON');
+    if (url === '/v1/feedback') {
+      const fb = parseJsonBody(res, text, FeedbackSchema, { 'x-request-id': requestId });
+      return fb ? this.feedback(fb, res, requestId) : undefined;
     }
-    if (url === '/v1/feedback') return this.feedback(raw, res, requestId);
-    const parsed = RequestSchema.safeParse(raw);
-    if (!parsed.success) return sendError(res, 400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-    const body = parsed.data;
+    const body = parseJsonBody(res, text, ChatRequestSchema, { 'x-request-id': requestId });
+    if (!body) return;
 
     // resolve the route (or a model named directly) and rank the models to try
     let order: string[];
@@ -308,14 +277,11 @@ export class Gateway {
           return;
         }
         last = result.status !== undefined ? { status: result.status, outcome: result.outcome } : { outcome: result.outcome };
-        const retryable = result.outcome.kind !== 'response' || result.outcome.status >= 500 || result.outcome.status === 408 || result.outcome.status === 429 || result.outcome.status === 409;
+        const retryable = result.outcome.kind !== 'response' || isRetryableStatus(result.outcome.status);
         if (retryable) breaker.failure();
         if (!retryable) {
           // a final upstream error (400, 401, 404 …) is the client's answer, not a reason to fall back
-          const text = JSON.stringify(errorBody('upstream_error', `${modelId} answered ${result.status}: ${(result.body ?? '').slice(0, 300)}`, 'invalid_request_error'));
-          res.writeHead(result.status ?? 502, { 'content-type': 'application/json', 'x-request-id': requestId, 'x-switchyard-model': modelId });
-          res.end(text);
-          return;
+          return sendError(res, result.status ?? 502, 'upstream_error', `${modelId} answered ${result.status}: ${(result.body ?? '').slice(0, 300)}`, { 'x-request-id': requestId, 'x-switchyard-model': modelId }, 'invalid_request_error');
         }
         const d = decideRetry(result.outcome, attempt, { ...DEFAULT_RETRY_POLICY, maxRetries: this.config.retries }, this.rng, this.now());
         if (!d.retry) break;

@@ -8,9 +8,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
 import { createRng, type Rng } from '../../core/random.js';
-import { errorBody, type HttpErrorCode } from '../openai-errors.js';
+import { ChatRequestSchema, parseJsonBody, readBody, sendError, sendJson } from '../http.js';
 import { ReplayData } from './replay-data.js';
 import { completionBody, streamEvents } from './wire.js';
 
@@ -31,26 +30,7 @@ export interface ReplayUpstreamOptions {
   readonly maxBodyBytes?: number;
 }
 
-const ChatRequestSchema = z
-  .object({
-    model: z.string().min(1),
-    messages: z.array(z.object({ role: z.string(), content: z.unknown() }).loose()).min(1),
-    stream: z.boolean().optional(),
-    stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullable().optional(),
-  })
-  .loose();
-
 const FAULT = /^(timeout|reset|cut|[1-5][0-9][0-9])$/;
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-function sendError(res: ServerResponse, status: number, code: HttpErrorCode, message: string, type?: string): void {
-  sendJson(res, status, errorBody(code, message, type ?? (status >= 500 ? 'server_error' : 'invalid_request_error')));
-}
 
 const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
@@ -87,18 +67,6 @@ export class ReplayUpstream {
     return faults[this.rng.int(faults.length)];
   }
 
-  private async readBody(req: IncomingMessage): Promise<string | undefined> {
-    const limit = this.options.maxBodyBytes ?? 4 << 20;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > limit) return undefined;
-      chunks.push(c as Buffer);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  }
-
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = (req.url ?? '').split('?')[0];
     if (req.method === 'GET' && url === '/v1/models') {
@@ -109,24 +77,13 @@ export class ReplayUpstream {
       sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
       return;
     }
-    const text = await this.readBody(req);
+    const text = await readBody(req, this.options.maxBodyBytes ?? 4 << 20);
     if (text === undefined) {
       sendError(res, 413, 'invalid_request', 'request body too large');
       return;
     }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      sendError(res, 400, 'invalid_request', 'request body is not JSON');
-      return;
-    }
-    const parsed = ChatRequestSchema.safeParse(raw);
-    if (!parsed.success) {
-      sendError(res, 400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-      return;
-    }
-    const body = parsed.data;
+    const body = parseJsonBody(res, text, ChatRequestSchema);
+    if (!body) return;
     if (!this.data.models.includes(body.model)) {
       sendError(res, 404, 'model_not_found', `model "${body.model}" is not served by this replay upstream`);
       return;
@@ -147,7 +104,7 @@ export class ReplayUpstream {
     if (fault !== undefined && fault !== 'cut') {
       const status = Number(fault);
       const headers: Record<string, string> = status === 429 ? { 'retry-after': '1' } : {};
-      sendJson(res, status, errorBody('injected_fault', `injected fault ${status}`, status === 429 ? 'rate_limit_error' : 'server_error'), headers);
+      sendError(res, status, 'injected_fault', `injected fault ${status}`, headers, status === 429 ? 'rate_limit_error' : 'server_error');
       return;
     }
     const id = `chatcmpl-replay-${answer.id}-${++this.seq}`;

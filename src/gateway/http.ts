@@ -1,0 +1,54 @@
+/** HTTP plumbing shared by the gateway and replay-upstream: the request schema, bodies, JSON and error replies. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { errorBody, type HttpErrorCode } from './openai-errors.js';
+
+/** The part of a chat completion request Switchyard reads; everything else passes through. */
+export const ChatRequestSchema = z
+  .object({
+    model: z.string().min(1),
+    messages: z.array(z.object({ role: z.string(), content: z.unknown() }).loose()).min(1),
+    stream: z.boolean().optional(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullable().optional(),
+  })
+  .loose();
+export type ChatRequest = z.infer<typeof ChatRequestSchema>;
+
+/** The request body as text; undefined when it is over `limit` bytes. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, status: number, code: HttpErrorCode, message: string, headers: Record<string, string> = {}, type?: string): void {
+  sendJson(res, status, errorBody(code, message, type ?? (status >= 500 ? 'server_error' : 'invalid_request_error')), headers);
+}
+
+/** Parses and validates a JSON body; on failure answers 400 `invalid_request` itself and returns undefined. */
+export function parseJsonBody<T>(res: ServerResponse, text: string, schema: z.ZodType<T>, headers: Record<string, string> = {}): T | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    sendError(res, 400, 'invalid_request', 'request body is not JSON', headers);
+    return undefined;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    sendError(res, 400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), headers);
+    return undefined;
+  }
+  return parsed.data;
+}
