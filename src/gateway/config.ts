@@ -10,10 +10,11 @@ import { resolvePrices } from './prices.js';
 
 export const ModelConfigSchema = z.object({
   /**
-   * `openai-compatible` (OpenAI, Together, Groq, vLLM, Ollama, LM Studio, replay-upstream …) or
+   * `openai-compatible` (OpenAI, Together, Groq, vLLM, Ollama, LM Studio, replay-upstream …),
+   * `anthropic` (Messages API, baseURL e.g. https://api.anthropic.com/v1) or
    * `replay` (recorded answers from a routing-matrix dataset folder, in process).
    */
-  provider: z.enum(['openai-compatible', 'replay']).default('openai-compatible'),
+  provider: z.enum(['openai-compatible', 'anthropic', 'replay']).default('openai-compatible'),
   baseURL: z.string().url().default('http://replay.invalid/v1'),
   /** For `replay`: the dataset folder (relative to the config file). */
   data: z.string().min(1).optional(),

@@ -194,6 +194,33 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect(() => parseGatewayConfig({ models: { r: { provider: 'replay', inputPricePerMTok: 1, outputPricePerMTok: 1 } } })).toThrow(/data/);
   });
 
+  it('speaks Anthropic Messages to an anthropic provider, translated both ways, streaming included', async () => {
+    const models = Object.fromEntries(meta.models.map((m) => [m.id, { provider: 'anthropic', baseURL: goodURL, apiKeyEnv: 'TEST_ANTHROPIC_KEY', inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
+    const { client } = await open(parseGatewayConfig({ server: { port: 0 }, models, routes: { auto: { router: artifactFile, lambda: 0.5 } } }));
+    const { data, response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: prompt }] }).withResponse();
+    expect(data.choices[0]?.message.content).toBe(`[${chosenAtHalf}] answer to ${test[2]?.id}`);
+    expect(data.choices[0]?.finish_reason).toBe('stop');
+    expect(data.usage?.prompt_tokens).toBe(test[2]?.outcomes[chosenAtHalf]?.inputTokens);
+    expect(Number(response.headers.get('x-switchyard-cost-usd'))).toBeGreaterThan(0);
+    const stream = await client.chat.completions.create({ model: 'auto', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: prompt }] });
+    let text = '';
+    let usage = false;
+    for await (const c of stream) {
+      text += c.choices[0]?.delta.content ?? '';
+      if (c.usage) usage = true;
+    }
+    expect(text).toBe(`[${chosenAtHalf}] answer to ${test[2]?.id}`);
+    expect(usage).toBe(true);
+  });
+
+  it('translates OpenAI requests to Anthropic and Anthropic answers back', async () => {
+    const { toAnthropicRequest, fromAnthropicMessage } = await import('./providers/anthropic-wire.js');
+    const a = toAnthropicRequest({ model: 'x', messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'a' }, { role: 'user', content: [{ type: 'text', text: 'b' }] }, { role: 'assistant', content: 'c' }], stop: 'END', temperature: 0.2 }, 'claude-x');
+    expect(a).toEqual({ model: 'claude-x', max_tokens: 1024, system: 'S', messages: [{ role: 'user', content: 'a\n\nb' }, { role: 'assistant', content: 'c' }], temperature: 0.2, stop_sequences: ['END'] });
+    const o = fromAnthropicMessage({ id: 'msg_1', model: 'claude-x', content: [{ type: 'text', text: 'hi' }], stop_reason: 'max_tokens', usage: { input_tokens: 3, output_tokens: 4 } }, 'm', 1);
+    expect(o).toMatchObject({ model: 'm', choices: [{ message: { content: 'hi' }, finish_reason: 'length' }], usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } });
+  });
+
   it('refuses an invalid config with every problem and its path', () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'models:\n  m1:\n    baseURL: not-a-url\n    inputPricePerMTok: -1\n    outputPricePerMTok: 1\nroutes:\n  auto:\n    router: knn.json\n    lambda: 2\n');

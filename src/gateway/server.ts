@@ -26,6 +26,7 @@ import type { GatewayConfig, ModelConfig } from './config.js';
 import { ChatRequestSchema, parseJsonBody, readBody, sendError } from './http.js';
 import { errorBody } from './openai-errors.js';
 import { callChatCompletions, fetchPost, undiciPost, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
+import { anthropicPost } from './providers/anthropic.js';
 import { replayPost } from './providers/replay.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
 import { loadDataset } from '../data/load.js';
@@ -105,6 +106,7 @@ export class Gateway {
     const g = new Gateway(config, deps);
     const replays = new Map<string, ReplayData>();
     for (const [id, m] of Object.entries(config.models)) {
+      if (m.provider === 'anthropic') g.posts.set(id, anthropicPost(g.post, g.now));
       if (m.provider !== 'replay' || !m.data) continue;
       let data = replays.get(m.data);
       if (!data) replays.set(m.data, (data = await ReplayData.load(loadDataset(m.data))));

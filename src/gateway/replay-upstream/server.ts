@@ -11,9 +11,13 @@ import type { AddressInfo } from 'node:net';
 import { createRng, type Rng } from '../../core/random.js';
 import { ChatRequestSchema, parseJsonBody, readBody, sendError, sendJson } from '../http.js';
 import { ReplayData } from './replay-data.js';
-import { completionBody, streamEvents } from './wire.js';
+import { chunkText, completionBody, streamEvents } from './wire.js';
+import { anthropicStreamEvents } from '../providers/anthropic-wire.js';
+import { z } from 'zod';
 
 export { chunkText } from './wire.js';
+
+const AnthropicRequestSchema = z.object({ model: z.string().min(1), messages: z.array(z.object({ role: z.string(), content: z.unknown() }).loose()).min(1), stream: z.boolean().optional() }).loose();
 
 export type Fault = 'timeout' | 'reset' | 'cut' | `${number}`;
 
@@ -67,12 +71,34 @@ export class ReplayUpstream {
     return faults[this.rng.int(faults.length)];
   }
 
+  /** The same recorded answers in Anthropic's Messages format (for the gateway's Anthropic provider). */
+  private async anthropic(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const text = await readBody(req, this.options.maxBodyBytes ?? 4 << 20);
+    if (text === undefined) return sendError(res, 413, 'invalid_request', 'request body too large');
+    const body = parseJsonBody(res, text, AnthropicRequestSchema);
+    if (!body) return;
+    const row = this.data.findPrompt(body.messages);
+    const answer = row === undefined ? undefined : this.data.answer(row, body.model);
+    if (!answer) return sendError(res, 404, 'prompt_not_found', `no recorded answer of ${body.model} for this prompt`);
+    await sleep(this.options.latencyMs ?? 0);
+    const id = `msg_replay_${answer.id}_${++this.seq}`;
+    const usage = { input_tokens: answer.promptTokens, output_tokens: answer.completionTokens };
+    if (!body.stream) {
+      sendJson(res, 200, { id, type: 'message', role: 'assistant', model: body.model, content: [{ type: 'text', text: answer.text }], stop_reason: 'end_turn', stop_sequence: null, usage });
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    for (const e of anthropicStreamEvents(id, body.model, chunkText(answer.text), usage)) res.write(e);
+    res.end();
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = (req.url ?? '').split('?')[0];
     if (req.method === 'GET' && url === '/v1/models') {
       sendJson(res, 200, { object: 'list', data: this.data.models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'replay' })) });
       return;
     }
+    if (req.method === 'POST' && url === '/v1/messages') return this.anthropic(req, res);
     if (req.method !== 'POST' || url !== '/v1/chat/completions') {
       sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
       return;

@@ -1,0 +1,49 @@
+/**
+ * The Anthropic Messages provider: a transport adapter over any HttpPost. It receives the gateway's
+ * OpenAI-shaped call, sends `POST {baseURL}/messages` (x-api-key, anthropic-version) and answers in
+ * the OpenAI wire format, streaming included, so the rest of the pipeline never knows.
+ */
+import { fromAnthropicMessage, toAnthropicRequest, AnthropicStreamTranslator, type AnthropicMessage, type OpenAIChatRequest } from './anthropic-wire.js';
+import type { HttpPost, UpstreamResponse } from './openai-compatible.js';
+
+export const ANTHROPIC_VERSION = '2023-06-01';
+
+function textBody(text: string): UpstreamResponse['body'] {
+  return Object.assign(
+    (async function* () {
+      yield Buffer.from(text);
+    })(),
+    { text: async () => text, json: async () => JSON.parse(text) as unknown },
+  );
+}
+
+export function anthropicPost(inner: HttpPost, now: () => number = Date.now): HttpPost {
+  return async (url, headers, raw, signal) => {
+    const req = JSON.parse(raw) as OpenAIChatRequest;
+    const target = new URL(url.href.replace(/\/chat\/completions$/, '/messages'));
+    const key = headers['authorization']?.replace(/^Bearer /, '');
+    const up = await inner(target, { 'content-type': 'application/json', 'anthropic-version': ANTHROPIC_VERSION, ...(key ? { 'x-api-key': key } : {}) }, JSON.stringify(toAnthropicRequest(req, req.model)), signal);
+    if (up.status < 200 || up.status >= 300) return up;
+    const created = Math.floor(now() / 1000);
+    if (!req.stream) {
+      const message = (await up.body.json()) as AnthropicMessage;
+      return { status: up.status, headers: { 'content-type': 'application/json' }, body: textBody(JSON.stringify(fromAnthropicMessage(message, req.model, created))) };
+    }
+    const translator = new AnthropicStreamTranslator(req.model, created);
+    async function* translate(): AsyncGenerator<Uint8Array> {
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for await (const chunk of up.body) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          for (const out of translator.translate(event)) yield Buffer.from(out);
+        }
+      }
+    }
+    const stream = translate();
+    return { status: up.status, headers: { 'content-type': 'text/event-stream' }, body: Object.assign(stream, { text: async () => '', json: async () => ({}) }) };
+  };
+}
