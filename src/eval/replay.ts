@@ -63,17 +63,28 @@ async function replayRouter(view: MatrixView, prompts: readonly PromptInput[], r
     const choice = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const d = decisions[i];
-      if (!d || d.kind !== 'single' || d.models.length !== 1) {
-        throw invalidArgument(`${router.kind}: offline replay credits single-model decisions; got ${d ? d.kind : 'none'} for prompt ${view.id(i)}`);
+      if (!d || d.models.length === 0 || (d.kind !== 'single' && d.kind !== 'mixture') || (d.kind === 'single' && d.models.length !== 1)) {
+        throw invalidArgument(`${router.kind}: offline replay credits single and mixture decisions; got ${d ? `${d.kind} of ${d.models.length}` : 'none'} for prompt ${view.id(i)}`);
       }
-      const m = view.matrix.modelIndex(d.models[0] as string);
-      const q = m === undefined ? Number.NaN : view.score(i, m);
-      if (m === undefined || Number.isNaN(q)) {
-        throw invalidArgument(`${router.kind}: chose ${d.models[0]} for prompt ${view.id(i)}, which has no recorded outcome there`);
+      // a mixture pays every call and is credited its best recorded score (an upper bound: a perfect aggregator)
+      let best = -Infinity;
+      let spent = 0;
+      let bestModel = -1;
+      for (const id of d.models) {
+        const m = view.matrix.modelIndex(id);
+        const q = m === undefined ? Number.NaN : view.score(i, m);
+        if (m === undefined || Number.isNaN(q)) {
+          throw invalidArgument(`${router.kind}: chose ${id} for prompt ${view.id(i)}, which has no recorded outcome there`);
+        }
+        spent += view.cost(i, m);
+        if (q > best) {
+          best = q;
+          bestModel = m;
+        }
       }
-      quality[i] = q;
-      cost[i] = view.cost(i, m);
-      choice[i] = m;
+      quality[i] = best;
+      cost[i] = spent;
+      choice[i] = bestModel;
     }
     out.cost.push(cost);
     out.quality.push(quality);
