@@ -88,7 +88,7 @@ export class Gateway {
     deps: GatewayDeps,
   ) {
     this.store = deps.store ?? new SqliteStore(config.store.path);
-    this.post = deps.fetch ? fetchPost(deps.fetch) : undiciPost;
+    this.post = deps.fetch ? fetchPost(deps.fetch) : undiciPost(config.timeouts.connectMs);
     this.env = deps.env ?? process.env;
     this.now = deps.now ?? Date.now;
     this.rng = deps.rng ?? createRng(0);

@@ -22,17 +22,18 @@ export interface UpstreamResponse {
 
 export type HttpPost = (url: URL, headers: Record<string, string>, body: string, signal: AbortSignal) => Promise<UpstreamResponse>;
 
-const pools = new Map<string, Pool>();
-
-/** The default client: one undici pool per origin, kept alive across requests. */
-export const undiciPost: HttpPost = async (url, headers, body, signal) => {
-  let pool = pools.get(url.origin);
-  if (!pool) pools.set(url.origin, (pool = new Pool(url.origin, { connections: 128, pipelining: 1 })));
-  const r = await pool.request({ method: 'POST', path: url.pathname + url.search, headers, body, signal });
-  const flat: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(r.headers)) flat[k] = Array.isArray(v) ? v.join(', ') : v;
-  return { status: r.statusCode, headers: flat, body: r.body as unknown as UpstreamResponse['body'] };
-};
+/** The default client: one undici pool per origin, kept alive across requests, with a connect timeout. */
+export function undiciPost(connectTimeoutMs: number): HttpPost {
+  const pools = new Map<string, Pool>();
+  return async (url, headers, body, signal) => {
+    let pool = pools.get(url.origin);
+    if (!pool) pools.set(url.origin, (pool = new Pool(url.origin, { connections: 128, pipelining: 1, connect: { timeout: connectTimeoutMs } })));
+    const r = await pool.request({ method: 'POST', path: url.pathname + url.search, headers, body, signal });
+    const flat: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(r.headers)) flat[k] = Array.isArray(v) ? v.join(', ') : v;
+    return { status: r.statusCode, headers: flat, body: r.body as unknown as UpstreamResponse['body'] };
+  };
+}
 
 /** Adapts an injected `fetch` (tests, custom transports) to HttpPost. */
 export function fetchPost(fetchFn: typeof fetch): HttpPost {
@@ -79,6 +80,7 @@ export async function callChatCompletions(
     clearTimeout(firstByte);
     clearTimeout(total);
     const reason = String((controller.signal.reason as Error | undefined)?.message ?? (e as Error).message);
-    return { ok: false, outcome: reason.includes('timeout') ? { kind: 'timeout', afterFirstByte: false } : { kind: 'connection-error' } };
+    const timedOut = reason.includes('timeout') || (e as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT';
+    return { ok: false, outcome: timedOut ? { kind: 'timeout', afterFirstByte: false } : { kind: 'connection-error' } };
   }
 }
