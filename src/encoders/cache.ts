@@ -55,10 +55,16 @@ export class CachedEncoder implements Encoder {
     }
   }
 
+  private diskFileFor: { fingerprint: string; file: string } | undefined;
+
   private diskFile(): string | undefined {
     if (!this.dir) return undefined;
-    const name = createHash('sha1').update(this.inner.fingerprint).digest('hex').slice(0, 16);
-    return join(this.dir, `${this.inner.id}-${name}.f32`);
+    const fingerprint = this.inner.fingerprint;
+    if (this.diskFileFor?.fingerprint !== fingerprint) {
+      const name = createHash('sha1').update(fingerprint).digest('hex').slice(0, 16);
+      this.diskFileFor = { fingerprint, file: join(this.dir, `${this.inner.id}-${name}.f32`) };
+    }
+    return this.diskFileFor.file;
   }
 
   private loadDisk(): Map<string, Float32Array> | undefined {

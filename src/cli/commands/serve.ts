@@ -9,6 +9,8 @@ router + λ) or a configured model; GET /v1/models. See README for a complete co
 
 export async function runServe(argv: string[]): Promise<void> {
   const { values } = parse(argv, { config: { type: 'string' } }, USAGE);
+  // the on-disk embedding cache is for evaluation runs; serving keeps embeddings in memory only
+  process.env['SWITCHYARD_CACHE_DIR'] = '';
   const config = readGatewayConfig(requireString(values, 'config', USAGE));
   const gateway = await Gateway.create(config);
   const url = await gateway.listen();
