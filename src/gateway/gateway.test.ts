@@ -25,8 +25,10 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
   const prompt = (test[2] as (typeof rows)[number]).prompt;
   let good: ReplayUpstream;
   let bad: ReplayUpstream;
+  let cutter: ReplayUpstream;
   let goodURL = '';
   let badURL = '';
+  let cutURL = '';
   let artifactFile = '';
   let chosenAtHalf = '';
   const gateways: Gateway[] = [];
@@ -49,8 +51,10 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     const data = await ReplayData.load(loadDataset(dir));
     good = new ReplayUpstream(data);
     bad = new ReplayUpstream(data, { faultRate: 1, faults: ['503'] });
+    cutter = new ReplayUpstream(data, { faultRate: 1, faults: ['cut'] });
     goodURL = await good.listen();
     badURL = await bad.listen();
+    cutURL = await cutter.listen();
     const router = createRouter('knn:encoder=hashing:dim=256');
     await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
     artifactFile = join(dir, 'knn.json');
@@ -61,6 +65,7 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     for (const g of gateways) await g.close().catch(() => undefined);
     await good.close();
     await bad.close();
+    await cutter.close();
   });
 
   it('routes a request by the trained router and says which model answered, at what cost', async () => {
@@ -104,6 +109,19 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect(response.headers.get('x-switchyard-model')).not.toBe(chosenAtHalf);
     expect(response.headers.get('x-switchyard-fallback-from')).toBe(chosenAtHalf);
     expect(data.choices[0]?.message.content).toMatch(/answer to/);
+  });
+
+  it('ends a stream that breaks after bytes were sent with an error event, never a silent success', async () => {
+    const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: cutURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
+    const { client } = await open(parseGatewayConfig({ server: { port: 0 }, models, routes: { auto: { router: artifactFile, lambda: 0.5 } } }));
+    const stream = await client.chat.completions.create({ model: 'auto', stream: true, messages: [{ role: 'user', content: prompt }] });
+    let text = '';
+    await expect(
+      (async () => {
+        for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+      })(),
+    ).rejects.toThrow(/upstream stream broke/);
+    expect(`[${chosenAtHalf}] answer to ${test[2]?.id}`.startsWith(text)).toBe(true);
   });
 
   it('takes λ per request from x-switchyard-lambda and names bad input with OpenAI-shaped errors', async () => {
