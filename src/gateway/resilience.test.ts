@@ -107,3 +107,16 @@ describe('dynamic λ', () => {
     expect(c.lambda(t)).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('circuit breaker probes', () => {
+  it('a half-open probe that ends in success closes the breaker (the gateway reports a 4xx answer as success)', () => {
+    let t = 0;
+    const b = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 10 }, () => t);
+    b.failure();
+    t = 10;
+    expect(b.allow()).toBe(true);
+    b.success();
+    expect(b.allow()).toBe(true);
+    expect(b.allow()).toBe(true);
+  });
+});

@@ -281,6 +281,7 @@ export class Gateway {
         last = result.status !== undefined ? { status: result.status, outcome: result.outcome } : { outcome: result.outcome };
         const retryable = result.outcome.kind !== 'response' || isRetryableStatus(result.outcome.status);
         if (retryable) breaker.failure();
+        else breaker.success(); // the upstream is up; a 4xx is the request's fault (and this ends a half-open probe)
         if (!retryable) {
           // a final upstream error (400, 401, 404 …) is the client's answer, not a reason to fall back
           return sendError(res, result.status ?? 502, 'upstream_error', `${modelId} answered ${result.status}: ${(result.body ?? '').slice(0, 300)}`, { 'x-request-id': requestId, 'x-switchyard-model': modelId }, 'invalid_request_error');
