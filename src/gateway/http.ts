@@ -52,3 +52,17 @@ export function parseJsonBody<T>(res: ServerResponse, text: string, schema: z.Zo
   }
   return parsed.data;
 }
+
+/** The events of a server-sent-events body (text between blank lines), as they arrive. */
+export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let cut: number;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      yield buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+    }
+  }
+}

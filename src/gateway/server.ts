@@ -23,7 +23,7 @@ import { LambdaController } from './dynamic-lambda.js';
 import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
-import { ChatRequestSchema, parseJsonBody, readBody, sendError } from './http.js';
+import { ChatRequestSchema, parseJsonBody, readBody, sendError, sseEvents } from './http.js';
 import { errorBody } from './openai-errors.js';
 import { callChatCompletions, fetchPost, undiciPost, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
 import { anthropicPost } from './providers/anthropic.js';
@@ -55,6 +55,11 @@ interface RecentRequest {
   readonly prompt: string;
   readonly answered: string;
   readonly costUsd: number;
+}
+
+/** A request's cost: usage tokens x the model's prices. */
+function costOf(usage: { prompt_tokens?: number; completion_tokens?: number } | undefined, model: ModelConfig): number {
+  return ((usage?.prompt_tokens ?? 0) * model.inputPricePerMTok + (usage?.completion_tokens ?? 0) * model.outputPricePerMTok) / 1e6;
 }
 
 const FeedbackSchema = z.object({ request_id: z.string().min(1), score: z.number().min(0).max(1) });
@@ -271,7 +276,7 @@ export class Gateway {
           const raw = await result.response.body.text();
           result.finish();
           const json = JSON.parse(raw) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
-          const cost = ((json.usage?.prompt_tokens ?? 0) * model.inputPricePerMTok + (json.usage?.completion_tokens ?? 0) * model.outputPricePerMTok) / 1e6;
+          const cost = costOf(json.usage, model);
           const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': cost.toPrecision(6) });
           res.end(out);
@@ -308,28 +313,20 @@ export class Gateway {
     after: (costUsd: number) => Promise<void>,
   ): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
-    const decoder = new TextDecoder();
-    let buffer = '';
     let cost = 0;
     try {
-      for await (const chunk of upstream.body) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const event = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const data = event.startsWith('data: ') ? event.slice(6) : undefined;
-          if (data && data !== '[DONE]') {
-            const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
-            if (obj.usage) cost = ((obj.usage.prompt_tokens ?? 0) * model.inputPricePerMTok + (obj.usage.completion_tokens ?? 0) * model.outputPricePerMTok) / 1e6;
-            if (obj.usage && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
-            res.write(`data: ${JSON.stringify({ ...obj, model: modelId })}\n\n`);
-          } else if (data === '[DONE]') {
-            res.write(`: x-switchyard-cost-usd=${cost.toPrecision(6)}\n\n`);
-            res.write('data: [DONE]\n\n');
-          } else if (event.trim() !== '') {
-            res.write(`${event}\n\n`);
-          }
+      for await (const event of sseEvents(upstream.body)) {
+        const data = event.startsWith('data: ') ? event.slice(6) : undefined;
+        if (data && data !== '[DONE]') {
+          const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+          if (obj.usage) cost = costOf(obj.usage, model);
+          if (obj.usage && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
+          res.write(`data: ${JSON.stringify({ ...obj, model: modelId })}\n\n`);
+        } else if (data === '[DONE]') {
+          res.write(`: x-switchyard-cost-usd=${cost.toPrecision(6)}\n\n`);
+          res.write('data: [DONE]\n\n');
+        } else if (event.trim() !== '') {
+          res.write(`${event}\n\n`);
         }
       }
       res.end();

@@ -4,6 +4,7 @@
  * the OpenAI wire format, streaming included, so the rest of the pipeline never knows.
  */
 import { fromAnthropicMessage, toAnthropicRequest, AnthropicStreamTranslator, type AnthropicMessage, type OpenAIChatRequest } from './anthropic-wire.js';
+import { sseEvents } from '../http.js';
 import type { HttpPost, UpstreamResponse } from './openai-compatible.js';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -31,17 +32,7 @@ export function anthropicPost(inner: HttpPost, now: () => number = Date.now): Ht
     }
     const translator = new AnthropicStreamTranslator(req.model, created);
     async function* translate(): AsyncGenerator<Uint8Array> {
-      const decoder = new TextDecoder();
-      let buffer = '';
-      for await (const chunk of up.body) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const event = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          for (const out of translator.translate(event)) yield Buffer.from(out);
-        }
-      }
+      for await (const event of sseEvents(up.body)) for (const out of translator.translate(event)) yield Buffer.from(out);
     }
     const stream = translate();
     return { status: up.status, headers: { 'content-type': 'text/event-stream' }, body: Object.assign(stream, { text: async () => '', json: async () => ({}) }) };
