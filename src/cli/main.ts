@@ -27,49 +27,36 @@ usage: switchyard <command> [options]   (--help on any command)
   replay-upstream  an OpenAI-compatible server answering with recorded responses (tests, benchmarks)
   routers       list the available routers`;
 
+const COMMANDS: Readonly<Record<string, (argv: string[]) => Promise<void>>> = {
+  eval: runEval,
+  data: runData,
+  train: runTrain,
+  route: runRoute,
+  serve: runServe,
+  decisions: runDecisions,
+  keys: runKeys,
+  'replay-upstream': runReplayUpstream,
+  routers: async () => {
+    for (const k of routerKinds()) process.stdout.write(`${k.padEnd(16)} ${routerFactory(k).summary}\n`);
+  },
+};
+
 export async function main(argv: string[]): Promise<number> {
   // Embeddings are cached on disk across runs (set SWITCHYARD_CACHE_DIR to move it, or to '' to turn it off).
   process.env['SWITCHYARD_CACHE_DIR'] ??= join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'switchyard');
   const [cmd, ...rest] = argv;
   try {
-    switch (cmd) {
-      case 'eval':
-        await runEval(rest);
-        return 0;
-      case 'data':
-        await runData(rest);
-        return 0;
-      case 'train':
-        await runTrain(rest);
-        return 0;
-      case 'route':
-        await runRoute(rest);
-        return 0;
-      case 'serve':
-        await runServe(rest);
-        return 0;
-      case 'decisions':
-        await runDecisions(rest);
-        return 0;
-      case 'keys':
-        await runKeys(rest);
-        return 0;
-      case 'replay-upstream':
-        await runReplayUpstream(rest);
-        return 0;
-      case 'routers':
-        for (const k of routerKinds()) process.stdout.write(`${k.padEnd(16)} ${routerFactory(k).summary}\n`);
-        return 0;
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        process.stdout.write(USAGE + '\n');
-        return cmd === undefined ? 2 : 0;
-      default:
-        process.stderr.write(`switchyard: unknown command "${cmd}"\n\n${USAGE}\n`);
-        return 2;
+    if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+      process.stdout.write(USAGE + '\n');
+      return cmd === undefined ? 2 : 0;
     }
+    const run = COMMANDS[cmd];
+    if (!run) {
+      process.stderr.write(`switchyard: unknown command "${cmd}"\n\n${USAGE}\n`);
+      return 2;
+    }
+    await run(rest);
+    return 0;
   } catch (e) {
     if (e instanceof SwitchyardError) {
       process.stderr.write(`switchyard: error [${e.code}]: ${e.message}\n`);

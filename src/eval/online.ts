@@ -146,6 +146,7 @@ export async function evaluateOnline(view: MatrixView, train: MatrixView, specs:
     });
     const best = totals.reduce((a, b) => (b.mean > a.mean ? b : a));
     const fixedCol = Float64Array.from({ length: n }, (_, i) => (Number.isNaN(r[i * M + best.m] as number) ? best.mean : (r[i * M + best.m] as number)));
+    const fixedSum = fixedCol.reduce((a, v) => a + v, 0);
     let oracleSum = 0;
     for (let i = 0; i < n; i++) {
       let mx = -Infinity;
@@ -179,9 +180,9 @@ export async function evaluateOnline(view: MatrixView, train: MatrixView, specs:
         meanQuality: mean((s) => s.quality / n),
         meanCost: mean((s) => s.cost / n),
         cumulativeReward: mean((s) => s.reward),
-        regretFixed: mean((s) => fixedCol.reduce((a, v) => a + v, 0) - s.reward),
+        regretFixed: mean((s) => fixedSum - s.reward),
         regretOracle: mean((s) => oracleSum - s.reward),
-        vsBestFixed: tInterval(perSeed.map((s) => s.reward / n - fixedCol.reduce((a, v) => a + v, 0) / n)),
+        vsBestFixed: tInterval(perSeed.map((s) => (s.reward - fixedSum) / n)),
         curve,
       });
     }
