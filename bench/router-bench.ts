@@ -3,15 +3,17 @@
  * once it is encoded (embedding served from the cache; includes token counting and the decision),
  * for every router; encoder time per prompt for `hashing` and `use-lite`.
  * Run: npm run build && node dist/bench/router-bench.js [--train N] [--models M] [--routers a,b] [--encoder hashing] [--no-use-lite]
+ *      [--data DIR]   real prompts instead of synthetic ones: fit on every prompt of the dataset
+ *                     (speed only, both splits), route its test prompts
  */
 import { parseArgs } from 'node:util';
-import { buildMatrix } from '../src/data/load.js';
+import { buildMatrix, loadDataset } from '../src/data/load.js';
 import { HashingEncoder } from '../src/encoders/hashing.js';
 import { UseLiteEncoder } from '../src/encoders/use-lite.js';
 import { createRouter } from '../src/routers/registry.js';
 import { generateMatrix } from './generate.js';
 
-const { values } = parseArgs({ options: { train: { type: 'string' }, models: { type: 'string' }, routers: { type: 'string' }, encoder: { type: 'string' }, 'no-use-lite': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { train: { type: 'string' }, models: { type: 'string' }, routers: { type: 'string' }, encoder: { type: 'string' }, 'no-use-lite': { type: 'boolean' }, data: { type: 'string' } } });
 const N = Number(values.train ?? 10000);
 const M = Number(values.models ?? 50);
 const ROUTERS = (values.routers ?? 'best-single,cheapest,random,rules,knn,linear,mlp,mf,semantic-routes').split(',');
@@ -22,14 +24,13 @@ function quantiles(xs: number[]): { p50: number; p99: number } {
 }
 const us = (ms: number): string => `${(ms * 1000).toFixed(0)} µs`;
 
-const { meta, rows } = generateMatrix(500, M, 7, N);
-const matrix = buildMatrix(meta, rows);
-const train = matrix.view('train');
+const matrix = values.data ? loadDataset(values.data) : (({ meta, rows }) => buildMatrix(meta, rows))(generateMatrix(500, M, 7, N));
+const train = values.data ? matrix.view() : matrix.view('train');
 const test = matrix.view('test');
 const prompts = Array.from({ length: test.size }, (_, i) => ({ text: test.text(i) }));
-console.log(`routers (encoder ${values.encoder ?? 'hashing'}): fit on ${train.size} prompts x ${M} models; route ${prompts.length} single prompts (embedding cached)`);
+console.log(`routers (encoder ${values.encoder ?? 'hashing'}): fit on ${train.size} ${values.data ? `${matrix.meta.name} ` : ''}prompts x ${matrix.modelCount} models; route ${prompts.length} single prompts (embedding cached)`);
 const ENCODER = values.encoder ?? 'hashing';
-const PREDICTORS = new Set(['knn', 'linear', 'mlp', 'mf', 'semantic-routes', 'ensemble']);
+const PREDICTORS = new Set(['knn', 'linear', 'mlp', 'mf', 'semantic-routes', 'ensemble', 'cross-attention']);
 for (const spec of ROUTERS) {
   const router = createRouter(PREDICTORS.has(spec.split(':')[0] as string) ? `${spec}${spec.includes(':') ? ';' : ':'}encoder=${ENCODER}` : spec);
   const t0 = performance.now();

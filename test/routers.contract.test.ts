@@ -11,6 +11,7 @@ const SPEC: Record<string, string> = {
   linear: 'linear:encoder=hashing:dim=256',
   mlp: 'mlp:encoder=hashing:dim=256;epochs=5',
   mf: 'mf:encoder=hashing:dim=256;epochs=5',
+  'cross-attention': 'cross-attention:encoder=hashing:dim=256;epochs=3;vocab=512',
   'semantic-routes': 'semantic-routes:encoder=hashing:dim=256;clusters=4',
   ensemble: 'ensemble:encoder=hashing:dim=256;members=knn+linear',
   linucb: 'linucb:encoder=hashing:dim=256;pca=16',

@@ -15,6 +15,13 @@ export interface EvalRouter {
   readonly name: string;
   /** Fitted on the train split. */
   readonly router: Router;
+  /**
+   * How a mixture (soft routing) is credited. Absent: the best recorded score among its models (an
+   * upper bound, a perfect aggregator). Given: n×M predicted scores of each test prompt's answers
+   * (a response scorer; NaN = no answer text), and the mixture is credited the recorded score of the
+   * answer ranked first — a deployable post-generation choice. Cost counts every call either way.
+   */
+  readonly mixtureScores?: Float64Array;
 }
 
 export interface EvalOptions {
@@ -53,8 +60,9 @@ interface RouterColumns {
   choice: Int32Array[];
 }
 
-async function replayRouter(view: MatrixView, prompts: readonly PromptInput[], router: Router, lambdas: readonly number[], tick: () => void): Promise<RouterColumns> {
+async function replayRouter(view: MatrixView, prompts: readonly PromptInput[], router: Router, lambdas: readonly number[], tick: () => void, scores?: Float64Array): Promise<RouterColumns> {
   const n = view.size;
+  const M = view.matrix.modelCount;
   const out: RouterColumns = { cost: [], quality: [], choice: [] };
   for (const lambda of lambdas) {
     const decisions = await router.route(prompts, { lambda, detail: 'choice' });
@@ -66,8 +74,10 @@ async function replayRouter(view: MatrixView, prompts: readonly PromptInput[], r
       if (!d || d.models.length === 0 || (d.kind !== 'single' && d.kind !== 'mixture') || (d.kind === 'single' && d.models.length !== 1)) {
         throw invalidArgument(`${router.kind}: offline replay credits single and mixture decisions; got ${d ? `${d.kind} of ${d.models.length}` : 'none'} for prompt ${view.id(i)}`);
       }
-      // a mixture pays every call and is credited its best recorded score (an upper bound: a perfect aggregator)
+      // a mixture pays every call; it is credited its best recorded score (an upper bound: a perfect
+      // aggregator), or with mixtureScores the recorded score of the answer the scorer ranks first
       let best = -Infinity;
+      let rank = -Infinity;
       let spent = 0;
       let bestModel = -1;
       for (const id of d.models) {
@@ -77,7 +87,9 @@ async function replayRouter(view: MatrixView, prompts: readonly PromptInput[], r
           throw invalidArgument(`${router.kind}: chose ${id} for prompt ${view.id(i)}, which has no recorded outcome there`);
         }
         spent += view.cost(i, m);
-        if (q > best) {
+        const r = scores ? (scores[i * M + m] as number) : q;
+        if (bestModel < 0 || r > rank) {
+          rank = Number.isNaN(r) ? -Infinity : r;
           best = q;
           bestModel = m;
         }
@@ -138,12 +150,19 @@ export async function evaluate(view: MatrixView, train: MatrixView, routers: rea
   const total = routers.length * lambdas.length;
   let done = 0;
   const columns: RouterColumns[] = [];
-  for (const { name, router } of routers) {
+  for (const { name, router, mixtureScores } of routers) {
     columns.push(
-      await replayRouter(view, prompts, router, lambdas, () => {
-        done++;
-        options.onProgress?.(done, total, name);
-      }),
+      await replayRouter(
+        view,
+        prompts,
+        router,
+        lambdas,
+        () => {
+          done++;
+          options.onProgress?.(done, total, name);
+        },
+        mixtureScores,
+      ),
     );
   }
   const t1 = performance.now();

@@ -10,6 +10,7 @@ import { SwitchyardError, invalidArgument } from '../core/errors.js';
 import { fitBoilerplate, stripBoilerplate, type BoilerplateState } from '../encoders/boilerplate.js';
 import { createEncoder, encoderFromSpec } from '../encoders/registry.js';
 import type { CachedEncoder } from '../encoders/cache.js';
+import type { ModelCard } from '../spec/dataset.js';
 import type { EncoderSpec } from '../spec/encoder.js';
 import type { CandidateEstimate, Decision, FitContext, PromptInput, RoutePrefs, RouterArtifact, TrainingData } from '../spec/router.js';
 import { expectArtifact, parseState } from './artifact.js';
@@ -102,6 +103,10 @@ export abstract class PredictorRouter extends BaseRouter {
   /** Raw predicted quality of every model for one embedding, into out[offset..offset+M). */
   protected abstract predictQuality(x: Float32Array, out: Float64Array, offset: number): void;
   protected abstract familyConfig(): Record<string, unknown>;
+  /** False for families that read only the prompt's tokens: fitting then skips the sentence encoder. */
+  protected usesEmbeddings(): boolean {
+    return true;
+  }
   protected abstract familyState(): unknown;
   protected abstract restoreFamily(config: Readonly<Record<string, unknown>>, state: unknown): void;
 
@@ -114,8 +119,9 @@ export abstract class PredictorRouter extends BaseRouter {
     this.boilerplateSet = new Set(this.boilerplate.hashes);
     this.encoder = createEncoder(this.encoderSpec);
     const focused = texts.map((t) => stripBoilerplate(t, this.boilerplate, this.boilerplateSet));
-    await this.encoder.fit(focused);
-    const X = await this.encoder.embed(focused);
+    const embeds = this.usesEmbeddings();
+    if (embeds) await this.encoder.fit(focused);
+    const X = embeds ? await this.encoder.embed(focused) : focused.map(() => new Float32Array(0));
     const tokens = Float64Array.from(texts, (t) => CostModel.countTokens(t));
     this.costModel = CostModel.fit(train, tokens);
     const C = new Float64Array(n * M);
@@ -167,6 +173,22 @@ export abstract class PredictorRouter extends BaseRouter {
       return 0;
     }
     return prefs.lambda;
+  }
+
+  /**
+   * Appends a model the family has just learned to predict (see CrossAttentionRouter.addModel): its
+   * card, its typical output length for the cost model and an identity calibration.
+   */
+  protected appendModel(card: ModelCard, meanOutputTokens: number): void {
+    const cost = this.costModel as CostModel;
+    this.setModels([...this.cards, card]);
+    this.costModel = new CostModel(this.cards, {
+      ...cost.state,
+      meanOutputTokens: [...cost.state.meanOutputTokens, meanOutputTokens],
+      correction: [...cost.state.correction, 1],
+    });
+    if (this.calibration) this.calibration = [...this.calibration, { a: 1, b: 0 }];
+    this.memo = new WeakMap();
   }
 
   /** Calibrated quality and predicted cost for every (prompt, model); memoised per prompt batch. */

@@ -5,6 +5,7 @@
 import { SwitchyardError } from '../core/errors.js';
 import type { Router, RouterArtifact } from '../spec/router.js';
 import { BANDIT_ALGORITHMS, BanditRouter } from './bandit/bandit.js';
+import { CrossAttentionRouter, QUERY_MODES } from './cross-attention/cross-attention.js';
 import { EnsembleRouter, setEnsembleMemberFactory } from './ensemble/ensemble.js';
 import { KnnRouter } from './knn/knn.js';
 import { LinearRouter } from './linear/linear.js';
@@ -143,6 +144,20 @@ registerRouter({
     return new MfRouter({ ...predictorOptions(o), ...num(o, 'dim'), ...num(o, 'pca'), ...num(o, 'epochs'), ...num(o, 'lr'), ...(loss ? { loss: loss as MfLoss } : {}) });
   },
   fromArtifact: (a) => MfRouter.fromArtifact(a),
+});
+
+registerRouter({
+  kind: 'cross-attention',
+  summary: 'cross-attention soft router (arXiv 2506.09157): prompt tokens attend over learned model embeddings; soft=k calls the top k',
+  create: (o) => {
+    const query = o['query'];
+    if (query !== undefined && !(QUERY_MODES as readonly unknown[]).includes(query)) {
+      throw new SwitchyardError('invalid_argument', `cross-attention: query must be ${QUERY_MODES.join(', ')}, got "${String(query)}"`);
+    }
+    const keys = ['dim', 'vocab', 'maxLen', 'encoderLr', 'beta', 'trainLambda', 'sentenceWeight', 'soft', 'pca', 'epochs', 'lr', 'folds'];
+    return new CrossAttentionRouter({ ...predictorOptions(o), ...Object.assign({}, ...keys.map((k) => num(o, k))), ...(query ? { query: query as 'tokens' } : {}) });
+  },
+  fromArtifact: (a) => CrossAttentionRouter.fromArtifact(a),
 });
 
 registerRouter({

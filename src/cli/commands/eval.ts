@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { openDataset } from '../../data/open.js';
 import { evaluateOnline } from '../../eval/online.js';
-import { evaluate, lambdaGrid, type EvalRouter } from '../../eval/replay.js';
+import { hasResponses, responseScorerColumns } from '../../eval/mixture-scores.js';
+import { evaluate, lambdaGrid, replayPrompts, type EvalRouter } from '../../eval/replay.js';
 import { BANDIT_ALGORITHMS } from '../../routers/bandit/bandit.js';
 import { renderReport } from '../../eval/report-html.js';
 import { onlineTable, summaryTable } from '../../eval/summary-table.js';
@@ -75,12 +76,26 @@ export async function runEval(argv: string[]): Promise<void> {
   log(`loaded ${matrix.meta.name}: ${matrix.size} prompts × ${matrix.modelCount} models in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
 
   const routers: EvalRouter[] = [];
+  let mixtureScores: Float64Array | undefined;
   for (const spec of specs) {
     const router = createRouter(spec);
     const t = performance.now();
     await router.fit(train, { seed, log });
     log(`fitted ${spec} in ${((performance.now() - t) / 1000).toFixed(1)}s`);
-    routers.push({ name: spec, router });
+    const probe = await router.route(replayPrompts(test).slice(0, 1), { lambda: 0, detail: 'choice' });
+    if (probe[0]?.kind !== 'mixture') {
+      routers.push({ name: spec, router });
+      continue;
+    }
+    // soft routing, credited two ways (docs/metrics.md): the best recorded answer among the k (upper
+    // bound) and the answer a response scorer trained on train picks (deployable), where texts exist
+    routers.push({ name: `${spec} [best-of-k bound]`, router });
+    if (!hasResponses(test)) {
+      log(`${spec}: this dataset has no responses.jsonl.gz, so soft routing is credited with the best-of-k upper bound only`);
+      continue;
+    }
+    mixtureScores ??= await responseScorerColumns(train, test, seed, log);
+    routers.push({ name: `${spec} [scorer picks]`, router, mixtureScores });
   }
   const result = await evaluate(test, train, routers, { lambdas, bootstrap, seed, onProgress: progressReporter() });
   if (online) result.online = await evaluateOnline(test, train, banditSpecs, { lambdas: onlineLambdas, seeds, adaptation: true, onProgress: progressReporter() });

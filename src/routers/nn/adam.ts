@@ -5,7 +5,8 @@ export class Adam {
   private t = 0;
   constructor(
     private readonly params: Float32Array[],
-    private readonly lr = 1e-3,
+    /** One learning rate, or one per parameter block (e.g. encoder side vs model embeddings). */
+    private readonly lr: number | readonly number[] = 1e-3,
     private readonly weightDecay = 1e-4,
     private readonly beta1 = 0.9,
     private readonly beta2 = 0.999,
@@ -22,13 +23,13 @@ export class Adam {
     const b2 = this.beta2;
     const c1 = 1 - b1 ** this.t;
     const c2 = 1 - b2 ** this.t;
-    const lr = this.lr;
     const wd = this.weightDecay;
     const inv = 1 / batch;
     this.params.forEach((p, k) => {
       const g = grads[k] as Float32Array;
       const m = this.m[k] as Float32Array;
       const v = this.v[k] as Float32Array;
+      const lr = typeof this.lr === 'number' ? this.lr : (this.lr[k] ?? 0);
       for (let i = 0; i < p.length; i++) {
         const gi = (g[i] as number) * inv + wd * (p[i] as number);
         const mi = b1 * (m[i] as number) + (1 - b1) * gi;

@@ -10,6 +10,8 @@ import { Adam } from './adam.js';
 export interface Trainable {
   readonly params: Float32Array[];
   readonly grads: Float32Array[];
+  /** Per-block multipliers of the learning rate (default 1 for every block). */
+  readonly lrScale?: readonly number[];
   /** Predicts sample i into out (M values); returns nothing. */
   forward(i: number, out: Float64Array): void;
   /** Accumulates the gradient of sample i's loss; returns its loss. */
@@ -53,7 +55,8 @@ export function trainWithEarlyStopping(
   options: TrainOptions,
   rng: Rng = createRng(options.seed),
 ): TrainResult {
-  const adam = new Adam(net.params, options.lr, options.weightDecay);
+  const lr = net.lrScale ? net.params.map((_, k) => options.lr * (net.lrScale?.[k] ?? 1)) : options.lr;
+  const adam = new Adam(net.params, lr, options.weightDecay);
   const order = [...trainRows];
   let best = Infinity;
   let bestEpoch = 0;

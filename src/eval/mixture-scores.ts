@@ -1,0 +1,48 @@
+/**
+ * Scores for crediting soft routing with a deployable post-generation choice: a response scorer
+ * fitted on the train split's recorded answers scores every test answer (n×M, NaN where the dataset
+ * has no answer text). See EvalRouter.mixtureScores.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { streamResponses } from '../data/load.js';
+import type { MatrixView } from '../data/routing-matrix.js';
+import { ResponseScorer, type ResponseItem, type ScoredResponse } from '../routers/post-generation/response-scorer.js';
+
+export function hasResponses(view: MatrixView): boolean {
+  return view.matrix.dir !== undefined && existsSync(join(view.matrix.dir, 'responses.jsonl.gz'));
+}
+
+export async function responseScorerColumns(train: MatrixView, test: MatrixView, seed: number, log?: (line: string) => void): Promise<Float64Array> {
+  const dir = train.matrix.dir as string;
+  const M = test.matrix.modelCount;
+  const trainRow = new Map<string, number>();
+  const testRow = new Map<string, number>();
+  for (let i = 0; i < train.size; i++) trainRow.set(train.id(i), i);
+  for (let i = 0; i < test.size; i++) testRow.set(test.id(i), i);
+  const fitRows: ScoredResponse[] = [];
+  const items: ResponseItem[] = [];
+  const slots: number[] = [];
+  for await (const r of streamResponses(dir)) {
+    const m = test.matrix.modelIndex(r.model);
+    if (m === undefined) continue;
+    const i = trainRow.get(r.id);
+    if (i !== undefined) {
+      const score = train.score(i, m);
+      if (!Number.isNaN(score)) fitRows.push({ prompt: train.text(i), model: r.model, response: r.response, score });
+      continue;
+    }
+    const k = testRow.get(r.id);
+    if (k !== undefined) {
+      items.push({ prompt: test.text(k), model: r.model, response: r.response });
+      slots.push(k * M + m);
+    }
+  }
+  const t0 = performance.now();
+  const scorer = await ResponseScorer.fit(fitRows, { seed });
+  const predicted = await scorer.score(items);
+  const out = new Float64Array(test.size * M).fill(Number.NaN);
+  slots.forEach((slot, k) => (out[slot] = predicted[k] as number));
+  log?.(`response scorer: fitted on ${fitRows.length} train answers, scored ${items.length} test answers in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  return out;
+}

@@ -1,0 +1,100 @@
+/**
+ * A response scorer for post-generation choices (best-of-k after soft routing, cascades): predicts
+ * the recorded score of an answer from the answer itself — hashed word/character n-grams of the
+ * response, which model wrote it, and its length relative to the prompt — by logistic regression
+ * (Adam, seeded). Trained on the train split's recorded responses (`responses.jsonl.gz`); it sees
+ * neither the task label nor any recorded score at choice time, so the choice is deployable.
+ */
+import { createRng, shuffleInPlace } from '../../core/random.js';
+import { createEncoder } from '../../encoders/registry.js';
+import type { CachedEncoder } from '../../encoders/cache.js';
+import { Adam, sigmoid } from '../nn/adam.js';
+
+export interface ResponseItem {
+  readonly prompt: string;
+  readonly model: string;
+  readonly response: string;
+}
+
+export interface ScoredResponse extends ResponseItem {
+  /** Recorded quality in [0, 1]. */
+  readonly score: number;
+}
+
+export interface ResponseScorerOptions {
+  /** Width of the hashed n-gram features (default 512). */
+  readonly dim?: number;
+  readonly epochs?: number;
+  readonly seed?: number;
+}
+
+const EXTRA = 2; // log response length, log length ratio to the prompt
+
+export class ResponseScorer {
+  private constructor(
+    private readonly encoder: CachedEncoder,
+    private readonly models: Map<string, number>,
+    private readonly weights: Float32Array,
+    private readonly dim: number,
+  ) {}
+
+  static async fit(rows: readonly ScoredResponse[], options: ResponseScorerOptions = {}): Promise<ResponseScorer> {
+    const dim = options.dim ?? 512;
+    const encoder = createEncoder(`hashing:dim=${dim}`);
+    await encoder.fit(rows.map((r) => r.response));
+    const models = new Map<string, number>();
+    for (const r of rows) if (!models.has(r.model)) models.set(r.model, models.size);
+    const width = dim + models.size + EXTRA + 1;
+    const weights = new Float32Array(width);
+    const scorer = new ResponseScorer(encoder, models, weights, dim);
+    const X = await scorer.features(rows);
+    const grads = [new Float32Array(width)];
+    const adam = new Adam([weights], 0.02, 1e-4);
+    const order = rows.map((_, i) => i);
+    const rng = createRng(options.seed ?? 0);
+    const batch = 64;
+    for (let epoch = 0; epoch < (options.epochs ?? 8); epoch++) {
+      shuffleInPlace(order, rng);
+      for (let s = 0; s < order.length; s += batch) {
+        const end = Math.min(order.length, s + batch);
+        const g = grads[0] as Float32Array;
+        for (let k = s; k < end; k++) {
+          const i = order[k] as number;
+          const x = X[i] as Float32Array;
+          const err = sigmoid(dot(weights, x)) - (rows[i] as ScoredResponse).score;
+          for (let t = 0; t < width; t++) g[t] = (g[t] as number) + err * (x[t] as number);
+        }
+        adam.step(grads, end - s);
+      }
+    }
+    return scorer;
+  }
+
+  private async features(items: readonly ResponseItem[]): Promise<Float32Array[]> {
+    const H = await this.encoder.embed(items.map((r) => r.response));
+    const M = this.models.size;
+    return items.map((r, i) => {
+      const x = new Float32Array(this.dim + M + EXTRA + 1);
+      x.set(H[i] as Float32Array, 0);
+      const m = this.models.get(r.model);
+      if (m !== undefined) x[this.dim + m] = 1;
+      const len = Math.log1p(r.response.length);
+      x[this.dim + M] = len / 10;
+      x[this.dim + M + 1] = (len - Math.log1p(r.prompt.length)) / 5;
+      x[this.dim + M + EXTRA] = 1;
+      return x;
+    });
+  }
+
+  /** Predicted quality of each answer (0..1). */
+  async score(items: readonly ResponseItem[]): Promise<Float64Array> {
+    const X = await this.features(items);
+    return Float64Array.from(X, (x) => sigmoid(dot(this.weights, x)));
+  }
+}
+
+function dot(w: Float32Array, x: Float32Array): number {
+  let s = 0;
+  for (let t = 0; t < w.length; t++) s += (w[t] as number) * (x[t] as number);
+  return s;
+}
