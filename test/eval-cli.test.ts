@@ -3,12 +3,13 @@
  * RouterBench CSVs; its reference figures are checked against an independent Python computation.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DATASETS, dataPath, hasData } from './helpers/data.js';
-import { syntheticDir } from './helpers/synthetic.js';
+import { syntheticDir, syntheticRows } from './helpers/synthetic.js';
 
 const CLI = resolve('dist/src/cli/main.js');
 const hasPython = spawnSync('python3', ['--version']).status === 0;
@@ -144,5 +145,30 @@ describe('switchyard eval --online', () => {
     expect(res.online.routers.map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['ucb1', 'thompson', 'epsilon-greedy', 'linucb:pca=32', 'linucb:pca=0', 'linucb:bootstrap=false']));
     expect(res.online.routers).toHaveLength(16);
     expect(res.online.adaptation[0].router).toBe('linucb:pca=32');
+  });
+});
+
+describe('switchyard eval with soft routing', () => {
+  it('credits a soft router twice, labelled: best-of-k bound and the response scorer\'s pick', () => {
+    const dir = syntheticDir({ prompts: 240, seed: 5 });
+    const { rows } = syntheticRows({ prompts: 240, seed: 5 });
+    // answer texts that say whether they are right: a scorer trained on train answers should learn it
+    const lines = rows.flatMap((r) => Object.entries(r.outcomes).map(([model, o]) => JSON.stringify({ id: r.id, model, response: o.score >= 0.5 ? `Here is the solution, checked twice. ${r.id}` : `I am not sure, maybe this. ${r.id}` })));
+    writeFileSync(join(dir, 'responses.jsonl.gz'), gzipSync(lines.join('\n') + '\n'));
+    const out = mkdtempSync(join(tmpdir(), 'sy-eval-soft-'));
+    const spec = 'cross-attention:encoder=hashing:dim=256;epochs=4;soft=2';
+    const r = cli(['eval', '--data', dir, '--out', out, '--bootstrap', '0', '--lambdas', '5', '--routers', spec]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/response scorer: fitted on \d+ train answers/);
+    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    type Res = { name: string; points: Array<{ quality: number; cost: number }> };
+    const bound = res.routers.find((x: Res) => x.name === `${spec} [best-of-k bound]`) as Res;
+    const picks = res.routers.find((x: Res) => x.name === `${spec} [scorer picks]`) as Res;
+    expect(bound && picks).toBeTruthy();
+    bound.points.forEach((p, k) => {
+      expect(picks.points[k]?.cost).toBeCloseTo(p.cost, 12); // the same calls are paid
+      expect(picks.points[k]?.quality).toBeLessThanOrEqual(p.quality + 1e-12);
+      expect(picks.points[k]?.quality).toBeGreaterThan(p.quality - 0.03); // the telling answers are found
+    });
   });
 });
