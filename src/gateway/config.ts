@@ -57,7 +57,18 @@ export const GatewayConfigSchema = z.object({
     .object({ connectMs: z.number().int().positive().default(5000), firstByteMs: z.number().int().positive().default(30_000), totalMs: z.number().int().positive().default(120_000) })
     .default({ connectMs: 5000, firstByteMs: 30_000, totalMs: 120_000 }),
   retries: z.number().int().min(0).max(10).default(2),
-  store: z.object({ path: z.string().min(1).default('switchyard.db'), keepPrompts: z.boolean().default(false) }).default({ path: 'switchyard.db', keepPrompts: false }),
+  store: z
+    .object({
+      /** `sqlite` (embedded, one process) or `redis` (shared by replicas). */
+      backend: z.enum(['sqlite', 'redis']).default('sqlite'),
+      path: z.string().min(1).default('switchyard.db'),
+      url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+      keyPrefix: z.string().default('switchyard:'),
+      /** How often a replica applies feedback that other replicas received (shared stores only). */
+      syncMs: z.number().int().positive().default(1000),
+      keepPrompts: z.boolean().default(false),
+    })
+    .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, keepPrompts: false }),
   auth: z
     .object({
       keys: z

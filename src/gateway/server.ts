@@ -32,7 +32,8 @@ import { ReplayData } from './replay-upstream/replay-data.js';
 import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutcome } from './retry-policy.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { LearningRoute } from './learning.js';
+import { openStore } from './store/open-store.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
 import type { CandidateEstimate } from '../spec/router.js';
 
@@ -43,7 +44,7 @@ export interface GatewayDeps {
   readonly now?: () => number;
   readonly rng?: Rng;
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Defaults to SQLite at config.store.path. */
+  /** Defaults to the store the config names (SQLite at store.path, or Redis at store.url). */
   readonly store?: GatewayStore;
   /** Structured JSON logs (default: pino to stderr). Never given API keys; prompts only with logging.prompts. */
   readonly logger?: Logger;
@@ -64,10 +65,13 @@ function costOf(usage: { prompt_tokens?: number; completion_tokens?: number } | 
 
 const FeedbackSchema = z.object({ request_id: z.string().min(1), score: z.number().min(0).max(1) });
 const RECENT_LIMIT = 10_000;
+/** How long a served prompt stays in a shared store for feedback arriving at another replica. */
+const PENDING_PROMPT_MS = 24 * 3600_000;
 
 interface LoadedRoute {
   readonly name: string;
   readonly router: Router;
+  readonly learning: LearningRoute;
   readonly lambda: LambdaController;
   readonly models: readonly string[];
 }
@@ -88,11 +92,14 @@ export class Gateway {
   private readonly log: Logger;
   private readonly recent = new Map<string, RecentRequest>();
 
+  private syncTimer: NodeJS.Timeout | undefined;
+
   private constructor(
     readonly config: GatewayConfig,
     deps: GatewayDeps,
+    store: GatewayStore,
   ) {
-    this.store = deps.store ?? new SqliteStore(config.store.path);
+    this.store = store;
     this.post = deps.fetch ? fetchPost(deps.fetch) : undiciPost(config.timeouts.connectMs);
     this.env = deps.env ?? process.env;
     this.now = deps.now ?? Date.now;
@@ -108,7 +115,7 @@ export class Gateway {
    * resumes where it stopped), else the artifact file — and checks that its models are configured.
    */
   static async create(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
-    const g = new Gateway(config, deps);
+    const g = new Gateway(config, deps, deps.store ?? (await openStore(config.store)));
     const replays = new Map<string, ReplayData>();
     for (const [id, m] of Object.entries(config.models)) {
       if (m.provider === 'anthropic') g.posts.set(id, anthropicPost(g.post, g.now));
@@ -119,13 +126,19 @@ export class Gateway {
     }
     for (const [name, rc] of Object.entries(config.routes)) {
       const saved = await g.store.loadRouterState(name);
-      const router = await routerFromArtifact(saved ? (JSON.parse(saved) as never) : readArtifactFile(rc.router));
+      const router = await routerFromArtifact(saved ? (JSON.parse(saved.artifactJson) as never) : readArtifactFile(rc.router));
       const models = rc.models ?? router.models.filter((m) => m in config.models);
       const missing = models.filter((m) => !(m in config.models) || !router.models.includes(m));
       if (missing.length > 0 || models.length === 0) {
         throw new SwitchyardError('invalid_argument', `routes.${name}: models ${missing.length > 0 ? missing.join(', ') : '(none)'} are not both configured and known to the router (${router.models.join(', ')})`);
       }
-      g.routes.set(name, { name, router, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models });
+      const learning = new LearningRoute(name, router, g.store, saved?.seq ?? 0);
+      await learning.sync(); // feedback received after the snapshot (here or on another replica)
+      g.routes.set(name, { name, router, learning, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models });
+    }
+    if (g.store.shared && [...g.routes.values()].some((r) => r.learning.learns)) {
+      g.syncTimer = setInterval(() => void g.syncLearning(), config.store.syncMs);
+      g.syncTimer.unref();
     }
     return g;
   }
@@ -139,7 +152,16 @@ export class Gateway {
     return `http://${this.config.server.host}:${(this.server.address() as AddressInfo).port}/v1`;
   }
 
+  /** Applies feedback other replicas received (shared stores); errors are logged, never thrown. */
+  async syncLearning(): Promise<void> {
+    for (const r of this.routes.values()) {
+      if (!r.learning.learns) continue;
+      await r.learning.sync().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'feedback sync failed'));
+    }
+  }
+
   async close(): Promise<void> {
+    if (this.syncTimer) clearInterval(this.syncTimer);
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     await this.store.close();
@@ -157,13 +179,14 @@ export class Gateway {
     if (!decision) return sendError(res, 404, 'request_not_found', `no decision recorded for request ${id}`);
     await this.store.recordFeedback(id, score, this.now());
     const route = this.routes.get(decision.route);
-    const recent = this.recent.get(id);
-    const prompt = recent?.prompt ?? decision.prompt;
     let updated = false;
-    if (route?.router.update && prompt !== null && prompt !== undefined && decision.answered) {
-      await route.router.update([{ prompt: { text: prompt }, model: decision.answered, score, costUsd: decision.costUsd }]);
-      await this.store.saveRouterState(route.name, JSON.stringify(route.router.toArtifact()));
-      updated = true;
+    if (route?.learning.learns && decision.answered) {
+      // the prompt: from this replica's memory, the decision log (keepPrompts), or the shared store
+      const prompt = this.recent.get(id)?.prompt ?? decision.prompt ?? (this.store.shared ? await this.store.getPendingPrompt(id) : undefined);
+      if (prompt !== null && prompt !== undefined) {
+        await route.learning.learn({ prompt, model: decision.answered, score, costUsd: decision.costUsd });
+        updated = true;
+      }
     }
     const text = JSON.stringify({ request_id: id, recorded: true, router_updated: updated });
     res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId });
@@ -190,6 +213,9 @@ export class Gateway {
     await this.store.recordDecision(d);
     if (d.keyId && d.costUsd > 0) await this.store.addSpend(d.keyId, d.costUsd, d.time);
     if (recent) this.remember(d.requestId, recent);
+    if (recent && this.store.shared && this.routes.get(d.route)?.learning.learns) {
+      await this.store.putPendingPrompt(d.requestId, recent.prompt, d.time + PENDING_PROMPT_MS);
+    }
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -279,8 +305,10 @@ export class Gateway {
           const cost = costOf(json.usage, model);
           const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': cost.toPrecision(6) });
+          // with a shared store, record before answering: feedback may reach another replica next
+          if (this.store.shared) await after(cost);
           res.end(out);
-          await after(cost);
+          if (!this.store.shared) await after(cost);
           return;
         }
         last = result.status !== undefined ? { status: result.status, outcome: result.outcome } : { outcome: result.outcome };
@@ -314,6 +342,7 @@ export class Gateway {
   ): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
     let cost = 0;
+    let recorded = false;
     try {
       for await (const event of sseEvents(upstream.body)) {
         const data = event.startsWith('data: ') ? event.slice(6) : undefined;
@@ -324,13 +353,17 @@ export class Gateway {
           res.write(`data: ${JSON.stringify({ ...obj, model: modelId })}\n\n`);
         } else if (data === '[DONE]') {
           res.write(`: x-switchyard-cost-usd=${cost.toPrecision(6)}\n\n`);
+          if (this.store.shared && !recorded) {
+            recorded = true;
+            await after(cost); // before the client sees the end (see the non-streaming path)
+          }
           res.write('data: [DONE]\n\n');
         } else if (event.trim() !== '') {
           res.write(`${event}\n\n`);
         }
       }
       res.end();
-      await after(cost);
+      if (!recorded) await after(cost);
     } catch (e) {
       // bytes were already sent: never end as a silent success
       res.write(`event: error\ndata: ${JSON.stringify(errorBody('upstream_stream_broken', `the upstream stream broke: ${(e as Error).message}`, 'server_error'))}\n\n`);

@@ -1,6 +1,6 @@
 import { hashKey } from '../../gateway/auth.js';
 import { readGatewayConfig } from '../../gateway/config.js';
-import { SqliteStore } from '../../gateway/store/sqlite-store.js';
+import { openStore } from '../../gateway/store/open-store.js';
 import { fmtCost, textTable } from '../../eval/format.js';
 import { invalidArgument } from '../../core/errors.js';
 import { numberFlag, parse, requireString } from '../args.js';
@@ -15,7 +15,7 @@ export async function runDecisions(argv: string[]): Promise<void> {
   const limit = numberFlag(values, 'limit', 20, (v) => Number.isInteger(v) && v > 0, 'a positive integer');
   const since = typeof values['since'] === 'string' ? Date.parse(values['since']) : undefined;
   if (since !== undefined && Number.isNaN(since)) throw invalidArgument(`--since: expected a date (e.g. 2026-11-22T00:00:00Z), got "${String(values['since'])}"`);
-  const store = new SqliteStore(config.store.path);
+  const store = await openStore(config.store);
   try {
     const rows = await store.listDecisions({ limit, ...(typeof values['route'] === 'string' ? { route: values['route'] } : {}), ...(since !== undefined ? { since } : {}) });
     if (values['json']) {

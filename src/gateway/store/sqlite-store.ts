@@ -1,6 +1,6 @@
 /** The embedded store: SQLite through better-sqlite3, WAL journal, prepared statements. */
 import Database from 'better-sqlite3';
-import type { DecisionQuery, DecisionRecord, GatewayStore } from './store.js';
+import type { DecisionQuery, DecisionRecord, FeedbackEvent, GatewayStore, RouterSnapshot, SequencedEvent } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS decisions (
@@ -13,6 +13,9 @@ CREATE TABLE IF NOT EXISTS feedback (request_id TEXT NOT NULL, score REAL NOT NU
 CREATE TABLE IF NOT EXISTS spend (key_id TEXT NOT NULL, usd REAL NOT NULL, time INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS spend_key_time ON spend(key_id, time);
 CREATE TABLE IF NOT EXISTS router_state (route TEXT PRIMARY KEY, artifact TEXT NOT NULL, time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS feedback_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, route TEXT NOT NULL, event TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS feedback_events_route ON feedback_events(route, seq);
+CREATE TABLE IF NOT EXISTS pending_prompts (request_id TEXT PRIMARY KEY, prompt TEXT NOT NULL, expires INTEGER NOT NULL);
 `;
 
 interface DecisionRow {
@@ -48,6 +51,7 @@ const toRecord = (r: DecisionRow): DecisionRecord => ({
 });
 
 export class SqliteStore implements GatewayStore {
+  readonly shared = false;
   private readonly db: Database.Database;
   private readonly stmts;
   /** Writes queued during one event-loop turn go to disk together in one transaction (write-behind of one tick). */
@@ -59,6 +63,8 @@ export class SqliteStore implements GatewayStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    const cols = (this.db.prepare('PRAGMA table_info(router_state)').all() as Array<{ name: string }>).map((c) => c.name);
+    if (!cols.includes('seq')) this.db.exec('ALTER TABLE router_state ADD COLUMN seq INTEGER NOT NULL DEFAULT 0'); // stores of earlier versions
     this.stmts = {
       insertDecision: this.db.prepare(
         `INSERT OR REPLACE INTO decisions VALUES (@request_id, @time, @route, @key_id, @lambda, @chosen, @answered, @reason, @candidates, @cost_usd, @latency_ms, @status, @prompt)`,
@@ -67,8 +73,15 @@ export class SqliteStore implements GatewayStore {
       insertFeedback: this.db.prepare('INSERT INTO feedback VALUES (?, ?, ?)'),
       insertSpend: this.db.prepare('INSERT INTO spend VALUES (?, ?, ?)'),
       spend: this.db.prepare('SELECT COALESCE(SUM(usd), 0) AS usd FROM spend WHERE key_id = ? AND time >= ?'),
-      saveState: this.db.prepare('INSERT OR REPLACE INTO router_state VALUES (?, ?, ?)'),
-      loadState: this.db.prepare('SELECT artifact FROM router_state WHERE route = ?'),
+      saveState: this.db.prepare(
+        'INSERT INTO router_state (route, artifact, time, seq) VALUES (?, ?, ?, ?) ON CONFLICT(route) DO UPDATE SET artifact = excluded.artifact, time = excluded.time, seq = excluded.seq WHERE excluded.seq >= router_state.seq',
+      ),
+      loadState: this.db.prepare('SELECT artifact, seq FROM router_state WHERE route = ?'),
+      appendEvent: this.db.prepare('INSERT INTO feedback_events (route, event) VALUES (?, ?)'),
+      eventsAfter: this.db.prepare('SELECT seq, event FROM feedback_events WHERE route = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      putPrompt: this.db.prepare('INSERT OR REPLACE INTO pending_prompts VALUES (?, ?, ?)'),
+      getPrompt: this.db.prepare('SELECT prompt FROM pending_prompts WHERE request_id = ? AND expires > ?'),
+      expirePrompts: this.db.prepare('DELETE FROM pending_prompts WHERE expires <= ?'),
     };
   }
 
@@ -143,14 +156,37 @@ export class SqliteStore implements GatewayStore {
     return (this.stmts.spend.get(keyId, since) as { usd: number }).usd;
   }
 
-  async saveRouterState(route: string, artifactJson: string): Promise<void> {
+  async appendFeedbackEvent(route: string, event: FeedbackEvent): Promise<number> {
     this.flush();
-    this.stmts.saveState.run(route, artifactJson, Date.now());
+    return Number(this.stmts.appendEvent.run(route, JSON.stringify(event)).lastInsertRowid);
   }
 
-  async loadRouterState(route: string): Promise<string | undefined> {
+  async feedbackEventsAfter(route: string, after: number, limit: number): Promise<SequencedEvent[]> {
     this.flush();
-    return (this.stmts.loadState.get(route) as { artifact: string } | undefined)?.artifact;
+    return (this.stmts.eventsAfter.all(route, after, limit) as Array<{ seq: number; event: string }>).map((r) => ({ seq: r.seq, event: JSON.parse(r.event) as FeedbackEvent }));
+  }
+
+  async saveRouterState(route: string, snapshot: RouterSnapshot): Promise<void> {
+    this.flush();
+    this.stmts.saveState.run(route, snapshot.artifactJson, Date.now(), snapshot.seq);
+  }
+
+  async loadRouterState(route: string): Promise<RouterSnapshot | undefined> {
+    this.flush();
+    const row = this.stmts.loadState.get(route) as { artifact: string; seq: number } | undefined;
+    return row ? { artifactJson: row.artifact, seq: row.seq } : undefined;
+  }
+
+  async putPendingPrompt(requestId: string, prompt: string, expiresAt: number): Promise<void> {
+    return this.enqueue(() => {
+      this.stmts.putPrompt.run(requestId, prompt, expiresAt);
+      this.stmts.expirePrompts.run(Date.now());
+    });
+  }
+
+  async getPendingPrompt(requestId: string): Promise<string | undefined> {
+    this.flush();
+    return (this.stmts.getPrompt.get(requestId, Date.now()) as { prompt: string } | undefined)?.prompt;
   }
 
   async close(): Promise<void> {

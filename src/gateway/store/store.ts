@@ -1,7 +1,12 @@
 /**
  * Everything the gateway must not lose, behind one interface: the decision log, feedback, spend per
- * API key, and learned router state. Async, so a Redis-backed store for several replicas can follow
- * without touching callers; SQLite (WAL) is the embedded default.
+ * API key, and learned router state. SQLite (WAL) is the embedded default (one process); Redis is
+ * shared by several replicas (docs/gateway.md, "State and replicas").
+ *
+ * Online learning is an ordered log per route: every feedback that updates a router is appended
+ * as an event with a sequence number, every replica applies the events it has not applied yet in
+ * that order, and a snapshot (router artifact + the last sequence number in it) lets a restart or
+ * a new replica start from the snapshot and replay only the events after it.
  */
 import type { CandidateEstimate } from '../../spec/router.js';
 
@@ -30,7 +35,28 @@ export interface DecisionQuery {
   readonly since?: number;
 }
 
+/** An observed outcome that updates an online router (the prompt is needed by contextual bandits). */
+export interface FeedbackEvent {
+  readonly prompt: string;
+  readonly model: string;
+  readonly score: number;
+  readonly costUsd: number;
+}
+
+export interface SequencedEvent {
+  readonly seq: number;
+  readonly event: FeedbackEvent;
+}
+
+export interface RouterSnapshot {
+  readonly artifactJson: string;
+  /** The last feedback event applied in this snapshot (0 = none). */
+  readonly seq: number;
+}
+
 export interface GatewayStore {
+  /** True when several gateway processes share it (Redis): the gateway then syncs learning between them. */
+  readonly shared: boolean;
   recordDecision(d: DecisionRecord): Promise<void>;
   getDecision(requestId: string): Promise<DecisionRecord | undefined>;
   listDecisions(q?: DecisionQuery): Promise<DecisionRecord[]>;
@@ -38,7 +64,15 @@ export interface GatewayStore {
   addSpend(keyId: string, usd: number, time: number): Promise<void>;
   /** USD spent by a key since `since` (unix ms). */
   spend(keyId: string, since: number): Promise<number>;
-  saveRouterState(route: string, artifactJson: string): Promise<void>;
-  loadRouterState(route: string): Promise<string | undefined>;
+  /** Appends a feedback event to the route's log; returns its sequence number (1, 2, …). */
+  appendFeedbackEvent(route: string, event: FeedbackEvent): Promise<number>;
+  /** Events with seq > after, in order (at most `limit`). */
+  feedbackEventsAfter(route: string, after: number, limit: number): Promise<SequencedEvent[]>;
+  /** Saves a snapshot unless one with a later seq is already there. */
+  saveRouterState(route: string, snapshot: RouterSnapshot): Promise<void>;
+  loadRouterState(route: string): Promise<RouterSnapshot | undefined>;
+  /** A served prompt kept until `expiresAt` (unix ms) so feedback reaching another replica can still learn from it. */
+  putPendingPrompt(requestId: string, prompt: string, expiresAt: number): Promise<void>;
+  getPendingPrompt(requestId: string): Promise<string | undefined>;
   close(): Promise<void>;
 }

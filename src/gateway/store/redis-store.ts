@@ -1,0 +1,130 @@
+/**
+ * The shared store: Redis through ioredis (auto-pipelined), for several gateway replicas. Keys, all
+ * under one prefix (default `switchyard:`):
+ *   decision:<id>           the decision record (JSON)
+ *   decisions, decisions:route:<route>   sorted sets of request ids by time
+ *   feedback                list of {requestId, score, time}
+ *   spend:<key>             sorted set of spend entries by time (entries older than 40 days trimmed)
+ *   events:<route>, events-seq:<route>   the route's ordered feedback log (a Lua script numbers and
+ *                           inserts atomically, so every replica sees one order)
+ *   state:<route>           hash {artifact, seq}: the newest router snapshot (a Lua script keeps the later seq)
+ *   prompt:<id>             a served prompt for feedback on another replica (expires)
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { DecisionQuery, DecisionRecord, FeedbackEvent, GatewayStore, RouterSnapshot, SequencedEvent } from './store.js';
+
+const SPEND_KEEP_MS = 40 * 24 * 3600_000;
+
+const APPEND_EVENT = `
+local seq = redis.call('INCR', KEYS[1])
+redis.call('ZADD', KEYS[2], seq, seq .. '|' .. ARGV[1])
+return seq`;
+
+const SAVE_STATE = `
+local cur = tonumber(redis.call('HGET', KEYS[1], 'seq') or '-1')
+if tonumber(ARGV[2]) >= cur then
+  redis.call('HSET', KEYS[1], 'artifact', ARGV[1], 'seq', ARGV[2])
+  return 1
+end
+return 0`;
+
+interface ScriptedRedis extends Redis {
+  appendEvent(seqKey: string, eventsKey: string, event: string): Promise<number>;
+  saveState(key: string, artifact: string, seq: string): Promise<number>;
+}
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  readonly keyPrefix?: string;
+}
+
+export class RedisStore implements GatewayStore {
+  readonly shared = true;
+  private readonly redis: ScriptedRedis;
+  private readonly p: string;
+
+  constructor(options: RedisStoreOptions) {
+    this.p = options.keyPrefix ?? 'switchyard:';
+    const redis = new Redis(options.url, { enableAutoPipelining: true, maxRetriesPerRequest: 3, lazyConnect: false });
+    redis.defineCommand('appendEvent', { numberOfKeys: 2, lua: APPEND_EVENT });
+    redis.defineCommand('saveState', { numberOfKeys: 1, lua: SAVE_STATE });
+    // connection errors surface on the commands that need the connection; ioredis reconnects by itself
+    redis.on('error', () => undefined);
+    this.redis = redis as ScriptedRedis;
+  }
+
+  /** Resolves once connected (fails with the connection error), so a misconfigured URL stops startup. */
+  async ready(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async recordDecision(d: DecisionRecord): Promise<void> {
+    const r = this.redis;
+    await Promise.all([
+      r.set(`${this.p}decision:${d.requestId}`, JSON.stringify(d)),
+      r.zadd(`${this.p}decisions`, d.time, d.requestId),
+      r.zadd(`${this.p}decisions:route:${d.route}`, d.time, d.requestId),
+    ]);
+  }
+
+  async getDecision(requestId: string): Promise<DecisionRecord | undefined> {
+    const raw = await this.redis.get(`${this.p}decision:${requestId}`);
+    return raw === null ? undefined : (JSON.parse(raw) as DecisionRecord);
+  }
+
+  async listDecisions(q: DecisionQuery = {}): Promise<DecisionRecord[]> {
+    const key = q.route ? `${this.p}decisions:route:${q.route}` : `${this.p}decisions`;
+    const ids = await this.redis.zrevrangebyscore(key, '+inf', q.since ?? '-inf', 'LIMIT', 0, q.limit ?? 100);
+    if (ids.length === 0) return [];
+    const raws = await this.redis.mget(ids.map((id) => `${this.p}decision:${id}`));
+    return raws.flatMap((raw) => (raw === null ? [] : [JSON.parse(raw) as DecisionRecord]));
+  }
+
+  async recordFeedback(requestId: string, score: number, time: number): Promise<void> {
+    await this.redis.rpush(`${this.p}feedback`, JSON.stringify({ requestId, score, time }));
+  }
+
+  async addSpend(keyId: string, usd: number, time: number): Promise<void> {
+    const key = `${this.p}spend:${keyId}`;
+    await Promise.all([this.redis.zadd(key, time, `${time}:${randomUUID()}:${usd}`), this.redis.zremrangebyscore(key, '-inf', time - SPEND_KEEP_MS)]);
+  }
+
+  async spend(keyId: string, since: number): Promise<number> {
+    const entries = await this.redis.zrangebyscore(`${this.p}spend:${keyId}`, since, '+inf');
+    return entries.reduce((s, e) => s + Number(e.slice(e.lastIndexOf(':') + 1)), 0);
+  }
+
+  async appendFeedbackEvent(route: string, event: FeedbackEvent): Promise<number> {
+    return Number(await this.redis.appendEvent(`${this.p}events-seq:${route}`, `${this.p}events:${route}`, JSON.stringify(event)));
+  }
+
+  async feedbackEventsAfter(route: string, after: number, limit: number): Promise<SequencedEvent[]> {
+    const members = await this.redis.zrangebyscore(`${this.p}events:${route}`, `(${after}`, '+inf', 'LIMIT', 0, limit);
+    return members.map((m) => {
+      const bar = m.indexOf('|');
+      return { seq: Number(m.slice(0, bar)), event: JSON.parse(m.slice(bar + 1)) as FeedbackEvent };
+    });
+  }
+
+  async saveRouterState(route: string, snapshot: RouterSnapshot): Promise<void> {
+    await this.redis.saveState(`${this.p}state:${route}`, snapshot.artifactJson, String(snapshot.seq));
+  }
+
+  async loadRouterState(route: string): Promise<RouterSnapshot | undefined> {
+    const h = await this.redis.hgetall(`${this.p}state:${route}`);
+    return h['artifact'] === undefined ? undefined : { artifactJson: h['artifact'], seq: Number(h['seq'] ?? 0) };
+  }
+
+  async putPendingPrompt(requestId: string, prompt: string, expiresAt: number): Promise<void> {
+    await this.redis.set(`${this.p}prompt:${requestId}`, prompt, 'PX', Math.max(1, expiresAt - Date.now()));
+  }
+
+  async getPendingPrompt(requestId: string): Promise<string | undefined> {
+    return (await this.redis.get(`${this.p}prompt:${requestId}`)) ?? undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

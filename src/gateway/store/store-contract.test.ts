@@ -1,0 +1,86 @@
+/** One contract for every GatewayStore: SQLite (embedded) and Redis (a redis-server the test starts). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasRedis, startRedis, type Running } from '../../../test/helpers/processes.js';
+import { RedisStore } from './redis-store.js';
+import { SqliteStore } from './sqlite-store.js';
+import type { DecisionRecord, GatewayStore } from './store.js';
+
+if (!hasRedis) console.warn('SKIP: redis-server is not installed (apt-get install -y redis-server), so the Redis store contract cannot run');
+
+const decision = (id: string, time: number, route = 'auto'): DecisionRecord => ({
+  requestId: id, time, route, keyId: 'k', lambda: 0.3, chosen: 'a', answered: 'b', reason: 'why', candidates: [{ model: 'a', quality: 0.9, cost: 1e-3 }], costUsd: 2e-3, latencyMs: 12.5, status: 200, prompt: null,
+});
+
+function storeContract(name: string, open: () => Promise<GatewayStore>): void {
+  describe(`${name} store contract`, () => {
+    let store: GatewayStore;
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => store.close());
+
+    it('records decisions and lists them newest first, by route, since a time, up to a limit', async () => {
+      await store.recordDecision(decision('r1', 1000));
+      await store.recordDecision(decision('r2', 2000, 'cheap'));
+      await store.recordDecision(decision('r3', 3000));
+      expect(await store.getDecision('r2')).toEqual(decision('r2', 2000, 'cheap'));
+      expect(await store.getDecision('nope')).toBeUndefined();
+      expect((await store.listDecisions()).map((d) => d.requestId)).toEqual(['r3', 'r2', 'r1']);
+      expect((await store.listDecisions({ route: 'auto' })).map((d) => d.requestId)).toEqual(['r3', 'r1']);
+      expect((await store.listDecisions({ since: 2000 })).map((d) => d.requestId)).toEqual(['r3', 'r2']);
+      expect((await store.listDecisions({ limit: 1 })).map((d) => d.requestId)).toEqual(['r3']);
+    });
+
+    it('sums spend per key since a time', async () => {
+      await store.addSpend('k1', 0.5, 1000);
+      await store.addSpend('k1', 0.25, 2000);
+      await store.addSpend('k1', 0.25, 2000); // the same amount at the same time counts twice
+      await store.addSpend('k2', 9, 2000);
+      expect(await store.spend('k1', 0)).toBeCloseTo(1, 12);
+      expect(await store.spend('k1', 1500)).toBeCloseTo(0.5, 12);
+      expect(await store.spend('k3', 0)).toBe(0);
+    });
+
+    it('numbers feedback events per route in order and reads those after a sequence number', async () => {
+      const ev = (score: number) => ({ prompt: `p${score}`, model: 'm', score, costUsd: 1e-4 });
+      const seqs = [await store.appendFeedbackEvent('learn', ev(0.1)), await store.appendFeedbackEvent('learn', ev(0.2)), await store.appendFeedbackEvent('learn', ev(0.3))];
+      expect(seqs[1]).toBeGreaterThan(seqs[0] as number);
+      expect(seqs[2]).toBeGreaterThan(seqs[1] as number);
+      const after = await store.feedbackEventsAfter('learn', seqs[0] as number, 10);
+      expect(after.map((e) => e.event.score)).toEqual([0.2, 0.3]);
+      expect(after.map((e) => e.seq)).toEqual(seqs.slice(1));
+      expect(await store.feedbackEventsAfter('learn', seqs[0] as number, 1)).toHaveLength(1);
+      expect(await store.feedbackEventsAfter('other', 0, 10)).toEqual([]);
+    });
+
+    it('keeps the router snapshot with the later sequence number', async () => {
+      expect(await store.loadRouterState('learn')).toBeUndefined();
+      await store.saveRouterState('learn', { artifactJson: '{"v":5}', seq: 5 });
+      await store.saveRouterState('learn', { artifactJson: '{"v":3}', seq: 3 }); // a slower replica's older snapshot
+      expect(await store.loadRouterState('learn')).toEqual({ artifactJson: '{"v":5}', seq: 5 });
+      await store.saveRouterState('learn', { artifactJson: '{"v":7}', seq: 7 });
+      expect(await store.loadRouterState('learn')).toEqual({ artifactJson: '{"v":7}', seq: 7 });
+    });
+
+    it('keeps a pending prompt until it expires', async () => {
+      await store.putPendingPrompt('r9', 'hello there', Date.now() + 60_000);
+      await store.putPendingPrompt('r10', 'gone', Date.now() - 1);
+      expect(await store.getPendingPrompt('r9')).toBe('hello there');
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await store.getPendingPrompt('r10')).toBeUndefined();
+    });
+  });
+}
+
+storeContract('sqlite', async () => new SqliteStore(':memory:'));
+
+describe.skipIf(!hasRedis)('redis', () => {
+  let redis: Running | undefined;
+  afterAll(async () => redis?.stop());
+  storeContract('redis', async () => {
+    redis = await startRedis();
+    const store = new RedisStore({ url: redis.ready, keyPrefix: 'contract:' });
+    await store.ready();
+    return store;
+  });
+});

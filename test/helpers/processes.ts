@@ -1,0 +1,67 @@
+/** Real processes for end-to-end tests: the built CLI's servers and a throwaway redis-server. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+
+export const CLI = resolve('dist/src/cli/main.js');
+
+export interface Running {
+  readonly proc: ChildProcess;
+  /** The first capture group of the readiness line (e.g. the URL). */
+  readonly ready: string;
+  /** Everything the process wrote to stderr so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Spawns a process and resolves when a line of its stderr/stdout matches `readyLine`. */
+export function startProcess(command: string, args: readonly string[], readyLine: RegExp, timeoutMs = 30_000): Promise<Running> {
+  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  const stop = (): Promise<void> =>
+    new Promise((done) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return done();
+      proc.once('exit', () => done());
+      proc.kill('SIGTERM');
+      setTimeout(() => proc.kill('SIGKILL'), 5000).unref();
+    });
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => void stop().then(() => fail(new Error(`${command} ${args.join(' ')} not ready in ${timeoutMs} ms:\n${text}`))), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString();
+      const m = readyLine.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        ok({ proc, ready: m[1] ?? m[0], output: () => text, stop });
+      }
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', onData);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`${command} exited (${code}) before it was ready:\n${text}`));
+    });
+  });
+}
+
+/** `switchyard <args>` as a server process; resolves with the URL it prints. */
+export function startCli(args: readonly string[]): Promise<Running> {
+  return startProcess(process.execPath, [CLI, ...args], /listening on (http:\/\/\S+)/);
+}
+
+export const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** A redis-server on a free port with no persistence; resolves with its redis:// URL. */
+export async function startRedis(): Promise<Running> {
+  const port = await freePort();
+  const r = await startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
+  return { ...r, ready: `redis://127.0.0.1:${port}` };
+}
