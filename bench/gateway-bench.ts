@@ -59,7 +59,8 @@ const models = matrix.models.map((m) => `  ${JSON.stringify(m.id)}: { baseURL: "
 writeFileSync(join(dir, 'sy.yaml'), `server: { port: ${GW} }\nstore: { path: ":memory:" }\nmodels:\n${models}\nroutes:\n  auto: { router: router.json, lambda: 1 }\n`);
 start([CLI, 'replay-upstream', '--data', DATA, '--port', String(UP)]);
 start([resolve('dist/bench/passthrough-proxy.js'), '--target', `http://127.0.0.1:${UP}`, '--port', String(PROXY)]);
-start([CLI, 'serve', '--config', join(dir, 'sy.yaml')]);
+// GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway process
+start([...(process.env['GATEWAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean), CLI, 'serve', '--config', join(dir, 'sy.yaml')]);
 try {
   await Promise.all([UP, GW].map((p) => waitFor(`http://127.0.0.1:${p}/v1/models`)));
   await sleep(300);
@@ -120,5 +121,5 @@ try {
   }
   for (const p of pools.values()) await p.close();
 } finally {
-  for (const ch of children) ch.kill();
+  for (const ch of children) ch.kill('SIGINT'); // lets a profiled gateway write its profile
 }

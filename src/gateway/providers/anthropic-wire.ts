@@ -4,45 +4,118 @@
  */
 import { contentText } from '../replay-upstream/replay-data.js';
 
+export interface OpenAIToolCall {
+  readonly id: string;
+  readonly type?: string;
+  readonly function: { readonly name: string; readonly arguments: string };
+}
+
+export interface OpenAIChatMessage {
+  readonly role: string;
+  readonly content: unknown;
+  readonly tool_calls?: readonly OpenAIToolCall[] | undefined;
+  readonly tool_call_id?: string | undefined;
+}
+
+export interface OpenAITool {
+  readonly type: string;
+  readonly function: { readonly name: string; readonly description?: string; readonly parameters?: unknown };
+}
+
+export type OpenAIToolChoice = 'auto' | 'none' | 'required' | { readonly type: 'function'; readonly function: { readonly name: string } };
+
 export interface OpenAIChatRequest {
   readonly model: string;
-  readonly messages: ReadonlyArray<{ readonly role: string; readonly content: unknown }>;
+  readonly messages: readonly OpenAIChatMessage[];
   readonly stream?: boolean | undefined;
   readonly max_tokens?: number | undefined;
   readonly max_completion_tokens?: number | undefined;
   readonly temperature?: number | undefined;
   readonly top_p?: number | undefined;
   readonly stop?: string | readonly string[] | null | undefined;
+  readonly tools?: readonly OpenAITool[] | undefined;
+  readonly tool_choice?: OpenAIToolChoice | undefined;
+  readonly parallel_tool_calls?: boolean | undefined;
 }
+
+export type AnthropicBlock =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: unknown }
+  | { type: 'tool_result'; tool_use_id: string; content: string };
 
 export interface AnthropicRequest {
   model: string;
   max_tokens: number;
-  messages: Array<{ role: 'user' | 'assistant'; content: string }>;
+  messages: Array<{ role: 'user' | 'assistant'; content: string | AnthropicBlock[] }>;
   system?: string;
   stream?: boolean;
   temperature?: number;
   top_p?: number;
   stop_sequences?: string[];
+  tools?: Array<{ name: string; description?: string; input_schema: unknown }>;
+  tool_choice?: { type: 'auto' | 'any' | 'none' | 'tool'; name?: string; disable_parallel_tool_use?: boolean };
 }
 
-/** OpenAI → Anthropic: system messages become `system`; consecutive same-role turns are merged. */
+/** A tool call's JSON arguments as an object (Anthropic's `input`); unparseable text is kept under `arguments`. */
+function toolInput(args: string): unknown {
+  if (args.trim() === '') return {};
+  try {
+    return JSON.parse(args) as unknown;
+  } catch {
+    return { arguments: args };
+  }
+}
+
+/** One OpenAI message as Anthropic content blocks (tool results go in a user turn, as Anthropic requires). */
+function toBlocks(m: OpenAIChatMessage): { role: 'user' | 'assistant'; blocks: AnthropicBlock[] } | undefined {
+  if (m.role === 'tool') return { role: 'user', blocks: [{ type: 'tool_result', tool_use_id: m.tool_call_id ?? '', content: contentText(m.content) }] };
+  if (m.role !== 'user' && m.role !== 'assistant') return undefined;
+  const text = contentText(m.content);
+  const blocks: AnthropicBlock[] = text !== '' ? [{ type: 'text', text }] : [];
+  for (const tc of m.tool_calls ?? []) blocks.push({ type: 'tool_use', id: tc.id, name: tc.function.name, input: toolInput(tc.function.arguments) });
+  return { role: m.role, blocks: blocks.length > 0 ? blocks : [{ type: 'text', text }] };
+}
+
+function toolChoice(req: OpenAIChatRequest): AnthropicRequest['tool_choice'] | undefined {
+  const c = req.tool_choice;
+  const base: AnthropicRequest['tool_choice'] =
+    c === undefined || c === 'auto' ? { type: 'auto' } : c === 'none' ? { type: 'none' } : c === 'required' ? { type: 'any' } : { type: 'tool', name: c.function.name };
+  if (req.parallel_tool_calls === false && base.type !== 'none') base.disable_parallel_tool_use = true;
+  return c === undefined && req.parallel_tool_calls !== false ? undefined : base;
+}
+
+/**
+ * OpenAI → Anthropic: system messages become `system`; consecutive same-role turns are merged;
+ * tools, tool_choice, assistant tool calls (`tool_use` blocks) and tool results (`tool_result`
+ * blocks in the next user turn) are translated.
+ */
 export function toAnthropicRequest(req: OpenAIChatRequest, model: string, defaultMaxTokens = 1024): AnthropicRequest {
   const system = req.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => contentText(m.content));
-  const messages: AnthropicRequest['messages'] = [];
+  const turns: Array<{ role: 'user' | 'assistant'; blocks: AnthropicBlock[] }> = [];
   for (const m of req.messages) {
-    if (m.role !== 'user' && m.role !== 'assistant') continue;
-    const text = contentText(m.content);
-    const last = messages[messages.length - 1];
-    if (last && last.role === m.role) last.content += `\n\n${text}`;
-    else messages.push({ role: m.role, content: text });
+    const t = toBlocks(m);
+    if (!t) continue;
+    const last = turns[turns.length - 1];
+    if (last && last.role === t.role) last.blocks.push(...t.blocks);
+    else turns.push(t);
   }
+  // plain-text turns stay strings (joined as before); turns with tool blocks are sent as blocks
+  const messages = turns.map(({ role, blocks }) => ({
+    role,
+    content: blocks.every((b) => b.type === 'text') ? blocks.map((b) => (b as { text: string }).text).join('\n\n') : blocks.filter((b) => b.type !== 'text' || b.text !== ''),
+  }));
   const out: AnthropicRequest = { model, max_tokens: req.max_completion_tokens ?? req.max_tokens ?? defaultMaxTokens, messages };
   if (system.length > 0) out.system = system.join('\n\n');
   if (req.stream) out.stream = true;
   if (req.temperature !== undefined) out.temperature = req.temperature;
   if (req.top_p !== undefined) out.top_p = req.top_p;
   if (req.stop) out.stop_sequences = typeof req.stop === 'string' ? [req.stop] : [...req.stop];
+  const tools = (req.tools ?? []).filter((t) => t.type === 'function');
+  if (tools.length > 0) {
+    out.tools = tools.map((t) => ({ name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), input_schema: t.function.parameters ?? { type: 'object', properties: {} } }));
+    const choice = toolChoice(req);
+    if (choice) out.tool_choice = choice;
+  }
   return out;
 }
 
@@ -51,32 +124,37 @@ const FINISH: Record<string, string> = { end_turn: 'stop', stop_sequence: 'stop'
 export interface AnthropicMessage {
   id: string;
   model: string;
-  content: Array<{ type: string; text?: string }>;
+  content: Array<{ type: string; text?: string; id?: string; name?: string; input?: unknown }>;
   stop_reason: string | null;
   usage: { input_tokens: number; output_tokens: number };
 }
 
-/** Anthropic → OpenAI (non-streaming). */
+/** Anthropic → OpenAI (non-streaming); `tool_use` blocks become `tool_calls`. */
 export function fromAnthropicMessage(m: AnthropicMessage, model: string, created: number): Record<string, unknown> {
   const text = m.content.filter((c) => c.type === 'text').map((c) => c.text ?? '').join('');
+  const toolCalls = m.content.filter((c) => c.type === 'tool_use').map((c) => ({ id: c.id ?? '', type: 'function', function: { name: c.name ?? '', arguments: JSON.stringify(c.input ?? {}) } }));
+  const message = { role: 'assistant', content: toolCalls.length > 0 && text === '' ? null : text, refusal: null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) };
   return {
     id: m.id,
     object: 'chat.completion',
     created,
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: FINISH[m.stop_reason ?? ''] ?? 'stop' }],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: FINISH[m.stop_reason ?? ''] ?? 'stop' }],
     usage: { prompt_tokens: m.usage.input_tokens, completion_tokens: m.usage.output_tokens, total_tokens: m.usage.input_tokens + m.usage.output_tokens },
   };
 }
 
 /**
  * Anthropic SSE → OpenAI SSE, one event at a time: message_start → role chunk; text deltas →
- * content chunks; message_delta → finish chunk (and the usage chunk, always: the gateway bills it);
+ * content chunks; a tool_use block → a tool_calls chunk (id, name) and its input_json deltas →
+ * argument chunks; message_delta → finish chunk (and the usage chunk, always: the gateway bills it);
  * message_stop → [DONE]. Returns the OpenAI events for one Anthropic event.
  */
 export class AnthropicStreamTranslator {
   private id = '';
   private inputTokens = 0;
+  /** Anthropic content-block index → OpenAI tool-call index. */
+  private readonly toolIndex = new Map<number, number>();
   constructor(
     private readonly model: string,
     private readonly created: number,
@@ -89,14 +167,33 @@ export class AnthropicStreamTranslator {
   translate(event: string): string[] {
     const dataLine = event.split('\n').find((l) => l.startsWith('data: '));
     if (!dataLine) return [];
-    const data = JSON.parse(dataLine.slice(6)) as { type: string; message?: { id: string; usage?: { input_tokens?: number } }; delta?: { type?: string; text?: string; stop_reason?: string }; usage?: { output_tokens?: number }; error?: { message?: string } };
+    const data = JSON.parse(dataLine.slice(6)) as {
+      type: string;
+      index?: number;
+      message?: { id: string; usage?: { input_tokens?: number } };
+      content_block?: { type?: string; id?: string; name?: string };
+      delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string };
+      usage?: { output_tokens?: number };
+      error?: { message?: string };
+    };
     switch (data.type) {
       case 'message_start':
         this.id = data.message?.id ?? '';
         this.inputTokens = data.message?.usage?.input_tokens ?? 0;
         return [this.chunk({ role: 'assistant', content: '' }, null)];
+      case 'content_block_start': {
+        if (data.content_block?.type !== 'tool_use') return [];
+        const index = this.toolIndex.size;
+        this.toolIndex.set(data.index ?? 0, index);
+        return [this.chunk({ tool_calls: [{ index, id: data.content_block.id ?? '', type: 'function', function: { name: data.content_block.name ?? '', arguments: '' } }] }, null)];
+      }
       case 'content_block_delta':
-        return data.delta?.type === 'text_delta' ? [this.chunk({ content: data.delta.text ?? '' }, null)] : [];
+        if (data.delta?.type === 'text_delta') return [this.chunk({ content: data.delta.text ?? '' }, null)];
+        if (data.delta?.type === 'input_json_delta') {
+          const index = this.toolIndex.get(data.index ?? 0) ?? 0;
+          return [this.chunk({ tool_calls: [{ index, function: { arguments: data.delta.partial_json ?? '' } }] }, null)];
+        }
+        return [];
       case 'message_delta': {
         const out = this.output(data.usage?.output_tokens ?? 0);
         return [this.chunk({}, FINISH[data.delta?.stop_reason ?? ''] ?? 'stop'), out];

@@ -1,0 +1,136 @@
+/**
+ * Tool calls through an `anthropic` provider: the official openai SDK → gateway → a local server that
+ * speaks the Anthropic Messages wire format (the shapes of Anthropic's documented tool-use example).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseGatewayConfig } from '../config.js';
+import { Gateway } from '../server.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import { toAnthropicRequest, type AnthropicRequest } from './anthropic-wire.js';
+
+const WEATHER_TOOL = {
+  type: 'function' as const,
+  function: { name: 'get_weather', description: 'Current weather in a city', parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } },
+};
+
+const toolUseMessage = {
+  id: 'msg_01Aq9w938a90dw8q',
+  type: 'message',
+  role: 'assistant',
+  model: 'claude-sonnet-4-5',
+  content: [
+    { type: 'text', text: 'I will check the weather.' },
+    { type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: 'get_weather', input: { location: 'San Francisco, CA' } },
+  ],
+  stop_reason: 'tool_use',
+  usage: { input_tokens: 472, output_tokens: 89 },
+};
+
+function toolUseStream(): string {
+  const ev = (type: string, data: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  return [
+    ev('message_start', { message: { id: 'msg_stream', type: 'message', role: 'assistant', model: 'claude', content: [], stop_reason: null, usage: { input_tokens: 472, output_tokens: 1 } } }),
+    ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+    ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Checking.' } }),
+    ev('content_block_stop', { index: 0 }),
+    ev('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_stream', name: 'get_weather', input: {} } }),
+    ev('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"location": "San' } }),
+    ev('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: ' Francisco, CA"}' } }),
+    ev('content_block_stop', { index: 1 }),
+    ev('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 89 } }),
+    ev('message_stop', {}),
+  ].join('');
+}
+
+describe('anthropic provider: tool calls', () => {
+  const seen: AnthropicRequest[] = [];
+  let server: Server;
+  let gateway: Gateway;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const r = JSON.parse(body) as AnthropicRequest;
+        seen.push(r);
+        if (r.stream) {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.end(toolUseStream());
+          return;
+        }
+        const answered = r.messages.some((m) => Array.isArray(m.content) && m.content.some((b) => b.type === 'tool_result'));
+        const msg = answered ? { ...toolUseMessage, content: [{ type: 'text', text: 'It is 15 °C and sunny.' }], stop_reason: 'end_turn' } : toolUseMessage;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(msg));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const config = parseGatewayConfig({ server: { port: 0 }, models: { claude: { provider: 'anthropic', baseURL, apiKeyEnv: 'TEST_ANTHROPIC_KEY', inputPricePerMTok: 3, outputPricePerMTok: 15 } } });
+    gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }), env: { TEST_ANTHROPIC_KEY: 'sk-ant-test' } });
+    client = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gateway.close();
+    server.close();
+  });
+
+  it('sends tools, receives tool calls, and sends the tool result back in a user turn', async () => {
+    const first = await client.chat.completions.create({ model: 'claude', tools: [WEATHER_TOOL], tool_choice: 'required', parallel_tool_calls: false, messages: [{ role: 'user', content: 'Weather in SF?' }] });
+    expect(seen[0]?.tools).toEqual([{ name: 'get_weather', description: 'Current weather in a city', input_schema: WEATHER_TOOL.function.parameters }]);
+    expect(seen[0]?.tool_choice).toEqual({ type: 'any', disable_parallel_tool_use: true });
+    const message = first.choices[0]?.message;
+    expect(first.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(message?.content).toBe('I will check the weather.');
+    expect(message?.tool_calls).toEqual([{ id: 'toolu_01A09q90qw90lq917835lq9', type: 'function', function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA"}' } }]);
+
+    const second = await client.chat.completions.create({
+      model: 'claude',
+      tools: [WEATHER_TOOL],
+      messages: [{ role: 'user', content: 'Weather in SF?' }, message as OpenAI.ChatCompletionMessageParam, { role: 'tool', tool_call_id: 'toolu_01A09q90qw90lq917835lq9', content: '15 °C, sunny' }],
+    });
+    expect(seen[1]?.messages).toEqual([
+      { role: 'user', content: 'Weather in SF?' },
+      { role: 'assistant', content: [{ type: 'text', text: 'I will check the weather.' }, { type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: 'get_weather', input: { location: 'San Francisco, CA' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01A09q90qw90lq917835lq9', content: '15 °C, sunny' }] },
+    ]);
+    expect(seen[1]?.tool_choice).toBeUndefined();
+    expect(second.choices[0]?.message.content).toBe('It is 15 °C and sunny.');
+  });
+
+  it('streams tool calls as OpenAI tool_calls deltas the SDK reassembles', async () => {
+    const stream = await client.chat.completions.create({ model: 'claude', stream: true, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'Weather in SF?' }] });
+    let text = '';
+    let finish = '';
+    const calls: Array<{ id: string; name: string; args: string }> = [];
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      text += choice?.delta.content ?? '';
+      if (choice?.finish_reason) finish = choice.finish_reason;
+      for (const tc of choice?.delta.tool_calls ?? []) {
+        const call = (calls[tc.index] ??= { id: '', name: '', args: '' });
+        call.id += tc.id ?? '';
+        call.name += tc.function?.name ?? '';
+        call.args += tc.function?.arguments ?? '';
+      }
+    }
+    expect(text).toBe('Checking.');
+    expect(finish).toBe('tool_calls');
+    expect(calls).toEqual([{ id: 'toolu_stream', name: 'get_weather', args: '{"location": "San Francisco, CA"}' }]);
+  });
+
+  it('maps every tool_choice form', () => {
+    const base = { model: 'x', messages: [{ role: 'user', content: 'q' }], tools: [WEATHER_TOOL] };
+    expect(toAnthropicRequest({ ...base, tool_choice: 'auto' }, 'c').tool_choice).toEqual({ type: 'auto' });
+    expect(toAnthropicRequest({ ...base, tool_choice: 'none' }, 'c').tool_choice).toEqual({ type: 'none' });
+    expect(toAnthropicRequest({ ...base, tool_choice: { type: 'function', function: { name: 'get_weather' } } }, 'c').tool_choice).toEqual({ type: 'tool', name: 'get_weather' });
+    expect(toAnthropicRequest({ ...base, parallel_tool_calls: false }, 'c').tool_choice).toEqual({ type: 'auto', disable_parallel_tool_use: true });
+    expect(toAnthropicRequest({ model: 'x', messages: [{ role: 'user', content: 'q' }] }, 'c').tools).toBeUndefined();
+  });
+});
