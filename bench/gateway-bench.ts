@@ -3,7 +3,7 @@
  * to the local upstream, and a minimal pass-through proxy — in the same run, alternating rounds — at
  * concurrency 1 and 32, JSON and streaming. Added latency = target − direct at the same percentile.
  * Each server is its own process; the load generator is this one (undici).
- * Run: npm run build && node dist/bench/gateway-bench.js [--requests N] [--rounds R]
+ * Run: npm run build && node dist/bench/gateway-bench.js [--requests N] [--rounds R] [--router knn:encoder=hashing]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,8 @@ import { Pool } from 'undici';
 import { loadDataset } from '../src/data/load.js';
 import { createRouter } from '../src/routers/registry.js';
 
-const { values } = parseArgs({ options: { requests: { type: 'string' }, rounds: { type: 'string' }, data: { type: 'string' } } });
+const { values } = parseArgs({ options: { requests: { type: 'string' }, rounds: { type: 'string' }, data: { type: 'string' }, router: { type: 'string' } } });
+const ROUTER = values.router ?? 'knn:encoder=hashing';
 const REQUESTS = Number(values.requests ?? 400);
 const ROUNDS = Number(values.rounds ?? 3);
 const DATA = resolve(values.data ?? resolve(process.env['SWITCHYARD_DATA'] ?? '../shared/data', 'routellm_gsm8k'));
@@ -40,7 +41,7 @@ const start = (args: string[]): void => void children.push(spawn(process.execPat
 const matrix = loadDataset(DATA);
 const prompts = matrix.view('test');
 const dir = mkdtempSync(join(tmpdir(), 'sy-gwbench-'));
-const router = createRouter('knn:encoder=hashing');
+const router = createRouter(ROUTER);
 await router.fit(matrix.view('train'), { seed: 0 });
 writeFileSync(join(dir, 'router.json'), JSON.stringify(router.toArtifact()));
 // decision time of the router alone (after encoding is part of it here: hashing)
@@ -94,7 +95,7 @@ try {
   }
 
   const q = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number;
-  console.log(`gateway overhead: routellm_gsm8k test prompts, router knn (hashing) at λ=1, ${REQUESTS} requests x ${ROUNDS} rounds per target, alternating`);
+  console.log(`gateway overhead: routellm_gsm8k test prompts, router ${ROUTER} at λ=1, ${REQUESTS} requests x ${ROUNDS} rounds per target, alternating`);
   console.log(`router decision incl. hashing encoding: p50 ${(dt[Math.floor(dt.length / 2)] as number).toFixed(3)} ms, p99 ${(dt[Math.floor(dt.length * 0.99)] as number).toFixed(3)} ms`);
   for (const stream of [false, true]) {
     for (const c of [1, 32]) {

@@ -344,22 +344,42 @@ export class Gateway {
     let cost = 0;
     let recorded = false;
     try {
+      const sameModel = `"model":${JSON.stringify(modelId)}`;
+      let corked = false;
+      const write = (text: string): void => {
+        // events decoded from one upstream read go out in one write
+        if (!corked) {
+          corked = true;
+          res.cork();
+          process.nextTick(() => {
+            corked = false;
+            res.uncork();
+          });
+        }
+        res.write(text);
+      };
       for await (const event of sseEvents(upstream.body)) {
         const data = event.startsWith('data: ') ? event.slice(6) : undefined;
         if (data && data !== '[DONE]') {
-          const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+          // parse only chunks that carry usage or name another model; pass the rest through as they are
+          const hasUsage = data.includes('"usage":{');
+          if (!hasUsage && data.includes(sameModel)) {
+            write(`${event}\n\n`);
+            continue;
+          }
+          const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: { prompt_tokens?: number; completion_tokens?: number } | null };
           if (obj.usage) cost = costOf(obj.usage, model);
           if (obj.usage && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
-          res.write(`data: ${JSON.stringify({ ...obj, model: modelId })}\n\n`);
+          write(`data: ${obj.model === modelId ? data : JSON.stringify({ ...obj, model: modelId })}\n\n`);
         } else if (data === '[DONE]') {
-          res.write(`: x-switchyard-cost-usd=${cost.toPrecision(6)}\n\n`);
+          write(`: x-switchyard-cost-usd=${cost.toPrecision(6)}\n\n`);
           if (this.store.shared && !recorded) {
             recorded = true;
             await after(cost); // before the client sees the end (see the non-streaming path)
           }
-          res.write('data: [DONE]\n\n');
+          write('data: [DONE]\n\n');
         } else if (event.trim() !== '') {
-          res.write(`${event}\n\n`);
+          write(`${event}\n\n`);
         }
       }
       res.end();

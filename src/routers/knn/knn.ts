@@ -75,6 +75,48 @@ export function topK(sims: Float32Array, k: number, skip = -1, out: Int32Array =
   return size < k ? heapI.subarray(0, size) : heapI;
 }
 
+/**
+ * The same set as `topK` (ties at the boundary aside) in O(n): the k-th largest similarity by
+ * quickselect on a scratch copy, then one pass. For routing, where the order does not matter.
+ */
+export function topKSelect(sims: Float32Array, k: number, scratch: Float32Array, out: Int32Array): Int32Array {
+  const n = sims.length;
+  if (k >= n) {
+    for (let j = 0; j < n; j++) out[j] = j;
+    return out.subarray(0, n);
+  }
+  const a = scratch.subarray(0, n);
+  a.set(sims);
+  // quickselect for the element of rank n − k (ascending), i.e. the k-th largest
+  const target = n - k;
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i++;
+      while ((a[j] as number) > pivot) j--;
+      if (i <= j) {
+        const t = a[i] as number;
+        a[i] = a[j] as number;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  const threshold = a[target] as number;
+  let c = 0;
+  for (let j = 0; j < n; j++) if ((sims[j] as number) > threshold) out[c++] = j;
+  for (let j = 0; j < n && c < k; j++) if ((sims[j] as number) === threshold) out[c++] = j;
+  return out.subarray(0, c);
+}
+
 export class KnnRouter extends PredictorRouter {
   readonly kind = 'knn';
   readonly version = 1;
@@ -86,6 +128,8 @@ export class KnnRouter extends PredictorRouter {
   private vectors: Float32Array = new Float32Array(0);
   private scores: Float32Array = new Float32Array(0);
   private means: number[] = [];
+  private scratch = new Float32Array(0);
+  private neigh = new Int32Array(0);
   private n = 0;
   private dim = 0;
   private sims: Float32Array = new Float32Array(0);
@@ -206,7 +250,10 @@ export class KnnRouter extends PredictorRouter {
     if (this.qbuf.length !== this.dim) this.qbuf = new Float32Array(this.dim);
     const q = this.reduce(x, this.qbuf);
     this.similarities(q);
-    const neigh = topK(this.sims, Math.min(this.k, this.n));
+    const k = Math.min(this.k, this.n);
+    if (this.scratch.length !== this.n) this.scratch = new Float32Array(this.n);
+    if (this.neigh.length !== k) this.neigh = new Int32Array(k);
+    const neigh = topKSelect(this.sims, k, this.scratch, this.neigh);
     for (let m = 0; m < this.cards.length; m++) out[offset + m] = this.aggregate(neigh, m);
   }
 
