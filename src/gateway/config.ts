@@ -42,6 +42,8 @@ export const RouteConfigSchema = z.object({
   schedule: ScheduleSchema.default([]),
   /** A controller that raises or lowers λ to hold a target spend rate. */
   budget: BudgetControlSchema.optional(),
+  /** Soft routing: the model that writes the final answer from the proposers' answers (needed by a router with soft=k > 1). */
+  aggregate: z.object({ model: z.string().min(1) }).optional(),
 });
 export type RouteConfig = z.infer<typeof RouteConfigSchema>;
 

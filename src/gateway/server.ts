@@ -33,6 +33,7 @@ import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutcome } from './retry-policy.js';
 import { LearningRoute } from './learning.js';
+import { aggregateRequest, propose, type Proposal } from './mixture.js';
 import { openStore } from './store/open-store.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
 import type { CandidateEstimate } from '../spec/router.js';
@@ -72,6 +73,8 @@ interface LoadedRoute {
   readonly name: string;
   readonly router: Router;
   readonly learning: LearningRoute;
+  /** Soft routing's aggregator model, when configured. */
+  readonly aggregator: string | undefined;
   readonly lambda: LambdaController;
   readonly models: readonly string[];
 }
@@ -132,9 +135,13 @@ export class Gateway {
       if (missing.length > 0 || models.length === 0) {
         throw new SwitchyardError('invalid_argument', `routes.${name}: models ${missing.length > 0 ? missing.join(', ') : '(none)'} are not both configured and known to the router (${router.models.join(', ')})`);
       }
+      const aggregator = rc.aggregate?.model;
+      if (aggregator !== undefined && !(aggregator in config.models)) throw new SwitchyardError('invalid_argument', `routes.${name}.aggregate.model: "${aggregator}" is not a configured model`);
+      const soft = Number(router.toArtifact().config['soft'] ?? 1);
+      if (soft > 1 && aggregator === undefined) throw new SwitchyardError('invalid_argument', `routes.${name}.aggregate: the router routes soft (soft=${soft}: ${soft} models answer), so the route needs an aggregator model (aggregate: { model: … })`);
       const learning = new LearningRoute(name, router, g.store, saved?.seq ?? 0);
       await learning.sync(); // feedback received after the snapshot (here or on another replica)
-      g.routes.set(name, { name, router, learning, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models });
+      g.routes.set(name, { name, router, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models });
     }
     if (g.store.shared && [...g.routes.values()].some((r) => r.learning.learns)) {
       g.syncTimer = setInterval(() => void g.syncLearning(), config.store.syncMs);
@@ -251,6 +258,7 @@ export class Gateway {
     let order: string[];
     let candidates: readonly CandidateEstimate[] = [];
     let reason = 'model named directly';
+    let proposals: Proposal[] = [];
     const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
     const route = this.routes.get(body.model);
     let lambda = route ? route.lambda.lambda(this.now()) : 0;
@@ -266,13 +274,25 @@ export class Gateway {
       reason = decision?.reason ?? '';
       const ranked = [...(decision?.candidates ?? [])].filter((c) => route.models.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
       order = [chosen, ...ranked.filter((m) => m !== chosen), ...route.models.filter((m) => m !== chosen && !ranked.includes(m))];
+      if (decision?.kind === 'mixture' && route.aggregator) {
+        // soft routing: the proposers answer in parallel, the aggregator writes the answer (mixture.ts)
+        const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf };
+        proposals = await propose(decision.models, this.config.models, body, this.config.timeouts, deps);
+        if (proposals.length > 0) {
+          order = [route.aggregator];
+          reason = `${reason}; ${route.aggregator} aggregated the answers of ${proposals.map((p) => p.model).join(', ')}`;
+        } else {
+          reason = `${reason}; no proposer answered, so the first choice answers alone`;
+        }
+      }
     } else if (body.model in this.config.models) {
       order = [body.model];
     } else {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
     }
 
-    const upstreamBody: Record<string, unknown> = { ...body };
+    const upstreamBody: Record<string, unknown> = { ...(proposals.length > 0 ? aggregateRequest(body, proposals) : body) };
+    const proposalCost = proposals.reduce((sum, p) => sum + p.costUsd, 0);
     if (body.stream) upstreamBody['stream_options'] = { ...(body.stream_options ?? {}), include_usage: true };
     let last: { status?: number; outcome?: AttemptOutcome } = {};
     for (const modelId of order) {
@@ -293,22 +313,25 @@ export class Gateway {
             'x-switchyard-route': route?.name ?? modelId,
             'x-switchyard-overhead-ms': overhead.toFixed(3),
             ...(order[0] !== modelId ? { 'x-switchyard-fallback-from': order[0] as string } : {}),
+            ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
           };
           const base = { requestId, time: this.now(), route: route?.name ?? modelId, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: modelId, reason, candidates, status: 200, prompt: this.config.store.keepPrompts ? prompt : null };
           const upstreamStart = started + overhead;
-          const after = (costUsd: number): Promise<void> =>
-            this.record({ ...base, costUsd, latencyMs: performance.now() - started }, { route: base.route, prompt, answered: modelId, costUsd }, performance.now() - upstreamStart, overhead);
-          if (body.stream) return this.pipeStream(res, result.response, result.finish, headers, model, modelId, body.stream_options?.include_usage === true, after);
+          // the request's cost: this call plus any soft-routing proposers
+          const after = (callCost: number): Promise<void> =>
+            this.record({ ...base, costUsd: callCost + proposalCost, latencyMs: performance.now() - started }, { route: base.route, prompt, answered: modelId, costUsd: callCost + proposalCost }, performance.now() - upstreamStart, overhead);
+          if (body.stream) return this.pipeStream(res, result.response, result.finish, headers, model, modelId, body.stream_options?.include_usage === true, after, proposalCost);
           const raw = await result.response.body.text();
           result.finish();
           const json = JSON.parse(raw) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
-          const cost = costOf(json.usage, model);
+          const callCost = costOf(json.usage, model);
+          const cost = callCost + proposalCost;
           const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': cost.toPrecision(6) });
           // with a shared store, record before answering: feedback may reach another replica next
-          if (this.store.shared) await after(cost);
+          if (this.store.shared) await after(callCost);
           res.end(out);
-          if (!this.store.shared) await after(cost);
+          if (!this.store.shared) await after(callCost);
           return;
         }
         last = result.status !== undefined ? { status: result.status, outcome: result.outcome } : { outcome: result.outcome };
@@ -339,6 +362,7 @@ export class Gateway {
     modelId: string,
     clientWantsUsage: boolean,
     after: (costUsd: number) => Promise<void>,
+    otherCalls = 0,
   ): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
     let cost = 0;
@@ -372,7 +396,7 @@ export class Gateway {
           if (obj.usage && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
           write(`data: ${obj.model === modelId ? data : JSON.stringify({ ...obj, model: modelId })}\n\n`);
         } else if (data === '[DONE]') {
-          write(`: x-switchyard-cost-usd=${cost.toPrecision(6)}\n\n`);
+          write(`: x-switchyard-cost-usd=${(cost + otherCalls).toPrecision(6)}\n\n`);
           if (this.store.shared && !recorded) {
             recorded = true;
             await after(cost); // before the client sees the end (see the non-streaming path)

@@ -1,0 +1,110 @@
+/**
+ * Soft routing through the gateway: a `cross-attention:soft=2` route calls two proposers (replay-upstream,
+ * recorded answers) and an aggregator (a local server speaking the OpenAI wire format) writes the answer.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticRows } from '../../test/helpers/synthetic.js';
+import { buildMatrix, loadDataset } from '../data/load.js';
+import { writeDataset } from '../data/write.js';
+import { createRouter } from '../routers/registry.js';
+import { parseGatewayConfig } from './config.js';
+import { AGGREGATE_INSTRUCTION } from './mixture.js';
+import { ReplayData } from './replay-upstream/replay-data.js';
+import { ReplayUpstream } from './replay-upstream/server.js';
+import { Gateway } from './server.js';
+import { SqliteStore } from './store/sqlite-store.js';
+
+describe('soft routing (mixture-of-agents) in the gateway', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-moa-'));
+  const { meta, rows } = syntheticRows({ prompts: 160, seed: 4 });
+  writeDataset(dir, meta, rows, rows.flatMap((r) => Object.keys(r.outcomes).map((model) => ({ id: r.id, model, response: `[${model}] answer to ${r.id}` }))));
+  const prompt = rows.filter((r) => r.split === 'test')[1]?.prompt as string;
+  const seen: Array<{ messages: Array<{ role: string; content: string }>; stream?: boolean }> = [];
+  let upstream: ReplayUpstream;
+  let aggregator: Server;
+  let gateway: Gateway;
+  let client: OpenAI;
+  let artifact = '';
+  let expected: string[] = [];
+  const models = (upURL: string, aggURL: string): Record<string, unknown> => ({
+    ...Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: upURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }])),
+    merger: { baseURL: aggURL, inputPricePerMTok: 1, outputPricePerMTok: 2 },
+  });
+
+  beforeAll(async () => {
+    upstream = new ReplayUpstream(await ReplayData.load(loadDataset(dir)));
+    const upURL = await upstream.listen();
+    aggregator = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const r = JSON.parse(body) as (typeof seen)[number];
+        seen.push(r);
+        const usage = { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500 };
+        if (r.stream) {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          const chunk = (delta: object, extra: object = {}) => `data: ${JSON.stringify({ id: 'agg', object: 'chat.completion.chunk', created: 1, model: 'merger', choices: [{ index: 0, delta, finish_reason: null }], ...extra })}\n\n`;
+          res.end(`${chunk({ role: 'assistant', content: 'merged ' })}${chunk({ content: 'answer' })}data: ${JSON.stringify({ id: 'agg', object: 'chat.completion.chunk', created: 1, model: 'merger', choices: [], usage })}\n\ndata: [DONE]\n\n`);
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'agg', object: 'chat.completion', created: 1, model: 'merger', choices: [{ index: 0, message: { role: 'assistant', content: 'merged answer' }, finish_reason: 'stop' }], usage }));
+      });
+    });
+    await new Promise<void>((r) => aggregator.listen(0, '127.0.0.1', r));
+    const aggURL = `http://127.0.0.1:${(aggregator.address() as AddressInfo).port}/v1`;
+    const router = createRouter('cross-attention:encoder=hashing:dim=256;epochs=4;soft=2');
+    await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
+    artifact = join(dir, 'soft.json');
+    writeFileSync(artifact, JSON.stringify(router.toArtifact()));
+    expected = [...((await router.route([{ text: prompt }], { lambda: 0.3 }))[0]?.models ?? [])];
+    const config = parseGatewayConfig({ server: { port: 0 }, models: models(upURL, aggURL), routes: { soft: { router: artifact, lambda: 0.3, aggregate: { model: 'merger' } } } });
+    gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) });
+    client = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await upstream.close();
+    aggregator.close();
+  });
+
+  it('calls the top-2 proposers, gives their answers to the aggregator, and bills every call', async () => {
+    const { data, response } = await client.chat.completions.create({ model: 'soft', messages: [{ role: 'user', content: prompt }] }).withResponse();
+    expect(expected).toHaveLength(2);
+    expect(data.choices[0]?.message.content).toBe('merged answer');
+    expect(response.headers.get('x-switchyard-model')).toBe('merger');
+    expect(response.headers.get('x-switchyard-proposers')?.split(',').sort()).toEqual([...expected].sort());
+    const system = seen[0]?.messages[0];
+    expect(system?.role).toBe('system');
+    expect(system?.content.startsWith(AGGREGATE_INSTRUCTION)).toBe(true);
+    const id = rows.find((r) => r.prompt === prompt)?.id as string;
+    for (const m of expected) expect(system?.content).toContain(`[${m}] answer to ${id}`);
+    expect(seen[0]?.messages.at(-1)).toEqual({ role: 'user', content: prompt });
+    const mergerCost = (1000 * 1 + 500 * 2) / 1e6;
+    const total = Number(response.headers.get('x-switchyard-cost-usd'));
+    expect(total).toBeGreaterThan(mergerCost);
+    const decision = await gateway.store.getDecision(response.headers.get('x-request-id') as string);
+    expect(decision?.costUsd).toBeCloseTo(total, 9);
+    expect(decision?.reason).toMatch(/merger aggregated the answers of/);
+  });
+
+  it('streams the aggregator\'s answer', async () => {
+    const stream = await client.chat.completions.create({ model: 'soft', stream: true, messages: [{ role: 'user', content: prompt }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('merged answer');
+    expect(seen.at(-1)?.stream).toBe(true);
+  });
+
+  it('refuses a soft route without an aggregator, naming the field', async () => {
+    const config = parseGatewayConfig({ server: { port: 0 }, models: models('http://127.0.0.1:9/v1', 'http://127.0.0.1:9/v1'), routes: { soft: { router: artifact } } });
+    await expect(Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) })).rejects.toThrow(/routes\.soft\.aggregate/);
+  });
+});

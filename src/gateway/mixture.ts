@@ -1,0 +1,57 @@
+/**
+ * Soft routing in the gateway (mixture-of-agents): when a route's router answers with a `mixture`
+ * decision (e.g. `cross-attention:soft=2`), the proposer models answer the request in parallel and
+ * the route's aggregator model writes the final answer from theirs. The aggregator call then goes
+ * through the normal pipeline (retries, fallback, streaming), and the request's cost counts every
+ * call. See docs/gateway.md, "Soft routing".
+ */
+import type { ModelConfig } from './config.js';
+import type { ChatRequest } from './http.js';
+import { callChatCompletions, type HttpPost, type UpstreamTimeouts } from './providers/openai-compatible.js';
+
+/** What the aggregator is told (after the mixture-of-agents "aggregate and synthesize" instruction). */
+export const AGGREGATE_INSTRUCTION =
+  'Several assistants answered the latest user message; their answers follow. Write the best single answer to that message: ' +
+  'check the answers against each other, keep what is correct, fix or drop what is wrong, and do not mention that there were several answers.';
+
+export interface Proposal {
+  readonly model: string;
+  readonly text: string;
+  readonly costUsd: number;
+}
+
+export interface ProposalDeps {
+  readonly post: (modelId: string) => HttpPost;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cost: (usage: { prompt_tokens?: number; completion_tokens?: number } | undefined, model: ModelConfig) => number;
+}
+
+/** Calls every proposer once, in parallel, without streaming; failed proposers are left out. */
+export async function propose(models: readonly string[], configs: Readonly<Record<string, ModelConfig>>, body: ChatRequest, timeouts: UpstreamTimeouts, deps: ProposalDeps): Promise<Proposal[]> {
+  const request: Record<string, unknown> = { ...body, stream: false };
+  delete request['stream_options'];
+  const results = await Promise.all(
+    models.map(async (id): Promise<Proposal | undefined> => {
+      const model = configs[id];
+      if (!model) return undefined;
+      const r = await callChatCompletions(model, id, request, timeouts, { post: deps.post(id), env: deps.env });
+      if (!r.ok) return undefined;
+      try {
+        const json = (await r.response.body.json()) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+        const content = json.choices?.[0]?.message?.content;
+        return typeof content === 'string' && content !== '' ? { model: id, text: content, costUsd: deps.cost(json.usage, model) } : undefined;
+      } catch {
+        return undefined;
+      } finally {
+        r.finish();
+      }
+    }),
+  );
+  return results.filter((p): p is Proposal => p !== undefined);
+}
+
+/** The aggregator's request: the client's request with the proposals in a system message before the conversation. */
+export function aggregateRequest(body: ChatRequest, proposals: readonly Proposal[]): ChatRequest {
+  const listed = proposals.map((p, k) => `Answer ${k + 1}:\n${p.text}`).join('\n\n');
+  return { ...body, messages: [{ role: 'system', content: `${AGGREGATE_INSTRUCTION}\n\n${listed}` }, ...body.messages] };
+}
