@@ -201,21 +201,12 @@ export class Gateway {
   }
 
   private async record(d: DecisionRecord, recent: RecentRequest | undefined, upstreamMs = 0, overheadMs = 0): Promise<void> {
-    const model = d.answered ?? 'none';
     const controller = this.routes.get(d.route)?.lambda;
     if (controller && d.costUsd > 0) {
       controller.observe(d.costUsd, d.time);
       this.metrics.lambda.set({ route: d.route }, controller.lambda(d.time));
     }
-    this.metrics.requests.inc({ route: d.route, model, status: String(d.status) });
-    this.metrics.selections.inc({ route: d.route, model: d.chosen });
-    if (d.answered && d.answered !== d.chosen) this.metrics.fallbacks.inc({ route: d.route, from: d.chosen, to: d.answered });
-    if (d.answered) {
-      this.metrics.cost.inc({ route: d.route, model: d.answered }, d.costUsd);
-      this.metrics.upstream.observe({ model: d.answered }, upstreamMs / 1000);
-    }
-    this.metrics.total.observe({ route: d.route }, d.latencyMs / 1000);
-    this.metrics.overhead.observe({ route: d.route }, overheadMs / 1000);
+    this.metrics.observeRequest({ route: d.route, chosen: d.chosen, answered: d.answered, status: d.status, costUsd: d.costUsd, latencyMs: d.latencyMs, upstreamMs, overheadMs });
     this.log.info({ requestId: d.requestId, route: d.route, key: d.keyId, chosen: d.chosen, model: d.answered, status: d.status, costUsd: d.costUsd, latencyMs: Number(d.latencyMs.toFixed(3)), ...(this.config.logging.prompts && recent ? { prompt: recent.prompt } : {}) }, 'request');
     await this.store.recordDecision(d);
     if (d.keyId && d.costUsd > 0) await this.store.addSpend(d.keyId, d.costUsd, d.time);

@@ -18,6 +18,9 @@ CREATE INDEX IF NOT EXISTS feedback_events_route ON feedback_events(route, seq);
 CREATE TABLE IF NOT EXISTS pending_prompts (request_id TEXT PRIMARY KEY, prompt TEXT NOT NULL, expires INTEGER NOT NULL);
 `;
 
+const FLUSH_MS = 25;
+const FLUSH_MAX = 256;
+
 interface DecisionRow {
   request_id: string;
   time: number;
@@ -54,9 +57,14 @@ export class SqliteStore implements GatewayStore {
   readonly shared = false;
   private readonly db: Database.Database;
   private readonly stmts;
-  /** Writes queued during one event-loop turn go to disk together in one transaction (write-behind of one tick). */
+  /**
+   * Writes are queued and go to disk together in one transaction every FLUSH_MS (or at FLUSH_MAX
+   * queued writes): one commit per batch instead of one per request. Every read, and close(), flushes
+   * first, so this process always reads its own writes; a crash loses at most FLUSH_MS of them.
+   */
   private queue: Array<() => void> = [];
   private flushScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -67,7 +75,7 @@ export class SqliteStore implements GatewayStore {
     if (!cols.includes('seq')) this.db.exec('ALTER TABLE router_state ADD COLUMN seq INTEGER NOT NULL DEFAULT 0'); // stores of earlier versions
     this.stmts = {
       insertDecision: this.db.prepare(
-        `INSERT OR REPLACE INTO decisions VALUES (@request_id, @time, @route, @key_id, @lambda, @chosen, @answered, @reason, @candidates, @cost_usd, @latency_ms, @status, @prompt)`,
+        'INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       getDecision: this.db.prepare('SELECT * FROM decisions WHERE request_id = ?'),
       insertFeedback: this.db.prepare('INSERT INTO feedback VALUES (?, ?, ?)'),
@@ -87,9 +95,11 @@ export class SqliteStore implements GatewayStore {
 
   private enqueue(write: () => void): Promise<void> {
     this.queue.push(write);
-    if (!this.flushScheduled) {
+    if (this.queue.length >= FLUSH_MAX) this.flush();
+    else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.timer.unref();
     }
     return Promise.resolve();
   }
@@ -97,6 +107,8 @@ export class SqliteStore implements GatewayStore {
   /** Runs every queued write in one transaction; reads flush first, so they always see every write. */
   flush(): void {
     this.flushScheduled = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.queue.length === 0) return;
     const writes = this.queue;
     this.queue = [];
@@ -110,21 +122,7 @@ export class SqliteStore implements GatewayStore {
   }
 
   private insertDecision(d: DecisionRecord): void {
-    this.stmts.insertDecision.run({
-      request_id: d.requestId,
-      time: d.time,
-      route: d.route,
-      key_id: d.keyId,
-      lambda: d.lambda,
-      chosen: d.chosen,
-      answered: d.answered,
-      reason: d.reason,
-      candidates: JSON.stringify(d.candidates),
-      cost_usd: d.costUsd,
-      latency_ms: d.latencyMs,
-      status: d.status,
-      prompt: d.prompt,
-    });
+    this.stmts.insertDecision.run(d.requestId, d.time, d.route, d.keyId, d.lambda, d.chosen, d.answered, d.reason, JSON.stringify(d.candidates), d.costUsd, d.latencyMs, d.status, d.prompt);
   }
 
   async getDecision(requestId: string): Promise<DecisionRecord | undefined> {

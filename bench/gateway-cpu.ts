@@ -1,0 +1,74 @@
+/**
+ * CPU time per request (from /proc, Linux) of the pass-through proxy and the gateway — routed by a
+ * learned router, and with a model named directly (no routing) — at concurrency 1 and 32. Less
+ * sensitive to a noisy machine than latency percentiles: it says what each request costs the process.
+ * Run: npm run build && node dist/bench/gateway-cpu.js [--requests N] [--router linear:encoder=hashing]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { loadDataset } from '../src/data/load.js';
+import { createRouter } from '../src/routers/registry.js';
+
+const { values } = parseArgs({ options: { requests: { type: 'string' }, router: { type: 'string' }, data: { type: 'string' } } });
+const N = Number(values.requests ?? 4000);
+const ROUTER = values.router ?? 'linear:encoder=hashing';
+const DATA = resolve(values.data ?? '../shared/data/routellm_gsm8k');
+const CLI = resolve('dist/src/cli/main.js');
+const [UP, PROXY, GW] = [18290, 18291, 18292];
+
+const matrix = loadDataset(DATA);
+const test = matrix.view('test');
+const dir = mkdtempSync(join(tmpdir(), 'sy-gwcpu-'));
+const router = createRouter(ROUTER);
+await router.fit(matrix.view('train'), { seed: 0 });
+writeFileSync(join(dir, 'router.json'), JSON.stringify(router.toArtifact()));
+const models = matrix.models.map((m) => `  ${JSON.stringify(m.id)}: { baseURL: "http://127.0.0.1:${UP}/v1", inputPricePerMTok: ${m.inputPricePerMTok}, outputPricePerMTok: ${m.outputPricePerMTok} }`).join('\n');
+writeFileSync(join(dir, 'sy.yaml'), `server: { port: ${GW} }\nstore: { path: ":memory:" }\nmodels:\n${models}\nroutes:\n  auto: { router: router.json, lambda: 1 }\n`);
+const up = spawn(process.execPath, [CLI, 'replay-upstream', '--data', DATA, '--port', String(UP)], { stdio: 'ignore' });
+const gw = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'sy.yaml')], { stdio: 'ignore' });
+const px = spawn(process.execPath, [resolve('dist/bench/passthrough-proxy.js'), '--target', `http://127.0.0.1:${UP}`, '--port', String(PROXY)], { stdio: 'ignore' });
+await new Promise((r) => setTimeout(r, 3000));
+
+/** utime + stime of a process, in ms (clock ticks of 10 ms). */
+const cpuMs = (pid: number): number => {
+  const f = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] as string).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
+const texts = Array.from({ length: test.size }, (_, i) => test.text(i));
+const MODEL = matrix.models[0]?.id as string;
+
+async function run(port: number, model: string, pid: number, c: number): Promise<string> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64 });
+  const c0 = cpuMs(pid);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: c }, async () => {
+      while (next < N) {
+        const k = next++;
+        const res = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: texts[k % texts.length] }] }) });
+        await res.body.text();
+        if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  await pool.close();
+  return `${((1000 * (cpuMs(pid) - c0)) / N).toFixed(0).padStart(4)} µs CPU a request, ${(N / secs).toFixed(0).padStart(5)} req/s`;
+}
+
+try {
+  console.log(`CPU per request: ${N} requests per line, routellm_gsm8k test prompts, router ${ROUTER}; the second round counts (the first warms up)`);
+  for (let round = 0; round < 2; round++) {
+    for (const c of [1, 32]) {
+      const lines = [`  proxy                     ${await run(PROXY, MODEL, px.pid as number, c)}`, `  gateway, routed           ${await run(GW, 'auto', gw.pid as number, c)}`, `  gateway, model named      ${await run(GW, MODEL, gw.pid as number, c)}`];
+      if (round === 1) console.log(`concurrency ${c}:\n${lines.join('\n')}`);
+    }
+  }
+} finally {
+  for (const p of [up, gw, px]) p.kill('SIGINT');
+}
