@@ -23,9 +23,8 @@ import { LambdaController } from './dynamic-lambda.js';
 import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
-import { ChatRequestSchema, parseJsonBody, readBody, sendError, sseEvents } from './http.js';
-import { errorBody } from './openai-errors.js';
-import { callChatCompletions, fetchPost, undiciPost, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
+import { ChatRequestSchema, parseJsonBody, readBody, sendError } from './http.js';
+import { callChatCompletions, fetchPost, undiciPost, type HttpPost } from './providers/openai-compatible.js';
 import { anthropicPost } from './providers/anthropic.js';
 import { replayPost } from './providers/replay.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
@@ -35,6 +34,8 @@ import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutco
 import { LearningRoute } from './learning.js';
 import { aggregateRequest, propose, type Proposal } from './mixture.js';
 import { openStore } from './store/open-store.js';
+import { pipeStream } from './stream.js';
+import { costOf } from './usage-cost.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
 import type { CandidateEstimate } from '../spec/router.js';
 
@@ -59,10 +60,6 @@ interface RecentRequest {
   readonly costUsd: number;
 }
 
-/** A request's cost: usage tokens x the model's prices. */
-function costOf(usage: { prompt_tokens?: number; completion_tokens?: number } | undefined, model: ModelConfig): number {
-  return ((usage?.prompt_tokens ?? 0) * model.inputPricePerMTok + (usage?.completion_tokens ?? 0) * model.outputPricePerMTok) / 1e6;
-}
 
 const FeedbackSchema = z.object({ request_id: z.string().min(1), score: z.number().min(0).max(1) });
 const RECENT_LIMIT = 10_000;
@@ -311,7 +308,7 @@ export class Gateway {
           // the request's cost: this call plus any soft-routing proposers
           const after = (callCost: number): Promise<void> =>
             this.record({ ...base, costUsd: callCost + proposalCost, latencyMs: performance.now() - started }, { route: base.route, prompt, answered: modelId, costUsd: callCost + proposalCost }, performance.now() - upstreamStart, overhead);
-          if (body.stream) return this.pipeStream(res, result.response, result.finish, headers, model, modelId, body.stream_options?.include_usage === true, after, proposalCost);
+          if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: this.store.shared });
           const raw = await result.response.body.text();
           result.finish();
           const json = JSON.parse(raw) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
@@ -341,70 +338,5 @@ export class Gateway {
     const status = last.status === 429 ? 429 : 502;
     await this.record({ requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: null, reason, candidates, costUsd: 0, latencyMs: performance.now() - started, status, prompt: null }, undefined);
     sendError(res, status, 'upstream_unavailable', `every model failed (${order.join(', ')}); last: ${last.status ?? last.outcome?.kind ?? 'unknown'}`, { 'x-request-id': requestId });
-  }
-
-  /** Passes the upstream SSE through; strips the usage chunk the client did not ask for; a broken stream ends with an error event. */
-  private async pipeStream(
-    res: ServerResponse,
-    upstream: UpstreamResponse,
-    finish: () => void,
-    headers: Record<string, string>,
-    model: ModelConfig,
-    modelId: string,
-    clientWantsUsage: boolean,
-    after: (costUsd: number) => Promise<void>,
-    otherCalls = 0,
-  ): Promise<void> {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
-    let cost = 0;
-    let recorded = false;
-    try {
-      const sameModel = `"model":${JSON.stringify(modelId)}`;
-      let corked = false;
-      const write = (text: string): void => {
-        // events decoded from one upstream read go out in one write
-        if (!corked) {
-          corked = true;
-          res.cork();
-          process.nextTick(() => {
-            corked = false;
-            res.uncork();
-          });
-        }
-        res.write(text);
-      };
-      for await (const event of sseEvents(upstream.body)) {
-        const data = event.startsWith('data: ') ? event.slice(6) : undefined;
-        if (data && data !== '[DONE]') {
-          // parse only chunks that carry usage or name another model; pass the rest through as they are
-          const hasUsage = data.includes('"usage":{');
-          if (!hasUsage && data.includes(sameModel)) {
-            write(`${event}\n\n`);
-            continue;
-          }
-          const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: { prompt_tokens?: number; completion_tokens?: number } | null };
-          if (obj.usage) cost = costOf(obj.usage, model);
-          if (obj.usage && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
-          write(`data: ${obj.model === modelId ? data : JSON.stringify({ ...obj, model: modelId })}\n\n`);
-        } else if (data === '[DONE]') {
-          write(`: x-switchyard-cost-usd=${(cost + otherCalls).toPrecision(6)}\n\n`);
-          if (this.store.shared && !recorded) {
-            recorded = true;
-            await after(cost); // before the client sees the end (see the non-streaming path)
-          }
-          write('data: [DONE]\n\n');
-        } else if (event.trim() !== '') {
-          write(`${event}\n\n`);
-        }
-      }
-      res.end();
-      if (!recorded) await after(cost);
-    } catch (e) {
-      // bytes were already sent: never end as a silent success
-      res.write(`event: error\ndata: ${JSON.stringify(errorBody('upstream_stream_broken', `the upstream stream broke: ${(e as Error).message}`, 'server_error'))}\n\n`);
-      res.end();
-    } finally {
-      finish();
-    }
   }
 }
