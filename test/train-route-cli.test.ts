@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { syntheticDir } from './helpers/synthetic.js';
+import { writeDataset } from '../src/data/write.js';
+import { syntheticDir, syntheticRows } from './helpers/synthetic.js';
 
 const CLI = resolve('dist/src/cli/main.js');
 const run = (args: string[], input?: string): { status: number | null; stdout: string; stderr: string } => {
@@ -52,3 +53,42 @@ describe('switchyard train / route', () => {
     expect(run(['train', '--data', data, '--router', 'nope', '--out', artifact]).stderr).toMatch(/\[router_unknown\]/);
   });
 });
+
+describe('switchyard add-model', () => {
+  it('adds a held-back model to a cross-attention router from a dataset, or from a labels file', () => {
+    const full = syntheticRows({ prompts: 240, seed: 9 });
+    const without = mkdtempSync(join(tmpdir(), 'sy-add-'));
+    const fullDir = mkdtempSync(join(tmpdir(), 'sy-add-full-'));
+    writeDataset(fullDir, full.meta, full.rows);
+    writeDataset(
+      without,
+      { ...full.meta, models: full.meta.models.filter((m) => m.id !== 'small-2') },
+      full.rows.map((r) => ({ ...r, outcomes: Object.fromEntries(Object.entries(r.outcomes).filter(([m]) => m !== 'small-2')) })),
+    );
+    const ca = join(without, 'ca.json');
+    expect(run(['train', '--data', without, '--router', 'cross-attention:epochs=6', '--encoder', 'hashing:dim=256', '--out', ca]).status).toBe(0);
+    const grown = join(without, 'ca-grown.json');
+    const r = run(['add-model', '--router', ca, '--data', fullDir, '--model', 'small-2', '--out', grown]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/added small-2 from 50 labelled prompts/);
+    // small-2 is the cheap specialist for code prompts
+    const d = JSON.parse(run(['route', '--router', grown, '--lambda', '0.5', '--json', 'Question about python function compile bug array loop?']).stdout);
+    expect(d.models).toEqual(['small-2']);
+
+    const labels = join(without, 'labels.jsonl');
+    writeFileSync(labels, '{"prompt": "a python bug", "score": 1}\n{"prompt": "a court appeal", "score": 0}\n{"prompt": "", "score": 2}\n');
+    const bad = run(['add-model', '--router', ca, '--labels', labels, '--model', 'new', '--input-price', '1', '--output-price', '2', '--out', join(without, 'x.json')]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/labels\.jsonl:3/);
+    expect(run(['add-model', '--router', ca, '--labels', labels, '--model', 'new', '--out', join(without, 'x.json')]).stderr).toMatch(/--input-price is required/);
+    writeFileSync(labels, '{"prompt": "a python bug", "score": 1}\n{"prompt": "a court appeal", "score": 0}\n');
+    expect(run(['add-model', '--router', ca, '--labels', labels, '--model', 'new', '--input-price', '1', '--output-price', '2', '--out', join(without, 'x.json')]).status).toBe(0);
+    expect(run(['add-model', '--router', artifactOf(without), '--data', fullDir, '--model', 'small-2', '--out', join(without, 'y.json')]).stderr).toMatch(/only a cross-attention router/);
+  });
+});
+
+function artifactOf(dir: string): string {
+  const file = join(dir, 'knn.json');
+  run(['train', '--data', dir, '--router', 'knn', '--encoder', 'hashing:dim=256', '--out', file]);
+  return file;
+}

@@ -11,6 +11,7 @@ import { runReplayUpstream } from './commands/replay-upstream.js';
 import { runServe } from './commands/serve.js';
 import { runRoute } from './commands/route.js';
 import { runTrain } from './commands/train.js';
+import { runAddModel } from './commands/add-model.js';
 
 const USAGE = `switchyard — route each LLM request to the model that gives the best quality per dollar
 
@@ -21,7 +22,8 @@ usage: switchyard <command> [options]   (--help on any command)
   data inspect  summarise a dataset: prompts, models, splits, mean score and cost
   train         fit a router on a dataset's train split and save it as a JSON artifact
   route         route one prompt with a saved router and explain the decision
-  serve         the OpenAI-compatible routing gateway (first slice: routing, retries, fallback, streaming)
+  add-model     add a model to a trained cross-attention router from a few labelled prompts
+  serve         the OpenAI-compatible routing gateway
   decisions     the gateway's decision log (from its store)
   keys hash K   the sha256 of an API key, for auth.keys in the config
   replay-upstream  an OpenAI-compatible server answering with recorded responses (tests, benchmarks)
@@ -32,6 +34,7 @@ const COMMANDS: Readonly<Record<string, (argv: string[]) => Promise<void>>> = {
   data: runData,
   train: runTrain,
   route: runRoute,
+  'add-model': runAddModel,
   serve: runServe,
   decisions: runDecisions,
   keys: runKeys,
