@@ -151,8 +151,8 @@ registerRouter({
   summary: 'cross-attention soft router (arXiv 2506.09157): prompt tokens attend over learned model embeddings; soft=k calls the top k',
   create: (o) => {
     const query = o['query'];
-    if (query !== undefined && !(QUERY_MODES as readonly unknown[]).includes(query)) {
-      throw new SwitchyardError('invalid_argument', `cross-attention: query must be ${QUERY_MODES.join(', ')}, got "${String(query)}"`);
+    if (query !== undefined && query !== 'auto' && !(QUERY_MODES as readonly unknown[]).includes(query)) {
+      throw new SwitchyardError('invalid_argument', `cross-attention: query must be auto, ${QUERY_MODES.join(', ')}, got "${String(query)}"`);
     }
     const keys = ['dim', 'vocab', 'maxLen', 'encoderLr', 'beta', 'trainLambda', 'sentenceWeight', 'soft', 'pca', 'epochs', 'lr', 'folds'];
     return new CrossAttentionRouter({ ...predictorOptions(o), ...Object.assign({}, ...keys.map((k) => num(o, k))), ...(query ? { query: query as 'tokens' } : {}) });

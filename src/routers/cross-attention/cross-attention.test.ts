@@ -33,7 +33,7 @@ describe('cross-attention router', () => {
   });
 
   it('adds a held-back model from 50 labelled prompts and routes its specialty to it', async () => {
-    const base = new CrossAttentionRouter({ encoder: 'hashing:dim=256', epochs: 8 });
+    const base = new CrossAttentionRouter({ encoder: 'hashing:dim=256', epochs: 8, query: 'tokens' });
     await base.fit(withoutModels(train, ['small-2']), { seed: 2 });
     expect(base.models).not.toContain('small-2');
     const m = train.models.findIndex((c) => c.id === 'small-2');
@@ -53,5 +53,15 @@ describe('cross-attention router', () => {
     const pick = (ds: readonly { models: readonly string[] }[]): string[] => ds.map((d) => d.models.join());
     expect(pick(await loaded.route(prompts, { lambda: 0.5 }))).toEqual(pick(await base.route(prompts, { lambda: 0.5 })));
     await expect(base.addModel(train.models[m]!, labelled)).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+});
+
+describe('cross-attention query=auto', () => {
+  it('uses the sentence encoder for a small training set and records the mode it chose', async () => {
+    const r = new CrossAttentionRouter({ encoder: 'hashing:dim=256', epochs: 2 });
+    const lines: string[] = [];
+    await r.fit(train, { seed: 0, log: (l) => lines.push(l) });
+    expect(lines.join('\n')).toMatch(/query=auto → sentence/);
+    expect(r.toArtifact().config['query']).toBe('sentence');
   });
 });

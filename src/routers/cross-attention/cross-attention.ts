@@ -11,7 +11,7 @@ import { SwitchyardError, invalidArgument } from '../../core/errors.js';
 import { createRng, gaussian } from '../../core/random.js';
 import { hashedTokenIds } from '../../encoders/tokens.js';
 import type { ModelCard } from '../../spec/dataset.js';
-import type { Decision, FitContext, PromptInput, RoutePrefs, RouterArtifact } from '../../spec/router.js';
+import type { Decision, FitContext, PromptInput, RoutePrefs, RouterArtifact, TrainingData } from '../../spec/router.js';
 import { Adam } from '../nn/adam.js';
 import { CostModel } from '../cost-model.js';
 import { utility } from '../decision-rule.js';
@@ -21,10 +21,15 @@ import { weightFor } from '../tradeoff.js';
 import { AttentionNet, ENCODER_BLOCKS, initParams, type NetInput, type NetShape, type QueryMode } from './attention-net.js';
 
 export const QUERY_MODES: readonly QueryMode[] = ['tokens', 'sentence', 'both'];
+/** `query=auto` learns token embeddings from this many training prompts up; below, it uses the sentence encoder. */
+export const AUTO_TOKENS_MIN_PROMPTS = 2000;
 
 export interface CrossAttentionOptions extends NeuralOptions {
-  /** Queries: token embeddings (default), the projected sentence embedding, or both. */
-  readonly query?: QueryMode;
+  /**
+   * Queries: token embeddings, the projected sentence embedding, or both; `auto` (default) picks
+   * tokens with at least AUTO_TOKENS_MIN_PROMPTS training prompts, else the sentence embedding.
+   */
+  readonly query?: QueryMode | 'auto';
   /** Attention width d (default 32). */
   readonly dim?: number;
   /** Hashed vocabulary size for token embeddings (default 16384). */
@@ -66,6 +71,7 @@ export class CrossAttentionRouter extends NeuralPredictor {
   readonly kind = 'cross-attention';
   readonly version = 1;
   private query: QueryMode;
+  private readonly queryOption: QueryMode | 'auto';
   private dim: number;
   private vocab: number;
   private maxLen: number;
@@ -81,7 +87,8 @@ export class CrossAttentionRouter extends NeuralPredictor {
 
   constructor(options: CrossAttentionOptions = {}) {
     super({ pca: 64, epochs: 10, folds: 3, ...options }, 3e-3);
-    this.query = options.query ?? 'tokens';
+    this.queryOption = options.query ?? 'auto';
+    this.query = this.queryOption === 'auto' ? 'tokens' : this.queryOption;
     this.dim = options.dim ?? 32;
     this.vocab = options.vocab ?? 16384;
     this.maxLen = options.maxLen ?? 128;
@@ -90,7 +97,7 @@ export class CrossAttentionRouter extends NeuralPredictor {
     this.trainLambda = options.trainLambda ?? 0;
     this.soft = options.soft ?? 1;
     this.sentenceWeight = options.sentenceWeight ?? 0.5;
-    if (!QUERY_MODES.includes(this.query)) throw new SwitchyardError('invalid_argument', `cross-attention: query must be ${QUERY_MODES.join(', ')}, got "${String(options.query)}"`);
+    if (this.queryOption !== 'auto' && !QUERY_MODES.includes(this.queryOption)) throw new SwitchyardError('invalid_argument', `cross-attention: query must be auto, ${QUERY_MODES.join(', ')}, got "${String(options.query)}"`);
     for (const [k, v, min] of [['dim', this.dim, 2], ['vocab', this.vocab, 2], ['maxLen', this.maxLen, 1], ['soft', this.soft, 1]] as const) {
       if (!Number.isInteger(v) || v < min) throw new SwitchyardError('invalid_argument', `cross-attention: ${k} must be an integer ≥ ${min}, got ${v}`);
     }
@@ -108,6 +115,14 @@ export class CrossAttentionRouter extends NeuralPredictor {
       maxLen: this.maxLen,
       sentenceWeight: this.sentenceWeight,
     };
+  }
+
+  protected override async fitModels(train: TrainingData, ctx: FitContext): Promise<void> {
+    if (this.queryOption === 'auto') {
+      this.query = train.size >= AUTO_TOKENS_MIN_PROMPTS ? 'tokens' : 'sentence';
+      ctx.log?.(`cross-attention: query=auto → ${this.query} (${train.size} training prompts; tokens from ${AUTO_TOKENS_MIN_PROMPTS})`);
+    }
+    await super.fitModels(train, ctx);
   }
 
   protected override usesEmbeddings(): boolean {
