@@ -4,24 +4,32 @@
  * last one it applied, in order, and snapshots (artifact + seq) let a restart replay only what
  * came after. Applying is serialised per route, so concurrent feedback never applies an event twice.
  */
-import type { Router } from '../spec/router.js';
+import { routerFromArtifact } from '../routers/registry.js';
+import type { Router, RouterArtifact } from '../spec/router.js';
 import type { FeedbackEvent, GatewayStore } from './store/store.js';
 
 const BATCH = 500;
+/** Events kept behind the newest snapshot, for replicas that lag; older ones are trimmed. */
+export const RETAIN_EVENTS = 10_000;
 
 export class LearningRoute {
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly name: string,
-    readonly router: Router,
+    private current: Router,
     private readonly store: GatewayStore,
-    /** The last feedback event applied to `router`. */
+    /** The last feedback event applied to the router. */
     private applied: number,
+    private readonly retain = RETAIN_EVENTS,
   ) {}
 
+  get router(): Router {
+    return this.current;
+  }
+
   get learns(): boolean {
-    return this.router.update !== undefined;
+    return this.current.update !== undefined;
   }
 
   get appliedSeq(): number {
@@ -40,12 +48,20 @@ export class LearningRoute {
   }
 
   private async catchUp(): Promise<number> {
-    if (!this.router.update) return 0;
+    if (!this.current.update) return 0;
     let total = 0;
     for (;;) {
       const events = await this.store.feedbackEventsAfter(this.name, this.applied, BATCH);
       if (events.length === 0) return total;
-      await this.router.update(events.map(({ event }) => ({ prompt: { text: event.prompt }, model: event.model, score: event.score, costUsd: event.costUsd })));
+      if ((events[0] as { seq: number }).seq > this.applied + 1) {
+        // the events this replica still needed were trimmed: start again from the newest snapshot
+        const snapshot = await this.store.loadRouterState(this.name);
+        if (!snapshot || snapshot.seq < (events[0] as { seq: number }).seq - 1) throw new Error(`${this.name}: feedback log has a gap after event ${this.applied} and no snapshot covers it`);
+        this.current = await routerFromArtifact(JSON.parse(snapshot.artifactJson) as RouterArtifact);
+        this.applied = snapshot.seq;
+        continue;
+      }
+      await this.current.update?.(events.map(({ event }) => ({ prompt: { text: event.prompt }, model: event.model, score: event.score, costUsd: event.costUsd })));
       this.applied = (events[events.length - 1] as { seq: number }).seq;
       total += events.length;
       if (events.length < BATCH) return total;
@@ -58,7 +74,8 @@ export class LearningRoute {
     await this.serial(async () => {
       await this.catchUp();
       // inside the serial section: the artifact holds exactly the events up to `applied`
-      await this.store.saveRouterState(this.name, { artifactJson: JSON.stringify(this.router.toArtifact()), seq: this.applied });
+      await this.store.saveRouterState(this.name, { artifactJson: JSON.stringify(this.current.toArtifact()), seq: this.applied });
+      if (this.applied > this.retain) await this.store.trimFeedbackEvents(this.name, this.applied - this.retain);
     });
   }
 }

@@ -16,7 +16,6 @@ import { SwitchyardError } from '../core/errors.js';
 import { createRng, type Rng } from '../core/random.js';
 import { readArtifactFile } from '../routers/artifact.js';
 import { routerFromArtifact } from '../routers/registry.js';
-import type { Router } from '../spec/router.js';
 import pino, { type Logger } from 'pino';
 import { authorize } from './auth.js';
 import { LambdaController } from './dynamic-lambda.js';
@@ -68,7 +67,7 @@ const PENDING_PROMPT_MS = 24 * 3600_000;
 
 interface LoadedRoute {
   readonly name: string;
-  readonly router: Router;
+  /** Holds the route's router (replaced when a replica that fell behind the trimmed log reloads a snapshot). */
   readonly learning: LearningRoute;
   /** Soft routing's aggregator model, when configured. */
   readonly aggregator: string | undefined;
@@ -138,7 +137,7 @@ export class Gateway {
       if (soft > 1 && aggregator === undefined) throw new SwitchyardError('invalid_argument', `routes.${name}.aggregate: the router routes soft (soft=${soft}: ${soft} models answer), so the route needs an aggregator model (aggregate: { model: … })`);
       const learning = new LearningRoute(name, router, g.store, saved?.seq ?? 0);
       await learning.sync(); // feedback received after the snapshot (here or on another replica)
-      g.routes.set(name, { name, router, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models });
+      g.routes.set(name, { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models });
     }
     if (g.store.shared && [...g.routes.values()].some((r) => r.learning.learns)) {
       g.syncTimer = setInterval(() => void g.syncLearning(), config.store.syncMs);
@@ -256,7 +255,7 @@ export class Gateway {
       if (!(header.trim() !== '' && lambda >= 0 && lambda <= 1)) return sendError(res, 400, 'invalid_request', `x-switchyard-lambda: expected a number in [0, 1], got "${header}"`);
     }
     if (route) {
-      const [decision] = await route.router.route([{ text: prompt }], { lambda, candidates: route.models });
+      const [decision] = await route.learning.router.route([{ text: prompt }], { lambda, candidates: route.models });
       const chosen = decision?.models[0] as string;
       candidates = decision?.candidates ?? [];
       reason = decision?.reason ?? '';

@@ -6,7 +6,7 @@
  *   feedback                list of {requestId, score, time}
  *   spend:<key>             sorted set of spend entries by time (entries older than 40 days trimmed)
  *   events:<route>, events-seq:<route>   the route's ordered feedback log (a Lua script numbers and
- *                           inserts atomically, so every replica sees one order)
+ *                           inserts atomically, so every replica sees one order; trimmed behind snapshots)
  *   state:<route>           hash {artifact, seq}: the newest router snapshot (a Lua script keeps the later seq)
  *   prompt:<id>             a served prompt for feedback on another replica (expires)
  */
@@ -105,6 +105,10 @@ export class RedisStore implements GatewayStore {
       const bar = m.indexOf('|');
       return { seq: Number(m.slice(0, bar)), event: JSON.parse(m.slice(bar + 1)) as FeedbackEvent };
     });
+  }
+
+  async trimFeedbackEvents(route: string, upTo: number): Promise<void> {
+    await this.redis.zremrangebyscore(`${this.p}events:${route}`, '-inf', upTo);
   }
 
   async saveRouterState(route: string, snapshot: RouterSnapshot): Promise<void> {

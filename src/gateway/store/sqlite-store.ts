@@ -86,6 +86,7 @@ export class SqliteStore implements GatewayStore {
       ),
       loadState: this.db.prepare('SELECT artifact, seq FROM router_state WHERE route = ?'),
       appendEvent: this.db.prepare('INSERT INTO feedback_events (route, event) VALUES (?, ?)'),
+      trimEvents: this.db.prepare('DELETE FROM feedback_events WHERE route = ? AND seq <= ?'),
       eventsAfter: this.db.prepare('SELECT seq, event FROM feedback_events WHERE route = ? AND seq > ? ORDER BY seq LIMIT ?'),
       putPrompt: this.db.prepare('INSERT OR REPLACE INTO pending_prompts VALUES (?, ?, ?)'),
       getPrompt: this.db.prepare('SELECT prompt FROM pending_prompts WHERE request_id = ? AND expires > ?'),
@@ -162,6 +163,11 @@ export class SqliteStore implements GatewayStore {
   async feedbackEventsAfter(route: string, after: number, limit: number): Promise<SequencedEvent[]> {
     this.flush();
     return (this.stmts.eventsAfter.all(route, after, limit) as Array<{ seq: number; event: string }>).map((r) => ({ seq: r.seq, event: JSON.parse(r.event) as FeedbackEvent }));
+  }
+
+  async trimFeedbackEvents(route: string, upTo: number): Promise<void> {
+    this.flush();
+    this.stmts.trimEvents.run(route, upTo);
   }
 
   async saveRouterState(route: string, snapshot: RouterSnapshot): Promise<void> {

@@ -51,6 +51,8 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
       expect(after.map((e) => e.seq)).toEqual(seqs.slice(1));
       expect(await store.feedbackEventsAfter('learn', seqs[0] as number, 1)).toHaveLength(1);
       expect(await store.feedbackEventsAfter('other', 0, 10)).toEqual([]);
+      await store.trimFeedbackEvents('learn', seqs[1] as number);
+      expect((await store.feedbackEventsAfter('learn', 0, 10)).map((e) => e.seq)).toEqual([seqs[2]]);
     });
 
     it('keeps the router snapshot with the later sequence number', async () => {

@@ -68,6 +68,8 @@ export interface GatewayStore {
   appendFeedbackEvent(route: string, event: FeedbackEvent): Promise<number>;
   /** Events with seq > after, in order (at most `limit`). */
   feedbackEventsAfter(route: string, after: number, limit: number): Promise<SequencedEvent[]>;
+  /** Drops the route's events with seq ≤ upTo (they are in a snapshot). */
+  trimFeedbackEvents(route: string, upTo: number): Promise<void>;
   /** Saves a snapshot unless one with a later seq is already there. */
   saveRouterState(route: string, snapshot: RouterSnapshot): Promise<void>;
   loadRouterState(route: string): Promise<RouterSnapshot | undefined>;

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { syntheticMatrix } from '../../test/helpers/synthetic.js';
+import { createRouter, routerFromArtifact } from '../routers/registry.js';
+import { LearningRoute } from './learning.js';
+import { SqliteStore } from './store/sqlite-store.js';
+
+describe('learning log across replicas', () => {
+  it('keeps replicas in step, trims behind snapshots, and lets a replica that fell behind reload', async () => {
+    const train = syntheticMatrix({ prompts: 120 }).view('train');
+    const base = createRouter('ucb1:bootstrap=false');
+    await base.fit(train, { seed: 0 });
+    const artifact = JSON.stringify(base.toArtifact());
+    const store = new SqliteStore(':memory:');
+    const replica = async (): Promise<LearningRoute> => new LearningRoute('learn', await routerFromArtifact(JSON.parse(artifact)), store, 0, 2);
+    const a = await replica();
+    const b = await replica();
+    const late = await replica(); // never syncs until the end
+    const events = [
+      { prompt: 'p1', model: 'small-1', score: 0, costUsd: 1e-4 },
+      { prompt: 'p2', model: 'small-3', score: 1, costUsd: 1e-4 },
+      { prompt: 'p3', model: 'big-model', score: 0, costUsd: 1e-3 },
+      { prompt: 'p4', model: 'small-2', score: 0, costUsd: 1e-4 },
+      { prompt: 'p5', model: 'small-3', score: 1, costUsd: 1e-4 },
+    ];
+    for (const [k, e] of events.entries()) await (k % 2 === 0 ? a : b).learn(e);
+    await a.sync();
+    await b.sync();
+    expect(a.appliedSeq).toBe(5);
+    expect(b.appliedSeq).toBe(5);
+    expect(a.router.toArtifact().state).toEqual(b.router.toArtifact().state);
+    // only the last 2 events are kept behind the snapshot
+    expect((await store.feedbackEventsAfter('learn', 0, 10)).map((e) => e.seq)).toEqual([4, 5]);
+    await late.sync();
+    expect(late.appliedSeq).toBe(5);
+    expect(late.router.toArtifact().state).toEqual(a.router.toArtifact().state);
+    await store.close();
+  });
+});
