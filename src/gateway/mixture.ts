@@ -5,9 +5,11 @@
  * through the normal pipeline (retries, fallback, streaming), and the request's cost counts every
  * call. See docs/gateway.md, "Soft routing".
  */
+import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ModelConfig } from './config.js';
 import type { ChatRequest } from './http.js';
 import { callChatCompletions, type HttpPost, type UpstreamTimeouts } from './providers/openai-compatible.js';
+import { isRetryableStatus } from './retry-policy.js';
 
 /** What the aggregator is told (after the mixture-of-agents "aggregate and synthesize" instruction). */
 export const AGGREGATE_INSTRUCTION =
@@ -24,18 +26,26 @@ export interface ProposalDeps {
   readonly post: (modelId: string) => HttpPost;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cost: (usage: { prompt_tokens?: number; completion_tokens?: number } | undefined, model: ModelConfig) => number;
+  /** The model's circuit breaker: an open one skips the proposer; each call's outcome is reported. */
+  readonly breaker?: (modelId: string) => CircuitBreaker | undefined;
 }
 
-/** Calls every proposer once, in parallel, without streaming; failed proposers are left out. */
+/** Calls every proposer once, in parallel, without streaming; failed proposers (and open circuits) are left out. */
 export async function propose(models: readonly string[], configs: Readonly<Record<string, ModelConfig>>, body: ChatRequest, timeouts: UpstreamTimeouts, deps: ProposalDeps): Promise<Proposal[]> {
   const request: Record<string, unknown> = { ...body, stream: false };
   delete request['stream_options'];
   const results = await Promise.all(
     models.map(async (id): Promise<Proposal | undefined> => {
       const model = configs[id];
-      if (!model) return undefined;
+      const breaker = deps.breaker?.(id);
+      if (!model || (breaker && !breaker.allow())) return undefined;
       const r = await callChatCompletions(model, id, request, timeouts, { post: deps.post(id), env: deps.env });
-      if (!r.ok) return undefined;
+      if (!r.ok) {
+        if (r.outcome.kind !== 'response' || isRetryableStatus(r.outcome.status)) breaker?.failure();
+        else breaker?.success();
+        return undefined;
+      }
+      breaker?.success();
       try {
         const json = (await r.response.body.json()) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: { prompt_tokens?: number; completion_tokens?: number } };
         const content = json.choices?.[0]?.message?.content;

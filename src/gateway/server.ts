@@ -263,7 +263,7 @@ export class Gateway {
       order = [chosen, ...ranked.filter((m) => m !== chosen), ...route.models.filter((m) => m !== chosen && !ranked.includes(m))];
       if (decision?.kind === 'mixture' && route.aggregator) {
         // soft routing: the proposers answer in parallel, the aggregator writes the answer (mixture.ts)
-        const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf };
+        const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id) };
         proposals = await propose(decision.models, this.config.models, body, this.config.timeouts, deps);
         if (proposals.length > 0) {
           order = [route.aggregator];
