@@ -34,6 +34,16 @@ describe('switchyard decisions / keys / serve', () => {
     expect(r.stderr).toMatch(/routes\.auto\.lambda/);
     expect(r.stderr).toMatch(/auth\.keys\.0\.sha256/);
   });
+
+  it('stops with a clear error when the configured Redis cannot be reached', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-redis-'));
+    writeFileSync(join(dir, 'sy.yaml'), 'store: { backend: redis, url: "redis://127.0.0.1:1" }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n');
+    const r = run(['serve', '--config', join(dir, 'sy.yaml')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/store\.url: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+    writeFileSync(join(dir, 'bad.yaml'), 'store: { backend: redis, url: "http://x" }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n');
+    expect(run(['serve', '--config', join(dir, 'bad.yaml')]).stderr).toMatch(/store\.url/);
+  });
 });
 
 describe('examples/switchyard.yaml', () => {
