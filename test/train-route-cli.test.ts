@@ -92,3 +92,18 @@ function artifactOf(dir: string): string {
   run(['train', '--data', dir, '--router', 'knn', '--encoder', 'hashing:dim=256', '--out', file]);
   return file;
 }
+
+describe('switchyard train-scorer', () => {
+  it('fits a response scorer on a dataset\'s train answers, and refuses a dataset without answers', () => {
+    const { meta, rows } = syntheticRows({ prompts: 120, seed: 3 });
+    const dir = mkdtempSync(join(tmpdir(), 'sy-scorer-'));
+    writeDataset(dir, meta, rows, rows.flatMap((r) => Object.entries(r.outcomes).map(([model, o]) => ({ id: r.id, model, response: o.score >= 0.5 ? 'checked answer' : 'unsure' }))));
+    const out = join(dir, 'scorer.json');
+    const r = run(['train-scorer', '--data', dir, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/trained a response scorer on \d+ train answers/);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ format: 'switchyard.response-scorer', version: 1 });
+    const bare = syntheticDir({ prompts: 60 });
+    expect(run(['train-scorer', '--data', bare, '--out', join(dir, 'x.json')]).stderr).toMatch(/no responses\.jsonl\.gz/);
+  });
+});

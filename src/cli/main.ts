@@ -12,6 +12,7 @@ import { runServe } from './commands/serve.js';
 import { runRoute } from './commands/route.js';
 import { runTrain } from './commands/train.js';
 import { runAddModel } from './commands/add-model.js';
+import { runTrainScorer } from './commands/train-scorer.js';
 
 const USAGE = `switchyard — route each LLM request to the model that gives the best quality per dollar
 
@@ -23,6 +24,7 @@ usage: switchyard <command> [options]   (--help on any command)
   train         fit a router on a dataset's train split and save it as a JSON artifact
   route         route one prompt with a saved router and explain the decision
   add-model     add a model to a trained cross-attention router from a few labelled prompts
+  train-scorer  fit a response scorer on a dataset's recorded answers (soft routing's pick-one aggregator)
   serve         the OpenAI-compatible routing gateway
   decisions     the gateway's decision log (from its store)
   keys hash K   the sha256 of an API key, for auth.keys in the config
@@ -35,6 +37,7 @@ const COMMANDS: Readonly<Record<string, (argv: string[]) => Promise<void>>> = {
   train: runTrain,
   route: runRoute,
   'add-model': runAddModel,
+  'train-scorer': runTrainScorer,
   serve: runServe,
   decisions: runDecisions,
   keys: runKeys,

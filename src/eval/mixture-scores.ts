@@ -13,36 +13,42 @@ export function hasResponses(view: MatrixView): boolean {
   return view.matrix.dir !== undefined && existsSync(join(view.matrix.dir, 'responses.jsonl.gz'));
 }
 
-export async function responseScorerColumns(train: MatrixView, test: MatrixView, seed: number, log?: (line: string) => void): Promise<Float64Array> {
+/** The recorded answers of `train`'s prompts with their scores, and (optionally) those of `test` to score. */
+export async function readAnswers(train: MatrixView, test?: MatrixView): Promise<{ fit: ScoredResponse[]; items: ResponseItem[]; slots: number[] }> {
   const dir = train.matrix.dir as string;
-  const M = test.matrix.modelCount;
+  const M = train.matrix.modelCount;
   const trainRow = new Map<string, number>();
   const testRow = new Map<string, number>();
   for (let i = 0; i < train.size; i++) trainRow.set(train.id(i), i);
-  for (let i = 0; i < test.size; i++) testRow.set(test.id(i), i);
-  const fitRows: ScoredResponse[] = [];
+  if (test) for (let i = 0; i < test.size; i++) testRow.set(test.id(i), i);
+  const fit: ScoredResponse[] = [];
   const items: ResponseItem[] = [];
   const slots: number[] = [];
   for await (const r of streamResponses(dir)) {
-    const m = test.matrix.modelIndex(r.model);
+    const m = train.matrix.modelIndex(r.model);
     if (m === undefined) continue;
     const i = trainRow.get(r.id);
     if (i !== undefined) {
       const score = train.score(i, m);
-      if (!Number.isNaN(score)) fitRows.push({ prompt: train.text(i), model: r.model, response: r.response, score });
+      if (!Number.isNaN(score)) fit.push({ prompt: train.text(i), model: r.model, response: r.response, score });
       continue;
     }
     const k = testRow.get(r.id);
-    if (k !== undefined) {
+    if (k !== undefined && test) {
       items.push({ prompt: test.text(k), model: r.model, response: r.response });
       slots.push(k * M + m);
     }
   }
+  return { fit, items, slots };
+}
+
+export async function responseScorerColumns(train: MatrixView, test: MatrixView, seed: number, log?: (line: string) => void): Promise<Float64Array> {
+  const { fit, items, slots } = await readAnswers(train, test);
   const t0 = performance.now();
-  const scorer = await ResponseScorer.fit(fitRows, { seed });
+  const scorer = await ResponseScorer.fit(fit, { seed });
   const predicted = await scorer.score(items);
-  const out = new Float64Array(test.size * M).fill(Number.NaN);
+  const out = new Float64Array(test.size * test.matrix.modelCount).fill(Number.NaN);
   slots.forEach((slot, k) => (out[slot] = predicted[k] as number));
-  log?.(`response scorer: fitted on ${fitRows.length} train answers, scored ${items.length} test answers in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  log?.(`response scorer: fitted on ${fit.length} train answers, scored ${items.length} test answers in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
   return out;
 }

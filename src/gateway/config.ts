@@ -42,8 +42,15 @@ export const RouteConfigSchema = z.object({
   schedule: ScheduleSchema.default([]),
   /** A controller that raises or lowers λ to hold a target spend rate. */
   budget: BudgetControlSchema.optional(),
-  /** Soft routing: the model that writes the final answer from the proposers' answers (needed by a router with soft=k > 1). */
-  aggregate: z.object({ model: z.string().min(1) }).optional(),
+  /**
+   * Soft routing (needed by a router with soft=k > 1): `model`, an aggregator model that writes the
+   * answer from the proposers' answers, or `scorer`, a response scorer file (`switchyard
+   * train-scorer`) that picks the best proposer's answer.
+   */
+  aggregate: z
+    .object({ model: z.string().min(1).optional(), scorer: z.string().min(1).optional() })
+    .refine((a) => (a.model === undefined) !== (a.scorer === undefined), 'give exactly one of "model" or "scorer"')
+    .optional(),
 });
 export type RouteConfig = z.infer<typeof RouteConfigSchema>;
 
@@ -112,7 +119,10 @@ export function parseGatewayConfig(raw: unknown): GatewayConfig {
 export function readGatewayConfig(file: string): GatewayConfig {
   const config = withPrices(readConfigFile(file, GatewayConfigSchema));
   const base = dirname(resolve(file));
-  for (const route of Object.values(config.routes)) route.router = resolve(base, route.router);
+  for (const route of Object.values(config.routes)) {
+    route.router = resolve(base, route.router);
+    if (route.aggregate?.scorer) route.aggregate.scorer = resolve(base, route.aggregate.scorer);
+  }
   if (config.store.path !== ':memory:') config.store.path = resolve(base, config.store.path);
   for (const m of Object.values(config.models)) if (m.data) m.data = resolve(base, m.data);
   return config;

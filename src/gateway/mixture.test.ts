@@ -2,7 +2,7 @@
  * Soft routing through the gateway: a `cross-attention:soft=2` route calls two proposers (replay-upstream,
  * recorded answers) and an aggregator (a local server speaking the OpenAI wire format) writes the answer.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,7 @@ describe('soft routing (mixture-of-agents) in the gateway', () => {
   const prompt = rows.filter((r) => r.split === 'test')[1]?.prompt as string;
   const seen: Array<{ messages: Array<{ role: string; content: string }>; stream?: boolean }> = [];
   let upstream: ReplayUpstream;
+  let upstreamURL = '';
   let aggregator: Server;
   let gateway: Gateway;
   let client: OpenAI;
@@ -41,6 +42,7 @@ describe('soft routing (mixture-of-agents) in the gateway', () => {
   beforeAll(async () => {
     upstream = new ReplayUpstream(await ReplayData.load(loadDataset(dir)));
     const upURL = await upstream.listen();
+    upstreamURL = upURL;
     aggregator = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
@@ -103,8 +105,44 @@ describe('soft routing (mixture-of-agents) in the gateway', () => {
     expect(seen.at(-1)?.stream).toBe(true);
   });
 
+  it('with a response scorer, answers with the proposal it ranks first, streamed or not', async () => {
+    const { readAnswers } = await import('../eval/mixture-scores.js');
+    const { ResponseScorer } = await import('../routers/post-generation/response-scorer.js');
+    const { fit } = await readAnswers(loadDataset(dir).view('train'));
+    const scorerFile = join(dir, 'scorer.json');
+    writeFileSync(scorerFile, JSON.stringify((await ResponseScorer.fit(fit, { seed: 1 })).toArtifact()));
+    const scorer = ResponseScorer.fromArtifact(JSON.parse(readFileSync(scorerFile, 'utf8')));
+    const config = parseGatewayConfig({ server: { port: 0 }, models: models(upstreamURL, 'http://127.0.0.1:9/v1'), routes: { pick: { router: artifact, lambda: 0.3, aggregate: { scorer: scorerFile } } } });
+    const g = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) });
+    try {
+      const c = new OpenAI({ baseURL: await g.listen(), apiKey: 'unused', maxRetries: 0 });
+      const id = rows.find((r) => r.prompt === prompt)?.id as string;
+      const scores = await scorer.score(expected.map((m) => ({ prompt, model: m, response: `[${m}] answer to ${id}` })));
+      const best = expected[scores[0]! >= scores[1]! ? 0 : 1] as string;
+      const { data, response } = await c.chat.completions.create({ model: 'pick', messages: [{ role: 'user', content: prompt }] }).withResponse();
+      expect(response.headers.get('x-switchyard-model')).toBe(best);
+      expect(data.model).toBe(best);
+      expect(data.choices[0]?.message.content).toBe(`[${best}] answer to ${id}`);
+      const decision = await g.store.getDecision(response.headers.get('x-request-id') as string);
+      expect(decision?.costUsd).toBeCloseTo(Number(response.headers.get('x-switchyard-cost-usd')), 9);
+      expect(decision?.reason).toMatch(/the response scorer picked/);
+      const stream = await c.chat.completions.create({ model: 'pick', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: prompt }] });
+      let text = '';
+      let usage = 0;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        usage += chunk.usage?.completion_tokens ?? 0;
+      }
+      expect(text).toBe(`[${best}] answer to ${id}`);
+      expect(usage).toBeGreaterThan(0);
+    } finally {
+      await g.close();
+    }
+  });
+
   it('refuses a soft route without an aggregator, naming the field', async () => {
     const config = parseGatewayConfig({ server: { port: 0 }, models: models('http://127.0.0.1:9/v1', 'http://127.0.0.1:9/v1'), routes: { soft: { router: artifact } } });
     await expect(Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) })).rejects.toThrow(/routes\.soft\.aggregate/);
+    expect(() => parseGatewayConfig({ models: models('http://127.0.0.1:9/v1', 'http://127.0.0.1:9/v1'), routes: { soft: { router: artifact, aggregate: { model: 'merger', scorer: 'x.json' } } } })).toThrow(/exactly one of/);
   });
 });

@@ -1,15 +1,16 @@
 /**
  * Soft routing in the gateway (mixture-of-agents): when a route's router answers with a `mixture`
  * decision (e.g. `cross-attention:soft=2`), the proposer models answer the request in parallel and
- * the route's aggregator model writes the final answer from theirs. The aggregator call then goes
- * through the normal pipeline (retries, fallback, streaming), and the request's cost counts every
- * call. See docs/gateway.md, "Soft routing".
+ * either the route's aggregator model writes the final answer from theirs (its call then goes
+ * through the normal pipeline: retries, fallback, streaming) or a response scorer picks the best of
+ * them. The request's cost counts every call. See docs/gateway.md, "Soft routing".
  */
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ModelConfig } from './config.js';
 import type { ChatRequest } from './http.js';
 import { callChatCompletions, type HttpPost, type UpstreamTimeouts } from './providers/openai-compatible.js';
 import { isRetryableStatus } from './retry-policy.js';
+import type { ResponseScorer } from '../routers/post-generation/response-scorer.js';
 
 /** What the aggregator is told (after the mixture-of-agents "aggregate and synthesize" instruction). */
 export const AGGREGATE_INSTRUCTION =
@@ -20,6 +21,19 @@ export interface Proposal {
   readonly model: string;
   readonly text: string;
   readonly costUsd: number;
+  /** The proposer's chat.completion, as it answered. */
+  readonly completion: Record<string, unknown>;
+}
+
+/** How a route merges soft routing's answers: an aggregator model writes one, or a scorer picks one. */
+export type Aggregator = { readonly kind: 'model'; readonly model: string } | { readonly kind: 'scorer'; readonly scorer: ResponseScorer };
+
+/** The proposal the scorer ranks first. */
+export async function pickProposal(scorer: ResponseScorer, prompt: string, proposals: readonly Proposal[]): Promise<Proposal> {
+  const scores = await scorer.score(proposals.map((p) => ({ prompt, model: p.model, response: p.text })));
+  let best = 0;
+  for (let k = 1; k < proposals.length; k++) if ((scores[k] as number) > (scores[best] as number)) best = k;
+  return proposals[best] as Proposal;
 }
 
 export interface ProposalDeps {
@@ -49,7 +63,7 @@ export async function propose(models: readonly string[], configs: Readonly<Recor
       try {
         const json = (await r.response.body.json()) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: { prompt_tokens?: number; completion_tokens?: number } };
         const content = json.choices?.[0]?.message?.content;
-        return typeof content === 'string' && content !== '' ? { model: id, text: content, costUsd: deps.cost(json.usage, model) } : undefined;
+        return typeof content === 'string' && content !== '' ? { model: id, text: content, costUsd: deps.cost(json.usage, model), completion: json as Record<string, unknown> } : undefined;
       } catch {
         return undefined;
       } finally {

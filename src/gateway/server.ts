@@ -9,6 +9,7 @@
  * persists their state; API keys (sha256) with daily/monthly budgets gate requests.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
@@ -21,7 +22,7 @@ import { authorize } from './auth.js';
 import { LambdaController } from './dynamic-lambda.js';
 import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
-import type { GatewayConfig, ModelConfig } from './config.js';
+import type { GatewayConfig, ModelConfig, RouteConfig } from './config.js';
 import { ChatRequestSchema, parseJsonBody, readBody, sendError } from './http.js';
 import { callChatCompletions, fetchPost, undiciPost, type HttpPost } from './providers/openai-compatible.js';
 import { anthropicPost } from './providers/anthropic.js';
@@ -31,9 +32,10 @@ import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutcome } from './retry-policy.js';
 import { LearningRoute } from './learning.js';
-import { aggregateRequest, propose, type Proposal } from './mixture.js';
+import { aggregateRequest, pickProposal, propose, type Aggregator, type Proposal } from './mixture.js';
+import { ResponseScorer } from '../routers/post-generation/response-scorer.js';
 import { openStore } from './store/open-store.js';
-import { pipeStream } from './stream.js';
+import { pipeStream, sendCompletion } from './stream.js';
 import { costOf } from './usage-cost.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
 import type { CandidateEstimate } from '../spec/router.js';
@@ -69,10 +71,26 @@ interface LoadedRoute {
   readonly name: string;
   /** Holds the route's router (replaced when a replica that fell behind the trimmed log reloads a snapshot). */
   readonly learning: LearningRoute;
-  /** Soft routing's aggregator model, when configured. */
-  readonly aggregator: string | undefined;
+  /** How soft routing's answers are merged, when configured. */
+  readonly aggregator: Aggregator | undefined;
   readonly lambda: LambdaController;
   readonly models: readonly string[];
+}
+
+/** A route's soft-routing aggregator from its config: a configured model, or a response scorer file. */
+function loadAggregator(route: string, agg: RouteConfig['aggregate'], config: GatewayConfig): Aggregator | undefined {
+  if (agg?.model !== undefined) {
+    if (!(agg.model in config.models)) throw new SwitchyardError('invalid_argument', `routes.${route}.aggregate.model: "${agg.model}" is not a configured model`);
+    return { kind: 'model', model: agg.model };
+  }
+  if (agg?.scorer === undefined) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(agg.scorer, 'utf8'));
+  } catch (e) {
+    throw new SwitchyardError('artifact_invalid', `routes.${route}.aggregate.scorer: cannot read ${agg.scorer}: ${(e as Error).message}`);
+  }
+  return { kind: 'scorer', scorer: ResponseScorer.fromArtifact(raw, `routes.${route}.aggregate.scorer (${agg.scorer})`) };
 }
 
 export class Gateway {
@@ -131,10 +149,9 @@ export class Gateway {
       if (missing.length > 0 || models.length === 0) {
         throw new SwitchyardError('invalid_argument', `routes.${name}: models ${missing.length > 0 ? missing.join(', ') : '(none)'} are not both configured and known to the router (${router.models.join(', ')})`);
       }
-      const aggregator = rc.aggregate?.model;
-      if (aggregator !== undefined && !(aggregator in config.models)) throw new SwitchyardError('invalid_argument', `routes.${name}.aggregate.model: "${aggregator}" is not a configured model`);
+      const aggregator = loadAggregator(name, rc.aggregate, config);
       const soft = Number(router.toArtifact().config['soft'] ?? 1);
-      if (soft > 1 && aggregator === undefined) throw new SwitchyardError('invalid_argument', `routes.${name}.aggregate: the router routes soft (soft=${soft}: ${soft} models answer), so the route needs an aggregator model (aggregate: { model: … })`);
+      if (soft > 1 && aggregator === undefined) throw new SwitchyardError('invalid_argument', `routes.${name}.aggregate: the router routes soft (soft=${soft}: ${soft} models answer), so the route needs an aggregator (aggregate: { model: … } or { scorer: scorer.json })`);
       const learning = new LearningRoute(name, router, g.store, saved?.seq ?? 0);
       await learning.sync(); // feedback received after the snapshot (here or on another replica)
       g.routes.set(name, { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models });
@@ -246,6 +263,7 @@ export class Gateway {
     let candidates: readonly CandidateEstimate[] = [];
     let reason = 'model named directly';
     let proposals: Proposal[] = [];
+    let picked: Proposal | undefined;
     const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
     const route = this.routes.get(body.model);
     let lambda = route ? route.lambda.lambda(this.now()) : 0;
@@ -265,9 +283,13 @@ export class Gateway {
         // soft routing: the proposers answer in parallel, the aggregator writes the answer (mixture.ts)
         const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id) };
         proposals = await propose(decision.models, this.config.models, body, this.config.timeouts, deps);
-        if (proposals.length > 0) {
-          order = [route.aggregator];
-          reason = `${reason}; ${route.aggregator} aggregated the answers of ${proposals.map((p) => p.model).join(', ')}`;
+        const names = proposals.map((p) => p.model).join(', ');
+        if (proposals.length > 0 && route.aggregator.kind === 'model') {
+          order = [route.aggregator.model];
+          reason = `${reason}; ${route.aggregator.model} aggregated the answers of ${names}`;
+        } else if (proposals.length > 0 && route.aggregator.kind === 'scorer') {
+          picked = await pickProposal(route.aggregator.scorer, prompt, proposals);
+          reason = `${reason}; the response scorer picked ${picked.model}'s answer of ${names}`;
         } else {
           reason = `${reason}; no proposer answered, so the first choice answers alone`;
         }
@@ -278,8 +300,24 @@ export class Gateway {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
     }
 
-    const upstreamBody: Record<string, unknown> = { ...(proposals.length > 0 ? aggregateRequest(body, proposals) : body) };
     const proposalCost = proposals.reduce((sum, p) => sum + p.costUsd, 0);
+    if (picked) {
+      const completion = { ...picked.completion, model: picked.model };
+      const headers = {
+        'x-request-id': requestId,
+        'x-switchyard-model': picked.model,
+        'x-switchyard-route': route?.name ?? picked.model,
+        'x-switchyard-proposers': proposals.map((p) => p.model).join(','),
+        'x-switchyard-cost-usd': proposalCost.toPrecision(6),
+      };
+      const record = (): Promise<void> =>
+        this.record(
+          { requestId, time: this.now(), route: route?.name ?? picked.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: picked.model, reason, candidates, costUsd: proposalCost, latencyMs: performance.now() - started, status: 200, prompt: this.config.store.keepPrompts ? prompt : null },
+          { route: route?.name ?? picked.model, prompt, answered: picked.model, costUsd: proposalCost },
+        );
+      return sendCompletion(res, completion, headers, body.stream === true, body.stream_options?.include_usage === true, record, this.store.shared);
+    }
+    const upstreamBody: Record<string, unknown> = { ...(proposals.length > 0 ? aggregateRequest(body, proposals) : body) };
     if (body.stream) upstreamBody['stream_options'] = { ...(body.stream_options ?? {}), include_usage: true };
     let last: { status?: number; outcome?: AttemptOutcome } = {};
     for (const modelId of order) {

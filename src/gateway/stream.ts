@@ -82,3 +82,36 @@ export async function pipeStream(job: StreamJob): Promise<void> {
     finish();
   }
 }
+
+/**
+ * Answers with a chat.completion the gateway already has (soft routing's picked answer): as JSON, or
+ * as the SSE chunks a streaming upstream would have sent (role + content, finish, usage if asked).
+ */
+export async function sendCompletion(
+  res: ServerResponse,
+  completion: Record<string, unknown>,
+  headers: Record<string, string>,
+  stream: boolean,
+  includeUsage: boolean,
+  record: () => Promise<void>,
+  recordFirst: boolean,
+): Promise<void> {
+  if (recordFirst) await record();
+  if (!stream) {
+    const text = JSON.stringify(completion);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  } else {
+    const c = completion as { id?: string; created?: number; model?: string; choices?: Array<{ message?: Record<string, unknown>; finish_reason?: string | null }>; usage?: unknown };
+    const base = { id: c.id ?? 'chatcmpl', object: 'chat.completion.chunk', created: c.created ?? 0, model: c.model };
+    const choice = c.choices?.[0];
+    const events = [
+      { ...base, choices: [{ index: 0, delta: { ...(choice?.message ?? {}), role: 'assistant' }, logprobs: null, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: choice?.finish_reason ?? 'stop' }] },
+      ...(includeUsage && c.usage ? [{ ...base, choices: [], usage: c.usage }] : []),
+    ];
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
+    res.end(`${events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('')}data: [DONE]\n\n`);
+  }
+  if (!recordFirst) await record();
+}

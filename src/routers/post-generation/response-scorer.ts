@@ -5,10 +5,25 @@
  * (Adam, seeded). Trained on the train split's recorded responses (`responses.jsonl.gz`); it sees
  * neither the task label nor any recorded score at choice time, so the choice is deployable.
  */
+import { z } from 'zod';
+import { SwitchyardError } from '../../core/errors.js';
+import { base64ToF32, f32ToBase64 } from '../../core/encode-f32.js';
 import { createRng, shuffleInPlace } from '../../core/random.js';
-import { createEncoder } from '../../encoders/registry.js';
+import { createEncoder, encoderFromSpec } from '../../encoders/registry.js';
 import type { CachedEncoder } from '../../encoders/cache.js';
+import type { EncoderSpec } from '../../spec/encoder.js';
 import { Adam, sigmoid } from '../nn/adam.js';
+
+/** A saved scorer (`switchyard train-scorer --out`). */
+export const ScorerArtifactSchema = z.object({
+  format: z.literal('switchyard.response-scorer'),
+  version: z.literal(1),
+  encoder: z.object({ id: z.string(), dim: z.number().int().positive(), config: z.record(z.string(), z.unknown()).optional(), state: z.unknown().optional() }),
+  models: z.array(z.string()),
+  weights: z.string(),
+  dim: z.number().int().positive(),
+});
+export type ScorerArtifact = z.infer<typeof ScorerArtifactSchema>;
 
 export interface ResponseItem {
   readonly prompt: string;
@@ -84,6 +99,19 @@ export class ResponseScorer {
       x[this.dim + M + EXTRA] = 1;
       return x;
     });
+  }
+
+  toArtifact(): ScorerArtifact {
+    return { format: 'switchyard.response-scorer', version: 1, encoder: this.encoder.toSpec() as ScorerArtifact['encoder'], models: [...this.models.keys()], weights: f32ToBase64(this.weights), dim: this.dim };
+  }
+
+  static fromArtifact(raw: unknown, where = 'response scorer'): ResponseScorer {
+    const r = ScorerArtifactSchema.safeParse(raw);
+    if (!r.success) throw new SwitchyardError('artifact_invalid', `${where}: not a response scorer artifact (${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`);
+    const a = r.data;
+    const weights = base64ToF32(a.weights);
+    if (weights.length !== a.dim + a.models.length + EXTRA + 1) throw new SwitchyardError('artifact_invalid', `${where}: weights do not match the model list`);
+    return new ResponseScorer(encoderFromSpec(a.encoder as EncoderSpec), new Map(a.models.map((m, i) => [m, i])), weights, a.dim);
   }
 
   /** Predicted quality of each answer (0..1). */
