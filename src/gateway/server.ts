@@ -23,7 +23,7 @@ import { LambdaController } from './dynamic-lambda.js';
 import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig, RouteConfig } from './config.js';
-import { ChatRequestSchema, parseJsonBody, readBody, sendError } from './http.js';
+import { ChatRequestSchema, parseJsonBody, readBody, sendError, type ChatRequest } from './http.js';
 import { callChatCompletions, fetchPost, undiciPost, type HttpPost } from './providers/openai-compatible.js';
 import { anthropicPost } from './providers/anthropic.js';
 import { replayPost } from './providers/replay.js';
@@ -66,6 +66,14 @@ const FeedbackSchema = z.object({ request_id: z.string().min(1), score: z.number
 const RECENT_LIMIT = 10_000;
 /** How long a served prompt stays in a shared store for feedback arriving at another replica. */
 const PENDING_PROMPT_MS = 24 * 3600_000;
+
+interface Plan {
+  readonly order: readonly string[];
+  readonly candidates: readonly CandidateEstimate[];
+  readonly reason: string;
+  readonly proposals: readonly Proposal[];
+  readonly picked: Proposal | undefined;
+}
 
 interface LoadedRoute {
   readonly name: string;
@@ -229,6 +237,29 @@ export class Gateway {
     }
   }
 
+  /**
+   * What a routed request will call: the router's decision, the order to try (its choice, then the
+   * rest by utility, for fallbacks) and, for soft routing, the proposers' answers with the model that
+   * aggregates them or the answer a scorer picked.
+   */
+  private async plan(route: LoadedRoute, body: ChatRequest, prompt: string, lambda: number): Promise<Plan> {
+    const [decision] = await route.learning.router.route([{ text: prompt }], { lambda, candidates: route.models });
+    const chosen = decision?.models[0] as string;
+    const candidates = decision?.candidates ?? [];
+    const ranked = [...candidates].filter((c) => route.models.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
+    const order = [chosen, ...ranked.filter((m) => m !== chosen), ...route.models.filter((m) => m !== chosen && !ranked.includes(m))];
+    const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined };
+    if (decision?.kind !== 'mixture' || !route.aggregator) return plan;
+    // soft routing: the proposers answer in parallel, then an aggregator model or a scorer (mixture.ts)
+    const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id) };
+    const proposals = await propose(decision.models, this.config.models, body, this.config.timeouts, deps);
+    const names = proposals.map((p) => p.model).join(', ');
+    if (proposals.length === 0) return { ...plan, reason: `${plan.reason}; no proposer answered, so the first choice answers alone` };
+    if (route.aggregator.kind === 'model') return { ...plan, proposals, order: [route.aggregator.model], reason: `${plan.reason}; ${route.aggregator.model} aggregated the answers of ${names}` };
+    const picked = await pickProposal(route.aggregator.scorer, prompt, proposals);
+    return { ...plan, proposals, picked, reason: `${plan.reason}; the response scorer picked ${picked.model}'s answer of ${names}` };
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const requestId = `req_${randomUUID()}`;
@@ -259,11 +290,6 @@ export class Gateway {
     if (!body) return;
 
     // resolve the route (or a model named directly) and rank the models to try
-    let order: string[];
-    let candidates: readonly CandidateEstimate[] = [];
-    let reason = 'model named directly';
-    let proposals: Proposal[] = [];
-    let picked: Proposal | undefined;
     const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
     const route = this.routes.get(body.model);
     let lambda = route ? route.lambda.lambda(this.now()) : 0;
@@ -272,34 +298,10 @@ export class Gateway {
       lambda = Number(header);
       if (!(header.trim() !== '' && lambda >= 0 && lambda <= 1)) return sendError(res, 400, 'invalid_request', `x-switchyard-lambda: expected a number in [0, 1], got "${header}"`);
     }
-    if (route) {
-      const [decision] = await route.learning.router.route([{ text: prompt }], { lambda, candidates: route.models });
-      const chosen = decision?.models[0] as string;
-      candidates = decision?.candidates ?? [];
-      reason = decision?.reason ?? '';
-      const ranked = [...(decision?.candidates ?? [])].filter((c) => route.models.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
-      order = [chosen, ...ranked.filter((m) => m !== chosen), ...route.models.filter((m) => m !== chosen && !ranked.includes(m))];
-      if (decision?.kind === 'mixture' && route.aggregator) {
-        // soft routing: the proposers answer in parallel, the aggregator writes the answer (mixture.ts)
-        const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id) };
-        proposals = await propose(decision.models, this.config.models, body, this.config.timeouts, deps);
-        const names = proposals.map((p) => p.model).join(', ');
-        if (proposals.length > 0 && route.aggregator.kind === 'model') {
-          order = [route.aggregator.model];
-          reason = `${reason}; ${route.aggregator.model} aggregated the answers of ${names}`;
-        } else if (proposals.length > 0 && route.aggregator.kind === 'scorer') {
-          picked = await pickProposal(route.aggregator.scorer, prompt, proposals);
-          reason = `${reason}; the response scorer picked ${picked.model}'s answer of ${names}`;
-        } else {
-          reason = `${reason}; no proposer answered, so the first choice answers alone`;
-        }
-      }
-    } else if (body.model in this.config.models) {
-      order = [body.model];
-    } else {
+    if (!route && !(body.model in this.config.models)) {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
     }
-
+    const { order, candidates, reason, proposals, picked } = route ? await this.plan(route, body, prompt, lambda) : { order: [body.model], candidates: [], reason: 'model named directly', proposals: [], picked: undefined };
     const proposalCost = proposals.reduce((sum, p) => sum + p.costUsd, 0);
     if (picked) {
       const completion = { ...picked.completion, model: picked.model };

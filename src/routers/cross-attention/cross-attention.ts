@@ -8,16 +8,15 @@
  * Design, loss and inference rule: docs/cross-attention.md.
  */
 import { SwitchyardError, invalidArgument } from '../../core/errors.js';
-import { createRng, gaussian } from '../../core/random.js';
 import { hashedTokenIds } from '../../encoders/tokens.js';
 import type { ModelCard } from '../../spec/dataset.js';
 import type { Decision, FitContext, PromptInput, RoutePrefs, RouterArtifact, TrainingData } from '../../spec/router.js';
-import { Adam } from '../nn/adam.js';
 import { CostModel } from '../cost-model.js';
 import { utility } from '../decision-rule.js';
 import { predictorConfig, relativeCosts } from '../predictor.js';
 import { NeuralPredictor, neuralConfig, type NeuralOptions } from '../nn/neural-predictor.js';
 import { weightFor } from '../tradeoff.js';
+import { fitNewRow, growBlocks, nearestModels } from './grow.js';
 import { AttentionNet, ENCODER_BLOCKS, initParams, type NetInput, type NetShape, type QueryMode } from './attention-net.js';
 
 export const QUERY_MODES: readonly QueryMode[] = ['tokens', 'sentence', 'both'];
@@ -259,79 +258,20 @@ export class CrossAttentionRouter extends NeuralPredictor {
     if (this.models.includes(card.id)) throw invalidArgument(`cross-attention: model "${card.id}" is already routed`);
     if (labelled.length < 2 || labelled.some((l) => !(l.score >= 0 && l.score <= 1))) throw invalidArgument('cross-attention: addModel needs at least 2 labelled prompts with scores in [0, 1]');
     const n = this.cards.length;
-    const d = this.dim;
     const prompts = labelled.map((l) => l.prompt);
-    const { q } = await this.predict(prompts);
-    const y = labelled.map((l) => l.score);
-    const neighbours = this.cards
-      .map((c, m) => ({ model: c.id, m, correlation: pearson(y, prompts.map((_, i) => q[i * n + m] as number)) }))
-      .filter((r) => r.correlation > 0)
-      .sort((a, b) => b.correlation - a.correlation)
-      .slice(0, 3);
+    const scores = labelled.map((l) => l.score);
+    const neighbours = nearestModels(this.models, (await this.predict(prompts)).q, scores);
     const warm = (options.warmStart ?? true) && neighbours.length > 0;
-    const total = neighbours.reduce((s, r) => s + r.correlation, 0);
-    const blend = (block: Float32Array, width: number, r: number): number => neighbours.reduce((s, nb) => s + ((block[nb.m * width + r] as number) * nb.correlation) / total, 0);
-    const meanScore = y.reduce((s, v) => s + v, 0) / y.length;
-    const rng = createRng(options.seed ?? 0);
-    this.foldParams = this.foldParams.map((params) => {
-      const [E, P, v, K, b, g, a] = params as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
-      const grow = (block: Float32Array, width: number, init: (r: number) => number): Float32Array => {
-        const out = new Float32Array(block.length + width);
-        out.set(block);
-        for (let r = 0; r < width; r++) out[block.length + r] = init(r);
-        return out;
-      };
-      const prior = Math.log(Math.max(1e-3, meanScore) / Math.max(1e-3, 1 - meanScore));
-      return [
-        E,
-        P,
-        v,
-        grow(K, d, (r) => (warm ? blend(K, d, r) : gaussian(rng) * 0.3)),
-        grow(b, 1, () => (warm ? blend(b, 1, 0) : prior)),
-        grow(g, 1, () => (warm ? blend(g, 1, 0) : 1)),
-        grow(a, 1, () => (warm ? blend(a, 1, 0) : 1)),
-      ];
-    });
+    const meanScore = scores.reduce((s, v) => s + v, 0) / scores.length;
+    this.foldParams = this.foldParams.map((params, f) => growBlocks(params, this.dim, neighbours, meanScore, warm, (options.seed ?? 0) + 7919 * f));
     const outTokens = labelled.flatMap((l) => (l.outputTokens !== undefined ? [l.outputTokens] : []));
     const meanOut = outTokens.length > 0 ? outTokens.reduce((s, v) => s + v, 0) / outTokens.length : median((this.costModel as CostModel).state.meanOutputTokens);
     this.appendModel(card, meanOut);
     this.allocate();
     const X = this.query === 'tokens' ? undefined : await this.embedPrompts(prompts);
     const inputs: NetInput[] = prompts.map((p, i) => ({ ids: this.tokenIds(p.text), x: X && this.query !== 'tokens' ? this.input.apply(X[i] as Float32Array) : undefined }));
-    const N = n + 1;
-    const Y = new Float64Array(labelled.length * N).fill(Number.NaN);
-    y.forEach((v, i) => (Y[i * N + n] = v));
-    const C = new Float64Array(labelled.length * N);
-    const net = this.net as AttentionNet;
-    const epochs = options.epochs ?? 40;
-    const logit = (p: number): number => Math.log(Math.max(1e-4, p) / Math.max(1e-4, 1 - p));
-    for (const params of this.foldParams) {
-      // shift the new bias so the mean predicted quality on the labelled prompts matches the recorded mean
-      const b = params[4] as Float32Array;
-      for (let it = 0; it < 3; it++) {
-        let mean = 0;
-        for (const input of inputs) {
-          net.forward(params, input);
-          mean += (net.p[n] as number) / inputs.length;
-        }
-        b[n] = (b[n] as number) + logit(meanScore) - logit(mean);
-      }
-      const grads = params.map((p) => new Float32Array(p.length));
-      const own = (blocks: Float32Array[]): Float32Array[] => [3, 4, 5, 6].map((k) => (blocks[k] as Float32Array).subarray(k === 3 ? n * d : n));
-      const adam = new Adam(own(params), this.lr, 1e-4);
-      const order = inputs.map((_, i) => i);
-      for (let e = 0; e < epochs; e++) {
-        for (let s = 0; s < order.length; s += 10) {
-          const end = Math.min(order.length, s + 10);
-          for (let i = s; i < end; i++) {
-            net.forward(params, inputs[i] as NetInput);
-            net.backward(params, grads, inputs[i] as NetInput, Y, C, i * N, this.beta, 0);
-          }
-          adam.step(own(grads), end - s);
-          for (const g of grads) g.fill(0);
-        }
-      }
-    }
+    const fit = { net: this.net as AttentionNet, inputs, scores, n, d: this.dim, lr: this.lr, beta: this.beta, epochs: options.epochs ?? 40 };
+    for (const params of this.foldParams) fitNewRow(params, fit);
     return { neighbours: neighbours.map(({ model, correlation }) => ({ model, correlation })), prompts: labelled.length };
   }
 
@@ -366,23 +306,6 @@ export class CrossAttentionRouter extends NeuralPredictor {
 }
 
 const EMPTY = new Int32Array(0);
-
-function pearson(a: readonly number[], b: readonly number[]): number {
-  const n = a.length;
-  const ma = a.reduce((s, v) => s + v, 0) / n;
-  const mb = b.reduce((s, v) => s + v, 0) / n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const x = (a[i] as number) - ma;
-    const z = (b[i] as number) - mb;
-    sab += x * z;
-    saa += x * x;
-    sbb += z * z;
-  }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
-}
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
