@@ -2,7 +2,7 @@
  * Soft routing in the gateway (mixture-of-agents): when a route's router answers with a `mixture`
  * decision (e.g. `cross-attention:soft=2`), the proposer models answer the request in parallel and
  * either the route's aggregator model writes the final answer from theirs (its call then goes
- * through the normal pipeline: retries, fallback, streaming) or a response scorer picks the best of
+ * through the normal pipeline: retries, circuit breaker, streaming) or a response scorer picks the best of
  * them. The request's cost counts every call. See docs/gateway.md, "Soft routing".
  */
 import type { CircuitBreaker } from './circuit-breaker.js';
