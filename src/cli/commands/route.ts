@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../../core/errors.js';
 import { fmtCost, fmtNum, textTable } from '../../eval/format.js';
 import { readArtifactFile } from '../../routers/artifact.js';
+import { CrossAttentionRouter } from '../../routers/cross-attention/cross-attention.js';
 import { routerFromArtifact } from '../../routers/registry.js';
 import type { RoutePrefs } from '../../spec/router.js';
 import { numberFlag, parse, requireString } from '../args.js';
@@ -38,10 +39,12 @@ export async function runRoute(argv: string[]): Promise<void> {
   }
   const lines = [`→ ${decision.models.join(' > ')}`, `  ${decision.reason}`, `  (${router.kind}, ${ms.toFixed(1)} ms including encoding)`];
   if (decision.candidates) {
+    // the cross-attention router also shows its attention's routing weights (the paper's w)
+    const weights = router instanceof CrossAttentionRouter ? await router.routingWeights({ text }) : undefined;
     const rows = [...decision.candidates]
       .sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0))
-      .map((c) => [`${c.model === decision.models[0] ? '* ' : '  '}${c.model}`, fmtNum(c.quality), fmtCost(c.cost), fmtNum(c.utility, 4)]);
-    lines.push('', textTable(['model', 'predicted quality', 'predicted cost', 'utility'], rows));
+      .map((c) => [`${decision.models.includes(c.model) ? '* ' : '  '}${c.model}`, fmtNum(c.quality), fmtCost(c.cost), fmtNum(c.utility, 4), ...(weights ? [fmtNum(weights.get(c.model), 3)] : [])]);
+    lines.push('', textTable(['model', 'predicted quality', 'predicted cost', 'utility', ...(weights ? ['attention w'] : [])], rows));
   }
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -53,6 +53,10 @@ describe('cross-attention router', () => {
     const pick = (ds: readonly { models: readonly string[] }[]): string[] => ds.map((d) => d.models.join());
     expect(pick(await loaded.route(prompts, { lambda: 0.5 }))).toEqual(pick(await base.route(prompts, { lambda: 0.5 })));
     await expect(base.addModel(train.models[m]!, labelled)).rejects.toMatchObject({ code: 'invalid_argument' });
+    // an artifact whose parameter blocks do not fit the network is refused
+    const broken = JSON.parse(JSON.stringify(base.toArtifact()));
+    broken.state.model.folds[0].pop();
+    await expect(routerFromArtifact(broken)).rejects.toMatchObject({ code: 'artifact_invalid' });
   });
 });
 

@@ -283,7 +283,17 @@ export class CrossAttentionRouter extends NeuralPredictor {
     return {};
   }
 
-  protected restoreNet(): void {}
+  /** Checks every fold's parameter blocks against the network's shape (a mismatched artifact is refused, not misread). */
+  protected restoreNet(): void {
+    const shape = this.shape();
+    const n = shape.models;
+    const sizes = [shape.vocab * shape.dim, shape.dim * shape.feature, shape.dim, n * shape.dim, n, n, n];
+    for (const params of this.foldParams) {
+      if (params.length !== sizes.length || params.some((p, k) => p.length !== sizes[k])) {
+        throw new SwitchyardError('artifact_invalid', `cross-attention: parameter blocks (${params.map((p) => p.length).join(', ')}) do not match the network (${sizes.join(', ')})`);
+      }
+    }
+  }
 
   static fromArtifact(a: RouterArtifact): CrossAttentionRouter {
     const c = a.config;
