@@ -126,11 +126,11 @@ describe.skipIf(!hasRedis)('gateway processes (SDK → 2 replicas + Redis → re
       seen.push(r.model);
       // feedback reaches the replica that did not serve the request; it learns through Redis
       expect(await feedback(other, r.id, r.model === 'small-3' ? 1 : 0)).toMatchObject({ recorded: true, router_updated: true });
-      await new Promise((done) => setTimeout(done, 250)); // the serving replica applies it within its sync interval (100 ms)
+      await new Promise((done) => setTimeout(done, 600)); // the serving replica applies it within its sync interval (100 ms), with room for a slow machine
     }
     expect(new Set(seen).size, seen.join()).toBe(meta.models.length); // untried arms first, on either replica
     expect((await ask(b, 'learn', prompt)).model).toBe('small-3');
-    await new Promise((r) => setTimeout(r, 400)); // A applies B's log within its sync interval
+    await new Promise((r) => setTimeout(r, 600)); // A applies B's log within its sync interval
     expect((await ask(a, 'learn', prompt)).model).toBe('small-3');
     for (const r of running.splice(-2)) await r.stop();
     const c = await serve(config);
