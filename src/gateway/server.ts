@@ -38,7 +38,7 @@ import { openStore } from './store/open-store.js';
 import { pipeStream, sendCompletion } from './stream.js';
 import { costOf } from './usage-cost.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
-import type { CandidateEstimate } from '../spec/router.js';
+import type { CandidateEstimate, RouterArtifact } from '../spec/router.js';
 
 export interface GatewayDeps {
   /** An injected fetch for upstream calls (default: undici pools). */
@@ -151,14 +151,15 @@ export class Gateway {
     }
     for (const [name, rc] of Object.entries(config.routes)) {
       const saved = await g.store.loadRouterState(name);
-      const router = await routerFromArtifact(saved ? (JSON.parse(saved.artifactJson) as never) : readArtifactFile(rc.router));
+      const artifact: RouterArtifact = saved ? (JSON.parse(saved.artifactJson) as RouterArtifact) : readArtifactFile(rc.router);
+      const router = await routerFromArtifact(artifact);
       const models = rc.models ?? router.models.filter((m) => m in config.models);
       const missing = models.filter((m) => !(m in config.models) || !router.models.includes(m));
       if (missing.length > 0 || models.length === 0) {
         throw new SwitchyardError('invalid_argument', `routes.${name}: models ${missing.length > 0 ? missing.join(', ') : '(none)'} are not both configured and known to the router (${router.models.join(', ')})`);
       }
       const aggregator = loadAggregator(name, rc.aggregate, config);
-      const soft = Number(router.toArtifact().config['soft'] ?? 1);
+      const soft = Number(artifact.config['soft'] ?? 1);
       if (soft > 1 && aggregator === undefined) throw new SwitchyardError('invalid_argument', `routes.${name}.aggregate: the router routes soft (soft=${soft}: ${soft} models answer), so the route needs an aggregator (aggregate: { model: … } or { scorer: scorer.json })`);
       const learning = new LearningRoute(name, router, g.store, saved?.seq ?? 0);
       await learning.sync(); // feedback received after the snapshot (here or on another replica)

@@ -83,6 +83,8 @@ export abstract class PredictorRouter extends BaseRouter {
   private memo = new WeakMap<readonly PromptInput[], Predictions>();
   /** The training data during `fit` (for families that fit sub-routers), then cleared. */
   protected fitting: TrainingData | undefined;
+  /** Predicted costs of the training prompts (n x M) during `fit`, then cleared. */
+  protected fitCosts: Float64Array | undefined;
   /** Calibrated out-of-fold predictions on train (n x M, NaN = none), kept after `fit` for ensembles. */
   oofCalibrated: Float64Array | undefined;
 
@@ -134,8 +136,10 @@ export abstract class PredictorRouter extends BaseRouter {
       return set.rows === 0 ? 0 : curveAiq(set, replayCurve(set));
     };
     this.fitting = train;
+    this.fitCosts = C;
     const oof = await this.fitQuality(X, Y, ctx, trainAiq);
     this.fitting = undefined;
+    this.fitCosts = undefined;
     this.fitCalibration(oof, Y, M);
     const calibrated = oof.map((v, k) => (Number.isNaN(v) ? v : this.calibrated(v, k % M)));
     this.oofCalibrated = calibrated;

@@ -81,6 +81,8 @@ export class CrossAttentionRouter extends NeuralPredictor {
   readonly soft: number;
   private net: AttentionNet | undefined;
   private inputs: NetInput[] = [];
+  /** Token ids of the training prompts during fit. */
+  private trainIds: Int32Array[] = [];
   private relCost: Float64Array = new Float64Array(0);
   lrScale: number[] = [];
 
@@ -134,30 +136,22 @@ export class CrossAttentionRouter extends NeuralPredictor {
 
   protected override async fitQuality(X: readonly Float32Array[], Y: Float64Array, ctx: FitContext): Promise<Float64Array> {
     const train = this.fitting;
-    if (!train || !this.costModel) throw new SwitchyardError('router_not_fitted', 'cross-attention: fitQuality outside fit');
-    const M = this.cards.length;
-    const c = new Float64Array(train.size * M);
-    const ids: Int32Array[] = [];
-    for (let i = 0; i < train.size; i++) {
-      const text = train.text(i);
-      ids.push(this.tokenIds(text));
-      this.costModel.predict(CostModel.countTokens(text), c, i * M);
-    }
-    this.relCost = relativeCosts(c, M);
-    this.inputs = ids.map((t) => ({ ids: t, x: undefined }));
+    if (!train || !this.fitCosts) throw new SwitchyardError('router_not_fitted', 'cross-attention: fitQuality outside fit');
+    this.relCost = relativeCosts(this.fitCosts, this.cards.length);
+    this.trainIds = Array.from({ length: train.size }, (_, i) => this.tokenIds(train.text(i)));
     const ratio = this.encoderLr / this.lr;
     this.lrScale = Array.from({ length: 7 }, (_, k) => (k < ENCODER_BLOCKS ? ratio : 1));
-    this.prepareInputs = () => {
-      this.inputs = ids.map((t, i) => ({ ids: t, x: this.query === 'tokens' ? undefined : this.X[i] }));
-    };
     const oof = await super.fitQuality(X, Y, ctx);
     this.inputs = [];
+    this.trainIds = [];
     this.relCost = new Float64Array(0);
     return oof;
   }
 
-  /** Called once the PCA-whitened inputs exist (from `init`, before the first fold trains). */
-  private prepareInputs: (() => void) | undefined;
+  /** The training prompts as the network reads them, once their whitened sentence features exist. */
+  protected override inputsReady(): void {
+    this.inputs = this.trainIds.map((t, i) => ({ ids: t, x: this.query === 'tokens' ? undefined : this.X[i] }));
+  }
 
   protected allocate(): void {
     this.net = new AttentionNet(this.shape());
@@ -165,8 +159,6 @@ export class CrossAttentionRouter extends NeuralPredictor {
   }
 
   init(seed: number): void {
-    this.prepareInputs?.();
-    this.prepareInputs = undefined;
     this.params = initParams(this.shape(), this.meanScores, seed);
     this.grads = this.params.map((p) => new Float32Array(p.length));
     this.allocate();

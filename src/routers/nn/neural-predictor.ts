@@ -50,6 +50,8 @@ export abstract class NeuralPredictor extends PredictorRouter implements CrossFi
   abstract backward(i: number): number;
   /** Probabilities for an input vector into out[offset..offset+M). */
   protected abstract run(z: Float32Array, out: Float64Array, offset: number): void;
+  /** Called once the whitened training inputs (this.X) exist, before the first network is initialised. */
+  protected inputsReady(): void {}
   /** (Re)allocates per-call buffers once dimensions are known. */
   protected abstract allocate(): void;
   protected abstract netConfig(): Record<string, unknown>;
@@ -67,6 +69,7 @@ export abstract class NeuralPredictor extends PredictorRouter implements CrossFi
     this.X = X.map((x) => this.input.apply(x));
     this.d = (this.X[0] as Float32Array).length;
     this.Y = Y;
+    this.inputsReady();
     this.meanScores = Array.from({ length: M }, (_, m) => {
       let s = 0;
       let c = 0;
