@@ -5,13 +5,13 @@ import { LearningRoute } from './learning.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
 describe('learning log across replicas', () => {
-  it('keeps replicas in step, trims behind snapshots, and lets a replica that fell behind reload', async () => {
+  it('keeps replicas in step, trims behind snapshots, and lets a replica that fell behind reload (a snapshot every event)', async () => {
     const train = syntheticMatrix({ prompts: 120 }).view('train');
     const base = createRouter('ucb1:bootstrap=false');
     await base.fit(train, { seed: 0 });
     const artifact = JSON.stringify(base.toArtifact());
     const store = new SqliteStore(':memory:');
-    const replica = async (): Promise<LearningRoute> => new LearningRoute('learn', await routerFromArtifact(JSON.parse(artifact)), store, 0, 2);
+    const replica = async (): Promise<LearningRoute> => new LearningRoute('learn', await routerFromArtifact(JSON.parse(artifact)), store, 0, 2, 1);
     const a = await replica();
     const b = await replica();
     const late = await replica(); // never syncs until the end
@@ -33,6 +33,24 @@ describe('learning log across replicas', () => {
     await late.sync();
     expect(late.appliedSeq).toBe(5);
     expect(late.router.toArtifact().state).toEqual(a.router.toArtifact().state);
+    await store.close();
+  });
+
+  it('snapshots every N events and on demand; a restart replays the log after the snapshot', async () => {
+    const train = syntheticMatrix({ prompts: 120 }).view('train');
+    const base = createRouter('ucb1:bootstrap=false');
+    await base.fit(train, { seed: 0 });
+    const artifact = JSON.stringify(base.toArtifact());
+    const store = new SqliteStore(':memory:');
+    const a = new LearningRoute('learn', await routerFromArtifact(JSON.parse(artifact)), store, 0, 1000, 3);
+    for (let k = 0; k < 4; k++) await a.learn({ prompt: `p${k}`, model: 'small-3', score: 1, costUsd: 1e-4 });
+    expect((await store.loadRouterState('learn'))?.seq).toBe(3); // the 4th event is in the log only
+    const saved = await store.loadRouterState('learn');
+    const restarted = new LearningRoute('learn', await routerFromArtifact(JSON.parse(saved?.artifactJson as string)), store, saved?.seq ?? 0, 1000, 3);
+    await restarted.sync();
+    expect(restarted.router.toArtifact().state).toEqual(a.router.toArtifact().state);
+    await a.snapshot();
+    expect((await store.loadRouterState('learn'))?.seq).toBe(4);
     await store.close();
   });
 });

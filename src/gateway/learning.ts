@@ -11,6 +11,8 @@ import type { FeedbackEvent, GatewayStore } from './store/store.js';
 const BATCH = 500;
 /** Events kept behind the newest snapshot, for replicas that lag; older ones are trimmed. */
 export const RETAIN_EVENTS = 10_000;
+/** A snapshot every this many events (and on close): restarts replay at most this many from the log. */
+export const SNAPSHOT_EVERY = 100;
 
 export class LearningRoute {
   private chain: Promise<unknown> = Promise.resolve();
@@ -22,7 +24,13 @@ export class LearningRoute {
     /** The last feedback event applied to the router. */
     private applied: number,
     private readonly retain = RETAIN_EVENTS,
-  ) {}
+    private readonly snapshotEvery = SNAPSHOT_EVERY,
+  ) {
+    this.snapshotSeq = applied;
+  }
+
+  /** The seq of the last snapshot this replica saved or started from. */
+  private snapshotSeq: number;
 
   get router(): Router {
     return this.current;
@@ -68,14 +76,29 @@ export class LearningRoute {
     }
   }
 
-  /** Records an outcome in the shared log, applies it (and anything before it), and saves a snapshot. */
+  /**
+   * Records an outcome in the shared log (that is what makes it durable) and applies it, with
+   * anything before it; every `snapshotEvery` events it also saves a snapshot and trims the log.
+   */
   async learn(event: FeedbackEvent): Promise<void> {
     await this.store.appendFeedbackEvent(this.name, event);
     await this.serial(async () => {
       await this.catchUp();
-      // inside the serial section: the artifact holds exactly the events up to `applied`
-      await this.store.saveRouterState(this.name, { artifactJson: JSON.stringify(this.current.toArtifact()), seq: this.applied });
-      if (this.applied > this.retain) await this.store.trimFeedbackEvents(this.name, this.applied - this.retain);
+      if (this.applied - this.snapshotSeq >= this.snapshotEvery) await this.saveSnapshot();
     });
+  }
+
+  /** Saves a snapshot of what has been applied, if it is newer than the last (e.g. on shutdown). */
+  snapshot(): Promise<void> {
+    return this.serial(async () => {
+      if (this.current.update && this.applied > this.snapshotSeq) await this.saveSnapshot();
+    });
+  }
+
+  /** Inside the serial section: the artifact holds exactly the events up to `applied`. */
+  private async saveSnapshot(): Promise<void> {
+    await this.store.saveRouterState(this.name, { artifactJson: JSON.stringify(this.current.toArtifact()), seq: this.applied });
+    this.snapshotSeq = this.applied;
+    if (this.applied > this.retain) await this.store.trimFeedbackEvents(this.name, this.applied - this.retain);
   }
 }

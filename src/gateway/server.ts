@@ -192,6 +192,7 @@ export class Gateway {
   async close(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
     this.server?.closeAllConnections();
+    for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot on close failed'));
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     await this.store.close();
   }
