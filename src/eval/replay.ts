@@ -76,7 +76,7 @@ async function replayRouter(view: MatrixView, prompts: readonly PromptInput[], r
       }
       // a mixture pays every call; it is credited its best recorded score (an upper bound: a perfect
       // aggregator), or with mixtureScores the recorded score of the answer the scorer ranks first
-      let best = -Infinity;
+      let credited = -Infinity;
       let rank = -Infinity;
       let spent = 0;
       let bestModel = -1;
@@ -90,11 +90,11 @@ async function replayRouter(view: MatrixView, prompts: readonly PromptInput[], r
         const r = scores ? (scores[i * M + m] as number) : q;
         if (bestModel < 0 || r > rank) {
           rank = Number.isNaN(r) ? -Infinity : r;
-          best = q;
+          credited = q;
           bestModel = m;
         }
       }
-      quality[i] = best;
+      quality[i] = credited;
       cost[i] = spent;
       choice[i] = bestModel;
     }

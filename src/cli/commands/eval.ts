@@ -77,12 +77,13 @@ export async function runEval(argv: string[]): Promise<void> {
 
   const routers: EvalRouter[] = [];
   let mixtureScores: Float64Array | undefined;
+  const probePrompt = replayPrompts(test).slice(0, 1); // tells a soft router (mixture decisions) apart
   for (const spec of specs) {
     const router = createRouter(spec);
     const t = performance.now();
     await router.fit(train, { seed, log });
     log(`fitted ${spec} in ${((performance.now() - t) / 1000).toFixed(1)}s`);
-    const probe = await router.route(replayPrompts(test).slice(0, 1), { lambda: 0, detail: 'choice' });
+    const probe = await router.route(probePrompt, { lambda: 0, detail: 'choice' });
     if (probe[0]?.kind !== 'mixture') {
       routers.push({ name: spec, router });
       continue;
