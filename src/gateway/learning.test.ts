@@ -4,13 +4,16 @@ import { createRouter, routerFromArtifact } from '../routers/registry.js';
 import { LearningRoute } from './learning.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
+/** A cold UCB1 router's artifact (JSON) and an empty in-memory store. */
+async function setup(): Promise<{ artifact: string; store: SqliteStore }> {
+  const base = createRouter('ucb1:bootstrap=false');
+  await base.fit(syntheticMatrix({ prompts: 120 }).view('train'), { seed: 0 });
+  return { artifact: JSON.stringify(base.toArtifact()), store: new SqliteStore(':memory:') };
+}
+
 describe('learning log across replicas', () => {
   it('keeps replicas in step, trims behind snapshots, and lets a replica that fell behind reload (a snapshot every event)', async () => {
-    const train = syntheticMatrix({ prompts: 120 }).view('train');
-    const base = createRouter('ucb1:bootstrap=false');
-    await base.fit(train, { seed: 0 });
-    const artifact = JSON.stringify(base.toArtifact());
-    const store = new SqliteStore(':memory:');
+    const { artifact, store } = await setup();
     const replica = async (): Promise<LearningRoute> => new LearningRoute('learn', await routerFromArtifact(JSON.parse(artifact)), store, 0, 2, 1);
     const a = await replica();
     const b = await replica();
@@ -37,11 +40,7 @@ describe('learning log across replicas', () => {
   });
 
   it('snapshots every N events and on demand; a restart replays the log after the snapshot', async () => {
-    const train = syntheticMatrix({ prompts: 120 }).view('train');
-    const base = createRouter('ucb1:bootstrap=false');
-    await base.fit(train, { seed: 0 });
-    const artifact = JSON.stringify(base.toArtifact());
-    const store = new SqliteStore(':memory:');
+    const { artifact, store } = await setup();
     const a = new LearningRoute('learn', await routerFromArtifact(JSON.parse(artifact)), store, 0, 1000, 3);
     for (let k = 0; k < 4; k++) await a.learn({ prompt: `p${k}`, model: 'small-3', score: 1, costUsd: 1e-4 });
     expect((await store.loadRouterState('learn'))?.seq).toBe(3); // the 4th event is in the log only
