@@ -5,45 +5,23 @@
  * Each server is its own process; the load generator is this one (undici).
  * Run: npm run build && node dist/bench/gateway-bench.js [--requests N] [--rounds R] [--router knn:encoder=hashing]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { loadDataset } from '../src/data/load.js';
-import { createRouter } from '../src/routers/registry.js';
+import { startTrio } from './gateway-trio.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string' }, rounds: { type: 'string' }, data: { type: 'string' }, router: { type: 'string' } } });
 const ROUTER = values.router ?? 'knn:encoder=hashing';
 const REQUESTS = Number(values.requests ?? 400);
 const ROUNDS = Number(values.rounds ?? 3);
 const DATA = resolve(values.data ?? resolve(process.env['SWITCHYARD_DATA'] ?? '../shared/data', 'routellm_gsm8k'));
-const CLI = resolve('dist/src/cli/main.js');
 const MODEL = 'mistralai/Mixtral-8x7B-Instruct-v0.1';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function waitFor(url: string): Promise<void> {
-  for (let k = 0; k < 100; k++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-const children: ChildProcess[] = [];
-const start = (args: string[]): void => void children.push(spawn(process.execPath, args, { stdio: 'ignore' }));
-
-const matrix = loadDataset(DATA);
-const prompts = matrix.view('test');
-const dir = mkdtempSync(join(tmpdir(), 'sy-gwbench-'));
-const router = createRouter(ROUTER);
-await router.fit(matrix.view('train'), { seed: 0 });
-writeFileSync(join(dir, 'router.json'), JSON.stringify(router.toArtifact()));
+const [UP, PROXY, GW] = [18090, 18091, 18092];
+// GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway process
+const trio = await startTrio(DATA, ROUTER, { upstream: UP, proxy: PROXY, gateway: GW }, (process.env['GATEWAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean));
+const { router } = trio;
+const prompts = trio.matrix.view('test');
 // decision time of the router alone (after encoding is part of it here: hashing)
 const texts = Array.from({ length: prompts.size }, (_, i) => ({ text: prompts.text(i) }));
 await router.route(texts, { lambda: 1 });
@@ -55,16 +33,7 @@ for (const p of texts) {
 }
 dt.sort((a, b) => a - b);
 
-const [UP, PROXY, GW] = [18090, 18091, 18092];
-const models = matrix.models.map((m) => `  ${JSON.stringify(m.id)}: { baseURL: "http://127.0.0.1:${UP}/v1", inputPricePerMTok: ${m.inputPricePerMTok}, outputPricePerMTok: ${m.outputPricePerMTok} }`).join('\n');
-writeFileSync(join(dir, 'sy.yaml'), `server: { port: ${GW} }\nstore: { path: ":memory:" }\nmodels:\n${models}\nroutes:\n  auto: { router: router.json, lambda: 1 }\n`);
-start([CLI, 'replay-upstream', '--data', DATA, '--port', String(UP)]);
-start([resolve('dist/bench/passthrough-proxy.js'), '--target', `http://127.0.0.1:${UP}`, '--port', String(PROXY)]);
-// GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway process
-start([...(process.env['GATEWAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean), CLI, 'serve', '--config', join(dir, 'sy.yaml')]);
 try {
-  await Promise.all([UP, GW].map((p) => waitFor(`http://127.0.0.1:${p}/v1/models`)));
-  await sleep(300);
   const targets = [
     { name: 'direct', port: UP, model: MODEL },
     { name: 'proxy', port: PROXY, model: MODEL },
@@ -122,5 +91,5 @@ try {
   }
   for (const p of pools.values()) await p.close();
 } finally {
-  for (const ch of children) ch.kill('SIGINT'); // lets a profiled gateway write its profile
+  trio.stop();
 }

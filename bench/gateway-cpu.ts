@@ -4,34 +4,22 @@
  * sensitive to a noisy machine than latency percentiles: it says what each request costs the process.
  * Run: npm run build && node dist/bench/gateway-cpu.js [--requests N] [--router linear:encoder=hashing]
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { loadDataset } from '../src/data/load.js';
-import { createRouter } from '../src/routers/registry.js';
+import { startTrio } from './gateway-trio.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string' }, router: { type: 'string' }, data: { type: 'string' } } });
 const N = Number(values.requests ?? 4000);
 const ROUTER = values.router ?? 'linear:encoder=hashing';
 const DATA = resolve(values.data ?? '../shared/data/routellm_gsm8k');
-const CLI = resolve('dist/src/cli/main.js');
 const [UP, PROXY, GW] = [18290, 18291, 18292];
 
-const matrix = loadDataset(DATA);
+const trio = await startTrio(DATA, ROUTER, { upstream: UP, proxy: PROXY, gateway: GW });
+const { matrix } = trio;
 const test = matrix.view('test');
-const dir = mkdtempSync(join(tmpdir(), 'sy-gwcpu-'));
-const router = createRouter(ROUTER);
-await router.fit(matrix.view('train'), { seed: 0 });
-writeFileSync(join(dir, 'router.json'), JSON.stringify(router.toArtifact()));
-const models = matrix.models.map((m) => `  ${JSON.stringify(m.id)}: { baseURL: "http://127.0.0.1:${UP}/v1", inputPricePerMTok: ${m.inputPricePerMTok}, outputPricePerMTok: ${m.outputPricePerMTok} }`).join('\n');
-writeFileSync(join(dir, 'sy.yaml'), `server: { port: ${GW} }\nstore: { path: ":memory:" }\nmodels:\n${models}\nroutes:\n  auto: { router: router.json, lambda: 1 }\n`);
-const up = spawn(process.execPath, [CLI, 'replay-upstream', '--data', DATA, '--port', String(UP)], { stdio: 'ignore' });
-const gw = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'sy.yaml')], { stdio: 'ignore' });
-const px = spawn(process.execPath, [resolve('dist/bench/passthrough-proxy.js'), '--target', `http://127.0.0.1:${UP}`, '--port', String(PROXY)], { stdio: 'ignore' });
-await new Promise((r) => setTimeout(r, 3000));
+const [gw, px] = [trio.gateway, trio.proxy];
 
 /** utime + stime of a process, in ms (clock ticks of 10 ms). */
 const cpuMs = (pid: number): number => {
@@ -70,5 +58,5 @@ try {
     }
   }
 } finally {
-  for (const p of [up, gw, px]) p.kill('SIGINT');
+  trio.stop();
 }

@@ -1,0 +1,63 @@
+/**
+ * What the gateway benchmarks share: a router fitted on a dataset's train split and saved, and three
+ * server processes — replay-upstream (recorded answers), the minimal pass-through proxy, and the
+ * gateway serving the router as route `auto` at λ = 1 with an in-memory store.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadDataset } from '../src/data/load.js';
+import type { RoutingMatrix } from '../src/data/routing-matrix.js';
+import { createRouter } from '../src/routers/registry.js';
+import type { Router } from '../src/spec/router.js';
+
+export interface Trio {
+  readonly matrix: RoutingMatrix;
+  readonly router: Router;
+  readonly upstream: ChildProcess;
+  readonly proxy: ChildProcess;
+  readonly gateway: ChildProcess;
+  /** SIGINT to every process (a profiled gateway then writes its profile). */
+  stop(): void;
+}
+
+const CLI = resolve('dist/src/cli/main.js');
+
+async function waitFor(url: string): Promise<void> {
+  for (let k = 0; k < 100; k++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** Fits `routerSpec` on `data`'s train split and starts the three servers on `ports`; resolves when they answer. */
+export async function startTrio(data: string, routerSpec: string, ports: { upstream: number; proxy: number; gateway: number }, gatewayNodeArgs: readonly string[] = []): Promise<Trio> {
+  const matrix = loadDataset(data);
+  const dir = mkdtempSync(join(tmpdir(), 'sy-gwbench-'));
+  const router = createRouter(routerSpec);
+  await router.fit(matrix.view('train'), { seed: 0 });
+  writeFileSync(join(dir, 'router.json'), JSON.stringify(router.toArtifact()));
+  const models = matrix.models.map((m) => `  ${JSON.stringify(m.id)}: { baseURL: "http://127.0.0.1:${ports.upstream}/v1", inputPricePerMTok: ${m.inputPricePerMTok}, outputPricePerMTok: ${m.outputPricePerMTok} }`).join('\n');
+  writeFileSync(join(dir, 'sy.yaml'), `server: { port: ${ports.gateway} }\nstore: { path: ":memory:" }\nmodels:\n${models}\nroutes:\n  auto: { router: router.json, lambda: 1 }\n`);
+  const start = (args: string[]): ChildProcess => spawn(process.execPath, args, { stdio: 'ignore' });
+  const upstream = start([CLI, 'replay-upstream', '--data', data, '--port', String(ports.upstream)]);
+  const proxy = start([resolve('dist/bench/passthrough-proxy.js'), '--target', `http://127.0.0.1:${ports.upstream}`, '--port', String(ports.proxy)]);
+  const gateway = start([...gatewayNodeArgs, CLI, 'serve', '--config', join(dir, 'sy.yaml')]);
+  const stop = (): void => {
+    for (const p of [upstream, proxy, gateway]) p.kill('SIGINT');
+  };
+  try {
+    await Promise.all([ports.upstream, ports.gateway].map((p) => waitFor(`http://127.0.0.1:${p}/v1/models`)));
+    await new Promise((r) => setTimeout(r, 300));
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  return { matrix, router, upstream, proxy, gateway, stop };
+}
