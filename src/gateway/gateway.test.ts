@@ -26,9 +26,11 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
   let good: ReplayUpstream;
   let bad: ReplayUpstream;
   let cutter: ReplayUpstream;
+  let hanging: ReplayUpstream;
   let goodURL = '';
   let badURL = '';
   let cutURL = '';
+  let hangURL = '';
   let artifactFile = '';
   let chosenAtHalf = '';
   const gateways: Gateway[] = [];
@@ -55,6 +57,8 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     goodURL = await good.listen();
     badURL = await bad.listen();
     cutURL = await cutter.listen();
+    hanging = new ReplayUpstream(data, { faultRate: 1, faults: ['timeout'] });
+    hangURL = await hanging.listen();
     const router = createRouter('knn:encoder=hashing:dim=256');
     await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
     artifactFile = join(dir, 'knn.json');
@@ -66,6 +70,7 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     await good.close();
     await bad.close();
     await cutter.close();
+    await hanging.close();
   });
 
   it('routes a request by the trained router and says which model answered, at what cost', async () => {
@@ -109,6 +114,22 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect(response.headers.get('x-switchyard-model')).not.toBe(chosenAtHalf);
     expect(response.headers.get('x-switchyard-fallback-from')).toBe(chosenAtHalf);
     expect(data.choices[0]?.message.content).toMatch(/answer to/);
+  });
+
+  it('times out an upstream that never answers (first byte, then total) and falls back', async () => {
+    const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: m.id === chosenAtHalf ? hangURL : goodURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
+    const ask = async (timeouts: { firstByteMs: number; totalMs: number }): Promise<{ model: string | null; ms: number }> => {
+      const { client } = await open(parseGatewayConfig({ server: { port: 0 }, retries: 0, timeouts, models, routes: { auto: { router: artifactFile, lambda: 0.5 } } }));
+      const t0 = performance.now();
+      const { response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse();
+      return { model: response.headers.get('x-switchyard-fallback-from'), ms: performance.now() - t0 };
+    };
+    for (const timeouts of [{ firstByteMs: 150, totalMs: 10_000 }, { firstByteMs: 10_000, totalMs: 150 }]) {
+      const { model, ms } = await ask(timeouts);
+      expect(model).toBe(chosenAtHalf); // the hanging first choice was given up on
+      expect(ms).toBeGreaterThanOrEqual(140);
+      expect(ms).toBeLessThan(5000);
+    }
   });
 
   it('ends a stream that breaks after bytes were sent with an error event, never a silent success', async () => {

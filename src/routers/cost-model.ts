@@ -15,6 +15,11 @@ export const CostModelStateSchema = z.object({
 });
 export type CostModelState = z.infer<typeof CostModelStateSchema>;
 
+/** Token counts of recent prompts (insertion-ordered, oldest dropped); long prompts are not kept. */
+const tokenMemo = new Map<string, number>();
+const TOKEN_MEMO_ENTRIES = 4096;
+const TOKEN_MEMO_MAX_CHARS = 8192;
+
 export class CostModel {
   readonly cards: readonly ModelCard[];
   readonly state: CostModelState;
@@ -71,7 +76,18 @@ export class CostModel {
     });
   }
 
+  /**
+   * cl100k tokens of a prompt, remembered for recently seen prompts: counting costs ~30 µs a
+   * prompt in a busy server (lookups in the 100k-entry rank table miss the CPU cache), a hit ~1 µs.
+   */
   static countTokens(text: string): number {
-    return tokens(text);
+    if (text.length > TOKEN_MEMO_MAX_CHARS) return tokens(text);
+    let n = tokenMemo.get(text);
+    if (n === undefined) {
+      n = tokens(text);
+      if (tokenMemo.size >= TOKEN_MEMO_ENTRIES) tokenMemo.delete(tokenMemo.keys().next().value as string);
+      tokenMemo.set(text, n);
+    }
+    return n;
   }
 }

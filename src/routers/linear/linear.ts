@@ -44,7 +44,8 @@ export class LinearRouter extends PredictorRouter {
   private yMean: number[] = [];
   /** d x M, row-major. */
   private W: Float64Array = new Float64Array(0);
-  private xc: Float64Array = new Float64Array(0);
+  /** yMean − xMeanᵀW for the W it was computed from: a prediction then reads only x's non-zero entries. */
+  private intercept: { readonly W: Float64Array; readonly b: Float64Array } | undefined;
 
   constructor(options: LinearOptions = {}) {
     super(options);
@@ -123,12 +124,15 @@ export class LinearRouter extends PredictorRouter {
   private predictRaw(x: Float32Array, out: Float64Array, offset: number): void {
     const d = this.d;
     const M = this.cards.length;
-    if (this.xc.length !== d) this.xc = new Float64Array(d);
-    for (let j = 0; j < d; j++) this.xc[j] = (x[j] as number) - (this.xMean[j] as number);
-    for (let m = 0; m < M; m++) out[offset + m] = this.yMean[m] as number;
+    if (this.intercept?.W !== this.W) {
+      const b = Float64Array.from(this.yMean);
+      for (let j = 0; j < d; j++) for (let m = 0; m < M; m++) b[m] = (b[m] as number) - (this.xMean[j] as number) * (this.W[j * M + m] as number);
+      this.intercept = { W: this.W, b };
+    }
+    for (let m = 0; m < M; m++) out[offset + m] = this.intercept.b[m] as number;
     for (let j = 0; j < d; j++) {
-      const v = this.xc[j] as number;
-      if (v === 0) continue;
+      const v = x[j] as number;
+      if (v === 0) continue; // hashing embeddings are sparse
       const off = j * M;
       for (let m = 0; m < M; m++) out[offset + m] = (out[offset + m] as number) + v * (this.W[off + m] as number);
     }
