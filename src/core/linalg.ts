@@ -1,6 +1,7 @@
 /** Dense linear algebra on typed arrays: Gram matrices, Cholesky solves, PCA by subspace iteration. */
 import { SwitchyardError } from './errors.js';
 import { createRng } from './random.js';
+import { RowMatrix } from './simd.js';
 
 /** Column means of row vectors. */
 export function columnMeans(X: readonly Float32Array[], d: number): Float64Array {
@@ -129,13 +130,13 @@ export function fitPca(X: readonly Float32Array[], k: number, seed = 0, iteratio
   return { mean: Float32Array.from(mean), components, k: kk, d, explained: eig.map((e) => e.v) };
 }
 
-/** Transposed components (d x k) and Σ_i c_ri μ_i, derived once per basis for fast projection. */
-const projectionCache = new WeakMap<Pca, { ct: Float64Array; offset: Float64Array }>();
+/** Transposed components (d rows of k) as a SIMD row matrix and Σ_i c_ri μ_i, derived once per basis. */
+const projectionCache = new WeakMap<Pca, { ct: RowMatrix; offset: Float64Array }>();
 
-function projectionOf(p: Pca): { ct: Float64Array; offset: Float64Array } {
+function projectionOf(p: Pca): { ct: RowMatrix; offset: Float64Array } {
   let cached = projectionCache.get(p);
   if (!cached) {
-    const ct = new Float64Array(p.d * p.k);
+    const ct = new Float32Array(p.d * p.k);
     const offset = new Float64Array(p.k);
     for (let r = 0; r < p.k; r++) {
       let o = 0;
@@ -146,7 +147,7 @@ function projectionOf(p: Pca): { ct: Float64Array; offset: Float64Array } {
       }
       offset[r] = o;
     }
-    cached = { ct, offset };
+    cached = { ct: new RowMatrix(ct, p.d, p.k), offset };
     projectionCache.set(p, cached);
   }
   return cached;
@@ -155,14 +156,7 @@ function projectionOf(p: Pca): { ct: Float64Array; offset: Float64Array } {
 /** Projects x onto the components: C (x − mean). Zero entries of x cost nothing (sparse hashing vectors). */
 export function project(p: Pca, x: Float32Array, out: Float32Array = new Float32Array(p.k)): Float32Array {
   const { ct, offset } = projectionOf(p);
-  const k = p.k;
-  const acc = new Float64Array(k);
-  for (let i = 0; i < p.d; i++) {
-    const v = x[i] as number;
-    if (v === 0) continue;
-    const off = i * k;
-    for (let r = 0; r < k; r++) acc[r] = (acc[r] as number) + v * (ct[off + r] as number);
-  }
-  for (let r = 0; r < k; r++) out[r] = (acc[r] as number) - (offset[r] as number);
+  const acc = ct.combine(x);
+  for (let r = 0; r < p.k; r++) out[r] = (acc[r] as number) - (offset[r] as number);
   return out;
 }

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { base64ToF32, f32ToBase64 } from '../../core/encode-f32.js';
 import { fitPca, project, type Pca } from '../../core/linalg.js';
+import { RowMatrix } from '../../core/simd.js';
 import { createRng, shuffleInPlace } from '../../core/random.js';
 import { normalizeInPlace } from '../../core/vec.js';
 import type { FitContext, RouterArtifact } from '../../spec/router.js';
@@ -211,26 +212,13 @@ export class KnnRouter extends PredictorRouter {
     return best.oof;
   }
 
+  /** The training vectors as a SIMD row matrix (built once per set of vectors). */
+  private matrix: { readonly of: Float32Array; readonly rows: RowMatrix } | undefined;
+
+  /** this.sims = similarity of q to every training prompt (a view, valid until the next call). */
   private similarities(q: Float32Array): void {
-    const d = this.dim;
-    const V = this.vectors;
-    const sims = this.sims;
-    const d4 = d - (d % 4);
-    for (let j = 0, off = 0; j < this.n; j++, off += d) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let t = 0;
-      for (; t < d4; t += 4) {
-        s0 += (V[off + t] as number) * (q[t] as number);
-        s1 += (V[off + t + 1] as number) * (q[t + 1] as number);
-        s2 += (V[off + t + 2] as number) * (q[t + 2] as number);
-        s3 += (V[off + t + 3] as number) * (q[t + 3] as number);
-      }
-      for (; t < d; t++) s0 += (V[off + t] as number) * (q[t] as number);
-      sims[j] = s0 + s1 + s2 + s3;
-    }
+    if (this.matrix?.of !== this.vectors) this.matrix = { of: this.vectors, rows: new RowMatrix(this.vectors, this.n, this.dim) };
+    this.sims = this.matrix.rows.dots(q);
   }
 
   private aggregate(neigh: ArrayLike<number>, m: number): number {
