@@ -1,6 +1,7 @@
 /**
- * Embedding caches keyed by (encoder fingerprint, text hash): an in-memory LRU for serving, and an
- * on-disk store for evaluation runs (one binary file per encoder fingerprint, appended to).
+ * Embedding caches per encoder fingerprint: an in-memory LRU for serving (keyed by the text, or its
+ * hash for long texts), and an on-disk store for evaluation runs keyed by text hash (one binary file
+ * per encoder fingerprint, appended to).
  */
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -14,18 +15,23 @@ function textKey(text: string): string {
 }
 
 export interface CacheOptions {
-  /** Entries kept in memory (default 10,000). */
+  /** Entries kept in memory per encoder fingerprint (default 20,000). */
   readonly maxEntries?: number;
   /** Folder for the on-disk cache (none by default). */
   readonly dir?: string;
 }
 
-/** One in-memory LRU for the whole process (keys carry the encoder fingerprint, so sharing is safe). */
-const sharedLru = new Map<string, Float32Array>();
+/** In-memory LRUs shared by every CachedEncoder of the process, one per encoder fingerprint. */
+const sharedLru = new Map<string, Map<string, Float32Array>>();
+/**
+ * Prompts up to this many characters are their own LRU key (no hashing on the serving path); longer
+ * ones are keyed by a hash, so memory stays bounded. Hashed keys start with U+0000 to stand apart.
+ */
+const RAW_KEY_MAX = 2048;
+const memoryKey = (text: string): string => (text.length <= RAW_KEY_MAX ? text : `\u0000${textKey(text)}`);
 
 export class CachedEncoder implements Encoder {
   readonly inner: Encoder;
-  private readonly lru = sharedLru;
   private readonly maxEntries: number;
   private readonly dir: string | undefined;
   private disk: Map<string, Float32Array> | undefined;
@@ -92,9 +98,11 @@ export class CachedEncoder implements Encoder {
     const disk = this.loadDisk();
     const out = new Array<Float32Array | undefined>(texts.length);
     const missing: number[] = [];
+    let lru = sharedLru.get(fp);
+    if (!lru) sharedLru.set(fp, (lru = new Map()));
+    const keys = texts.map(memoryKey);
     texts.forEach((t, i) => {
-      const k = textKey(t);
-      const hit = this.lru.get(`${fp}|${k}`) ?? disk?.get(k);
+      const hit = lru.get(keys[i] as string) ?? disk?.get(textKey(t));
       if (hit) {
         this.hits++;
         out[i] = hit;
@@ -123,14 +131,14 @@ export class CachedEncoder implements Encoder {
         appendFileSync(file, Buffer.concat(records));
       }
     }
-    for (let i = 0; i < texts.length; i++) this.remember(`${fp}|${textKey(texts[i] as string)}`, out[i] as Float32Array);
+    for (let i = 0; i < texts.length; i++) this.remember(lru, keys[i] as string, out[i] as Float32Array);
     return out as Float32Array[];
   }
 
-  private remember(key: string, v: Float32Array): void {
-    if (this.lru.has(key)) this.lru.delete(key);
-    this.lru.set(key, v);
-    if (this.lru.size > this.maxEntries) this.lru.delete(this.lru.keys().next().value as string);
+  private remember(lru: Map<string, Float32Array>, key: string, v: Float32Array): void {
+    if (lru.has(key)) lru.delete(key);
+    lru.set(key, v);
+    if (lru.size > this.maxEntries) lru.delete(lru.keys().next().value as string);
   }
 
   toSpec(): EncoderSpec {

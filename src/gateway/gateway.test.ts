@@ -128,7 +128,7 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
       const { model, ms } = await ask(timeouts);
       expect(model).toBe(chosenAtHalf); // the hanging first choice was given up on
       expect(ms).toBeGreaterThanOrEqual(140);
-      expect(ms).toBeLessThan(5000);
+      expect(ms).toBeLessThan(900); // timers precise to the millisecond, not a coarse tick
     }
   });
 

@@ -8,7 +8,6 @@
  * Every decision is recorded in the store; POST /v1/feedback updates routers that learn online and
  * persists their state; API keys (sha256) with daily/monthly budgets gate requests.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,6 +36,7 @@ import { ResponseScorer } from '../routers/post-generation/response-scorer.js';
 import { openStore } from './store/open-store.js';
 import { pipeStream, sendCompletion } from './stream.js';
 import { costOf } from './usage-cost.js';
+import { requestIds } from './request-id.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
 import type { CandidateEstimate, RouterArtifact } from '../spec/router.js';
 
@@ -118,6 +118,8 @@ export class Gateway {
   private readonly recent = new Map<string, RecentRequest>();
 
   private syncTimer: NodeJS.Timeout | undefined;
+  private logFlushTimer: NodeJS.Timeout | undefined;
+  private readonly nextRequestId: () => string;
 
   private constructor(
     readonly config: GatewayConfig,
@@ -132,7 +134,15 @@ export class Gateway {
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     for (const id of Object.keys(config.models)) this.breakers.set(id, new CircuitBreaker({ failureThreshold: 5, cooldownMs: 30_000 }, this.now));
     this.metrics = new GatewayMetrics(this.breakers);
-    this.log = deps.logger ?? pino({ base: { service: 'switchyard' } }, pino.destination({ dest: 2, sync: false, minLength: 4096 }));
+    this.nextRequestId = requestIds(this.now);
+    if (deps.logger) this.log = deps.logger;
+    else {
+      // lines are written 32 KB at a time (a write is a costly syscall a request), and at least every second
+      const dest = pino.destination({ dest: 2, sync: false, minLength: 32_768, maxWrite: 65_536 });
+      this.log = pino({ base: { service: 'switchyard' } }, dest);
+      this.logFlushTimer = setInterval(() => dest.flush(), 1000);
+      this.logFlushTimer.unref();
+    }
   }
 
   /**
@@ -191,6 +201,8 @@ export class Gateway {
 
   async close(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.logFlushTimer) clearInterval(this.logFlushTimer);
+    this.log.flush();
     this.server?.closeAllConnections();
     for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot on close failed'));
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
@@ -264,7 +276,7 @@ export class Gateway {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
-    const requestId = `req_${randomUUID()}`;
+    const requestId = this.nextRequestId();
     const url = (req.url ?? '').split('?')[0];
     if (req.method === 'GET' && url === '/metrics') {
       const text = await this.metrics.registry.metrics();

@@ -19,22 +19,22 @@ function textBody(text: string): UpstreamResponse['body'] {
 }
 
 export function anthropicPost(inner: HttpPost, now: () => number = Date.now): HttpPost {
-  return async (url, headers, raw, options) => {
+  return async (url, headers, raw, signal) => {
     const req = JSON.parse(raw) as OpenAIChatRequest;
     const target = new URL(url.href.replace(/\/chat\/completions$/, '/messages'));
     const key = headers['authorization']?.replace(/^Bearer /, '');
-    const up = await inner(target, { 'content-type': 'application/json', 'anthropic-version': ANTHROPIC_VERSION, ...(key ? { 'x-api-key': key } : {}) }, JSON.stringify(toAnthropicRequest(req, req.model)), options);
+    const up = await inner(target, { 'content-type': 'application/json', 'anthropic-version': ANTHROPIC_VERSION, ...(key ? { 'x-api-key': key } : {}) }, JSON.stringify(toAnthropicRequest(req, req.model)), signal);
     if (up.status < 200 || up.status >= 300) return up;
     const created = Math.floor(now() / 1000);
     if (!req.stream) {
       const message = (await up.body.json()) as AnthropicMessage;
-      return { status: up.status, headers: { 'content-type': 'application/json' }, body: textBody(JSON.stringify(fromAnthropicMessage(message, req.model, created))), abort: up.abort };
+      return { status: up.status, headers: { 'content-type': 'application/json' }, body: textBody(JSON.stringify(fromAnthropicMessage(message, req.model, created))) };
     }
     const translator = new AnthropicStreamTranslator(req.model, created);
     async function* translate(): AsyncGenerator<Uint8Array> {
       for await (const event of sseEvents(up.body)) for (const out of translator.translate(event)) yield Buffer.from(out);
     }
     const stream = translate();
-    return { status: up.status, headers: { 'content-type': 'text/event-stream' }, body: Object.assign(stream, { text: async () => '', json: async () => ({}) }), abort: up.abort };
+    return { status: up.status, headers: { 'content-type': 'text/event-stream' }, body: Object.assign(stream, { text: async () => '', json: async () => ({}) }) };
   };
 }

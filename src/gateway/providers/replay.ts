@@ -8,9 +8,6 @@ import type { ReplayData } from '../replay-upstream/replay-data.js';
 import { completionBody, streamEvents } from '../replay-upstream/wire.js';
 import type { HttpPost, UpstreamResponse } from './openai-compatible.js';
 
-/** Recorded answers are complete at once, so there is nothing to abort. */
-const noAbort = (): void => {};
-
 function bodyOf(chunks: readonly string[]): UpstreamResponse['body'] {
   const text = chunks.join('');
   return Object.assign(
@@ -28,13 +25,13 @@ export function replayPost(data: ReplayData, now: () => number = Date.now): Http
     const row = data.findPrompt(req.messages);
     const answer = row === undefined ? undefined : data.answer(row, req.model);
     if (!answer) {
-      return { status: 404, headers: { 'content-type': 'application/json' }, body: bodyOf([JSON.stringify(errorBody('prompt_not_found', `no recorded answer of ${req.model} for this prompt`))]), abort: noAbort };
+      return { status: 404, headers: { 'content-type': 'application/json' }, body: bodyOf([JSON.stringify(errorBody('prompt_not_found', `no recorded answer of ${req.model} for this prompt`))]) };
     }
     const id = `chatcmpl-replay-${answer.id}-${++seq}`;
     const created = Math.floor(now() / 1000);
     if (req.stream) {
-      return { status: 200, headers: { 'content-type': 'text/event-stream' }, body: bodyOf(streamEvents(answer, req.model, id, created, req.stream_options?.include_usage === true)), abort: noAbort };
+      return { status: 200, headers: { 'content-type': 'text/event-stream' }, body: bodyOf(streamEvents(answer, req.model, id, created, req.stream_options?.include_usage === true)) };
     }
-    return { status: 200, headers: { 'content-type': 'application/json' }, body: bodyOf([JSON.stringify(completionBody(answer, req.model, id, created))]), abort: noAbort };
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: bodyOf([JSON.stringify(completionBody(answer, req.model, id, created))]) };
   };
 }
