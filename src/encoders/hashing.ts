@@ -26,15 +26,36 @@ function fnv(s: string, start: number, end: number, seed: number): number {
   return h >>> 0;
 }
 
-const WORD = /[\p{L}\p{N}_]+/gu;
+/** A word is a run of letters, digits and `_` (`[\p{L}\p{N}_]+`); code points are classified once each. */
+const WORD_CHAR = /^[\p{L}\p{N}_]$/u;
+const BMP_CLASS = new Uint8Array(0x10000); // 0 unknown, 1 word, 2 not
+function isWordCodePoint(cp: number): boolean {
+  if (cp < 0x10000) {
+    let c = BMP_CLASS[cp] as number;
+    if (c === 0) BMP_CLASS[cp] = c = WORD_CHAR.test(String.fromCharCode(cp)) ? 1 : 2;
+    return c === 1;
+  }
+  return WORD_CHAR.test(String.fromCodePoint(cp));
+}
 
 /** Calls `visit(bucket, sign)` for every feature of the text. */
 export function forEachFeature(text: string, dim: number, config: HashingConfig, visit: (bucket: number, sign: number) => void): void {
   const lower = text.toLowerCase();
+  const n = lower.length;
   let prev = -1;
-  for (const m of lower.matchAll(WORD)) {
-    const start = m.index;
-    const end = start + m[0].length;
+  let i = 0;
+  while (i < n) {
+    let cp = lower.codePointAt(i) as number;
+    if (!isWordCodePoint(cp)) {
+      i += cp > 0xffff ? 2 : 1;
+      continue;
+    }
+    const start = i;
+    do {
+      i += cp > 0xffff ? 2 : 1;
+      cp = i < n ? (lower.codePointAt(i) as number) : -1;
+    } while (cp >= 0 && isWordCodePoint(cp));
+    const end = i;
     const h = fnv(lower, start, end, 0x811c9dc5);
     visit(h % dim, h & 0x80000000 ? -1 : 1);
     if (config.bigrams && prev >= 0) {
@@ -43,8 +64,8 @@ export function forEachFeature(text: string, dim: number, config: HashingConfig,
     }
     prev = h;
     if (config.charNgrams && end - start > 3) {
-      for (let i = start; i + 3 <= end; i++) {
-        const c = fnv(lower, i, i + 3, 0x01234567);
+      for (let k = start; k + 3 <= end; k++) {
+        const c = fnv(lower, k, k + 3, 0x01234567);
         visit(c % dim, c & 0x80000000 ? -1 : 1);
       }
     }
