@@ -27,10 +27,12 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
   let bad: ReplayUpstream;
   let cutter: ReplayUpstream;
   let hanging: ReplayUpstream;
+  let slow: ReplayUpstream;
   let goodURL = '';
   let badURL = '';
   let cutURL = '';
   let hangURL = '';
+  let slowURL = '';
   let artifactFile = '';
   let chosenAtHalf = '';
   const gateways: Gateway[] = [];
@@ -59,6 +61,8 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     cutURL = await cutter.listen();
     hanging = new ReplayUpstream(data, { faultRate: 1, faults: ['timeout'] });
     hangURL = await hanging.listen();
+    slow = new ReplayUpstream(data, { chunkDelayMs: 400 }); // headers at once, then a slow trickle
+    slowURL = await slow.listen();
     const router = createRouter('knn:encoder=hashing:dim=256');
     await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
     artifactFile = join(dir, 'knn.json');
@@ -71,6 +75,7 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     await bad.close();
     await cutter.close();
     await hanging.close();
+    await slow.close();
   });
 
   it('routes a request by the trained router and says which model answered, at what cost', async () => {
@@ -130,6 +135,22 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
       expect(ms).toBeGreaterThanOrEqual(140);
       expect(ms).toBeLessThan(900); // timers precise to the millisecond, not a coarse tick
     }
+  });
+
+  it('ends a stream still running at the total timeout with an error event', async () => {
+    const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: slowURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
+    const { client } = await open(parseGatewayConfig({ server: { port: 0 }, timeouts: { firstByteMs: 5000, totalMs: 250 }, models, routes: { auto: { router: artifactFile, lambda: 0.5 } } }));
+    const t0 = performance.now();
+    const stream = await client.chat.completions.create({ model: 'auto', stream: true, messages: [{ role: 'user', content: prompt }] });
+    let text = '';
+    await expect(
+      (async () => {
+        for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+      })(),
+    ).rejects.toThrow(/upstream stream broke: total timeout/);
+    expect(performance.now() - t0).toBeLessThan(1500);
+    expect(`[${chosenAtHalf}] answer to ${test[2]?.id}`.startsWith(text)).toBe(true);
+    expect(text.length).toBeLessThan(`[${chosenAtHalf}] answer to ${test[2]?.id}`.length);
   });
 
   it('ends a stream that breaks after bytes were sent with an error event, never a silent success', async () => {
