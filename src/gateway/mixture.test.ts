@@ -140,6 +140,35 @@ describe('soft routing (mixture-of-agents) in the gateway', () => {
     }
   });
 
+  it('retries a proposer that fails once (retryable), so its answer still counts', async () => {
+    const flaky = expected[0] as string;
+    const calls: string[] = [];
+    let failed = false;
+    // every upstream call goes through this fetch: the first call to `flaky` answers 503
+    const fetchOnce: typeof fetch = async (input, init) => {
+      const model = (JSON.parse(String(init?.body)) as { model: string }).model;
+      calls.push(model);
+      if (model === flaky && !failed) {
+        failed = true;
+        return new Response(JSON.stringify({ error: { message: 'overloaded', type: 'server_error', code: 'overloaded' } }), { status: 503, headers: { 'content-type': 'application/json' } });
+      }
+      return fetch(input, init);
+    };
+    const aggURL = `http://127.0.0.1:${(aggregator.address() as AddressInfo).port}/v1`;
+    const config = parseGatewayConfig({ server: { port: 0 }, retries: 1, models: models(upstreamURL, aggURL), routes: { soft: { router: artifact, lambda: 0.3, aggregate: { model: 'merger' } } } });
+    const delays: number[] = [];
+    const g = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }), fetch: fetchOnce, sleep: async (ms) => void delays.push(ms) });
+    try {
+      const c = new OpenAI({ baseURL: await g.listen(), apiKey: 'unused', maxRetries: 0 });
+      const { response } = await c.chat.completions.create({ model: 'soft', messages: [{ role: 'user', content: prompt }] }).withResponse();
+      expect(response.headers.get('x-switchyard-proposers')?.split(',').sort()).toEqual([...expected].sort());
+      expect(calls.filter((m) => m === flaky)).toHaveLength(2);
+      expect(delays).toHaveLength(1); // one backoff, from the retry policy
+    } finally {
+      await g.close();
+    }
+  });
+
   it('refuses a soft route without an aggregator, naming the field', async () => {
     const config = parseGatewayConfig({ server: { port: 0 }, models: models('http://127.0.0.1:9/v1', 'http://127.0.0.1:9/v1'), routes: { soft: { router: artifact } } });
     await expect(Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) })).rejects.toThrow(/routes\.soft\.aggregate/);

@@ -8,8 +8,8 @@
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ModelConfig } from './config.js';
 import type { ChatRequest } from './http.js';
-import { callChatCompletions, type HttpPost, type UpstreamTimeouts } from './providers/openai-compatible.js';
-import { isRetryableStatus } from './retry-policy.js';
+import { callModel, type RetryDeps } from './model-call.js';
+import type { HttpPost, UpstreamTimeouts } from './providers/openai-compatible.js';
 import type { ResponseScorer } from '../routers/post-generation/response-scorer.js';
 
 /** What the aggregator is told (after the mixture-of-agents "aggregate and synthesize" instruction). */
@@ -42,24 +42,21 @@ export interface ProposalDeps {
   readonly cost: (usage: { prompt_tokens?: number; completion_tokens?: number } | undefined, model: ModelConfig) => number;
   /** The model's circuit breaker: an open one skips the proposer; each call's outcome is reported. */
   readonly breaker?: (modelId: string) => CircuitBreaker | undefined;
+  /** A proposer's retryable failures are retried like the routed call's. */
+  readonly retry: RetryDeps;
 }
 
-/** Calls every proposer once, in parallel, without streaming; failed proposers (and open circuits) are left out. */
+/** Calls every proposer in parallel, without streaming, with retries; proposers that still fail (and open circuits) are left out. */
 export async function propose(models: readonly string[], configs: Readonly<Record<string, ModelConfig>>, body: ChatRequest, timeouts: UpstreamTimeouts, deps: ProposalDeps): Promise<Proposal[]> {
   const request: Record<string, unknown> = { ...body, stream: false };
   delete request['stream_options'];
   const results = await Promise.all(
     models.map(async (id): Promise<Proposal | undefined> => {
       const model = configs[id];
-      const breaker = deps.breaker?.(id);
-      if (!model || (breaker && !breaker.allow())) return undefined;
-      const r = await callChatCompletions(model, id, request, timeouts, { post: deps.post(id), env: deps.env });
-      if (!r.ok) {
-        if (r.outcome.kind !== 'response' || isRetryableStatus(r.outcome.status)) breaker?.failure();
-        else breaker?.success();
-        return undefined;
-      }
-      breaker?.success();
+      if (!model) return undefined;
+      const call = await callModel(model, id, request, timeouts, { post: deps.post(id), env: deps.env, breaker: deps.breaker?.(id), retry: deps.retry });
+      if (call.kind !== 'ok') return undefined;
+      const r = call.result;
       try {
         const json = (await r.response.body.json()) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: { prompt_tokens?: number; completion_tokens?: number } };
         const content = json.choices?.[0]?.message?.content;

@@ -23,13 +23,14 @@ import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig, RouteConfig } from './config.js';
 import { ChatRequestSchema, parseJsonBody, readBody, sendError, type ChatRequest } from './http.js';
-import { callChatCompletions, fetchPost, undiciPost, type HttpPost } from './providers/openai-compatible.js';
+import { fetchPost, undiciPost, type HttpPost } from './providers/openai-compatible.js';
+import { callModel, type RetryDeps } from './model-call.js';
 import { anthropicPost } from './providers/anthropic.js';
 import { replayPost } from './providers/replay.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
 import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
-import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutcome } from './retry-policy.js';
+import type { AttemptOutcome } from './retry-policy.js';
 import { LearningRoute } from './learning.js';
 import { aggregateRequest, pickProposal, propose, type Aggregator, type Proposal } from './mixture.js';
 import { ResponseScorer } from '../routers/post-generation/response-scorer.js';
@@ -120,6 +121,8 @@ export class Gateway {
   private syncTimer: NodeJS.Timeout | undefined;
   private logFlushTimer: NodeJS.Timeout | undefined;
   private readonly nextRequestId: () => string;
+  /** The retry policy's dependencies, for routed calls and proposers alike. */
+  private readonly retry: RetryDeps;
 
   private constructor(
     readonly config: GatewayConfig,
@@ -135,6 +138,7 @@ export class Gateway {
     for (const id of Object.keys(config.models)) this.breakers.set(id, new CircuitBreaker({ failureThreshold: 5, cooldownMs: 30_000 }, this.now));
     this.metrics = new GatewayMetrics(this.breakers);
     this.nextRequestId = requestIds(this.now);
+    this.retry = { maxRetries: config.retries, rng: this.rng, now: this.now, sleep: this.sleep };
     if (deps.logger) this.log = deps.logger;
     else {
       // lines are written 32 KB at a time (a write is a costly syscall a request), and at least every second
@@ -265,7 +269,7 @@ export class Gateway {
     const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined };
     if (decision?.kind !== 'mixture' || !route.aggregator) return plan;
     // soft routing: the proposers answer in parallel, then an aggregator model or a scorer (mixture.ts)
-    const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id) };
+    const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id), retry: this.retry };
     const proposals = await propose(decision.models, this.config.models, body, this.config.timeouts, deps);
     const names = proposals.map((p) => p.model).join(', ');
     if (proposals.length === 0) return { ...plan, reason: `${plan.reason}; no proposer answered, so the first choice answers alone` };
@@ -335,58 +339,46 @@ export class Gateway {
     }
     const upstreamBody: Record<string, unknown> = { ...(proposals.length > 0 ? aggregateRequest(body, proposals) : body) };
     if (body.stream) upstreamBody['stream_options'] = { ...(body.stream_options ?? {}), include_usage: true };
-    let last: { status?: number; outcome?: AttemptOutcome } = {};
+    let last: { status: number | undefined; outcome: AttemptOutcome | undefined } = { status: undefined, outcome: undefined };
+    const overhead = performance.now() - started; // gateway time before the first upstream call
     for (const modelId of order) {
       const model = this.config.models[modelId] as ModelConfig;
-      const breaker = this.breakers.get(modelId) as CircuitBreaker;
-      for (let attempt = 0; ; attempt++) {
-        if (!breaker.allow()) {
-          last = { outcome: { kind: 'connection-error' } };
-          break;
-        }
-        const overhead = performance.now() - started;
-        const result = await callChatCompletions(model, modelId, upstreamBody, this.config.timeouts, { post: this.posts.get(modelId) ?? this.post, env: this.env });
-        if (result.ok) {
-          breaker.success();
-          const headers = {
-            'x-request-id': requestId,
-            'x-switchyard-model': modelId,
-            'x-switchyard-route': route?.name ?? modelId,
-            'x-switchyard-overhead-ms': overhead.toFixed(3),
-            ...(order[0] !== modelId ? { 'x-switchyard-fallback-from': order[0] as string } : {}),
-            ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
-          };
-          const base = { requestId, time: this.now(), route: route?.name ?? modelId, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: modelId, reason, candidates, status: 200, prompt: this.config.store.keepPrompts ? prompt : null };
-          const upstreamStart = started + overhead;
-          // the request's cost: this call plus any soft-routing proposers
-          const after = (callCost: number): Promise<void> =>
-            this.record({ ...base, costUsd: callCost + proposalCost, latencyMs: performance.now() - started }, { route: base.route, prompt, answered: modelId, costUsd: callCost + proposalCost }, performance.now() - upstreamStart, overhead);
-          if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: this.store.shared });
-          const raw = await result.response.body.text();
-          result.finish();
-          const json = JSON.parse(raw) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
-          const callCost = costOf(json.usage, model);
-          const cost = callCost + proposalCost;
-          const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': cost.toPrecision(6) });
-          // with a shared store, record before answering: feedback may reach another replica next
-          if (this.store.shared) await after(callCost);
-          res.end(out);
-          if (!this.store.shared) await after(callCost);
-          return;
-        }
-        last = result.status !== undefined ? { status: result.status, outcome: result.outcome } : { outcome: result.outcome };
-        const retryable = result.outcome.kind !== 'response' || isRetryableStatus(result.outcome.status);
-        if (retryable) breaker.failure();
-        else breaker.success(); // the upstream is up; a 4xx is the request's fault (and this ends a half-open probe)
-        if (!retryable) {
-          // a final upstream error (400, 401, 404 …) is the client's answer, not a reason to fall back
-          return sendError(res, result.status ?? 502, 'upstream_error', `${modelId} answered ${result.status}: ${(result.body ?? '').slice(0, 300)}`, { 'x-request-id': requestId, 'x-switchyard-model': modelId }, 'invalid_request_error');
-        }
-        const d = decideRetry(result.outcome, attempt, { ...DEFAULT_RETRY_POLICY, maxRetries: this.config.retries }, this.rng, this.now());
-        if (!d.retry) break;
-        await this.sleep(d.delayMs);
+      const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: this.posts.get(modelId) ?? this.post, env: this.env, breaker: this.breakers.get(modelId), retry: this.retry });
+      if (call.kind === 'refused') {
+        // a final upstream error (400, 401, 404 …) is the client's answer, not a reason to fall back
+        return sendError(res, call.status ?? 502, 'upstream_error', `${modelId} answered ${call.status}: ${call.body.slice(0, 300)}`, { 'x-request-id': requestId, 'x-switchyard-model': modelId }, 'invalid_request_error');
       }
+      if (call.kind === 'failed') {
+        last = call;
+        continue;
+      }
+      const { result } = call;
+      const headers = {
+        'x-request-id': requestId,
+        'x-switchyard-model': modelId,
+        'x-switchyard-route': route?.name ?? modelId,
+        'x-switchyard-overhead-ms': overhead.toFixed(3),
+        ...(order[0] !== modelId ? { 'x-switchyard-fallback-from': order[0] as string } : {}),
+        ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
+      };
+      const base = { requestId, time: this.now(), route: route?.name ?? modelId, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: modelId, reason, candidates, status: 200, prompt: this.config.store.keepPrompts ? prompt : null };
+      const upstreamStart = started + overhead;
+      // the request's cost: this call plus any soft-routing proposers
+      const after = (callCost: number): Promise<void> =>
+        this.record({ ...base, costUsd: callCost + proposalCost, latencyMs: performance.now() - started }, { route: base.route, prompt, answered: modelId, costUsd: callCost + proposalCost }, performance.now() - upstreamStart, overhead);
+      if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: this.store.shared });
+      const raw = await result.response.body.text();
+      result.finish();
+      const json = JSON.parse(raw) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+      const callCost = costOf(json.usage, model);
+      const cost = callCost + proposalCost;
+      const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': cost.toPrecision(6) });
+      // with a shared store, record before answering: feedback may reach another replica next
+      if (this.store.shared) await after(callCost);
+      res.end(out);
+      if (!this.store.shared) await after(callCost);
+      return;
     }
     const status = last.status === 429 ? 429 : 502;
     await this.record({ requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: null, reason, candidates, costUsd: 0, latencyMs: performance.now() - started, status, prompt: null }, undefined);

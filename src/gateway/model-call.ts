@@ -1,0 +1,54 @@
+/**
+ * One model's call with the gateway's resilience around it: its circuit breaker is asked before each
+ * attempt and told each outcome, and a retryable failure (408/409/429/5xx, timeouts before the first
+ * byte, connection errors) is retried by the pure retry policy. Used for the routed call (which then
+ * falls back along the router's ranking) and for soft routing's proposers.
+ */
+import type { Rng } from '../core/random.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import type { ModelConfig } from './config.js';
+import { callChatCompletions, type HttpPost, type UpstreamResult, type UpstreamTimeouts } from './providers/openai-compatible.js';
+import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutcome } from './retry-policy.js';
+
+export interface RetryDeps {
+  readonly maxRetries: number;
+  readonly rng: Rng;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+export interface ModelCallDeps {
+  readonly post: HttpPost;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly breaker: CircuitBreaker | undefined;
+  readonly retry: RetryDeps;
+}
+
+export type ModelCall =
+  /** The upstream answered 2xx; the caller reads the response and calls `finish`. */
+  | { readonly kind: 'ok'; readonly result: Extract<UpstreamResult, { ok: true }> }
+  /** A final answer that is not the model's fault to retry (400, 401, 404 …): the client's answer. */
+  | { readonly kind: 'refused'; readonly status: number | undefined; readonly body: string }
+  /** Retries used up or the circuit open: the caller falls back or gives up. */
+  | { readonly kind: 'failed'; readonly status: number | undefined; readonly outcome: AttemptOutcome };
+
+export async function callModel(model: ModelConfig, modelId: string, body: Record<string, unknown>, timeouts: UpstreamTimeouts, deps: ModelCallDeps): Promise<ModelCall> {
+  const { breaker, retry } = deps;
+  let last: { status: number | undefined; outcome: AttemptOutcome } = { status: undefined, outcome: { kind: 'connection-error' } };
+  for (let attempt = 0; ; attempt++) {
+    if (breaker && !breaker.allow()) return { kind: 'failed', ...last };
+    const result = await callChatCompletions(model, modelId, body, timeouts, { post: deps.post, env: deps.env });
+    if (result.ok) {
+      breaker?.success();
+      return { kind: 'ok', result };
+    }
+    last = { status: result.status, outcome: result.outcome };
+    const retryable = result.outcome.kind !== 'response' || isRetryableStatus(result.outcome.status);
+    if (retryable) breaker?.failure();
+    else breaker?.success(); // the upstream is up; a 4xx is the request's fault (and this ends a half-open probe)
+    if (!retryable) return { kind: 'refused', status: result.status, body: result.body ?? '' };
+    const d = decideRetry(result.outcome, attempt, { ...DEFAULT_RETRY_POLICY, maxRetries: retry.maxRetries }, retry.rng, retry.now());
+    if (!d.retry) return { kind: 'failed', ...last };
+    await retry.sleep(d.delayMs);
+  }
+}
