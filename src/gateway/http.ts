@@ -53,16 +53,28 @@ export function parseJsonBody<T>(res: ServerResponse, text: string, schema: z.Zo
   return parsed.data;
 }
 
+/** Splits a server-sent-events byte stream into events (text between blank lines), synchronously per chunk. */
+export class SseSplitter {
+  private readonly decoder = new TextDecoder();
+  private buffer = '';
+
+  /** The events completed by this chunk, in order. */
+  push(chunk: Uint8Array): string[] {
+    this.buffer += this.decoder.decode(chunk, { stream: true });
+    const events: string[] = [];
+    let start = 0;
+    let cut: number;
+    while ((cut = this.buffer.indexOf('\n\n', start)) >= 0) {
+      events.push(this.buffer.slice(start, cut));
+      start = cut + 2;
+    }
+    if (start > 0) this.buffer = this.buffer.slice(start);
+    return events;
+  }
+}
+
 /** The events of a server-sent-events body (text between blank lines), as they arrive. */
 export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let cut: number;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      yield buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-    }
-  }
+  const splitter = new SseSplitter();
+  for await (const chunk of body) yield* splitter.push(chunk);
 }

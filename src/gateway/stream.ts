@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ModelConfig } from './config.js';
-import { sseEvents } from './http.js';
+import { SseSplitter } from './http.js';
 import { errorBody } from './openai-errors.js';
 import type { UpstreamResponse } from './providers/openai-compatible.js';
 import { costOf } from './usage-cost.js';
@@ -48,28 +48,32 @@ export async function pipeStream(job: StreamJob): Promise<void> {
       }
       res.write(text);
     };
-    for await (const event of sseEvents(upstream.body)) {
-      const data = event.startsWith('data: ') ? event.slice(6) : undefined;
-      if (data && data !== '[DONE]') {
-        // parse only chunks that carry usage or name another model; pass the rest through as they are
-        const hasUsage = data.includes('"usage":{');
-        if (!hasUsage && data.includes(sameModel)) {
+    // one await per upstream read, not per event: an async generator's yield costs a few µs an event
+    const splitter = new SseSplitter();
+    for await (const chunk of upstream.body) {
+      for (const event of splitter.push(chunk)) {
+        const data = event.startsWith('data: ') ? event.slice(6) : undefined;
+        if (data && data !== '[DONE]') {
+          // parse only chunks that carry usage or name another model; pass the rest through as they are
+          const hasUsage = data.includes('"usage":{');
+          if (!hasUsage && data.includes(sameModel)) {
+            write(`${event}\n\n`);
+            continue;
+          }
+          const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: { prompt_tokens?: number; completion_tokens?: number } | null };
+          if (obj.usage) cost = costOf(obj.usage, model);
+          if (obj.usage && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
+          write(`data: ${obj.model === modelId ? data : JSON.stringify({ ...obj, model: modelId })}\n\n`);
+        } else if (data === '[DONE]') {
+          write(`: x-switchyard-cost-usd=${(cost + otherCalls).toPrecision(6)}\n\n`);
+          if (recordFirst && !recorded) {
+            recorded = true;
+            await after(cost); // before the client sees the end (see the non-streaming path)
+          }
+          write('data: [DONE]\n\n');
+        } else if (event.trim() !== '') {
           write(`${event}\n\n`);
-          continue;
         }
-        const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: { prompt_tokens?: number; completion_tokens?: number } | null };
-        if (obj.usage) cost = costOf(obj.usage, model);
-        if (obj.usage && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
-        write(`data: ${obj.model === modelId ? data : JSON.stringify({ ...obj, model: modelId })}\n\n`);
-      } else if (data === '[DONE]') {
-        write(`: x-switchyard-cost-usd=${(cost + otherCalls).toPrecision(6)}\n\n`);
-        if (recordFirst && !recorded) {
-          recorded = true;
-          await after(cost); // before the client sees the end (see the non-streaming path)
-        }
-        write('data: [DONE]\n\n');
-      } else if (event.trim() !== '') {
-        write(`${event}\n\n`);
       }
     }
     res.end();
