@@ -73,6 +73,30 @@ export class SseSplitter {
   }
 }
 
+const BLANK_LINE = Buffer.from('\n\n');
+
+/**
+ * Splits a server-sent-events byte stream into its events as bytes, each with its closing blank line,
+ * so that events passed through need no decoding or re-encoding.
+ */
+export class SseByteSplitter {
+  private pending: Buffer = Buffer.alloc(0);
+
+  /** The events (blank line included) completed by this chunk, in order. */
+  push(chunk: Uint8Array): Buffer[] {
+    const data = this.pending.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([this.pending, chunk]);
+    const events: Buffer[] = [];
+    let start = 0;
+    let cut: number;
+    while ((cut = data.indexOf(BLANK_LINE, start)) >= 0) {
+      events.push(data.subarray(start, cut + 2));
+      start = cut + 2;
+    }
+    this.pending = start === data.length ? Buffer.alloc(0) : Buffer.from(data.subarray(start)); // a copy: the chunk's memory may be reused
+    return events;
+  }
+}
+
 /** The events of a server-sent-events body (text between blank lines), as they arrive. */
 export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
   const splitter = new SseSplitter();

@@ -1,12 +1,12 @@
 /**
  * Streaming answers (SSE) from an upstream to the client: chunks pass through untouched unless they
  * carry usage (billed) or name another model (renamed); the usage chunk the client did not ask for
- * is dropped; events decoded from one upstream read go out in one write; a stream that breaks after
+ * is dropped; the events of one upstream read go out in one write; a stream that breaks after
  * bytes were sent ends with an `error` event, never as a silent success.
  */
 import type { ServerResponse } from 'node:http';
 import type { ModelConfig } from './config.js';
-import { SseSplitter } from './http.js';
+import { SseByteSplitter } from './http.js';
 import { errorBody } from './openai-errors.js';
 import type { UpstreamResponse } from './providers/openai-compatible.js';
 import { costOf } from './usage-cost.js';
@@ -28,60 +28,68 @@ export interface StreamJob {
   readonly recordFirst: boolean;
 }
 
+const DATA = Buffer.from('data: ');
+const DONE = Buffer.from('data: [DONE]');
+const DONE_EVENT = Buffer.from('data: [DONE]\n\n');
+const USAGE = Buffer.from('"usage":{');
+/** The event is `data: [DONE]` (and line ends), not a chunk that happens to contain that text. */
+const isDone = (event: Buffer): boolean => event.subarray(0, DONE.length).equals(DONE) && event.subarray(DONE.length).every((b) => b === 0x0a || b === 0x0d);
+
 export async function pipeStream(job: StreamJob): Promise<void> {
   const { res, upstream, finish, headers, model, modelId, clientWantsUsage, after, otherCalls, recordFirst } = job;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
   let cost = 0;
   let recorded = false;
+  let ended = false;
   try {
-    const sameModel = `"model":${JSON.stringify(modelId)}`;
-    let corked = false;
-    const write = (text: string): void => {
-      // events decoded from one upstream read go out in one write
-      if (!corked) {
-        corked = true;
-        res.cork();
-        process.nextTick(() => {
-          corked = false;
-          res.uncork();
-        });
-      }
-      res.write(text);
+    const sameModel = Buffer.from(`"model":${JSON.stringify(modelId)}`);
+    // what one upstream read produced goes out in one write (one chunk of the client's response)
+    const out: Buffer[] = [];
+    const flush = (): void => {
+      if (out.length === 0 || ended) return;
+      res.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
+      out.length = 0;
     };
-    // one await per upstream read, not per event: an async generator's yield costs a few µs an event
-    const splitter = new SseSplitter();
+    // events stay bytes unless they must be read: one await per upstream read, no decoding to pass one through
+    const splitter = new SseByteSplitter();
     for await (const chunk of upstream.body) {
       for (const event of splitter.push(chunk)) {
-        const data = event.startsWith('data: ') ? event.slice(6) : undefined;
-        if (data && data !== '[DONE]') {
+        const isData = event.subarray(0, DATA.length).equals(DATA);
+        if (isData && !isDone(event)) {
           // parse only chunks that carry usage or name another model; pass the rest through as they are
-          const hasUsage = data.includes('"usage":{');
-          if (!hasUsage && data.includes(sameModel)) {
-            write(`${event}\n\n`);
+          if (!event.includes(USAGE) && event.includes(sameModel)) {
+            out.push(event);
             continue;
           }
+          const data = event.toString('utf8', DATA.length).trimEnd();
           const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: { prompt_tokens?: number; completion_tokens?: number } | null };
           if (obj.usage) cost = costOf(obj.usage, model);
           if (obj.usage && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
-          write(`data: ${obj.model === modelId ? data : JSON.stringify({ ...obj, model: modelId })}\n\n`);
-        } else if (data === '[DONE]') {
-          write(`: x-switchyard-cost-usd=${(cost + otherCalls).toPrecision(6)}\n\n`);
+          out.push(Buffer.from(`data: ${obj.model === modelId ? data : JSON.stringify({ ...obj, model: modelId })}\n\n`));
+        } else if (isData) {
+          out.push(Buffer.from(`: x-switchyard-cost-usd=${(cost + otherCalls).toPrecision(6)}\n\n`));
           if (recordFirst && !recorded) {
             recorded = true;
+            flush();
             await after(cost); // before the client sees the end (see the non-streaming path)
           }
-          write('data: [DONE]\n\n');
-        } else if (event.trim() !== '') {
-          write(`${event}\n\n`);
+          out.push(DONE_EVENT);
+          // the end: the last bytes and the chunked terminator in one write
+          res.end(Buffer.concat(out));
+          ended = true;
+          out.length = 0;
+        } else if (event.toString('utf8').trim() !== '') {
+          out.push(event);
         }
       }
+      flush();
     }
-    res.end();
+    if (!ended) res.end();
     if (!recorded) await after(cost);
   } catch (e) {
-    // bytes were already sent: never end as a silent success
-    res.write(`event: error\ndata: ${JSON.stringify(errorBody('upstream_stream_broken', `the upstream stream broke: ${(e as Error).message}`, 'server_error'))}\n\n`);
-    res.end();
+    // bytes were already sent: never end as a silent success (a break after [DONE] lost nothing)
+    if (!ended) res.end(`event: error\ndata: ${JSON.stringify(errorBody('upstream_stream_broken', `the upstream stream broke: ${(e as Error).message}`, 'server_error'))}\n\n`);
+    else if (!recorded) await after(cost);
   } finally {
     finish();
   }
