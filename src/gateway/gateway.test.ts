@@ -155,8 +155,8 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
 
   it('ends a stream that breaks after bytes were sent with an error event, never a silent success', async () => {
     const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: cutURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
-    const { client } = await open(parseGatewayConfig({ server: { port: 0 }, models, routes: { auto: { router: artifactFile, lambda: 0.5 } } }));
-    const stream = await client.chat.completions.create({ model: 'auto', stream: true, messages: [{ role: 'user', content: prompt }] });
+    const { gateway, client } = await open(parseGatewayConfig({ server: { port: 0 }, models, routes: { auto: { router: artifactFile, lambda: 0.5 } } }));
+    const { data: stream, response } = await client.chat.completions.create({ model: 'auto', stream: true, messages: [{ role: 'user', content: prompt }] }).withResponse();
     let text = '';
     await expect(
       (async () => {
@@ -164,6 +164,8 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
       })(),
     ).rejects.toThrow(/upstream stream broke/);
     expect(`[${chosenAtHalf}] answer to ${test[2]?.id}`.startsWith(text)).toBe(true);
+    const decision = await gateway.store.getDecision(response.headers.get('x-request-id') as string);
+    expect(decision).toMatchObject({ status: 502, answered: chosenAtHalf }); // the failed stream is in the decision log
   });
 
   it('takes λ per request from x-switchyard-lambda and names bad input with OpenAI-shaped errors', async () => {

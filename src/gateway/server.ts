@@ -364,8 +364,9 @@ export class Gateway {
       const base = { requestId, time: this.now(), route: route?.name ?? modelId, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: modelId, reason, candidates, status: 200, prompt: this.config.store.keepPrompts ? prompt : null };
       const upstreamStart = started + overhead;
       // the request's cost: this call plus any soft-routing proposers
-      const after = (callCost: number): Promise<void> =>
-        this.record({ ...base, costUsd: callCost + proposalCost, latencyMs: performance.now() - started }, { route: base.route, prompt, answered: modelId, costUsd: callCost + proposalCost }, performance.now() - upstreamStart, overhead);
+      // a stream that broke midway is recorded as a 502 (the client got an error event), and feedback cannot refer to it
+      const after = (callCost: number, broken = false): Promise<void> =>
+        this.record({ ...base, status: broken ? 502 : 200, costUsd: callCost + proposalCost, latencyMs: performance.now() - started }, broken ? undefined : { route: base.route, prompt, answered: modelId, costUsd: callCost + proposalCost }, performance.now() - upstreamStart, overhead);
       if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: this.store.shared });
       const raw = await result.response.body.text();
       result.finish();

@@ -20,8 +20,8 @@ export interface StreamJob {
   readonly model: ModelConfig;
   readonly modelId: string;
   readonly clientWantsUsage: boolean;
-  /** Records the request with this call's cost. */
-  readonly after: (costUsd: number) => Promise<void>;
+  /** Records the request with this call's cost (as failed when the stream broke before its end). */
+  readonly after: (costUsd: number, broken?: boolean) => Promise<void>;
   /** Cost of other calls in the request (soft-routing proposers), for the cost comment. */
   readonly otherCalls: number;
   /** Record before the client sees the end (shared stores: feedback may reach another replica next). */
@@ -89,7 +89,7 @@ export async function pipeStream(job: StreamJob): Promise<void> {
   } catch (e) {
     // bytes were already sent: never end as a silent success (a break after [DONE] lost nothing)
     if (!ended) res.end(`event: error\ndata: ${JSON.stringify(errorBody('upstream_stream_broken', `the upstream stream broke: ${(e as Error).message}`, 'server_error'))}\n\n`);
-    else if (!recorded) await after(cost);
+    if (!recorded) await after(cost, !ended);
   } finally {
     finish();
   }
