@@ -153,6 +153,14 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect(text.length).toBeLessThan(`[${chosenAtHalf}] answer to ${test[2]?.id}`.length);
   });
 
+  it('falls back when a JSON answer breaks off midway (nothing reached the client yet)', async () => {
+    const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: m.id === chosenAtHalf ? cutURL : goodURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
+    const { client } = await open(parseGatewayConfig({ server: { port: 0 }, retries: 0, models, routes: { auto: { router: artifactFile, lambda: 0.5 } } }));
+    const { data, response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse();
+    expect(response.headers.get('x-switchyard-fallback-from')).toBe(chosenAtHalf);
+    expect(data.choices[0]?.message.content).toMatch(/answer to/);
+  });
+
   it('ends a stream that breaks after bytes were sent with an error event, never a silent success', async () => {
     const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: cutURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
     const { gateway, client } = await open(parseGatewayConfig({ server: { port: 0 }, models, routes: { auto: { router: artifactFile, lambda: 0.5 } } }));

@@ -368,9 +368,19 @@ export class Gateway {
       const after = (callCost: number, broken = false): Promise<void> =>
         this.record({ ...base, status: broken ? 502 : 200, costUsd: callCost + proposalCost, latencyMs: performance.now() - started }, broken ? undefined : { route: base.route, prompt, answered: modelId, costUsd: callCost + proposalCost }, performance.now() - upstreamStart, overhead);
       if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: this.store.shared });
-      const raw = await result.response.body.text();
-      result.finish();
-      const json = JSON.parse(raw) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+      let raw: string;
+      let json: { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+      try {
+        raw = await result.response.body.text();
+        json = JSON.parse(raw) as typeof json;
+      } catch {
+        // the body broke off (or is not JSON): nothing has reached the client yet, so the next model may answer
+        this.breakers.get(modelId)?.failure();
+        last = { status: undefined, outcome: { kind: 'connection-error' } };
+        continue;
+      } finally {
+        result.finish();
+      }
       const callCost = costOf(json.usage, model);
       const cost = callCost + proposalCost;
       const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
