@@ -23,7 +23,7 @@ import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig, RouteConfig } from './config.js';
 import { ChatRequestSchema, parseJsonBody, readBody, sendError, type ChatRequest } from './http.js';
-import { fetchPost, undiciPost, type HttpPost } from './providers/openai-compatible.js';
+import { fetchPost, undiciPost, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
 import { callModel, type RetryDeps } from './model-call.js';
 import { anthropicPost } from './providers/anthropic.js';
 import { replayPost } from './providers/replay.js';
@@ -278,6 +278,31 @@ export class Gateway {
     return { ...plan, proposals, picked, reason: `${plan.reason}; the response scorer picked ${picked.model}'s answer of ${names}` };
   }
 
+  /**
+   * Answers with an upstream's JSON completion (renamed to the model that answered, its cost in a
+   * header) and records it; false, with nothing sent, when the body broke off or is not JSON.
+   */
+  private async answerJson(res: ServerResponse, result: { response: UpstreamResponse; finish: () => void }, model: ModelConfig, modelId: string, headers: Record<string, string>, otherCalls: number, after: (callCost: number) => Promise<void>): Promise<boolean> {
+    let raw: string;
+    let json: { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+    try {
+      raw = await result.response.body.text();
+      json = JSON.parse(raw) as typeof json;
+    } catch {
+      return false;
+    } finally {
+      result.finish();
+    }
+    const callCost = costOf(json.usage, model);
+    const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': (callCost + otherCalls).toPrecision(6) });
+    // with a shared store, record before answering: feedback may reach another replica next
+    if (this.store.shared) await after(callCost);
+    res.end(out);
+    if (!this.store.shared) await after(callCost);
+    return true;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const requestId = this.nextRequestId();
@@ -363,33 +388,15 @@ export class Gateway {
       };
       const base = { requestId, time: this.now(), route: route?.name ?? modelId, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: modelId, reason, candidates, status: 200, prompt: this.config.store.keepPrompts ? prompt : null };
       const upstreamStart = started + overhead;
-      // the request's cost: this call plus any soft-routing proposers
-      // a stream that broke midway is recorded as a 502 (the client got an error event), and feedback cannot refer to it
+      // the request's cost: this call plus any soft-routing proposers; a stream that broke midway is
+      // recorded as a 502 (the client got an error event), and feedback cannot refer to it
       const after = (callCost: number, broken = false): Promise<void> =>
         this.record({ ...base, status: broken ? 502 : 200, costUsd: callCost + proposalCost, latencyMs: performance.now() - started }, broken ? undefined : { route: base.route, prompt, answered: modelId, costUsd: callCost + proposalCost }, performance.now() - upstreamStart, overhead);
       if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: this.store.shared });
-      let raw: string;
-      let json: { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
-      try {
-        raw = await result.response.body.text();
-        json = JSON.parse(raw) as typeof json;
-      } catch {
-        // the body broke off (or is not JSON): nothing has reached the client yet, so the next model may answer
-        this.breakers.get(modelId)?.failure();
-        last = { status: undefined, outcome: { kind: 'connection-error' } };
-        continue;
-      } finally {
-        result.finish();
-      }
-      const callCost = costOf(json.usage, model);
-      const cost = callCost + proposalCost;
-      const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': cost.toPrecision(6) });
-      // with a shared store, record before answering: feedback may reach another replica next
-      if (this.store.shared) await after(callCost);
-      res.end(out);
-      if (!this.store.shared) await after(callCost);
-      return;
+      if (await this.answerJson(res, result, model, modelId, headers, proposalCost, after)) return;
+      // the body broke off (or is not JSON): nothing has reached the client yet, so the next model may answer
+      this.breakers.get(modelId)?.failure();
+      last = { status: undefined, outcome: { kind: 'connection-error' } };
     }
     const status = last.status === 429 ? 429 : 502;
     await this.record({ requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: null, reason, candidates, costUsd: 0, latencyMs: performance.now() - started, status, prompt: null }, undefined);
