@@ -186,6 +186,17 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     await expect(client.chat.completions.create({ model: 'auto', messages: [] })).rejects.toMatchObject({ status: 400 });
   });
 
+  it('refuses a body over the size limit with 413, and keeps serving on that connection', async () => {
+    const { client, url } = await open(configFor({ server: { port: 0, bodyLimitBytes: 4096 } }));
+    const big = 'x'.repeat(200_000);
+    await expect(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: big }] })).rejects.toMatchObject({ status: 413, code: 'invalid_request' });
+    const raw = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'not json' });
+    expect(raw.status).toBe(400);
+    expect(((await raw.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+    const ok = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] });
+    expect(ok.choices[0]?.message.content).toMatch(/answer to/);
+  });
+
   it('records every decision (route, candidates, chosen, cost, latency) and refuses keys over budget', async () => {
     const config = configFor({ auth: { keys: [{ name: 'team-a', sha256: hashKey('sk-team-a'), dailyBudgetUsd: 1e-9 }] } });
     const { gateway, url } = await open(config);
