@@ -144,7 +144,13 @@ export class Gateway {
       // lines are written 32 KB at a time (a write is a costly syscall a request), and at least every second
       const dest = pino.destination({ dest: 2, sync: false, minLength: 32_768, maxWrite: 65_536 });
       this.log = pino({ base: { service: 'switchyard' } }, dest);
-      this.logFlushTimer = setInterval(() => dest.flush(), 1000);
+      this.logFlushTimer = setInterval(() => {
+        try {
+          dest.flush();
+        } catch {
+          // a destination that is not writable (closing) keeps its lines for the next try
+        }
+      }, 1000);
       this.logFlushTimer.unref();
     }
   }
@@ -206,7 +212,11 @@ export class Gateway {
   async close(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
     if (this.logFlushTimer) clearInterval(this.logFlushTimer);
-    this.log.flush();
+    try {
+      this.log.flush();
+    } catch {
+      // nothing more can be written
+    }
     this.server?.closeAllConnections();
     for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot on close failed'));
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
