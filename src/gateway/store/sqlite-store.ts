@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS router_state (route TEXT PRIMARY KEY, artifact TEXT N
 CREATE TABLE IF NOT EXISTS feedback_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, route TEXT NOT NULL, event TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS feedback_events_route ON feedback_events(route, seq);
 CREATE TABLE IF NOT EXISTS pending_prompts (request_id TEXT PRIMARY KEY, prompt TEXT NOT NULL, expires INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS pending_prompts_expires ON pending_prompts(expires);
 `;
 
 const FLUSH_MS = 25;
@@ -181,10 +182,17 @@ export class SqliteStore implements GatewayStore {
     return row ? { artifactJson: row.artifact, seq: row.seq } : undefined;
   }
 
+  private lastExpiry = 0;
+
   async putPendingPrompt(requestId: string, prompt: string, expiresAt: number): Promise<void> {
     return this.enqueue(() => {
       this.stmts.putPrompt.run(requestId, prompt, expiresAt);
-      this.stmts.expirePrompts.run(Date.now());
+      const now = Date.now();
+      if (now - this.lastExpiry >= 1000) {
+        // expired prompts go at most once a second (an index range delete)
+        this.lastExpiry = now;
+        this.stmts.expirePrompts.run(now);
+      }
     });
   }
 
