@@ -159,11 +159,12 @@ export class RowMatrix {
   private readonly outView: Float32Array;
   private readonly offsets: { rows: number; vec: number; out: number };
 
-  constructor(rows: Float32Array, n: number, width: number) {
+  /** `options.simd: false` uses the plain-JS kernels (where WebAssembly SIMD is missing they are used anyway). */
+  constructor(rows: Float32Array, n: number, width: number, options: { simd?: boolean } = {}) {
     this.n = n;
     this.width = width;
     this.padded = Math.ceil(width / 4) * 4;
-    const mod = simdModule();
+    const mod = options.simd === false ? null : simdModule();
     const io = Math.max(this.padded, n);
     const bytes = 4 * (n * this.padded + 2 * io);
     this.offsets = { rows: 0, vec: 4 * n * this.padded, out: 4 * (n * this.padded + io) };
