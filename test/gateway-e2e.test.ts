@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDataset } from '../src/data/write.js';
 import { hashKey } from '../src/gateway/auth.js';
 import { routerFromArtifact } from '../src/routers/registry.js';
+import { readStream } from './helpers/streams.js';
 import { CLI, hasRedis, startCli, startRedis, type Running } from './helpers/processes.js';
 import { syntheticRows } from './helpers/synthetic.js';
 
@@ -93,15 +94,9 @@ describe.skipIf(!hasRedis)('gateway processes (SDK → 2 replicas + Redis → re
     expect(healthy.model).toBe(healthyChoice);
     expect(healthy.text).toMatch(new RegExp(`^\\[${healthyChoice}\\] recorded answer to `));
 
-    const stream = await client.chat.completions.create({ model: 'auto', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: healthyPrompt }] });
-    let text = '';
-    let usage = 0;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      usage += chunk.usage?.completion_tokens ?? 0;
-    }
-    expect(text).toBe(healthy.text);
-    expect(usage).toBeGreaterThan(0);
+    const streamed = await readStream(await client.chat.completions.create({ model: 'auto', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: healthyPrompt }] }));
+    expect(streamed.text).toBe(healthy.text);
+    expect(streamed.completionTokens).toBeGreaterThan(0);
 
     const { response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: brokenPrompt }] }).withResponse();
     expect(response.headers.get('x-switchyard-fallback-from')).toBe(broken);

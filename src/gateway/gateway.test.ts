@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStream } from '../../test/helpers/streams.js';
 import { syntheticRows } from '../../test/helpers/synthetic.js';
 import { buildMatrix, loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
@@ -95,16 +96,8 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
   it('streams through the gateway, adding the usage chunk only when asked', async () => {
     const client = await start();
     const collect = async (includeUsage: boolean): Promise<{ text: string; usage: boolean; model: string }> => {
-      const stream = await client.chat.completions.create({ model: 'auto', stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}), messages: [{ role: 'user', content: prompt }] });
-      let text = '';
-      let usage = false;
-      let model = '';
-      for await (const c of stream) {
-        text += c.choices[0]?.delta.content ?? '';
-        if (c.usage) usage = true;
-        model = c.model;
-      }
-      return { text, usage, model };
+      const read = await readStream(await client.chat.completions.create({ model: 'auto', stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}), messages: [{ role: 'user', content: prompt }] }));
+      return { text: read.text, usage: read.sawUsage, model: read.model };
     };
     const plain = await collect(false);
     expect(plain.text).toBe(`[${chosenAtHalf}] answer to ${test[2]?.id}`);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStream } from '../../test/helpers/streams.js';
 import { syntheticRows } from '../../test/helpers/synthetic.js';
 import { buildMatrix, loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
@@ -98,9 +99,7 @@ describe('soft routing (mixture-of-agents) in the gateway', () => {
   });
 
   it('streams the aggregator\'s answer', async () => {
-    const stream = await client.chat.completions.create({ model: 'soft', stream: true, messages: [{ role: 'user', content: prompt }] });
-    let text = '';
-    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    const { text } = await readStream(await client.chat.completions.create({ model: 'soft', stream: true, messages: [{ role: 'user', content: prompt }] }));
     expect(text).toBe('merged answer');
     expect(seen.at(-1)?.stream).toBe(true);
   });
@@ -126,15 +125,9 @@ describe('soft routing (mixture-of-agents) in the gateway', () => {
       const decision = await g.store.getDecision(response.headers.get('x-request-id') as string);
       expect(decision?.costUsd).toBeCloseTo(Number(response.headers.get('x-switchyard-cost-usd')), 9);
       expect(decision?.reason).toMatch(/the response scorer picked/);
-      const stream = await c.chat.completions.create({ model: 'pick', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: prompt }] });
-      let text = '';
-      let usage = 0;
-      for await (const chunk of stream) {
-        text += chunk.choices[0]?.delta.content ?? '';
-        usage += chunk.usage?.completion_tokens ?? 0;
-      }
-      expect(text).toBe(`[${best}] answer to ${id}`);
-      expect(usage).toBeGreaterThan(0);
+      const read = await readStream(await c.chat.completions.create({ model: 'pick', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: prompt }] }));
+      expect(read.text).toBe(`[${best}] answer to ${id}`);
+      expect(read.completionTokens).toBeGreaterThan(0);
     } finally {
       await g.close();
     }
