@@ -43,6 +43,15 @@ describe('pipeStream', () => {
     });
   }
 
+  it('ignores what an upstream sends after [DONE] (a second [DONE] included)', async () => {
+    const { res, text } = sink();
+    let ends = 0;
+    const counted = Object.assign(res, { end: ((end) => (b?: string | Buffer) => (ends++, end(b)))(res.end.bind(res) as (b?: string | Buffer) => void) });
+    await pipeStream({ res: counted, upstream: upstream(`${chunk('m', 'a')}data: [DONE]\n\n${chunk('m', 'late')}data: [DONE]\n\n`, 4096), finish: () => undefined, headers: {}, model, modelId: 'm', clientWantsUsage: false, after: async () => undefined, otherCalls: 0, recordFirst: false });
+    expect(ends).toBe(1);
+    expect(text()).not.toContain('late');
+  });
+
   it('splits bytes into whole events, blank line included, across any cut', () => {
     const bytes = Buffer.from(stream, 'utf8');
     for (const size of [1, 3, 64]) {

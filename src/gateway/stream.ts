@@ -54,6 +54,7 @@ export async function pipeStream(job: StreamJob): Promise<void> {
     const splitter = new SseByteSplitter();
     for await (const chunk of upstream.body) {
       for (const event of splitter.push(chunk)) {
+        if (ended) break; // anything after [DONE] has nowhere to go (and must not end the response twice)
         const isData = event.subarray(0, DATA.length).equals(DATA);
         if (isData && !isDone(event)) {
           // parse only chunks that carry usage or name another model; pass the rest through as they are
