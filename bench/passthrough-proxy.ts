@@ -21,3 +21,5 @@ createServer(async (req, res) => {
     res.writeHead(502).end();
   }
 }).listen(Number(values.port ?? 8091), '127.0.0.1');
+// exit cleanly on SIGINT, so a proxy run with --cpu-prof writes its profile
+process.on('SIGINT', () => process.exit(0));
