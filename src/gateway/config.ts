@@ -60,8 +60,10 @@ export const GatewayConfigSchema = z.object({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
       bodyLimitBytes: z.number().int().positive().default(1 << 20),
+      /** On SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are cut. */
+      drainMs: z.number().int().min(0).default(30_000),
     })
-    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1 << 20 }),
+    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1 << 20, drainMs: 30_000 }),
   timeouts: z
     .object({ connectMs: z.number().int().positive().default(5000), firstByteMs: z.number().int().positive().default(30_000), totalMs: z.number().int().positive().default(120_000) })
     .default({ connectMs: 5000, firstByteMs: 30_000, totalMs: 120_000 }),

@@ -9,7 +9,7 @@ import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ModelConfig } from './config.js';
 import type { ChatRequest } from './http.js';
 import { callModel, type RetryDeps } from './model-call.js';
-import type { HttpPost, UpstreamTimeouts } from './providers/openai-compatible.js';
+import type { CallSignal, HttpPost, UpstreamTimeouts } from './providers/openai-compatible.js';
 import type { ResponseScorer } from '../routers/post-generation/response-scorer.js';
 
 /** What the aggregator is told (after the mixture-of-agents "aggregate and synthesize" instruction). */
@@ -44,6 +44,8 @@ export interface ProposalDeps {
   readonly breaker?: (modelId: string) => CircuitBreaker | undefined;
   /** A proposer's retryable failures are retried like the routed call's. */
   readonly retry: RetryDeps;
+  /** Aborted when the client went away: the proposers' calls are cancelled. */
+  readonly cancel?: CallSignal | undefined;
 }
 
 /** Calls every proposer in parallel, without streaming, with retries; proposers that still fail (and open circuits) are left out. */
@@ -54,7 +56,7 @@ export async function propose(models: readonly string[], configs: Readonly<Recor
     models.map(async (id): Promise<Proposal | undefined> => {
       const model = configs[id];
       if (!model) return undefined;
-      const call = await callModel(model, id, request, timeouts, { post: deps.post(id), env: deps.env, breaker: deps.breaker?.(id), retry: deps.retry });
+      const call = await callModel(model, id, request, timeouts, { post: deps.post(id), env: deps.env, breaker: deps.breaker?.(id), retry: deps.retry, cancel: deps.cancel });
       if (call.kind !== 'ok') return undefined;
       const r = call.result;
       try {

@@ -7,7 +7,7 @@
 import type { Rng } from '../core/random.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ModelConfig } from './config.js';
-import { callChatCompletions, type HttpPost, type UpstreamResult, type UpstreamTimeouts } from './providers/openai-compatible.js';
+import { callChatCompletions, type CallSignal, type HttpPost, type UpstreamResult, type UpstreamTimeouts } from './providers/openai-compatible.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutcome } from './retry-policy.js';
 
 export interface RetryDeps {
@@ -22,6 +22,8 @@ export interface ModelCallDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly breaker: CircuitBreaker | undefined;
   readonly retry: RetryDeps;
+  /** Aborted when the client went away: the call in progress is cancelled and nothing is retried. */
+  readonly cancel?: CallSignal | undefined;
 }
 
 export type ModelCall =
@@ -30,14 +32,20 @@ export type ModelCall =
   /** A final answer that is not the model's fault to retry (400, 401, 404 …): the client's answer. */
   | { readonly kind: 'refused'; readonly status: number | undefined; readonly body: string }
   /** Retries used up or the circuit open: the caller falls back or gives up. */
-  | { readonly kind: 'failed'; readonly status: number | undefined; readonly outcome: AttemptOutcome };
+  | { readonly kind: 'failed'; readonly status: number | undefined; readonly outcome: AttemptOutcome }
+  /** The client went away (deps.cancel): no answer is wanted any more. */
+  | { readonly kind: 'cancelled' };
 
 export async function callModel(model: ModelConfig, modelId: string, body: Record<string, unknown>, timeouts: UpstreamTimeouts, deps: ModelCallDeps): Promise<ModelCall> {
   const { breaker, retry } = deps;
   let last: { status: number | undefined; outcome: AttemptOutcome } = { status: undefined, outcome: { kind: 'connection-error' } };
   for (let attempt = 0; ; attempt++) {
     if (breaker && !breaker.allow()) return { kind: 'failed', ...last };
-    const result = await callChatCompletions(model, modelId, body, timeouts, { post: deps.post, env: deps.env });
+    const result = await callChatCompletions(model, modelId, body, timeouts, { post: deps.post, env: deps.env, cancel: deps.cancel });
+    if (deps.cancel?.aborted) {
+      if (result.ok) result.finish();
+      return { kind: 'cancelled' }; // not the upstream's fault: its breaker is not told
+    }
     if (result.ok) {
       breaker?.success();
       return { kind: 'ok', result };
@@ -50,5 +58,6 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     const d = decideRetry(result.outcome, attempt, { ...DEFAULT_RETRY_POLICY, maxRetries: retry.maxRetries }, retry.rng, retry.now());
     if (!d.retry) return { kind: 'failed', ...last };
     await retry.sleep(d.delayMs);
+    if (deps.cancel?.aborted) return { kind: 'cancelled' };
   }
 }

@@ -22,8 +22,9 @@ import { LambdaController } from './dynamic-lambda.js';
 import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig, RouteConfig } from './config.js';
-import { ChatRequestSchema, parseJsonBody, readBody, sendError, type ChatRequest } from './http.js';
-import { fetchPost, undiciPost, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
+import { ChatRequestSchema, parseJsonBody, readBody, sendError, sendJson, type ChatRequest } from './http.js';
+import { InFlight } from './in-flight.js';
+import { fetchPost, undiciPost, type CallSignal, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
 import { callModel, type RetryDeps } from './model-call.js';
 import { anthropicPost } from './providers/anthropic.js';
 import { replayPost } from './providers/replay.js';
@@ -35,7 +36,8 @@ import { LearningRoute } from './learning.js';
 import { aggregateRequest, pickProposal, propose, type Aggregator, type Proposal } from './mixture.js';
 import { ResponseScorer } from '../routers/post-generation/response-scorer.js';
 import { openStore } from './store/open-store.js';
-import { pipeStream, sendCompletion } from './stream.js';
+import { pipeStream, sendCompletion, type StreamEnd } from './stream.js';
+import { CostModel } from '../routers/cost-model.js';
 import { costOf } from './usage-cost.js';
 import { requestIds } from './request-id.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
@@ -65,6 +67,9 @@ interface RecentRequest {
 
 const FeedbackSchema = z.object({ request_id: z.string().min(1), score: z.number().min(0).max(1) });
 const RECENT_LIMIT = 10_000;
+const READY_TIMEOUT_MS = 1000;
+/** Why a request still in flight when the drain ran out was cut. */
+const SHUTDOWN = 'the gateway shut down before the request finished';
 /** How long a served prompt stays in a shared store for feedback arriving at another replica. */
 const PENDING_PROMPT_MS = 24 * 3600_000;
 
@@ -118,6 +123,9 @@ export class Gateway {
   private readonly log: Logger;
   private readonly recent = new Map<string, RecentRequest>();
 
+  /** Requests in flight, each with the signal that cancels its upstream calls when its client goes away. */
+  private readonly inFlight = new InFlight();
+  private closing: Promise<void> | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private logFlushTimer: NodeJS.Timeout | undefined;
   private readonly nextRequestId: () => string;
@@ -193,10 +201,7 @@ export class Gateway {
   }
 
   async listen(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) sendError(res, 500, 'internal_error', `internal error: ${(e as Error).message}`);
-      else res.destroy();
-    }));
+    this.server = createServer((req, res) => void this.serve(req, res));
     await new Promise<void>((r) => this.server?.listen(this.config.server.port, this.config.server.host, r));
     return `http://${this.config.server.host}:${(this.server.address() as AddressInfo).port}/v1`;
   }
@@ -209,18 +214,67 @@ export class Gateway {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * Shuts down gracefully: stops accepting connections (idle keep-alive ones close at once), lets the
+   * requests in flight finish for up to `server.drainMs` (their responses close their connections),
+   * cuts the rest (recorded as 503, their upstream calls cancelled), then saves the routers' learned
+   * state and closes the store. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
     if (this.logFlushTimer) clearInterval(this.logFlushTimer);
+    const server = this.server;
+    const closed = new Promise<void>((r) => (server?.listening ? server.close(() => r()) : r()));
+    server?.closeIdleConnections();
+    this.inFlight.drain(); // answers from now on close their connections
+    if (this.inFlight.size > 0) this.log.info({ requests: this.inFlight.size, drainMs: this.config.server.drainMs }, 'draining');
+    await this.inFlight.settled(this.config.server.drainMs);
+    this.inFlight.cut(SHUTDOWN);
+    server?.closeAllConnections();
+    await this.inFlight.settled(2000); // the cut requests record themselves
+    await closed;
+    for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot on close failed'));
+    await this.store.close();
     try {
       this.log.flush();
     } catch {
       // nothing more can be written
     }
-    this.server?.closeAllConnections();
-    for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot on close failed'));
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    await this.store.close();
+  }
+
+  /**
+   * Readiness: 200 when the store answers within a second, else 503 (a replica that lost Redis leaves
+   * the load balancer). While draining the listener is closed, so probes are refused.
+   */
+  private async ready(res: ServerResponse): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 1 s')), READY_TIMEOUT_MS)));
+    try {
+      await Promise.race([this.store.ready(), timeout]);
+      sendJson(res, 200, { status: 'ok' });
+    } catch (e) {
+      sendJson(res, 503, { status: 'store_unavailable', error: (e as Error).message });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One request, tracked while in flight; its signal fires when the client goes away before the answer is complete. */
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const client = this.inFlight.track(res);
+    try {
+      await this.handle(req, res, client);
+    } catch (e) {
+      if (!res.headersSent) sendError(res, 500, 'internal_error', `internal error: ${(e as Error).message}`);
+      else res.destroy();
+    } finally {
+      this.inFlight.done(res);
+    }
   }
 
   private remember(requestId: string, r: RecentRequest): void {
@@ -270,7 +324,7 @@ export class Gateway {
    * rest by utility, for fallbacks) and, for soft routing, the proposers' answers with the model that
    * aggregates them or the answer a scorer picked.
    */
-  private async plan(route: LoadedRoute, body: ChatRequest, prompt: string, lambda: number): Promise<Plan> {
+  private async plan(route: LoadedRoute, body: ChatRequest, prompt: string, lambda: number, client: CallSignal): Promise<Plan> {
     const [decision] = await route.learning.router.route([{ text: prompt }], { lambda, candidates: route.models });
     const chosen = decision?.models[0] as string;
     const candidates = decision?.candidates ?? [];
@@ -279,7 +333,7 @@ export class Gateway {
     const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined };
     if (decision?.kind !== 'mixture' || !route.aggregator) return plan;
     // soft routing: the proposers answer in parallel, then an aggregator model or a scorer (mixture.ts)
-    const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id), retry: this.retry };
+    const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id), retry: this.retry, cancel: client };
     const proposals = await propose(decision.models, this.config.models, body, this.config.timeouts, deps);
     const names = proposals.map((p) => p.model).join(', ');
     if (proposals.length === 0) return { ...plan, reason: `${plan.reason}; no proposer answered, so the first choice answers alone` };
@@ -313,10 +367,12 @@ export class Gateway {
     return true;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, client: CallSignal): Promise<void> {
     const started = performance.now();
     const requestId = this.nextRequestId();
     const url = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && url === '/health') return sendJson(res, 200, { status: 'ok' }); // liveness: the process answers
+    if (req.method === 'GET' && url === '/ready') return this.ready(res);
     if (req.method === 'GET' && url === '/metrics') {
       const text = await this.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
@@ -354,7 +410,7 @@ export class Gateway {
     if (!route && !(body.model in this.config.models)) {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
     }
-    const { order, candidates, reason, proposals, picked } = route ? await this.plan(route, body, prompt, lambda) : { order: [body.model], candidates: [], reason: 'model named directly', proposals: [], picked: undefined };
+    const { order, candidates, reason, proposals, picked } = route ? await this.plan(route, body, prompt, lambda, client) : { order: [body.model], candidates: [], reason: 'model named directly', proposals: [], picked: undefined };
     const proposalCost = proposals.reduce((sum, p) => sum + p.costUsd, 0);
     if (picked) {
       const completion = { ...picked.completion, model: picked.model };
@@ -372,13 +428,26 @@ export class Gateway {
         );
       return sendCompletion(res, completion, headers, body.stream === true, body.stream_options?.include_usage === true, record, this.store.shared);
     }
+    // what is recorded of this request: the model that answered (or was being called), status, cost
+    const decision = (answered: string | null, status: number, costUsd: number): DecisionRecord => ({
+      requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered, reason, candidates,
+      costUsd: costUsd + proposalCost, latencyMs: performance.now() - started, status, prompt: status === 200 && this.config.store.keepPrompts ? prompt : null,
+    });
+    // the client went away (499) or the shutdown cut the request (503): recorded with the cost of the
+    // prompt and of the output streamed so far (the provider bills what it generated); nothing is sent
+    const gone = (model: ModelConfig | undefined, modelId: string | null, outputTokens: number, usageCost = 0): Promise<void> => {
+      const cost = usageCost > 0 || !model ? usageCost : costOf({ prompt_tokens: CostModel.countTokens(prompt), completion_tokens: outputTokens }, model);
+      return this.record(decision(modelId, client.reason?.message === SHUTDOWN ? 503 : 499, cost), undefined);
+    };
+    if (client.aborted) return gone(undefined, null, 0);
     const upstreamBody: Record<string, unknown> = { ...(proposals.length > 0 ? aggregateRequest(body, proposals) : body) };
     if (body.stream) upstreamBody['stream_options'] = { ...(body.stream_options ?? {}), include_usage: true };
     let last: { status: number | undefined; outcome: AttemptOutcome | undefined } = { status: undefined, outcome: undefined };
     const overhead = performance.now() - started; // gateway time before the first upstream call
     for (const modelId of order) {
       const model = this.config.models[modelId] as ModelConfig;
-      const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: this.posts.get(modelId) ?? this.post, env: this.env, breaker: this.breakers.get(modelId), retry: this.retry });
+      const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: this.posts.get(modelId) ?? this.post, env: this.env, breaker: this.breakers.get(modelId), retry: this.retry, cancel: client });
+      if (call.kind === 'cancelled') return gone(model, modelId, 0);
       if (call.kind === 'refused') {
         // a final upstream error (400, 401, 404 …) is the client's answer, not a reason to fall back
         return sendError(res, call.status ?? 502, 'upstream_error', `${modelId} answered ${call.status}: ${call.body.slice(0, 300)}`, { 'x-request-id': requestId, 'x-switchyard-model': modelId }, 'invalid_request_error');
@@ -396,20 +465,23 @@ export class Gateway {
         ...(order[0] !== modelId ? { 'x-switchyard-fallback-from': order[0] as string } : {}),
         ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
       };
-      const base = { requestId, time: this.now(), route: route?.name ?? modelId, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: modelId, reason, candidates, status: 200, prompt: this.config.store.keepPrompts ? prompt : null };
       const upstreamStart = started + overhead;
       // the request's cost: this call plus any soft-routing proposers; a stream that broke midway is
       // recorded as a 502 (the client got an error event), and feedback cannot refer to it
-      const after = (callCost: number, broken = false): Promise<void> =>
-        this.record({ ...base, status: broken ? 502 : 200, costUsd: callCost + proposalCost, latencyMs: performance.now() - started }, broken ? undefined : { route: base.route, prompt, answered: modelId, costUsd: callCost + proposalCost }, performance.now() - upstreamStart, overhead);
-      if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: this.store.shared });
+      const after = (callCost: number, end: StreamEnd = 'done', dataEvents = 0): Promise<void> => {
+        if (end === 'cancelled') return gone(model, modelId, dataEvents, callCost);
+        const ok = end === 'done';
+        return this.record(decision(modelId, ok ? 200 : 502, callCost), ok ? { route: route?.name ?? modelId, prompt, answered: modelId, costUsd: callCost + proposalCost } : undefined, performance.now() - upstreamStart, overhead);
+      };
+      if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: this.store.shared, client });
       if (await this.answerJson(res, result, model, modelId, headers, proposalCost, after)) return;
+      if (client.aborted) return gone(model, modelId, 0);
       // the body broke off (or is not JSON): nothing has reached the client yet, so the next model may answer
       this.breakers.get(modelId)?.failure();
       last = { status: undefined, outcome: { kind: 'connection-error' } };
     }
     const status = last.status === 429 ? 429 : 502;
-    await this.record({ requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: null, reason, candidates, costUsd: 0, latencyMs: performance.now() - started, status, prompt: null }, undefined);
+    await this.record(decision(null, status, 0), undefined);
     sendError(res, status, 'upstream_unavailable', `every model failed (${order.join(', ')}); last: ${last.status ?? last.outcome?.kind ?? 'unknown'}`, { 'x-request-id': requestId });
   }
 }

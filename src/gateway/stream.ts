@@ -8,8 +8,11 @@ import type { ServerResponse } from 'node:http';
 import type { ModelConfig } from './config.js';
 import { SseByteSplitter } from './http.js';
 import { errorBody } from './openai-errors.js';
-import type { UpstreamResponse } from './providers/openai-compatible.js';
+import type { CallSignal, UpstreamResponse } from './providers/openai-compatible.js';
 import { costOf } from './usage-cost.js';
+
+/** How a relayed stream ended: whole, broken by the upstream, or cancelled because the client went away. */
+export type StreamEnd = 'done' | 'broken' | 'cancelled';
 
 export interface StreamJob {
   readonly res: ServerResponse;
@@ -20,8 +23,13 @@ export interface StreamJob {
   readonly model: ModelConfig;
   readonly modelId: string;
   readonly clientWantsUsage: boolean;
-  /** Records the request with this call's cost (as failed when the stream broke before its end). */
-  readonly after: (costUsd: number, broken?: boolean) => Promise<void>;
+  /**
+   * Records the request: with the cost the usage chunk gave (0 if none came), how the stream ended,
+   * and how many data events were passed on (an estimate of the output tokens of a cut stream).
+   */
+  readonly after: (costUsd: number, end: StreamEnd, dataEvents: number) => Promise<void>;
+  /** Aborted when the client went away: a stream that breaks then was cancelled, not broken. */
+  readonly client?: CallSignal | undefined;
   /** Cost of other calls in the request (soft-routing proposers), for the cost comment. */
   readonly otherCalls: number;
   /** Record before the client sees the end (shared stores: feedback may reach another replica next). */
@@ -37,8 +45,9 @@ const isDone = (event: Buffer): boolean => event.subarray(0, DONE.length).equals
 
 export async function pipeStream(job: StreamJob): Promise<void> {
   const { res, upstream, finish, headers, model, modelId, clientWantsUsage, after, otherCalls, recordFirst } = job;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
   let cost = 0;
+  let events = 0;
   let recorded = false;
   let ended = false;
   try {
@@ -57,6 +66,7 @@ export async function pipeStream(job: StreamJob): Promise<void> {
         if (ended) break; // anything after [DONE] has nowhere to go (and must not end the response twice)
         const isData = event.subarray(0, DATA.length).equals(DATA);
         if (isData && !isDone(event)) {
+          events++;
           // parse only chunks that carry usage or name another model; pass the rest through as they are
           if (!event.includes(USAGE) && event.includes(sameModel)) {
             out.push(event);
@@ -72,7 +82,7 @@ export async function pipeStream(job: StreamJob): Promise<void> {
           if (recordFirst && !recorded) {
             recorded = true;
             flush();
-            await after(cost); // before the client sees the end (see the non-streaming path)
+            await after(cost, 'done', events); // before the client sees the end (see the non-streaming path)
           }
           out.push(DONE_EVENT);
           // the end: the last bytes and the chunked terminator in one write
@@ -86,11 +96,13 @@ export async function pipeStream(job: StreamJob): Promise<void> {
       flush();
     }
     if (!ended) res.end();
-    if (!recorded) await after(cost);
+    if (!recorded) await after(cost, 'done', events);
   } catch (e) {
+    // the client went away (its call was cancelled): nobody is left to tell
+    const end: StreamEnd = ended ? 'done' : job.client?.aborted ? 'cancelled' : 'broken';
     // bytes were already sent: never end as a silent success (a break after [DONE] lost nothing)
-    if (!ended) res.end(`event: error\ndata: ${JSON.stringify(errorBody('upstream_stream_broken', `the upstream stream broke: ${(e as Error).message}`, 'server_error'))}\n\n`);
-    if (!recorded) await after(cost, !ended);
+    if (end === 'broken') res.end(`event: error\ndata: ${JSON.stringify(errorBody('upstream_stream_broken', `the upstream stream broke: ${(e as Error).message}`, 'server_error'))}\n\n`);
+    if (!recorded) await after(cost, end, events);
   } finally {
     finish();
   }
@@ -123,7 +135,7 @@ export async function sendCompletion(
       { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: choice?.finish_reason ?? 'stop' }] },
       ...(includeUsage && c.usage ? [{ ...base, choices: [], usage: c.usage }] : []),
     ];
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
     res.end(`${events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('')}data: [DONE]\n\n`);
   }
   if (!recordFirst) await record();

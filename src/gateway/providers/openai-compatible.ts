@@ -83,13 +83,22 @@ export async function callChatCompletions(
   modelId: string,
   body: Record<string, unknown>,
   timeouts: UpstreamTimeouts,
-  deps: { post: HttpPost; env: Readonly<Record<string, string | undefined>> },
+  deps: { post: HttpPost; env: Readonly<Record<string, string | undefined>>; cancel?: CallSignal | undefined },
 ): Promise<UpstreamResult> {
   const signal = new CallSignal();
   const total = setTimeout(() => signal.abort(new Error('total timeout')), timeouts.totalMs);
   const firstByte = setTimeout(() => signal.abort(new Error('first-byte timeout')), timeouts.firstByteMs);
+  // the caller's cancel (the client went away) cancels this call until it is finished
+  const { cancel } = deps;
+  const onCancel = (): void => signal.abort(cancel?.reason ?? new Error('cancelled'));
+  cancel?.once('abort', onCancel);
+  const release = (): void => {
+    clearTimeout(total);
+    cancel?.off('abort', onCancel);
+  };
   const key = model.apiKeyEnv ? deps.env[model.apiKeyEnv] : undefined;
   try {
+    if (cancel?.aborted) throw cancel.reason ?? new Error('cancelled');
     const response = await deps.post(
       chatUrl(model),
       { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
@@ -99,13 +108,13 @@ export async function callChatCompletions(
     clearTimeout(firstByte);
     if (response.status < 200 || response.status >= 300) {
       const text = await response.body.text().catch(() => '');
-      clearTimeout(total);
+      release();
       return { ok: false, status: response.status, body: text, outcome: { kind: 'response', status: response.status, headers: response.headers } };
     }
-    return { ok: true, status: response.status, response, finish: () => clearTimeout(total) };
+    return { ok: true, status: response.status, response, finish: release };
   } catch (e) {
     clearTimeout(firstByte);
-    clearTimeout(total);
+    release();
     const reason = String(signal.reason?.message ?? (e as Error).message);
     const timedOut = reason.includes('timeout') || (e as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT';
     return { ok: false, outcome: timedOut ? { kind: 'timeout', afterFirstByte: false } : { kind: 'connection-error' } };

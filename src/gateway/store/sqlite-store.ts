@@ -201,6 +201,10 @@ export class SqliteStore implements GatewayStore {
     return (this.stmts.getPrompt.get(requestId, Date.now()) as { prompt: string } | undefined)?.prompt;
   }
 
+  async ready(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
   async close(): Promise<void> {
     this.flush();
     this.db.close();

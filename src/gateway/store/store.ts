@@ -76,5 +76,7 @@ export interface GatewayStore {
   /** A served prompt kept until `expiresAt` (unix ms) so feedback reaching another replica can still learn from it. */
   putPendingPrompt(requestId: string, prompt: string, expiresAt: number): Promise<void>;
   getPendingPrompt(requestId: string): Promise<string | undefined>;
+  /** Resolves when the store answers (SQLite: a query; Redis: PING); rejects with why not. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
