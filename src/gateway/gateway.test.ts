@@ -179,6 +179,18 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     await expect(client.chat.completions.create({ model: 'auto', messages: [] })).rejects.toMatchObject({ status: 400 });
   });
 
+  it("resolves a per-request budget or target quality to λ on the router's operating curve", async () => {
+    const { gateway, client } = await open(configFor());
+    const lambdaFor = async (headers: Record<string, string>): Promise<number | undefined> => {
+      const { response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }, { headers }).withResponse();
+      return (await gateway.store.getDecision(response.headers.get('x-request-id') as string))?.lambda;
+    };
+    expect(await lambdaFor({ 'x-switchyard-budget-usd': '0' })).toBe(1); // nothing is that cheap: the cheapest end
+    expect(await lambdaFor({ 'x-switchyard-budget-usd': '1000' })).toBe(0); // anything goes: the best
+    expect(await lambdaFor({ 'x-switchyard-target-quality': '0' })).toBe(1);
+    await expect(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }, { headers: { 'x-switchyard-budget-usd': '0.1', 'x-switchyard-lambda': '0' } })).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
+  });
+
   it('refuses a body over the size limit with 413, and keeps serving on that connection', async () => {
     const { client, url } = await open(configFor({ server: { port: 0, bodyLimitBytes: 4096 } }));
     const big = 'x'.repeat(200_000);

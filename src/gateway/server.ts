@@ -24,6 +24,7 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig, RouteConfig } from './config.js';
 import { ChatRequestSchema, parseJsonBody, readBody, sendError, sendJson, type ChatRequest } from './http.js';
 import { InFlight } from './in-flight.js';
+import { requestLambda } from './request-lambda.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
 import { callModel, type RetryDeps } from './model-call.js';
 import { anthropicPost } from './providers/anthropic.js';
@@ -401,12 +402,9 @@ export class Gateway {
     // resolve the route (or a model named directly) and rank the models to try
     const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
     const route = this.routes.get(body.model);
-    let lambda = route ? route.lambda.lambda(this.now()) : 0;
-    const header = req.headers['x-switchyard-lambda'];
-    if (typeof header === 'string') {
-      lambda = Number(header);
-      if (!(header.trim() !== '' && lambda >= 0 && lambda <= 1)) return sendError(res, 400, 'invalid_request', `x-switchyard-lambda: expected a number in [0, 1], got "${header}"`);
-    }
+    const chosenLambda = requestLambda(req.headers, route ? route.lambda.lambda(this.now()) : 0, route?.learning.router);
+    if (!chosenLambda.ok) return sendError(res, 400, 'invalid_request', chosenLambda.message);
+    const { lambda } = chosenLambda;
     if (!route && !(body.model in this.config.models)) {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
     }

@@ -91,4 +91,9 @@ export interface Router {
   toArtifact(): RouterArtifact;
   /** Online learners (bandits) update from observed outcomes; others leave it undefined. */
   update?(feedback: readonly Feedback[]): Promise<void>;
+  /**
+   * Routers with an operating curve fitted on train resolve `budgetUsd` / `targetQuality` to the λ
+   * that meets it (else `prefs.lambda`); routers without one leave it undefined and route by λ only.
+   */
+  resolveLambda?(prefs: RoutePrefs): number;
 }
