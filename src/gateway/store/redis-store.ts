@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { DecisionQuery, DecisionRecord, FeedbackEvent, GatewayStore, RouterSnapshot, SequencedEvent } from './store.js';
+import type { DecisionQuery, DecisionRecord, FeedbackEvent, FeedbackRecord, GatewayStore, RouterSnapshot, SequencedEvent } from './store.js';
 
 const SPEND_KEEP_MS = 40 * 24 * 3600_000;
 
@@ -83,6 +83,14 @@ export class RedisStore implements GatewayStore {
 
   async recordFeedback(requestId: string, score: number, time: number): Promise<void> {
     await this.redis.rpush(`${this.p}feedback`, JSON.stringify({ requestId, score, time }));
+  }
+
+  async listFeedback(since = 0): Promise<FeedbackRecord[]> {
+    const raws = await this.redis.lrange(`${this.p}feedback`, 0, -1);
+    return raws
+      .map((raw) => JSON.parse(raw) as FeedbackRecord)
+      .filter((f) => f.time >= since)
+      .sort((a, b) => a.time - b.time); // stable: replicas append in arrival order
   }
 
   async addSpend(keyId: string, usd: number, time: number): Promise<void> {

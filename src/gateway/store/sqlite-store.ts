@@ -1,6 +1,6 @@
 /** The embedded store: SQLite through better-sqlite3, WAL journal, prepared statements. */
 import Database from 'better-sqlite3';
-import type { DecisionQuery, DecisionRecord, FeedbackEvent, GatewayStore, RouterSnapshot, SequencedEvent } from './store.js';
+import type { DecisionQuery, DecisionRecord, FeedbackEvent, FeedbackRecord, GatewayStore, RouterSnapshot, SequencedEvent } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS decisions (
@@ -80,6 +80,7 @@ export class SqliteStore implements GatewayStore {
       ),
       getDecision: this.db.prepare('SELECT * FROM decisions WHERE request_id = ?'),
       insertFeedback: this.db.prepare('INSERT INTO feedback VALUES (?, ?, ?)'),
+      listFeedback: this.db.prepare('SELECT request_id AS requestId, score, time FROM feedback WHERE time >= ? ORDER BY time, rowid'),
       insertSpend: this.db.prepare('INSERT INTO spend VALUES (?, ?, ?)'),
       spend: this.db.prepare('SELECT COALESCE(SUM(usd), 0) AS usd FROM spend WHERE key_id = ? AND time >= ?'),
       saveState: this.db.prepare(
@@ -145,6 +146,11 @@ export class SqliteStore implements GatewayStore {
 
   async recordFeedback(requestId: string, score: number, time: number): Promise<void> {
     return this.enqueue(() => this.stmts.insertFeedback.run(requestId, score, time));
+  }
+
+  async listFeedback(since = 0): Promise<FeedbackRecord[]> {
+    this.flush();
+    return this.stmts.listFeedback.all(since) as FeedbackRecord[];
   }
 
   async addSpend(keyId: string, usd: number, time: number): Promise<void> {

@@ -31,6 +31,18 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
       expect((await store.listDecisions({ limit: 1 })).map((d) => d.requestId)).toEqual(['r3']);
     });
 
+    it('lists feedback oldest first, since a time', async () => {
+      await store.recordFeedback('f1', 0.5, 1000);
+      await store.recordFeedback('f2', 1, 3000);
+      await store.recordFeedback('f1', 0.75, 2000); // a second score for the same request is kept too
+      expect(await store.listFeedback()).toEqual([
+        { requestId: 'f1', score: 0.5, time: 1000 },
+        { requestId: 'f1', score: 0.75, time: 2000 },
+        { requestId: 'f2', score: 1, time: 3000 },
+      ]);
+      expect((await store.listFeedback(2000)).map((f) => f.requestId)).toEqual(['f1', 'f2']);
+    });
+
     it('sums spend per key since a time', async () => {
       await store.addSpend('k1', 0.5, 1000);
       await store.addSpend('k1', 0.25, 2000);

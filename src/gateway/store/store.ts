@@ -29,6 +29,14 @@ export interface DecisionRecord {
   readonly prompt: string | null;
 }
 
+/** A score received through POST /v1/feedback. */
+export interface FeedbackRecord {
+  readonly requestId: string;
+  readonly score: number;
+  /** Unix milliseconds. */
+  readonly time: number;
+}
+
 export interface DecisionQuery {
   readonly limit?: number;
   readonly route?: string;
@@ -61,6 +69,8 @@ export interface GatewayStore {
   getDecision(requestId: string): Promise<DecisionRecord | undefined>;
   listDecisions(q?: DecisionQuery): Promise<DecisionRecord[]>;
   recordFeedback(requestId: string, score: number, time: number): Promise<void>;
+  /** Feedback received since `since` (unix ms; default all), oldest first. */
+  listFeedback(since?: number): Promise<FeedbackRecord[]>;
   addSpend(keyId: string, usd: number, time: number): Promise<void>;
   /** USD spent by a key since `since` (unix ms). */
   spend(keyId: string, since: number): Promise<number>;
