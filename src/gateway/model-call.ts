@@ -7,7 +7,7 @@
 import type { Rng } from '../core/random.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ModelConfig } from './config.js';
-import { callChatCompletions, type CallSignal, type HttpPost, type UpstreamResult, type UpstreamTimeouts } from './providers/openai-compatible.js';
+import { callChatCompletions, type CallSignal, type Endpoint, type HttpPost, type UpstreamResult, type UpstreamTimeouts } from './providers/openai-compatible.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutcome } from './retry-policy.js';
 
 export interface RetryDeps {
@@ -36,12 +36,12 @@ export type ModelCall =
   /** The client went away (deps.cancel): no answer is wanted any more. */
   | { readonly kind: 'cancelled' };
 
-export async function callModel(model: ModelConfig, modelId: string, body: Record<string, unknown>, timeouts: UpstreamTimeouts, deps: ModelCallDeps): Promise<ModelCall> {
+export async function callModel(model: ModelConfig, modelId: string, body: Record<string, unknown>, timeouts: UpstreamTimeouts, deps: ModelCallDeps, endpoint: Endpoint = 'chat/completions'): Promise<ModelCall> {
   const { breaker, retry } = deps;
   let last: { status: number | undefined; outcome: AttemptOutcome } = { status: undefined, outcome: { kind: 'connection-error' } };
   for (let attempt = 0; ; attempt++) {
     if (breaker && !breaker.allow()) return { kind: 'failed', ...last };
-    const result = await callChatCompletions(model, modelId, body, timeouts, { post: deps.post, env: deps.env, cancel: deps.cancel });
+    const result = await callChatCompletions(model, modelId, body, timeouts, { post: deps.post, env: deps.env, cancel: deps.cancel }, endpoint);
     if (deps.cancel?.aborted) {
       if (result.ok) result.finish();
       return { kind: 'cancelled' }; // not the upstream's fault: its breaker is not told

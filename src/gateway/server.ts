@@ -26,7 +26,8 @@ import { ChatRequestSchema, parseJsonBody, readBody, sendError, sendJson, type C
 import { InFlight } from './in-flight.js';
 import { requestLambda } from './request-lambda.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
-import { callModel, type RetryDeps } from './model-call.js';
+import { callModel, type ModelCallDeps, type RetryDeps } from './model-call.js';
+import { EmbeddingsRequestSchema, serveEmbeddings } from './embeddings.js';
 import { anthropicPost } from './providers/anthropic.js';
 import { replayPost } from './providers/replay.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
@@ -387,7 +388,7 @@ export class Gateway {
       res.end(text);
       return;
     }
-    if (req.method !== 'POST' || (url !== '/v1/chat/completions' && url !== '/v1/feedback')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
+    if (req.method !== 'POST' || (url !== '/v1/chat/completions' && url !== '/v1/feedback' && url !== '/v1/embeddings')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
     const auth = await authorize(req.headers.authorization, this.config.auth.keys, this.store, this.now());
     if (!auth.ok) return sendError(res, auth.status, auth.code, auth.message, { 'x-request-id': requestId });
     const text = await readBody(req, this.config.server.bodyLimitBytes);
@@ -395,6 +396,14 @@ export class Gateway {
     if (url === '/v1/feedback') {
       const fb = parseJsonBody(res, text, FeedbackSchema, { 'x-request-id': requestId });
       return fb ? this.feedback(fb, res, requestId) : undefined;
+    }
+    if (url === '/v1/embeddings') {
+      const body = parseJsonBody(res, text, EmbeddingsRequestSchema, { 'x-request-id': requestId });
+      if (!body) return;
+      const record = (modelId: string, status: number, costUsd: number): Promise<void> =>
+        this.record({ requestId, time: this.now(), route: modelId, keyId: auth.key?.name ?? null, lambda: 0, chosen: modelId, answered: status === 200 ? modelId : null, reason: 'embeddings', candidates: [], costUsd, latencyMs: performance.now() - started, status, prompt: null }, undefined);
+      const deps = (modelId: string): ModelCallDeps => ({ post: this.post, env: this.env, breaker: this.breakers.get(modelId), retry: this.retry, cancel: client });
+      return serveEmbeddings({ res, body, models: this.config.models, routes: [...this.routes.keys()], timeouts: this.config.timeouts, deps, headers: { 'x-request-id': requestId }, record });
     }
     const body = parseJsonBody(res, text, ChatRequestSchema, { 'x-request-id': requestId });
     if (!body) return;

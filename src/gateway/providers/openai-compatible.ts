@@ -66,12 +66,15 @@ export function fetchPost(fetchFn: typeof fetch): HttpPost {
   };
 }
 
-/** Each model's chat-completions URL, parsed once. */
-const urls = new WeakMap<ModelConfig, URL>();
-function chatUrl(model: ModelConfig): URL {
-  let url = urls.get(model);
-  if (!url) urls.set(model, (url = new URL(`${model.baseURL.replace(/\/$/, '')}/chat/completions`)));
-  return url;
+/** The OpenAI-compatible endpoints the gateway calls. */
+export type Endpoint = 'chat/completions' | 'embeddings';
+
+/** Each model's endpoint URLs, parsed once. */
+const urls = new WeakMap<ModelConfig, Partial<Record<Endpoint, URL>>>();
+function endpointUrl(model: ModelConfig, endpoint: Endpoint): URL {
+  let known = urls.get(model);
+  if (!known) urls.set(model, (known = {}));
+  return (known[endpoint] ??= new URL(`${model.baseURL.replace(/\/$/, '')}/${endpoint}`));
 }
 
 export type UpstreamResult =
@@ -84,6 +87,7 @@ export async function callChatCompletions(
   body: Record<string, unknown>,
   timeouts: UpstreamTimeouts,
   deps: { post: HttpPost; env: Readonly<Record<string, string | undefined>>; cancel?: CallSignal | undefined },
+  endpoint: Endpoint = 'chat/completions',
 ): Promise<UpstreamResult> {
   const signal = new CallSignal();
   const total = setTimeout(() => signal.abort(new Error('total timeout')), timeouts.totalMs);
@@ -100,7 +104,7 @@ export async function callChatCompletions(
   try {
     if (cancel?.aborted) throw cancel.reason ?? new Error('cancelled');
     const response = await deps.post(
-      chatUrl(model),
+      endpointUrl(model, endpoint),
       { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
       JSON.stringify({ ...body, model: model.upstreamModel ?? modelId }),
       signal,
