@@ -419,22 +419,6 @@ export class Gateway {
     }
     const { order, candidates, reason, proposals, picked } = route ? await this.plan(route, body, prompt, lambda, client) : { order: [body.model], candidates: [], reason: 'model named directly', proposals: [], picked: undefined };
     const proposalCost = proposals.reduce((sum, p) => sum + p.costUsd, 0);
-    if (picked) {
-      const completion = { ...picked.completion, model: picked.model };
-      const headers = {
-        'x-request-id': requestId,
-        'x-switchyard-model': picked.model,
-        'x-switchyard-route': route?.name ?? picked.model,
-        'x-switchyard-proposers': proposals.map((p) => p.model).join(','),
-        'x-switchyard-cost-usd': proposalCost.toPrecision(6),
-      };
-      const record = (): Promise<void> =>
-        this.record(
-          { requestId, time: this.now(), route: route?.name ?? picked.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered: picked.model, reason, candidates, costUsd: proposalCost, latencyMs: performance.now() - started, status: 200, prompt: this.config.store.keepPrompts ? prompt : null },
-          { route: route?.name ?? picked.model, prompt, answered: picked.model, costUsd: proposalCost },
-        );
-      return sendCompletion(res, completion, headers, body.stream === true, body.stream_options?.include_usage === true, record, this.store.shared);
-    }
     // what is recorded of this request: the model that answered (or was being called), status, cost
     const decision = (answered: string | null, status: number, costUsd: number): DecisionRecord => ({
       requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered, reason, candidates,
@@ -447,6 +431,18 @@ export class Gateway {
       return this.record(decision(modelId, client.reason?.message === SHUTDOWN ? 503 : 499, cost), undefined);
     };
     if (client.aborted) return gone(undefined, null, 0);
+    if (picked) {
+      const completion = { ...picked.completion, model: picked.model };
+      const headers = {
+        'x-request-id': requestId,
+        'x-switchyard-model': picked.model,
+        'x-switchyard-route': route?.name ?? picked.model,
+        'x-switchyard-proposers': proposals.map((p) => p.model).join(','),
+        'x-switchyard-cost-usd': proposalCost.toPrecision(6),
+      };
+      const record = (): Promise<void> => this.record(decision(picked.model, 200, 0), { route: route?.name ?? picked.model, prompt, answered: picked.model, costUsd: proposalCost });
+      return sendCompletion(res, completion, headers, body.stream === true, body.stream_options?.include_usage === true, record, this.store.shared);
+    }
     const upstreamBody: Record<string, unknown> = { ...(proposals.length > 0 ? aggregateRequest(body, proposals) : body) };
     if (body.stream) upstreamBody['stream_options'] = { ...(body.stream_options ?? {}), include_usage: true };
     let last: { status: number | undefined; outcome: AttemptOutcome | undefined } = { status: undefined, outcome: undefined };
