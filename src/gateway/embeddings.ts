@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { ModelConfig } from './config.js';
-import { sendError } from './http.js';
+import { sendError, sendRefused } from './http.js';
 import { callModel, type ModelCallDeps } from './model-call.js';
 import type { UpstreamTimeouts } from './providers/openai-compatible.js';
 import { costOf } from './usage-cost.js';
@@ -43,10 +43,11 @@ export async function serveEmbeddings(job: EmbeddingsJob): Promise<void> {
   }
   const call = await callModel(model, modelId, body, job.timeouts, job.deps(modelId), 'embeddings');
   if (call.kind === 'cancelled') return job.record(modelId, 499, 0);
-  if (call.kind === 'refused') return sendError(res, call.status ?? 502, 'upstream_error', `${modelId} answered ${call.status}: ${call.body.slice(0, 300)}`, { ...headers, 'x-switchyard-model': modelId }, 'invalid_request_error');
+  if (call.kind === 'refused') return sendRefused(res, modelId, call, headers);
   if (call.kind === 'failed') {
-    await job.record(modelId, 502, 0);
-    return sendError(res, 502, 'upstream_unavailable', `${modelId} failed (${call.status ?? call.outcome.kind})`, headers);
+    const status = call.status === 429 ? 429 : 502; // as a chat call whose models all failed
+    await job.record(modelId, status, 0);
+    return sendError(res, status, 'upstream_unavailable', `${modelId} failed (${call.status ?? call.outcome.kind})`, headers);
   }
   const { result } = call;
   let text: string;

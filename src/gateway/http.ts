@@ -45,6 +45,11 @@ export function sendError(res: ServerResponse, status: number, code: HttpErrorCo
   sendJson(res, status, errorBody(code, message, type ?? (status >= 500 ? 'server_error' : 'invalid_request_error')), headers);
 }
 
+/** An upstream's final error (400, 401, 404 …) passed on to the client with its status: the request's fault, not a reason to fall back. */
+export function sendRefused(res: ServerResponse, modelId: string, call: { readonly status: number | undefined; readonly body: string }, headers: Record<string, string>): void {
+  sendError(res, call.status ?? 502, 'upstream_error', `${modelId} answered ${call.status}: ${call.body.slice(0, 300)}`, { ...headers, 'x-switchyard-model': modelId }, 'invalid_request_error');
+}
+
 /** Parses and validates a JSON body; on failure answers 400 `invalid_request` itself and returns undefined. */
 export function parseJsonBody<T>(res: ServerResponse, text: string, schema: z.ZodType<T>, headers: Record<string, string> = {}): T | undefined {
   let raw: unknown;

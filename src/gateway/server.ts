@@ -22,7 +22,7 @@ import { LambdaController } from './dynamic-lambda.js';
 import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig, RouteConfig } from './config.js';
-import { ChatRequestSchema, parseJsonBody, readBody, sendError, sendJson, type ChatRequest } from './http.js';
+import { ChatRequestSchema, parseJsonBody, readBody, sendError, sendJson, sendRefused, type ChatRequest } from './http.js';
 import { InFlight } from './in-flight.js';
 import { requestLambda } from './request-lambda.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
@@ -451,10 +451,7 @@ export class Gateway {
       const model = this.config.models[modelId] as ModelConfig;
       const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: this.posts.get(modelId) ?? this.post, env: this.env, breaker: this.breakers.get(modelId), retry: this.retry, cancel: client });
       if (call.kind === 'cancelled') return gone(model, modelId, 0);
-      if (call.kind === 'refused') {
-        // a final upstream error (400, 401, 404 …) is the client's answer, not a reason to fall back
-        return sendError(res, call.status ?? 502, 'upstream_error', `${modelId} answered ${call.status}: ${call.body.slice(0, 300)}`, { 'x-request-id': requestId, 'x-switchyard-model': modelId }, 'invalid_request_error');
-      }
+      if (call.kind === 'refused') return sendRefused(res, modelId, call, { 'x-request-id': requestId });
       if (call.kind === 'failed') {
         last = call;
         continue;
