@@ -7,7 +7,7 @@
 import type { Rng } from '../core/random.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ModelConfig } from './config.js';
-import { callChatCompletions, type CallSignal, type Endpoint, type HttpPost, type UpstreamResult, type UpstreamTimeouts } from './providers/openai-compatible.js';
+import { callEndpoint, type CallSignal, type Endpoint, type HttpPost, type UpstreamResult, type UpstreamTimeouts } from './providers/openai-compatible.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutcome } from './retry-policy.js';
 
 export interface RetryDeps {
@@ -41,7 +41,7 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
   let last: { status: number | undefined; outcome: AttemptOutcome } = { status: undefined, outcome: { kind: 'connection-error' } };
   for (let attempt = 0; ; attempt++) {
     if (breaker && !breaker.allow()) return { kind: 'failed', ...last };
-    const result = await callChatCompletions(model, modelId, body, timeouts, { post: deps.post, env: deps.env, cancel: deps.cancel }, endpoint);
+    const result = await callEndpoint(model, modelId, body, timeouts, { post: deps.post, env: deps.env, cancel: deps.cancel }, endpoint);
     if (deps.cancel?.aborted) {
       if (result.ok) result.finish();
       return { kind: 'cancelled' }; // not the upstream's fault: its breaker is not told

@@ -11,7 +11,7 @@ export type LambdaChoice = { readonly ok: true; readonly lambda: number } | { re
 
 const HEADERS = ['x-switchyard-lambda', 'x-switchyard-budget-usd', 'x-switchyard-target-quality'] as const;
 
-/** The number in a header, or why it is not one in [min, max]. */
+/** The number in a header, or why it is not one in [0, max]. */
 function parse(name: string, text: string, max: number): { value: number } | { message: string } {
   const value = Number(text);
   if (text.trim() !== '' && value >= 0 && value <= max) return { value };

@@ -81,7 +81,8 @@ export type UpstreamResult =
   | { readonly ok: true; readonly status: number; readonly response: UpstreamResponse; readonly finish: () => void }
   | { readonly ok: false; readonly outcome: AttemptOutcome; readonly status?: number; readonly body?: string };
 
-export async function callChatCompletions(
+/** One attempt at one OpenAI-compatible endpoint (chat completions by default, or embeddings) of a model. */
+export async function callEndpoint(
   model: ModelConfig,
   modelId: string,
   body: Record<string, unknown>,
