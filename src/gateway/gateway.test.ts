@@ -183,7 +183,9 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     const { gateway, client } = await open(configFor());
     const lambdaFor = async (headers: Record<string, string>): Promise<number | undefined> => {
       const { response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }, { headers }).withResponse();
-      return (await gateway.store.getDecision(response.headers.get('x-request-id') as string))?.lambda;
+      const lambda = (await gateway.store.getDecision(response.headers.get('x-request-id') as string))?.lambda;
+      expect(response.headers.get('x-switchyard-lambda')).toBe(String(lambda)); // the λ used, echoed
+      return lambda;
     };
     expect(await lambdaFor({ 'x-switchyard-budget-usd': '0' })).toBe(1); // nothing is that cheap: the cheapest end
     expect(await lambdaFor({ 'x-switchyard-budget-usd': '1000' })).toBe(0); // anything goes: the best

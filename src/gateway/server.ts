@@ -439,6 +439,7 @@ export class Gateway {
         'x-switchyard-route': route?.name ?? picked.model,
         'x-switchyard-proposers': proposals.map((p) => p.model).join(','),
         'x-switchyard-cost-usd': proposalCost.toPrecision(6),
+        'x-switchyard-lambda': String(lambda),
       };
       const record = (): Promise<void> => this.record(decision(picked.model, 200, 0), { route: route?.name ?? picked.model, prompt, answered: picked.model, costUsd: proposalCost });
       return sendCompletion(res, completion, headers, body.stream === true, body.stream_options?.include_usage === true, record, this.store.shared);
@@ -462,6 +463,7 @@ export class Gateway {
         'x-switchyard-model': modelId,
         'x-switchyard-route': route?.name ?? modelId,
         'x-switchyard-overhead-ms': overhead.toFixed(3),
+        ...(route ? { 'x-switchyard-lambda': String(lambda) } : {}),
         ...(order[0] !== modelId ? { 'x-switchyard-fallback-from': order[0] as string } : {}),
         ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
       };
