@@ -35,6 +35,19 @@ describe('switchyard decisions / keys / serve', () => {
     expect(r.stderr).toMatch(/auth\.keys\.0\.sha256/);
   });
 
+  it('serve --check loads everything as serving would, reports it and exits', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-check-'));
+    writeFileSync(join(dir, 'sy.yaml'), 'store: { path: gw.db }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 2 }\n');
+    const ok = run(['serve', '--config', join(dir, 'sy.yaml'), '--check']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^config OK: 1 models, 0 routes, store sqlite at .*gw\.db/);
+    expect(ok.stdout).toMatch(/m: openai-compatible at http:\/\/127\.0\.0\.1:9\/v1, \$1 \/ \$2 per M tokens/);
+    writeFileSync(join(dir, 'routed.yaml'), 'models:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 2 }\nroutes:\n  auto: { router: missing.json }\n');
+    const bad = run(['serve', '--config', join(dir, 'routed.yaml'), '--check']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/missing\.json: cannot read router artifact/);
+  });
+
   it('stops with a clear error when the configured Redis cannot be reached', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-redis-'));
     writeFileSync(join(dir, 'sy.yaml'), 'store: { backend: redis, url: "redis://127.0.0.1:1" }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n');

@@ -2,17 +2,27 @@ import { readGatewayConfig } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/server.js';
 import { parse, requireString } from '../args.js';
 
-const USAGE = `usage: switchyard serve --config switchyard.yaml
+const USAGE = `usage: switchyard serve --config switchyard.yaml [--check]
 
 An OpenAI-compatible gateway: POST /v1/chat/completions with "model" naming a route (a trained
-router + λ) or a configured model; GET /v1/models. See README for a complete config.`;
+router + λ) or a configured model; GET /v1/models. See README for a complete config.
+--check loads everything (config, prices, router artifacts, store) as serving would, says what it
+found and exits: 0 when the gateway would start, 2 with every problem listed when not.`;
 
 export async function runServe(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { config: { type: 'string' } }, USAGE);
+  const { values } = parse(argv, { config: { type: 'string' }, check: { type: 'boolean' } }, USAGE);
   // the on-disk embedding cache is for evaluation runs; serving keeps embeddings in memory only
   process.env['SWITCHYARD_CACHE_DIR'] = '';
   const config = readGatewayConfig(requireString(values, 'config', USAGE));
   const gateway = await Gateway.create(config);
+  if (values['check']) {
+    await gateway.close();
+    const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out`);
+    const routes = Object.entries(config.routes).map(([id, r]) => `  ${id}: ${r.router}, λ ${r.lambda}${r.schedule.length > 0 ? ' (scheduled)' : ''}${r.budget ? ' (budget-controlled)' : ''}`);
+    const store = config.store.backend === 'redis' ? `redis at ${config.store.url}` : `sqlite at ${config.store.path}`;
+    process.stdout.write(`config OK: ${models.length} models, ${routes.length} routes, store ${store}, listening would be on ${config.server.host}:${config.server.port}\nmodels:\n${models.join('\n')}\n${routes.length > 0 ? `routes:\n${routes.join('\n')}\n` : ''}`);
+    return;
+  }
   const url = await gateway.listen();
   process.stderr.write(`switchyard gateway listening on ${url} (routes: ${Object.keys(config.routes).join(', ') || 'none'}; models: ${Object.keys(config.models).join(', ')})\n`);
   const stop = (): void => void gateway.close().then(() => process.exit(0));
