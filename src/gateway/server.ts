@@ -1,27 +1,25 @@
 /**
- * The routing gateway (first slice of issue #6): an OpenAI-compatible `POST /v1/chat/completions`
- * whose `model` names a route (a trained router + λ) or a configured model. The router picks the
- * model; the call goes out with retries (pure policy) and falls back along the router's ranking on a
+ * The routing gateway (issue #6): an OpenAI-compatible `POST /v1/chat/completions` whose `model`
+ * names a route (a trained router + λ, routes.ts) or a configured model. The router picks the model;
+ * the call goes out with retries (pure policy) and falls back along the router's ranking on a
  * retryable failure before the first byte; a circuit breaker guards each upstream. JSON or SSE
  * (passed through; a stream that breaks after bytes were sent ends with an error event).
- * Responses carry x-switchyard-model, -route, -cost-usd (JSON), -overhead-ms and x-request-id.
- * Every decision is recorded in the store; POST /v1/feedback updates routers that learn online and
- * persists their state; API keys (sha256) with daily/monthly budgets gate requests.
+ * Responses carry x-switchyard-model, -route, -lambda, -cost-usd (JSON), -overhead-ms and
+ * x-request-id. Every decision is recorded in the store; POST /v1/feedback updates routers that learn
+ * online and persists their state; API keys (sha256) with daily/monthly budgets gate requests. Also:
+ * /v1/embeddings passed through, /health and /ready, graceful shutdown, and cancellation of the
+ * upstream calls of a client that went away (in-flight.ts).
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { SwitchyardError } from '../core/errors.js';
 import { createRng, type Rng } from '../core/random.js';
-import { readArtifactFile } from '../routers/artifact.js';
-import { routerFromArtifact } from '../routers/registry.js';
 import pino, { type Logger } from 'pino';
 import { authorize } from './auth.js';
-import { LambdaController } from './dynamic-lambda.js';
 import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
-import type { GatewayConfig, ModelConfig, RouteConfig } from './config.js';
+import type { GatewayConfig, ModelConfig } from './config.js';
+import { loadRoute, type LoadedRoute } from './routes.js';
 import { ChatRequestSchema, parseJsonBody, readBody, sendError, sendJson, sendRefused, type ChatRequest } from './http.js';
 import { InFlight } from './in-flight.js';
 import { requestLambda } from './request-lambda.js';
@@ -34,16 +32,14 @@ import { ReplayData } from './replay-upstream/replay-data.js';
 import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import type { AttemptOutcome } from './retry-policy.js';
-import { LearningRoute } from './learning.js';
-import { aggregateRequest, pickProposal, propose, type Aggregator, type Proposal } from './mixture.js';
-import { ResponseScorer } from '../routers/post-generation/response-scorer.js';
+import { aggregateRequest, pickProposal, propose, type Proposal } from './mixture.js';
 import { openStore } from './store/open-store.js';
 import { pipeStream, sendCompletion, type StreamEnd } from './stream.js';
 import { CostModel } from '../routers/cost-model.js';
 import { costOf } from './usage-cost.js';
 import { requestIds } from './request-id.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
-import type { CandidateEstimate, RouterArtifact } from '../spec/router.js';
+import type { CandidateEstimate } from '../spec/router.js';
 
 export interface GatewayDeps {
   /** An injected fetch for upstream calls (default: undici pools). */
@@ -81,32 +77,6 @@ interface Plan {
   readonly reason: string;
   readonly proposals: readonly Proposal[];
   readonly picked: Proposal | undefined;
-}
-
-interface LoadedRoute {
-  readonly name: string;
-  /** Holds the route's router (replaced when a replica that fell behind the trimmed log reloads a snapshot). */
-  readonly learning: LearningRoute;
-  /** How soft routing's answers are merged, when configured. */
-  readonly aggregator: Aggregator | undefined;
-  readonly lambda: LambdaController;
-  readonly models: readonly string[];
-}
-
-/** A route's soft-routing aggregator from its config: a configured model, or a response scorer file. */
-function loadAggregator(route: string, agg: RouteConfig['aggregate'], config: GatewayConfig): Aggregator | undefined {
-  if (agg?.model !== undefined) {
-    if (!(agg.model in config.models)) throw new SwitchyardError('invalid_argument', `routes.${route}.aggregate.model: "${agg.model}" is not a configured model`);
-    return { kind: 'model', model: agg.model };
-  }
-  if (agg?.scorer === undefined) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(agg.scorer, 'utf8'));
-  } catch (e) {
-    throw new SwitchyardError('artifact_invalid', `routes.${route}.aggregate.scorer: cannot read ${agg.scorer}: ${(e as Error).message}`);
-  }
-  return { kind: 'scorer', scorer: ResponseScorer.fromArtifact(raw, `routes.${route}.aggregate.scorer (${agg.scorer})`) };
 }
 
 export class Gateway {
@@ -179,22 +149,7 @@ export class Gateway {
       if (!data) replays.set(m.data, (data = await ReplayData.load(loadDataset(m.data))));
       g.posts.set(id, replayPost(data, g.now));
     }
-    for (const [name, rc] of Object.entries(config.routes)) {
-      const saved = await g.store.loadRouterState(name);
-      const artifact: RouterArtifact = saved ? (JSON.parse(saved.artifactJson) as RouterArtifact) : readArtifactFile(rc.router);
-      const router = await routerFromArtifact(artifact);
-      const models = rc.models ?? router.models.filter((m) => m in config.models);
-      const missing = models.filter((m) => !(m in config.models) || !router.models.includes(m));
-      if (missing.length > 0 || models.length === 0) {
-        throw new SwitchyardError('invalid_argument', `routes.${name}: models ${missing.length > 0 ? missing.join(', ') : '(none)'} are not both configured and known to the router (${router.models.join(', ')})`);
-      }
-      const aggregator = loadAggregator(name, rc.aggregate, config);
-      const soft = Number(artifact.config['soft'] ?? 1);
-      if (soft > 1 && aggregator === undefined) throw new SwitchyardError('invalid_argument', `routes.${name}.aggregate: the router routes soft (soft=${soft}: ${soft} models answer), so the route needs an aggregator (aggregate: { model: … } or { scorer: scorer.json })`);
-      const learning = new LearningRoute(name, router, g.store, saved?.seq ?? 0);
-      await learning.sync(); // feedback received after the snapshot (here or on another replica)
-      g.routes.set(name, { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models });
-    }
+    for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
     if (g.store.shared && [...g.routes.values()].some((r) => r.learning.learns)) {
       g.syncTimer = setInterval(() => void g.syncLearning(), config.store.syncMs);
       g.syncTimer.unref();

@@ -1,0 +1,60 @@
+/**
+ * A gateway route, loaded: its router — the state it learned from feedback if the store has it (a
+ * restart resumes where it stopped), else the artifact file — the models it may choose, how soft
+ * routing's answers are merged, and its λ controller.
+ */
+import { readFileSync } from 'node:fs';
+import { SwitchyardError } from '../core/errors.js';
+import { readArtifactFile } from '../routers/artifact.js';
+import { ResponseScorer } from '../routers/post-generation/response-scorer.js';
+import { routerFromArtifact } from '../routers/registry.js';
+import type { RouterArtifact } from '../spec/router.js';
+import type { GatewayConfig, RouteConfig } from './config.js';
+import { LambdaController } from './dynamic-lambda.js';
+import { LearningRoute } from './learning.js';
+import type { Aggregator } from './mixture.js';
+import type { GatewayStore } from './store/store.js';
+
+export interface LoadedRoute {
+  readonly name: string;
+  /** Holds the route's router (replaced when a replica that fell behind the trimmed log reloads a snapshot). */
+  readonly learning: LearningRoute;
+  /** How soft routing's answers are merged, when configured. */
+  readonly aggregator: Aggregator | undefined;
+  readonly lambda: LambdaController;
+  readonly models: readonly string[];
+}
+
+/** A route's soft-routing aggregator from its config: a configured model, or a response scorer file. */
+function loadAggregator(route: string, agg: RouteConfig['aggregate'], config: GatewayConfig): Aggregator | undefined {
+  if (agg?.model !== undefined) {
+    if (!(agg.model in config.models)) throw new SwitchyardError('invalid_argument', `routes.${route}.aggregate.model: "${agg.model}" is not a configured model`);
+    return { kind: 'model', model: agg.model };
+  }
+  if (agg?.scorer === undefined) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(agg.scorer, 'utf8'));
+  } catch (e) {
+    throw new SwitchyardError('artifact_invalid', `routes.${route}.aggregate.scorer: cannot read ${agg.scorer}: ${(e as Error).message}`);
+  }
+  return { kind: 'scorer', scorer: ResponseScorer.fromArtifact(raw, `routes.${route}.aggregate.scorer (${agg.scorer})`) };
+}
+
+/** Loads route `name` and checks that its models are configured and known to its router. */
+export async function loadRoute(name: string, rc: RouteConfig, config: GatewayConfig, store: GatewayStore): Promise<LoadedRoute> {
+  const saved = await store.loadRouterState(name);
+  const artifact: RouterArtifact = saved ? (JSON.parse(saved.artifactJson) as RouterArtifact) : readArtifactFile(rc.router);
+  const router = await routerFromArtifact(artifact);
+  const models = rc.models ?? router.models.filter((m) => m in config.models);
+  const missing = models.filter((m) => !(m in config.models) || !router.models.includes(m));
+  if (missing.length > 0 || models.length === 0) {
+    throw new SwitchyardError('invalid_argument', `routes.${name}: models ${missing.length > 0 ? missing.join(', ') : '(none)'} are not both configured and known to the router (${router.models.join(', ')})`);
+  }
+  const aggregator = loadAggregator(name, rc.aggregate, config);
+  const soft = Number(artifact.config['soft'] ?? 1);
+  if (soft > 1 && aggregator === undefined) throw new SwitchyardError('invalid_argument', `routes.${name}.aggregate: the router routes soft (soft=${soft}: ${soft} models answer), so the route needs an aggregator (aggregate: { model: … } or { scorer: scorer.json })`);
+  const learning = new LearningRoute(name, router, store, saved?.seq ?? 0);
+  await learning.sync(); // feedback received after the snapshot (here or on another replica)
+  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models };
+}
