@@ -72,6 +72,11 @@ describe('retraining on production traffic (decisions --export → data import �
       expect(l.cost).toBeGreaterThan(0);
     }
 
+    const summary = run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary']);
+    expect(summary.status, summary.stderr).toBe(0);
+    expect(summary.stdout).toMatch(new RegExp(`route ${meta.models[0]?.id}: \\d+ requests \\(\\d+ answered\\), spent \\$`));
+    expect(summary.stdout).toMatch(/feedback: \d+ scores, mean \d\.\d{3}/);
+
     const imported = run(['data', 'import', '--from', 'long', '--out', join(dir, 'mine'), out]);
     expect(imported.status, imported.stderr).toBe(0);
     expect(imported.stdout).toMatch(/imported 40 prompts × 4 models/);

@@ -4,28 +4,37 @@ import { writeFileSync } from 'node:fs';
 import { openStore } from '../../gateway/store/open-store.js';
 import type { GatewayStore } from '../../gateway/store/store.js';
 import { exportTraffic, type TrafficQuery } from '../../gateway/traffic-export.js';
+import { summariseDecisions, type RouteSummary } from '../../gateway/decision-summary.js';
 import { fmtCost, textTable } from '../../eval/format.js';
 import { invalidArgument } from '../../core/errors.js';
 import { numberFlag, parse, requireString } from '../args.js';
 
 const USAGE = `usage: switchyard decisions --config switchyard.yaml [--route R] [--limit N] [--since ISO-DATE] [--json]
        switchyard decisions --config switchyard.yaml --export traffic.jsonl [--route R] [--since ISO-DATE]
+       switchyard decisions --config switchyard.yaml --summary [--route R] [--since ISO-DATE] [--limit N] [--json]
 
 The gateway's decision log: request id, route, chosen and answering model, why, cost, latency.
 --export writes the answered requests that received feedback (since the date) as training data, one
 row per (prompt, model) with the mean score and cost, for \`switchyard data import --from long\`;
-it needs the prompts: store.keepPrompts: true (or a Redis store's pending prompts, kept 24 h).`;
+it needs the prompts: store.keepPrompts: true (or a Redis store's pending prompts, kept 24 h).
+--summary reports per route: requests, spend, model shares, feedback, and the predicted saving
+against always calling the route's best model (over the newest --limit decisions, default 100000).`;
 
 export async function runDecisions(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { config: { type: 'string' }, route: { type: 'string' }, limit: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, export: { type: 'string' } }, USAGE);
+  const { values } = parse(argv, { config: { type: 'string' }, route: { type: 'string' }, limit: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, export: { type: 'string' }, summary: { type: 'boolean' } }, USAGE);
   const config = readGatewayConfig(requireString(values, 'config', USAGE));
-  const limit = numberFlag(values, 'limit', 20, (v) => Number.isInteger(v) && v > 0, 'a positive integer');
+  const limit = numberFlag(values, 'limit', values['summary'] ? 100_000 : 20, (v) => Number.isInteger(v) && v > 0, 'a positive integer');
   const since = typeof values['since'] === 'string' ? Date.parse(values['since']) : undefined;
   if (since !== undefined && Number.isNaN(since)) throw invalidArgument(`--since: expected a date (e.g. 2026-11-22T00:00:00Z), got "${String(values['since'])}"`);
   const store = await openStore(config.store);
   try {
     if (typeof values['export'] === 'string') return await exportTo(store, values['export'], { ...(typeof values['route'] === 'string' ? { route: values['route'] } : {}), ...(since !== undefined ? { since } : {}) });
     const rows = await store.listDecisions({ limit, ...(typeof values['route'] === 'string' ? { route: values['route'] } : {}), ...(since !== undefined ? { since } : {}) });
+    if (values['summary']) {
+      const summaries = summariseDecisions(rows, await store.listFeedback(since));
+      process.stdout.write(values['json'] ? JSON.stringify(summaries, null, 1) + '\n' : summaries.map(formatSummary).join('\n') || 'no decisions\n');
+      return;
+    }
     if (values['json']) {
       process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
       return;
@@ -43,6 +52,21 @@ async function exportTo(store: GatewayStore, file: string, q: TrafficQuery): Pro
   const left = Object.entries(skipped).filter(([, n]) => n > 0).map(([why, n]) => `${n} ${SKIPPED[why as keyof typeof skipped]}`);
   process.stderr.write(`wrote ${rows.length} rows (${requests} requests with feedback) to ${file}${left.length > 0 ? `; left out: ${left.join(', ')}` : ''}\n`);
   if (skipped.noPrompt > 0) process.stderr.write('(prompts are kept only with store.keepPrompts: true)\n');
+}
+
+function formatSummary(r: RouteSummary): string {
+  const pct = (v: number): string => `${(100 * v).toFixed(0)}%`;
+  const shares = Object.entries(r.shares).map(([m, v]) => `${m} ${pct(v)}`).join(', ');
+  const lines = [
+    `route ${r.route}: ${r.requests} requests (${r.answered} answered), spent ${fmtCost(r.spentUsd)}`,
+    `  models: ${shares || '—'}`,
+    `  feedback: ${r.feedback.count} scores${r.feedback.meanScore !== null ? `, mean ${r.feedback.meanScore.toFixed(3)}` : ''}`,
+  ];
+  const v = r.versusBest;
+  if (v) {
+    lines.push(`  vs always ${v.model} (best predicted quality), on ${v.requests} requests: predicted cost ${fmtCost(v.predictedCostBestUsd)} → ${fmtCost(v.predictedCostRoutedUsd)} routed (${Math.abs(v.saving) < 0.005 ? '±0%' : `${v.saving > 0 ? '−' : '+'}${pct(Math.abs(v.saving))}`}), predicted quality ${v.predictedQualityBest.toFixed(3)} → ${v.predictedQualityRouted.toFixed(3)}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 const SKIPPED = { noDecision: 'with no decision recorded', notAnswered: 'not answered', noPrompt: 'without a kept prompt', otherRoute: 'on other routes' } as const;

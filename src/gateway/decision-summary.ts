@@ -1,0 +1,95 @@
+/**
+ * What routing did for the bill, per route, from the decision log: requests, spend, each model's
+ * share, feedback received, and an estimate of the saving against always calling the route's best
+ * model — from the router's own predictions recorded with each decision (its predicted cost and
+ * quality of every candidate), so the comparison is like with like: predicted cost of the models
+ * chosen against predicted cost of the best one, on the same requests.
+ */
+import type { DecisionRecord, FeedbackRecord } from './store/store.js';
+
+export interface RouteSummary {
+  readonly route: string;
+  readonly requests: number;
+  readonly answered: number;
+  /** Recorded spend (USD). */
+  readonly spentUsd: number;
+  /** Share of answered requests per model. */
+  readonly shares: Readonly<Record<string, number>>;
+  readonly feedback: { readonly count: number; readonly meanScore: number | null };
+  /** Against always calling the model with the highest mean predicted quality on these requests; null without predictions. */
+  readonly versusBest: {
+    readonly model: string;
+    /** Requests whose decision recorded predictions for both the chosen and the best model. */
+    readonly requests: number;
+    readonly predictedCostBestUsd: number;
+    readonly predictedCostRoutedUsd: number;
+    /** 1 − routed / best (the predicted saving). */
+    readonly saving: number;
+    readonly predictedQualityBest: number;
+    readonly predictedQualityRouted: number;
+  } | null;
+}
+
+export function summariseDecisions(decisions: readonly DecisionRecord[], feedback: readonly FeedbackRecord[]): RouteSummary[] {
+  const scores = new Map<string, number>(); // request id → latest score
+  for (const f of feedback) scores.set(f.requestId, f.score);
+  const byRoute = new Map<string, DecisionRecord[]>();
+  for (const d of decisions) {
+    const list = byRoute.get(d.route);
+    if (list) list.push(d);
+    else byRoute.set(d.route, [d]);
+  }
+  return [...byRoute].sort(([a], [b]) => a.localeCompare(b)).map(([route, list]) => summariseRoute(route, list, scores));
+}
+
+function summariseRoute(route: string, list: readonly DecisionRecord[], scores: ReadonlyMap<string, number>): RouteSummary {
+  const answered = list.filter((d) => d.status === 200 && d.answered !== null);
+  const counts: Record<string, number> = {};
+  for (const d of answered) counts[d.answered as string] = (counts[d.answered as string] ?? 0) + 1;
+  const shares = Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([m, n]) => [m, n / answered.length]));
+  const rated = list.flatMap((d) => (scores.has(d.requestId) ? [scores.get(d.requestId) as number] : []));
+  return {
+    route,
+    requests: list.length,
+    answered: answered.length,
+    spentUsd: list.reduce((s, d) => s + d.costUsd, 0),
+    shares,
+    feedback: { count: rated.length, meanScore: rated.length > 0 ? rated.reduce((a, b) => a + b, 0) / rated.length : null },
+    versusBest: versusBest(answered),
+  };
+}
+
+function versusBest(answered: readonly DecisionRecord[]): RouteSummary['versusBest'] {
+  // the best model: highest mean predicted quality over the requests that predicted it
+  const quality = new Map<string, { sum: number; n: number }>();
+  for (const d of answered) {
+    for (const c of d.candidates) {
+      if (c.quality === undefined) continue;
+      const q = quality.get(c.model) ?? { sum: 0, n: 0 };
+      quality.set(c.model, { sum: q.sum + c.quality, n: q.n + 1 });
+    }
+  }
+  const best = [...quality].sort((a, b) => b[1].sum / b[1].n - a[1].sum / a[1].n)[0]?.[0];
+  if (best === undefined) return null;
+  const acc = { requests: 0, costBest: 0, costRouted: 0, qualityBest: 0, qualityRouted: 0 };
+  for (const d of answered) {
+    const b = d.candidates.find((c) => c.model === best);
+    const r = d.candidates.find((c) => c.model === d.answered);
+    if (b?.cost === undefined || r?.cost === undefined || b.quality === undefined || r.quality === undefined) continue;
+    acc.requests++;
+    acc.costBest += b.cost;
+    acc.costRouted += r.cost;
+    acc.qualityBest += b.quality;
+    acc.qualityRouted += r.quality;
+  }
+  if (acc.requests === 0 || !(acc.costBest > 0)) return null;
+  return {
+    model: best,
+    requests: acc.requests,
+    predictedCostBestUsd: acc.costBest,
+    predictedCostRoutedUsd: acc.costRouted,
+    saving: 1 - acc.costRouted / acc.costBest,
+    predictedQualityBest: acc.qualityBest / acc.requests,
+    predictedQualityRouted: acc.qualityRouted / acc.requests,
+  };
+}
