@@ -9,7 +9,11 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-export type AuthResult = { readonly ok: true; readonly key: KeyConfig | null } | { readonly ok: false; readonly status: 401 | 429; readonly code: 'invalid_api_key' | 'budget_exceeded'; readonly message: string };
+export type AuthResult =
+  | { readonly ok: true; readonly key: KeyConfig | null }
+  | { readonly ok: false; readonly status: 401 | 429; readonly code: 'invalid_api_key' | 'budget_exceeded' | 'rate_limited'; readonly message: string; readonly retryAfterS?: number };
+
+const MINUTE = 60_000;
 
 export function startOfUtcDay(now: number): number {
   const d = new Date(now);
@@ -21,7 +25,7 @@ export function startOfUtcMonth(now: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 }
 
-/** Checks the bearer key (when keys are configured) and its budgets. */
+/** Checks the bearer key (when keys are configured), its budgets and its request rate. */
 export async function authorize(header: string | undefined, keys: readonly KeyConfig[], store: GatewayStore, now: number): Promise<AuthResult> {
   if (keys.length === 0) return { ok: true, key: null };
   const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
@@ -34,6 +38,13 @@ export async function authorize(header: string | undefined, keys: readonly KeyCo
   if (key.monthlyBudgetUsd !== undefined) {
     const spent = await store.spend(key.name, startOfUtcMonth(now));
     if (spent >= key.monthlyBudgetUsd) return { ok: false, status: 429, code: 'budget_exceeded', message: `key "${key.name}" spent $${spent.toFixed(6)} of its $${key.monthlyBudgetUsd} monthly budget` };
+  }
+  if (key.requestsPerMinute !== undefined) {
+    const window = now - (now % MINUTE);
+    const count = await store.countRequest(key.name, window);
+    if (count > key.requestsPerMinute) {
+      return { ok: false, status: 429, code: 'rate_limited', message: `key "${key.name}" sent ${count} requests this minute; its limit is ${key.requestsPerMinute}`, retryAfterS: Math.max(1, Math.ceil((window + MINUTE - now) / 1000)) };
+    }
   }
   return { ok: true, key };
 }

@@ -90,6 +90,8 @@ export const GatewayConfigSchema = z.object({
             sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex characters (sha256 of the key)'),
             dailyBudgetUsd: z.number().positive().optional(),
             monthlyBudgetUsd: z.number().positive().optional(),
+            /** At most this many requests a minute (UTC minute windows; shared by replicas on a Redis store). */
+            requestsPerMinute: z.number().int().positive().optional(),
           }),
         )
         .default([]),

@@ -220,6 +220,25 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect((await gateway.store.listDecisions({ route: 'auto' })).map((x) => x.requestId)).toContain(id);
   });
 
+  it('limits a key to its requests per minute, with retry-after, and lets it in again the next minute', async () => {
+    let now = Date.parse('2026-11-22T10:00:30Z');
+    const config = configFor({ auth: { keys: [{ name: 'team-b', sha256: hashKey('sk-team-b'), requestsPerMinute: 2 }] } });
+    const gateway = await Gateway.create(config, { sleep: async () => undefined, store: new SqliteStore(':memory:'), logger, now: () => now });
+    gateways.push(gateway);
+    const team = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'sk-team-b', maxRetries: 0 });
+    const ask = () => team.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse();
+    await ask();
+    await ask();
+    const refused = (await ask().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as InstanceType<typeof OpenAI.APIError> | undefined;
+    expect(refused).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(refused?.headers?.get('retry-after')).toBe('30'); // the minute ends in 30 s
+    now += 30_000;
+    expect((await ask()).response.status).toBe(200);
+  });
+
   it('feedback updates a bandit route, changes its later choices, and survives a restart', async () => {
     const bandit = createRouter('ucb1:bootstrap=false');
     await bandit.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });

@@ -345,7 +345,7 @@ export class Gateway {
     }
     if (req.method !== 'POST' || (url !== '/v1/chat/completions' && url !== '/v1/feedback' && url !== '/v1/embeddings')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
     const auth = await authorize(req.headers.authorization, this.config.auth.keys, this.store, this.now());
-    if (!auth.ok) return sendError(res, auth.status, auth.code, auth.message, { 'x-request-id': requestId });
+    if (!auth.ok) return sendError(res, auth.status, auth.code, auth.message, { 'x-request-id': requestId, ...(auth.retryAfterS !== undefined ? { 'retry-after': String(auth.retryAfterS) } : {}) });
     const text = await readBody(req, this.config.server.bodyLimitBytes);
     if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.server.bodyLimitBytes} bytes`);
     if (url === '/v1/feedback') {

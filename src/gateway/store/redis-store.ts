@@ -9,6 +9,7 @@
  *                           inserts atomically, so every replica sees one order; trimmed behind snapshots)
  *   state:<route>           hash {artifact, seq}: the newest router snapshot (a Lua script keeps the later seq)
  *   prompt:<id>             a served prompt for feedback on another replica (expires)
+ *   rate:<key>:<window>     requests of an API key in a one-minute window (expires)
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -91,6 +92,15 @@ export class RedisStore implements GatewayStore {
       .map((raw) => JSON.parse(raw) as FeedbackRecord)
       .filter((f) => f.time >= since)
       .sort((a, b) => a.time - b.time); // stable: replicas append in arrival order
+  }
+
+  /** One counter per key and window, shared by every replica; it expires after two windows. */
+  async countRequest(keyId: string, windowStart: number): Promise<number> {
+    const key = `${this.p}rate:${keyId}:${windowStart}`;
+    const replies = await this.redis.multi().incr(key).pexpire(key, 120_000).exec();
+    const [err, count] = replies?.[0] ?? [new Error('no reply'), 0];
+    if (err) throw err;
+    return Number(count);
   }
 
   async addSpend(keyId: string, usd: number, time: number): Promise<void> {

@@ -64,6 +64,8 @@ export class SqliteStore implements GatewayStore {
    * first, so this process always reads its own writes; a crash loses at most FLUSH_MS of them.
    */
   private queue: Array<() => void> = [];
+  /** Per key: the current rate-limit window and its request count. */
+  private readonly rates = new Map<string, { window: number; count: number }>();
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -151,6 +153,14 @@ export class SqliteStore implements GatewayStore {
   async listFeedback(since = 0): Promise<FeedbackRecord[]> {
     this.flush();
     return this.stmts.listFeedback.all(since) as FeedbackRecord[];
+  }
+
+  /** Rate-limit windows live in memory: a SQLite store serves one process. */
+  async countRequest(keyId: string, windowStart: number): Promise<number> {
+    const r = this.rates.get(keyId);
+    if (r && r.window === windowStart) return ++r.count;
+    this.rates.set(keyId, { window: windowStart, count: 1 });
+    return 1;
   }
 
   async addSpend(keyId: string, usd: number, time: number): Promise<void> {

@@ -43,6 +43,13 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
       expect((await store.listFeedback(2000)).map((f) => f.requestId)).toEqual(['f1', 'f2']);
     });
 
+    it('counts requests per key and rate-limit window', async () => {
+      expect(await store.countRequest('k1', 60_000)).toBe(1);
+      expect(await store.countRequest('k1', 60_000)).toBe(2);
+      expect(await store.countRequest('k2', 60_000)).toBe(1);
+      expect(await store.countRequest('k1', 120_000)).toBe(1); // a new window starts from zero
+    });
+
     it('sums spend per key since a time', async () => {
       await store.addSpend('k1', 0.5, 1000);
       await store.addSpend('k1', 0.25, 2000);

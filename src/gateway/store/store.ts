@@ -72,6 +72,8 @@ export interface GatewayStore {
   /** Feedback received since `since` (unix ms; default all), oldest first. */
   listFeedback(since?: number): Promise<FeedbackRecord[]>;
   addSpend(keyId: string, usd: number, time: number): Promise<void>;
+  /** Counts one request of a key in the rate-limit window starting at `windowStart` (unix ms); returns the window's count so far. */
+  countRequest(keyId: string, windowStart: number): Promise<number>;
   /** USD spent by a key since `since` (unix ms). */
   spend(keyId: string, since: number): Promise<number>;
   /** Appends a feedback event to the route's log; returns its sequence number (1, 2, …). */
