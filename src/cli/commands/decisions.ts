@@ -1,6 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { hashKey } from '../../gateway/auth.js';
 import { readGatewayConfig } from '../../gateway/config.js';
-import { writeFileSync } from 'node:fs';
 import { openStore } from '../../gateway/store/open-store.js';
 import type { GatewayStore } from '../../gateway/store/store.js';
 import { exportTraffic, type TrafficQuery } from '../../gateway/traffic-export.js';
@@ -26,10 +26,11 @@ export async function runDecisions(argv: string[]): Promise<void> {
   const limit = numberFlag(values, 'limit', values['summary'] ? 100_000 : 20, (v) => Number.isInteger(v) && v > 0, 'a positive integer');
   const since = typeof values['since'] === 'string' ? Date.parse(values['since']) : undefined;
   if (since !== undefined && Number.isNaN(since)) throw invalidArgument(`--since: expected a date (e.g. 2026-11-22T00:00:00Z), got "${String(values['since'])}"`);
+  const query = { ...(typeof values['route'] === 'string' ? { route: values['route'] } : {}), ...(since !== undefined ? { since } : {}) };
   const store = await openStore(config.store);
   try {
-    if (typeof values['export'] === 'string') return await exportTo(store, values['export'], { ...(typeof values['route'] === 'string' ? { route: values['route'] } : {}), ...(since !== undefined ? { since } : {}) });
-    const rows = await store.listDecisions({ limit, ...(typeof values['route'] === 'string' ? { route: values['route'] } : {}), ...(since !== undefined ? { since } : {}) });
+    if (typeof values['export'] === 'string') return await exportTo(store, values['export'], query);
+    const rows = await store.listDecisions({ limit, ...query });
     if (values['summary']) {
       const summaries = summariseDecisions(rows, await store.listFeedback(since));
       process.stdout.write(values['json'] ? JSON.stringify(summaries, null, 1) + '\n' : summaries.map(formatSummary).join('\n') || 'no decisions\n');
