@@ -237,6 +237,8 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect(refused?.headers?.get('retry-after')).toBe('30'); // the minute ends in 30 s
     now += 30_000;
     expect((await ask()).response.status).toBe(200);
+    const metrics = await (await fetch(new URL('/metrics', team.baseURL))).text();
+    expect(metrics).toMatch(/^switchyard_errors_total\{code="rate_limited",status="429"\} 1$/m);
   });
 
   it('feedback updates a bandit route, changes its later choices, and survives a restart', async () => {

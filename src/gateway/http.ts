@@ -41,7 +41,16 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** The error code each response was answered with (for metrics), while the response lives. */
+const answeredCodes = new WeakMap<ServerResponse, HttpErrorCode>();
+
+/** The stable code of the OpenAI-shaped error `res` was answered with, if any. */
+export function errorCodeOf(res: ServerResponse): HttpErrorCode | undefined {
+  return answeredCodes.get(res);
+}
+
 export function sendError(res: ServerResponse, status: number, code: HttpErrorCode, message: string, headers: Record<string, string> = {}, type?: string): void {
+  answeredCodes.set(res, code);
   sendJson(res, status, errorBody(code, message, type ?? (status >= 500 ? 'server_error' : 'invalid_request_error')), headers);
 }
 

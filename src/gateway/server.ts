@@ -20,7 +20,7 @@ import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
-import { ChatRequestSchema, parseJsonBody, readBody, sendError, sendJson, sendRefused, type ChatRequest } from './http.js';
+import { ChatRequestSchema, errorCodeOf, parseJsonBody, readBody, sendError, sendJson, sendRefused, type ChatRequest } from './http.js';
 import { InFlight } from './in-flight.js';
 import { requestLambda } from './request-lambda.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
@@ -231,6 +231,8 @@ export class Gateway {
       else res.destroy();
     } finally {
       this.inFlight.done(res);
+      const code = errorCodeOf(res);
+      if (code) this.metrics.errors.of(code, String(res.statusCode)).value++;
     }
   }
 
