@@ -41,7 +41,8 @@ export async function serveEmbeddings(job: EmbeddingsJob): Promise<void> {
   if ((model.provider ?? 'openai-compatible') !== 'openai-compatible') {
     return sendError(res, 400, 'invalid_request', `models.${modelId}: a ${model.provider} model does not serve embeddings (only openai-compatible ones do)`, headers);
   }
-  const call = await callModel(model, modelId, body, job.timeouts, job.deps(modelId), 'embeddings');
+  const deps = job.deps(modelId);
+  const call = await callModel(model, modelId, body, job.timeouts, deps, 'embeddings');
   if (call.kind === 'cancelled') return job.record(modelId, 499, 0);
   if (call.kind === 'refused') return sendRefused(res, modelId, call, headers);
   if (call.kind === 'failed') {
@@ -56,6 +57,7 @@ export async function serveEmbeddings(job: EmbeddingsJob): Promise<void> {
     text = await result.response.body.text();
     usage = (JSON.parse(text) as { usage?: { prompt_tokens?: number } }).usage;
   } catch {
+    if (deps.cancel?.aborted) return job.record(modelId, 499, 0); // the client went away while the answer was read
     await job.record(modelId, 502, 0);
     return sendError(res, 502, 'upstream_unavailable', `${modelId}: the embeddings answer broke off or is not JSON`, headers);
   } finally {
