@@ -1,7 +1,9 @@
 /** Runs the one router contract suite over every registered router. */
 import { describe, expect, it } from 'vitest';
 import { createRouter, routerKinds } from '../src/routers/registry.js';
-import { routerContract } from './contract/router-contract.js';
+import { loadDataset } from '../src/data/load.js';
+import { routerContract, type ContractOptions } from './contract/router-contract.js';
+import { syntheticDir } from './helpers/synthetic.js';
 
 /** Options a router needs in the contract run (the synthetic data's model ids). */
 const SPEC: Record<string, string> = {
@@ -24,4 +26,9 @@ describe('registry', () => {
   });
 });
 
-for (const kind of routerKinds()) routerContract(kind, () => createRouter(SPEC[kind] ?? kind));
+/** Routers that need more than the default synthetic matrix (a cascade learns from answer texts). */
+const DATA: Record<string, ContractOptions['data']> = {
+  cascade: () => loadDataset(syntheticDir({ prompts: 240, models: 4, answers: true })),
+};
+
+for (const kind of routerKinds()) routerContract(kind, () => createRouter(SPEC[kind] ?? kind), DATA[kind] ? { data: DATA[kind] } : {});

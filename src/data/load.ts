@@ -3,31 +3,23 @@
  * on demand). All-or-nothing: every problem is collected with file, line and field, and nothing
  * half-loaded is returned.
  */
-import { existsSync, readFileSync, createReadStream } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
-import type { z } from 'zod';
 import { DataError, SwitchyardError } from '../core/errors.js';
 import {
   DatasetMetaSchema,
   MatrixRowSchema,
-  ResponseRowSchema,
   type DatasetMeta,
   type MatrixRow,
-  type ResponseRow,
   type Split,
 } from '../spec/dataset.js';
+import { formatZodIssues } from './responses.js';
 import { RoutingMatrix } from './routing-matrix.js';
+
+export { formatZodIssues };
 
 const MAX_ISSUES = 200;
 
-export function formatZodIssues(where: string, error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.') || '(root)';
-    return `${where}: ${path}: ${issue.message}`;
-  });
-}
 
 export function readDatasetMeta(dir: string): DatasetMeta {
   const file = join(dir, 'dataset.json');
@@ -127,26 +119,4 @@ export function buildMatrix(meta: DatasetMeta, rows: readonly MatrixRow[], dir?:
   return new RoutingMatrix(meta, cols, dir);
 }
 
-/** Streams responses.jsonl.gz (only when asked for): yields validated rows, optionally filtered. */
-export async function* streamResponses(
-  dir: string,
-  filter?: (row: ResponseRow) => boolean,
-): AsyncGenerator<ResponseRow> {
-  const file = join(dir, 'responses.jsonl.gz');
-  if (!existsSync(file)) throw new SwitchyardError('data_not_found', `${file}: not found (this dataset has no response texts)`);
-  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
-  let ln = 0;
-  for await (const line of lines) {
-    ln++;
-    if (line.trim() === '') continue;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(line);
-    } catch (e) {
-      throw new DataError([`${file}:${ln}: invalid JSON: ${(e as Error).message}`]);
-    }
-    const parsed = ResponseRowSchema.safeParse(raw);
-    if (!parsed.success) throw new DataError(formatZodIssues(`${file}:${ln}`, parsed.error));
-    if (!filter || filter(parsed.data)) yield parsed.data;
-  }
-}
+export { streamResponses } from './responses.js';

@@ -2,8 +2,11 @@
  * RoutingMatrix: a dataset held column-wise in typed arrays (prompt-major, model-minor), so that
  * replay over 12k prompts x 32 models x many routers stays allocation-free.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DatasetMeta, ModelCard, Split } from '../spec/dataset.js';
-import type { TrainingData } from '../spec/router.js';
+import type { RecordedAnswer, TrainingData } from '../spec/router.js';
+import { streamResponses } from './responses.js';
 
 export interface MatrixColumns {
   readonly ids: readonly string[];
@@ -104,6 +107,21 @@ export class MatrixView implements TrainingData {
   outputTokens(i: number, m: number): number {
     return this.at(this.matrix.cols.outputTokens, i, m);
   }
+  /** The recorded answers of this view's prompts (`responses.jsonl.gz`; none when the dataset has no texts). */
+  async answers(): Promise<RecordedAnswer[]> {
+    const dir = this.matrix.dir;
+    if (dir === undefined || !existsSync(join(dir, 'responses.jsonl.gz'))) return [];
+    const rowOf = new Map<string, number>();
+    for (let i = 0; i < this.size; i++) rowOf.set(this.id(i), i);
+    const out: RecordedAnswer[] = [];
+    for await (const r of streamResponses(dir)) {
+      const i = rowOf.get(r.id);
+      const m = this.matrix.modelIndex(r.model);
+      if (i !== undefined && m !== undefined) out.push({ i, m, text: r.response });
+    }
+    return out;
+  }
+
   /** Models with a recorded outcome on prompt i. */
   available(i: number): string[] {
     const out: string[] = [];

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { streamResponses } from '../data/load.js';
 import type { MatrixView } from '../data/routing-matrix.js';
 import { ResponseScorer, type ResponseItem, type ScoredResponse } from '../routers/post-generation/response-scorer.js';
+import type { Router } from '../spec/router.js';
 
 export function hasResponses(view: MatrixView): boolean {
   return view.matrix.dir !== undefined && existsSync(join(view.matrix.dir, 'responses.jsonl.gz'));
@@ -50,5 +51,15 @@ export async function responseScorerColumns(train: MatrixView, test: MatrixView,
   const out = new Float64Array(test.size * test.matrix.modelCount).fill(Number.NaN);
   slots.forEach((slot, k) => (out[slot] = predicted[k] as number));
   log?.(`response scorer: fitted on ${fit.length} train answers, scored ${items.length} test answers in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  return out;
+}
+
+/** A cascade router's own judge's ratings of every test answer (n×M, NaN where the dataset has no answer text). See EvalRouter.judged. */
+export async function judgedColumns(router: Router, train: MatrixView, test: MatrixView): Promise<Float64Array> {
+  const out = new Float64Array(test.size * test.matrix.modelCount).fill(Number.NaN);
+  if (!router.judgeAnswers || !hasResponses(test)) return out;
+  const { items, slots } = await readAnswers(train, test);
+  const rated = await router.judgeAnswers(items.map((x) => ({ prompt: x.prompt, model: x.model, answer: x.response })));
+  slots.forEach((slot, k) => (out[slot] = rated[k] as number));
   return out;
 }

@@ -4,7 +4,7 @@ import type { Decision, PromptInput, Router, RoutePrefs } from '../spec/router.j
 import { evaluate } from './replay.js';
 
 /** A fixed-choice router for crediting tests. */
-function fixedRouter(models: string[], kind: Decision['kind']): Router {
+function fixedRouter(models: string[], kind: Decision['kind'], accept?: number[]): Router {
   return {
     kind: 'test',
     models,
@@ -12,7 +12,7 @@ function fixedRouter(models: string[], kind: Decision['kind']): Router {
     toArtifact: () => {
       throw new Error('not needed');
     },
-    route: async (ps: readonly PromptInput[], _p: RoutePrefs) => ps.map(() => ({ models, kind, reason: 'test' })),
+    route: async (ps: readonly PromptInput[], _p: RoutePrefs) => ps.map(() => ({ models, kind, reason: 'test', ...(accept ? { accept } : {}) })),
   };
 }
 
@@ -54,8 +54,28 @@ describe('replay crediting', () => {
     expect(res.routers[0]?.points[0]?.cost).toBeCloseTo(c / test.size, 15);
   });
 
-  it('refuses cascades (no acceptance rule to replay) and single decisions naming several models', async () => {
-    await expect(evaluate(test, train, [{ name: 'c', router: fixedRouter(['small-1', 'big-model'], 'cascade') }], { lambdas: 2, bootstrap: 0 })).rejects.toMatchObject({ code: 'invalid_argument' });
+  it('credits a cascade with the calls it made until an answer was judged good enough, and that answer', async () => {
+    const M = test.matrix.modelCount;
+    // small-1's answer is judged 0.9 on even rows (kept), 0.3 on odd rows (escalated to big-model); row 0 has no text (escalated)
+    const judged = new Float64Array(test.size * M).fill(Number.NaN);
+    for (let i = 1; i < test.size; i++) judged[i * M + 1] = i % 2 === 0 ? 0.9 : 0.3;
+    const router = fixedRouter(['small-1', 'big-model'], 'cascade', [0.5]);
+    const res = await evaluate(test, train, [{ name: 'c', router, judged }], { lambdas: 2, bootstrap: 0 });
+    let q = 0;
+    let c = 0;
+    for (let i = 0; i < test.size; i++) {
+      const kept = i > 0 && i % 2 === 0;
+      q += kept ? test.score(i, 1) : test.score(i, 0);
+      c += test.cost(i, 1) + (kept ? 0 : test.cost(i, 0));
+    }
+    expect(res.routers[0]?.points[0]?.quality).toBeCloseTo(q / test.size, 12);
+    expect(res.routers[0]?.points[0]?.cost).toBeCloseTo(c / test.size, 15);
+  });
+
+  it('refuses cascades without their judge\'s ratings or thresholds, and single decisions naming several models', async () => {
+    await expect(evaluate(test, train, [{ name: 'c', router: fixedRouter(['small-1', 'big-model'], 'cascade', [0.5]) }], { lambdas: 2, bootstrap: 0 })).rejects.toThrow(/judge's ratings/);
+    const judged = new Float64Array(test.size * test.matrix.modelCount);
+    await expect(evaluate(test, train, [{ name: 'c', router: fixedRouter(['small-1', 'big-model'], 'cascade'), judged }], { lambdas: 2, bootstrap: 0 })).rejects.toThrow(/needs 1 threshold/);
     await expect(evaluate(test, train, [{ name: 's', router: fixedRouter(['small-1', 'big-model'], 'single') }], { lambdas: 2, bootstrap: 0 })).rejects.toMatchObject({ code: 'invalid_argument' });
   });
 });

@@ -22,6 +22,13 @@ export interface EvalRouter {
    * answer ranked first — a deployable post-generation choice. Cost counts every call either way.
    */
   readonly mixtureScores?: Float64Array;
+  /**
+   * For a cascade router: n×M ratings of each test prompt's recorded answers by the router's own
+   * answer judge (`Router.judgeAnswers`; NaN = no answer text, never accepted). A cascade decision
+   * walks its chain, pays each call and is credited the recorded score of the first answer rated at
+   * or above its step's threshold (the last model's otherwise).
+   */
+  readonly judged?: Float64Array;
 }
 
 export interface EvalOptions {
@@ -60,7 +67,19 @@ interface RouterColumns {
   choice: Int32Array[];
 }
 
-async function replayRouter(view: MatrixView, prompts: readonly PromptInput[], router: Router, lambdas: readonly number[], tick: () => void, scores?: Float64Array): Promise<RouterColumns> {
+/** A cascade's replay on prompt i: the calls it pays until a step's answer is accepted, and that answer's recorded score. */
+function replayCascade(view: MatrixView, i: number, models: readonly number[], accept: readonly number[], judged: Float64Array): { cost: number; quality: number; model: number } {
+  const M = view.matrix.modelCount;
+  let cost = 0;
+  for (let k = 0; k < models.length; k++) {
+    const m = models[k] as number;
+    cost += view.cost(i, m);
+    if (k === models.length - 1 || (judged[i * M + m] as number) >= (accept[k] as number)) return { cost, quality: view.score(i, m), model: m };
+  }
+  throw new Error('unreachable: a cascade keeps its last answer');
+}
+
+async function replayRouter(view: MatrixView, prompts: readonly PromptInput[], router: Router, lambdas: readonly number[], tick: () => void, scores?: Float64Array, judged?: Float64Array): Promise<RouterColumns> {
   const n = view.size;
   const M = view.matrix.modelCount;
   const out: RouterColumns = { cost: [], quality: [], choice: [] };
@@ -71,8 +90,21 @@ async function replayRouter(view: MatrixView, prompts: readonly PromptInput[], r
     const choice = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const d = decisions[i];
-      if (!d || d.models.length === 0 || (d.kind !== 'single' && d.kind !== 'mixture') || (d.kind === 'single' && d.models.length !== 1)) {
-        throw invalidArgument(`${router.kind}: offline replay credits single and mixture decisions; got ${d ? `${d.kind} of ${d.models.length}` : 'none'} for prompt ${view.id(i)}`);
+      if (!d || d.models.length === 0 || (d.kind === 'single' && d.models.length !== 1) || (d.kind === 'cascade' && (!judged || d.accept?.length !== d.models.length - 1))) {
+        const why = d?.kind === 'cascade' ? (judged ? `a cascade of ${d.models.length} models needs ${d.models.length - 1} threshold(s)` : 'a cascade needs its judge\'s ratings of the recorded answers (EvalRouter.judged)') : `got ${d ? `${d.kind} of ${d.models.length}` : 'none'}`;
+        throw invalidArgument(`${router.kind}: offline replay credits single, mixture and cascade decisions; ${why} for prompt ${view.id(i)}`);
+      }
+      const indices = d.models.map((id) => {
+        const m = view.matrix.modelIndex(id);
+        if (m === undefined || Number.isNaN(view.score(i, m))) throw invalidArgument(`${router.kind}: chose ${id} for prompt ${view.id(i)}, which has no recorded outcome there`);
+        return m;
+      });
+      if (d.kind === 'cascade') {
+        const r = replayCascade(view, i, indices, d.accept as readonly number[], judged as Float64Array);
+        quality[i] = r.quality;
+        cost[i] = r.cost;
+        choice[i] = r.model;
+        continue;
       }
       // a mixture pays every call; it is credited its best recorded score (an upper bound: a perfect
       // aggregator), or with mixtureScores the recorded score of the answer the scorer ranks first
@@ -80,12 +112,8 @@ async function replayRouter(view: MatrixView, prompts: readonly PromptInput[], r
       let rank = -Infinity;
       let spent = 0;
       let bestModel = -1;
-      for (const id of d.models) {
-        const m = view.matrix.modelIndex(id);
-        const q = m === undefined ? Number.NaN : view.score(i, m);
-        if (m === undefined || Number.isNaN(q)) {
-          throw invalidArgument(`${router.kind}: chose ${id} for prompt ${view.id(i)}, which has no recorded outcome there`);
-        }
+      for (const m of indices) {
+        const q = view.score(i, m);
         spent += view.cost(i, m);
         const r = scores ? (scores[i * M + m] as number) : q;
         if (bestModel < 0 || r > rank) {
@@ -150,7 +178,7 @@ export async function evaluate(view: MatrixView, train: MatrixView, routers: rea
   const total = routers.length * lambdas.length;
   let done = 0;
   const columns: RouterColumns[] = [];
-  for (const { name, router, mixtureScores } of routers) {
+  for (const { name, router, mixtureScores, judged } of routers) {
     columns.push(
       await replayRouter(
         view,
@@ -162,6 +190,7 @@ export async function evaluate(view: MatrixView, train: MatrixView, routers: rea
           options.onProgress?.(done, total, name);
         },
         mixtureScores,
+        judged,
       ),
     );
   }

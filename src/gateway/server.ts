@@ -32,6 +32,7 @@ import { ReplayData } from './replay-upstream/replay-data.js';
 import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import type { AttemptOutcome } from './retry-policy.js';
+import { runCascade } from './cascade.js';
 import { aggregateRequest, pickProposal, propose, type Proposal } from './mixture.js';
 import { openStore } from './store/open-store.js';
 import { pipeStream, sendCompletion, type StreamEnd } from './stream.js';
@@ -77,6 +78,8 @@ interface Plan {
   readonly reason: string;
   readonly proposals: readonly Proposal[];
   readonly picked: Proposal | undefined;
+  /** A cascade's answers paid for and not kept (cascade.ts). */
+  readonly escalated: readonly Proposal[];
 }
 
 export class Gateway {
@@ -289,10 +292,17 @@ export class Gateway {
     const candidates = decision?.candidates ?? [];
     const ranked = [...candidates].filter((c) => route.models.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
     const order = [chosen, ...ranked.filter((m) => m !== chosen), ...route.models.filter((m) => m !== chosen && !ranked.includes(m))];
-    const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined };
+    const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined, escalated: [] };
+    const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id), retry: this.retry, cancel: client };
+    if (decision?.kind === 'cascade') {
+      // a cascade: cheap models first, each answer judged; the last model goes through the normal pipeline
+      const c = await runCascade(decision, route.learning.router, prompt, this.config.models, body, this.config.timeouts, deps);
+      const reason = `${plan.reason}; ${c.note}`;
+      if (c.kept) return { ...plan, reason, picked: c.kept, escalated: c.escalated };
+      return { ...plan, reason, escalated: c.escalated, order: [c.last, ...order.filter((m) => m !== c.last && !decision.models.includes(m))] };
+    }
     if (decision?.kind !== 'mixture' || !route.aggregator) return plan;
     // soft routing: the proposers answer in parallel, then an aggregator model or a scorer (mixture.ts)
-    const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id), retry: this.retry, cancel: client };
     const proposals = await propose(decision.models, this.config.models, body, this.config.timeouts, deps);
     const names = proposals.map((p) => p.model).join(', ');
     if (proposals.length === 0) return { ...plan, reason: `${plan.reason}; no proposer answered, so the first choice answers alone` };
@@ -374,8 +384,10 @@ export class Gateway {
     if (!route && !(body.model in this.config.models)) {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
     }
-    const { order, candidates, reason, proposals, picked } = route ? await this.plan(route, body, prompt, lambda, client) : { order: [body.model], candidates: [], reason: 'model named directly', proposals: [], picked: undefined };
-    const proposalCost = proposals.reduce((sum, p) => sum + p.costUsd, 0);
+    const { order, candidates, reason, proposals, picked, escalated } = route ? await this.plan(route, body, prompt, lambda, client) : { order: [body.model], candidates: [], reason: 'model named directly', proposals: [], picked: undefined, escalated: [] };
+    // what was paid before the answering call: soft routing's proposers, a cascade's answers not kept
+    const proposalCost = [...proposals, ...escalated].reduce((sum, p) => sum + p.costUsd, 0);
+    const cascadeHeader = escalated.length > 0 ? { 'x-switchyard-escalated-from': escalated.map((p) => p.model).join(',') } : {};
     // what is recorded of this request: the model that answered (or was being called), status, cost
     const decision = (answered: string | null, status: number, costUsd: number): DecisionRecord => ({
       requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered, reason, candidates,
@@ -394,11 +406,13 @@ export class Gateway {
         'x-request-id': requestId,
         'x-switchyard-model': picked.model,
         'x-switchyard-route': route?.name ?? picked.model,
-        'x-switchyard-proposers': proposals.map((p) => p.model).join(','),
-        'x-switchyard-cost-usd': proposalCost.toPrecision(6),
+        ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
+        ...cascadeHeader,
+        'x-switchyard-cost-usd': (proposalCost + (proposals.includes(picked) ? 0 : picked.costUsd)).toPrecision(6),
         'x-switchyard-lambda': String(lambda),
       };
-      const record = (): Promise<void> => this.record(decision(picked.model, 200, 0), { route: route?.name ?? picked.model, prompt, answered: picked.model, costUsd: proposalCost });
+      const pickedCost = proposals.includes(picked) ? 0 : picked.costUsd; // a kept cascade answer is not among the proposals
+      const record = (): Promise<void> => this.record(decision(picked.model, 200, pickedCost), { route: route?.name ?? picked.model, prompt, answered: picked.model, costUsd: proposalCost + pickedCost });
       return sendCompletion(res, completion, headers, body.stream === true, body.stream_options?.include_usage === true, record, this.store.shared);
     }
     const upstreamBody: Record<string, unknown> = { ...(proposals.length > 0 ? aggregateRequest(body, proposals) : body) };
@@ -423,6 +437,7 @@ export class Gateway {
         ...(route ? { 'x-switchyard-lambda': String(lambda) } : {}),
         ...(order[0] !== modelId ? { 'x-switchyard-fallback-from': order[0] as string } : {}),
         ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
+        ...cascadeHeader,
       };
       const upstreamStart = started + overhead;
       // the request's cost: this call plus any soft-routing proposers; a stream that broke midway is

@@ -14,6 +14,7 @@ import { MlpRouter } from './mlp/mlp.js';
 import { RulesRouter } from './rules/rules.js';
 import { SemanticRoutesRouter } from './semantic/semantic-routes.js';
 import { PredictorRouter, type PredictorOptions } from './predictor.js';
+import { CascadeRouter } from './post-generation/cascade.js';
 import { BestSingleRouter, CheapestRouter, FixedRouter, RandomRouter } from './baselines/baselines.js';
 
 export type RouterOptions = Readonly<Record<string, string | number | boolean>>;
@@ -183,6 +184,13 @@ registerRouter({
   summary: 'mean of several predictors\' calibrated predictions (option members=knn+linear)',
   create: (o) => new EnsembleRouter({ ...predictorOptions(o), ...(o['members'] !== undefined ? { members: String(o['members']).split('+') } : {}) }),
   fromArtifact: (a) => EnsembleRouter.fromArtifact(a),
+});
+
+registerRouter({
+  kind: 'cascade',
+  summary: 'post-generation: a cheap model first, the next one when an answer judge rates its answer below τ (needs recorded answers to fit)',
+  create: (o) => new CascadeRouter({ ...num(o, 'maxLength'), ...num(o, 'folds'), ...num(o, 'maxModels') }),
+  fromArtifact: (a) => CascadeRouter.fromArtifact(a),
 });
 
 setEnsembleMemberFactory({

@@ -38,6 +38,14 @@ export interface Decision {
   /** Models called: one for `single`; an ordered chain for `cascade`; proposers for `mixture`. */
   readonly models: readonly string[];
   readonly kind: DecisionKind;
+  /**
+   * A cascade's acceptance rule: `accept[k]` is the least judged quality (`Router.judgeAnswers`) at
+   * which the answer of `models[k]` is kept; otherwise the next model is called. The last model's
+   * answer is always kept, so there is one threshold fewer than models.
+   */
+  readonly accept?: readonly number[];
+  /** The router's predicted cost (USD) of carrying the whole decision out, where it has one. */
+  readonly expectedCostUsd?: number;
   /** Per-model predictions, where the router has them and `detail` is `full`. */
   readonly candidates?: readonly CandidateEstimate[];
   readonly reason: string;
@@ -54,6 +62,22 @@ export interface TrainingData {
   cost(i: number, m: number): number;
   inputTokens(i: number, m: number): number;
   outputTokens(i: number, m: number): number;
+  /** The recorded answer texts of these prompts, where the data has them (post-generation routers learn from them). */
+  answers?(): Promise<readonly RecordedAnswer[]>;
+}
+
+/** A recorded answer: prompt `i` of the training view, model `m` (index into `models`), its text. */
+export interface RecordedAnswer {
+  readonly i: number;
+  readonly m: number;
+  readonly text: string;
+}
+
+/** An answer to judge: the prompt, the model that wrote it, and the answer's text. */
+export interface AnswerToJudge {
+  readonly prompt: string;
+  readonly model: string;
+  readonly answer: string;
 }
 
 export interface FitContext {
@@ -96,4 +120,9 @@ export interface Router {
    * that meets it (else `prefs.lambda`); routers without one leave it undefined and route by λ only.
    */
   resolveLambda?(prefs: RoutePrefs): number;
+  /**
+   * Post-generation routers (cascades) judge answers: each one's predicted quality in [0, 1], compared
+   * with a cascade decision's `accept` thresholds. The evaluator and the gateway call it between steps.
+   */
+  judgeAnswers?(items: readonly AnswerToJudge[]): Promise<Float64Array>;
 }

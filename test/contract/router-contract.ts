@@ -65,6 +65,7 @@ export function routerContract(name: string, make: () => Router, options: Contra
       const r = await fitted();
       const meanCost = new Map(modelStats(train).map((s) => [s.model, s.meanCost]));
       const expected = (d: Decision): number => {
+        if (d.expectedCostUsd !== undefined) return d.expectedCostUsd; // the whole decision (a cascade's chain)
         const own = d.candidates?.find((c) => c.model === d.models[0])?.cost;
         return own ?? (meanCost.get(d.models[0] as string) as number);
       };

@@ -6,7 +6,7 @@ import { createRng } from '../../src/core/random.js';
 import { buildMatrix } from '../../src/data/load.js';
 import type { RoutingMatrix } from '../../src/data/routing-matrix.js';
 import { writeDataset } from '../../src/data/write.js';
-import type { DatasetMeta, MatrixRow } from '../../src/spec/dataset.js';
+import type { DatasetMeta, MatrixRow, ResponseRow } from '../../src/spec/dataset.js';
 
 export const TOPICS = ['math', 'code', 'chat', 'law'] as const;
 const WORDS: Record<(typeof TOPICS)[number], string[]> = {
@@ -21,6 +21,8 @@ export interface SyntheticOptions {
   readonly models?: number;
   readonly seed?: number;
   readonly name?: string;
+  /** Also write answer texts (responses.jsonl.gz): a right answer reads differently from a wrong one, with noise. */
+  readonly answers?: boolean;
 }
 
 /**
@@ -70,6 +72,20 @@ export function syntheticMatrix(options: SyntheticOptions = {}): RoutingMatrix {
 export function syntheticDir(options: SyntheticOptions = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-syn-'));
   const { meta, rows } = syntheticRows(options);
-  writeDataset(dir, meta, rows);
+  writeDataset(dir, meta, rows, options.answers ? syntheticAnswers(rows, options.seed ?? 7) : []);
   return dir;
+}
+
+/** Answer texts for synthetic rows: a right answer usually states a result, a wrong one usually hedges (15% the other way). */
+export function syntheticAnswers(rows: readonly MatrixRow[], seed: number): ResponseRow[] {
+  const rng = createRng(seed + 1);
+  const out: ResponseRow[] = [];
+  for (const row of rows) {
+    for (const [model, o] of Object.entries(row.outcomes)) {
+      const right = (o.score >= 0.5) !== rng.next() < 0.15;
+      const response = right ? `The result is ${rng.int(100)}. Checked twice, so this answer is final.` : `I am not sure; perhaps ${rng.int(100)}, or maybe something else entirely.`;
+      out.push({ id: row.id, model, response });
+    }
+  }
+  return out;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { openDataset } from '../../data/open.js';
 import { evaluateOnline } from '../../eval/online.js';
-import { hasResponses, responseScorerColumns } from '../../eval/mixture-scores.js';
+import { hasResponses, judgedColumns, responseScorerColumns } from '../../eval/mixture-scores.js';
 import { evaluate, lambdaGrid, replayPrompts, type EvalRouter } from '../../eval/replay.js';
 import { BANDIT_ALGORITHMS } from '../../routers/bandit/bandit.js';
 import { renderReport } from '../../eval/report-html.js';
@@ -83,6 +83,11 @@ export async function runEval(argv: string[]): Promise<void> {
     const t = performance.now();
     await router.fit(train, { seed, log });
     log(`fitted ${spec} in ${((performance.now() - t) / 1000).toFixed(1)}s`);
+    if (router.judgeAnswers) {
+      // a cascade: its judge rates the test prompts' recorded answers, and replay walks each chain
+      routers.push({ name: spec, router, judged: await judgedColumns(router, train, test) });
+      continue;
+    }
     const probe = await router.route(probePrompt, { lambda: 0, detail: 'choice' });
     if (probe[0]?.kind !== 'mixture') {
       routers.push({ name: spec, router });

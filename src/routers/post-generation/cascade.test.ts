@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { syntheticDir, syntheticMatrix } from '../../../test/helpers/synthetic.js';
+import { loadDataset } from '../../data/load.js';
+import { judgedColumns } from '../../eval/mixture-scores.js';
+import { evaluate, replayPrompts } from '../../eval/replay.js';
+import { CascadeRouter } from './cascade.js';
+
+describe('cascade router', () => {
+  const matrix = loadDataset(syntheticDir({ prompts: 400, models: 4, answers: true }));
+  const train = matrix.view('train');
+  const test = matrix.view('test');
+
+  it('refuses to fit without answer texts, saying what it needs', async () => {
+    await expect(new CascadeRouter().fit(syntheticMatrix({ prompts: 80 }).view('train'), { seed: 0 })).rejects.toThrow(/responses\.jsonl\.gz/);
+    expect(() => new CascadeRouter({ maxLength: 4 })).toThrow(/maxLength/);
+  });
+
+  it('judges right answers above wrong ones, calls a cheap model first in the middle of the λ range, and keeps the best model at λ = 0', async () => {
+    const r = new CascadeRouter();
+    await r.fit(train, { seed: 0 });
+    // the judge separates the recorded answers of the test prompts (it never saw them)
+    const judged = await judgedColumns(r, train, test);
+    const M = matrix.modelCount;
+    let right = 0;
+    let wrong = 0;
+    let nr = 0;
+    let nw = 0;
+    for (let i = 0; i < test.size; i++) {
+      for (let m = 0; m < M; m++) {
+        const s = judged[i * M + m] as number;
+        if (test.score(i, m) >= 0.5) (right += s), nr++;
+        else (wrong += s), nw++;
+      }
+    }
+    expect(right / nr).toBeGreaterThan(wrong / nw + 0.3);
+
+    const [best] = await r.route([{ text: 'Question about an integral?' }], { lambda: 0 });
+    expect(best?.models[best.models.length - 1]).toBe('big-model');
+    const mid = await r.route(replayPrompts(test), { lambda: 0.5 });
+    const cascades = mid.filter((d) => d.kind === 'cascade');
+    expect(cascades.length).toBeGreaterThan(0);
+    for (const d of cascades) {
+      expect(d.accept).toHaveLength(d.models.length - 1);
+      expect(d.models[0]).not.toBe('big-model'); // cheap first
+    }
+    const [cheapest] = await r.route([{ text: 'anything' }], { lambda: 1 });
+    expect(cheapest?.kind).toBe('single');
+  });
+
+  it('beats the mix hull in replay, where answers tell right from wrong', async () => {
+    const r = new CascadeRouter();
+    await r.fit(train, { seed: 0 });
+    const res = await evaluate(test, train, [{ name: 'cascade', router: r, judged: await judgedColumns(r, train, test) }], { lambdas: 11, bootstrap: 0 });
+    const cascade = res.routers[0];
+    expect(cascade?.aiq).toBeGreaterThan(res.reference.mixHull.aiq + 0.02);
+    // a budget resolves to a λ whose train cost is within it
+    const front = await r.route([{ text: 'x' }], { lambda: 0 });
+    const budget = (front[0]?.expectedCostUsd ?? 0) / 3;
+    const lambda = r.resolveLambda({ lambda: 0, budgetUsd: budget });
+    const [d] = await r.route([{ text: 'x' }], { lambda });
+    expect(d?.expectedCostUsd).toBeLessThanOrEqual(budget);
+  });
+});

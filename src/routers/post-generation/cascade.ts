@@ -1,0 +1,286 @@
+/**
+ * `cascade`: a post-generation router (FrugalGPT-style). It calls a cheap model first and keeps its
+ * answer when an answer judge (the response scorer, fitted on the training prompts' recorded answers)
+ * rates it at least τ; otherwise it calls the next model of the chain; the last model's answer is
+ * always kept. It pays for every call it makes.
+ *
+ * Fit (all on train): the judge's out-of-fold ratings of every recorded answer (k-fold by prompt);
+ * chains of up to three models among the train Pareto set, ordered by cost, each with a grid of
+ * thresholds (quantiles of the first models' ratings); each configuration's mean cost and quality
+ * replayed on train; λ then walks the Pareto frontier of those configurations as every predictor's λ
+ * does: the target mean cost falls evenly on a log axis from the best configuration's cost (λ = 0) to
+ * the cheapest's (λ = 1). See docs/routers.md, "Cascades".
+ */
+import { z } from 'zod';
+import { SwitchyardError, invalidArgument } from '../../core/errors.js';
+import { createRng, shuffleInPlace } from '../../core/random.js';
+import type { AnswerToJudge, Decision, FitContext, PromptInput, RoutePrefs, RouterArtifact, TrainingData } from '../../spec/router.js';
+import { expectArtifact, parseState } from '../artifact.js';
+import { BaseRouter } from '../base.js';
+import { ResponseScorer, type ScoredResponse } from './response-scorer.js';
+
+export interface CascadeOptions {
+  /** Longest chain tried (1–3, default 3). */
+  readonly maxLength?: number;
+  /** Folds for the judge's out-of-fold ratings (default 3). */
+  readonly folds?: number;
+  /** Models of the train Pareto set considered for chains (default 8). */
+  readonly maxModels?: number;
+}
+
+/** A cascade configuration and what it reached on train. */
+interface Config {
+  readonly chain: readonly number[];
+  readonly accept: readonly number[];
+  readonly cost: number;
+  readonly quality: number;
+  /** Mean number of calls a prompt. */
+  readonly calls: number;
+}
+
+const StateSchema = z.object({
+  scorer: z.unknown(),
+  configs: z.array(z.object({ chain: z.array(z.number().int().nonnegative()).min(1), accept: z.array(z.number()), cost: z.number(), quality: z.number(), calls: z.number() })).min(1),
+});
+
+const PAIR_LEVELS = Array.from({ length: 19 }, (_, k) => 0.05 * (k + 1));
+const TRIPLE_LEVELS = [0.1, 0.3, 0.5, 0.7, 0.9];
+
+function quantile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.POSITIVE_INFINITY;
+  const x = p * (sorted.length - 1);
+  const lo = Math.floor(x);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return (sorted[lo] as number) + (x - lo) * ((sorted[hi] as number) - (sorted[lo] as number));
+}
+
+/** Configurations on the cost–quality frontier: by cost, each strictly better than every cheaper one. */
+function frontier(configs: readonly Config[]): Config[] {
+  const sorted = [...configs].sort((a, b) => a.cost - b.cost || b.quality - a.quality);
+  const out: Config[] = [];
+  for (const c of sorted) if (out.length === 0 || c.quality > (out[out.length - 1] as Config).quality + 1e-12) out.push(c);
+  return out;
+}
+
+/** The frontier configuration for λ: the best one whose cost is within the target (log-even from best to cheapest). */
+function pointAt(front: readonly Config[], lambda: number): Config {
+  const lo = (front[0] as Config).cost;
+  const hi = (front[front.length - 1] as Config).cost;
+  const target = lo > 0 && hi > 0 ? Math.exp(Math.log(hi) + lambda * (Math.log(lo) - Math.log(hi))) : hi + lambda * (lo - hi);
+  let pick = front[0] as Config;
+  for (const c of front) if (c.cost <= target * (1 + 1e-12)) pick = c;
+  return pick;
+}
+
+export class CascadeRouter extends BaseRouter {
+  readonly kind = 'cascade';
+  readonly version = 1;
+  private readonly options: Required<CascadeOptions>;
+  private scorer: ResponseScorer | undefined;
+  private configs: Config[] = [];
+  private fronts = new Map<string, Config[]>();
+
+  constructor(options: CascadeOptions = {}) {
+    super();
+    const maxLength = options.maxLength ?? 3;
+    if (![1, 2, 3].includes(maxLength)) throw invalidArgument(`cascade: maxLength: expected 1, 2 or 3, got ${maxLength}`);
+    const folds = options.folds ?? 3;
+    if (!Number.isInteger(folds) || folds < 2) throw invalidArgument(`cascade: folds: expected an integer ≥ 2, got ${folds}`);
+    const maxModels = options.maxModels ?? 8;
+    if (!Number.isInteger(maxModels) || maxModels < 1) throw invalidArgument(`cascade: maxModels: expected an integer ≥ 1, got ${maxModels}`);
+    this.options = { maxLength, folds, maxModels };
+  }
+
+  protected async fitModels(train: TrainingData, ctx: FitContext): Promise<void> {
+    const n = train.size;
+    const M = this.cards.length;
+    const answers = train.answers ? await train.answers() : [];
+    const rows: ScoredResponse[] = [];
+    const slots: number[] = [];
+    for (const a of answers) {
+      const y = train.score(a.i, a.m);
+      if (Number.isNaN(y)) continue;
+      rows.push({ prompt: train.text(a.i), model: this.cards[a.m]?.id as string, response: a.text, score: y });
+      slots.push(a.i * M + a.m);
+    }
+    if (rows.length < 20) {
+      throw invalidArgument(`cascade: needs the recorded answers of the training prompts to fit its answer judge (a dataset with responses.jsonl.gz); found ${rows.length}`);
+    }
+    const t0 = performance.now();
+    // the judge's out-of-fold ratings: a prompt's answers are rated by a judge that never saw that prompt
+    const F = this.options.folds;
+    const fold = new Int32Array(n);
+    shuffleInPlace(Array.from({ length: n }, (_, i) => i), createRng(ctx.seed)).forEach((i, k) => (fold[i] = k % F));
+    const judged = new Float64Array(n * M).fill(Number.NaN);
+    for (let f = 0; f < F; f++) {
+      const inFold = (k: number): boolean => fold[Math.floor((slots[k] as number) / M)] === f;
+      const fitRows = rows.filter((_, k) => !inFold(k));
+      const heldOut = rows.map((_, k) => k).filter(inFold);
+      if (fitRows.length === 0 || heldOut.length === 0) continue;
+      const judge = await ResponseScorer.fit(fitRows, { seed: ctx.seed + f });
+      const rated = await judge.score(heldOut.map((k) => rows[k] as ScoredResponse));
+      heldOut.forEach((k, j) => (judged[slots[k] as number] = rated[j] as number));
+    }
+    this.scorer = await ResponseScorer.fit(rows, { seed: ctx.seed });
+    this.configs = this.searchConfigs(train, judged);
+    this.fronts.clear();
+    const front = this.frontFor(new Uint8Array(M).fill(1));
+    ctx.log?.(
+      `cascade: judge fitted on ${rows.length} answers (${F}-fold ratings) in ${((performance.now() - t0) / 1000).toFixed(1)}s; ${this.configs.length} configurations, ${front.length} on the train frontier, ` +
+        `from ${this.describe(front[0] as Config)} to ${this.describe(front[front.length - 1] as Config)}`,
+    );
+  }
+
+  /** Every configuration tried, with its mean cost, quality and calls on train. */
+  private searchConfigs(train: TrainingData, judged: Float64Array): Config[] {
+    const n = train.size;
+    const M = this.cards.length;
+    const meanQ = new Float64Array(M);
+    const meanC = new Float64Array(M);
+    const rated = Array.from({ length: M }, () => [] as number[]);
+    for (let m = 0; m < M; m++) {
+      let q = 0;
+      let c = 0;
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const y = train.score(i, m);
+        if (Number.isNaN(y)) continue;
+        q += y;
+        c += train.cost(i, m);
+        k++;
+        const r = judged[i * M + m] as number;
+        if (!Number.isNaN(r)) (rated[m] as number[]).push(r);
+      }
+      meanQ[m] = k > 0 ? q / k : Number.NaN;
+      meanC[m] = k > 0 ? c / k : Number.NaN;
+      (rated[m] as number[]).sort((a, b) => a - b);
+    }
+    // chains run among the train Pareto set, cheapest first; a model whose answers we cannot rate only ends one
+    const byCost = Array.from({ length: M }, (_, m) => m).filter((m) => !Number.isNaN(meanQ[m] as number)).sort((a, b) => (meanC[a] as number) - (meanC[b] as number) || (meanQ[b] as number) - (meanQ[a] as number));
+    let pareto: number[] = [];
+    for (const m of byCost) if (pareto.length === 0 || (meanQ[m] as number) > (meanQ[pareto[pareto.length - 1] as number] as number)) pareto.push(m);
+    const K = this.options.maxModels;
+    if (pareto.length > K) pareto = Array.from({ length: K }, (_, k) => pareto[Math.round((k * (pareto.length - 1)) / (K - 1 || 1))] as number);
+    const ratable = (m: number): boolean => (rated[m] as number[]).length >= 10;
+
+    const configs: Config[] = [];
+    const replay = (chain: readonly number[], accept: readonly number[]): void => {
+      let cost = 0;
+      let quality = 0;
+      let calls = 0;
+      let count = 0;
+      const last = chain[chain.length - 1] as number;
+      for (let i = 0; i < n; i++) {
+        if (Number.isNaN(train.score(i, last))) continue;
+        count++;
+        for (let k = 0; k < chain.length; k++) {
+          const m = chain[k] as number;
+          const y = train.score(i, m);
+          if (Number.isNaN(y)) continue; // no outcome here: the step is skipped
+          cost += train.cost(i, m);
+          calls++;
+          if (k === chain.length - 1 || (judged[i * M + m] as number) >= (accept[k] as number)) {
+            quality += y;
+            break;
+          }
+        }
+      }
+      if (count > 0) configs.push({ chain: [...chain], accept: [...accept], cost: cost / count, quality: quality / count, calls: calls / count });
+    };
+    for (let m = 0; m < M; m++) if (!Number.isNaN(meanQ[m] as number)) replay([m], []);
+    const L = this.options.maxLength;
+    for (let a = 0; a < pareto.length; a++) {
+      const ma = pareto[a] as number;
+      if (!ratable(ma)) continue;
+      for (let b = a + 1; b < pareto.length; b++) {
+        const mb = pareto[b] as number;
+        if (L >= 2) for (const p of PAIR_LEVELS) replay([ma, mb], [quantile(rated[ma] as number[], p)]);
+        if (L < 3 || !ratable(mb)) continue;
+        for (let c = b + 1; c < pareto.length; c++) {
+          for (const p of TRIPLE_LEVELS) for (const p2 of TRIPLE_LEVELS) replay([ma, mb, pareto[c] as number], [quantile(rated[ma] as number[], p), quantile(rated[mb] as number[], p2)]);
+        }
+      }
+    }
+    return configs;
+  }
+
+  /** The frontier of the configurations whose models are all allowed (cached by mask). */
+  private frontFor(mask: Uint8Array): Config[] {
+    const key = mask.join('');
+    let front = this.fronts.get(key);
+    if (!front) {
+      front = frontier(this.configs.filter((c) => c.chain.every((m) => mask[m] === 1)));
+      if (front.length === 0) {
+        // no configuration uses only these models (none had an outcome on train): the cheapest allowed model
+        const m = this.cards.map((_, j) => j).filter((j) => mask[j] === 1).sort((a, b) => (this.cards[a]?.inputPricePerMTok ?? 0) - (this.cards[b]?.inputPricePerMTok ?? 0))[0] as number;
+        front = [{ chain: [m], accept: [], cost: 0, quality: 0, calls: 1 }];
+      }
+      this.fronts.set(key, front);
+    }
+    return front;
+  }
+
+  private describe(c: Config): string {
+    const names = c.chain.map((m) => this.cards[m]?.id as string);
+    const head = names.length === 1 ? (names[0] as string) : names.map((id, k) => (k < c.accept.length ? `${id} (keep if judged ≥ ${(c.accept[k] as number).toFixed(3)})` : id)).join(' → ');
+    return `${head}: train quality ${c.quality.toFixed(3)} for $${c.cost.toExponential(2)}, ${c.calls.toFixed(2)} calls`;
+  }
+
+  resolveLambda(prefs: RoutePrefs): number {
+    const front = this.frontFor(this.prefsMask(prefs));
+    const grid = Array.from({ length: 101 }, (_, k) => k / 100);
+    if (prefs.budgetUsd !== undefined) {
+      if (!(prefs.budgetUsd >= 0)) throw invalidArgument(`budgetUsd: expected a cost ≥ 0, got ${prefs.budgetUsd}`);
+      return grid.find((l) => pointAt(front, l).cost <= (prefs.budgetUsd as number)) ?? 1;
+    }
+    if (prefs.targetQuality !== undefined) {
+      if (!(prefs.targetQuality >= 0 && prefs.targetQuality <= 1)) throw invalidArgument(`targetQuality: expected 0..1, got ${prefs.targetQuality}`);
+      return [...grid].reverse().find((l) => pointAt(front, l).quality >= (prefs.targetQuality as number)) ?? 0;
+    }
+    return prefs.lambda;
+  }
+
+  protected async routeBatch(prompts: readonly PromptInput[], prefs: RoutePrefs): Promise<Decision[]> {
+    const lambda = this.resolveLambda(prefs);
+    const base = this.prefsMask(prefs);
+    return prompts.map((p) => {
+      const c = pointAt(this.frontFor(this.allowedMask(p, prefs, base)), lambda);
+      const models = c.chain.map((m) => this.cards[m]?.id as string);
+      const reason = `cascade at λ=${Number(lambda.toFixed(4))}: ${this.describe(c)}`;
+      const candidates = prefs.detail === 'choice' ? undefined : c.chain.map((m) => ({ model: this.cards[m]?.id as string, cost: c.cost }));
+      return {
+        models,
+        kind: models.length === 1 ? 'single' : 'cascade',
+        ...(models.length > 1 ? { accept: c.accept } : {}),
+        expectedCostUsd: c.cost,
+        ...(candidates ? { candidates } : {}),
+        reason,
+      };
+    });
+  }
+
+  async judgeAnswers(items: readonly AnswerToJudge[]): Promise<Float64Array> {
+    this.requireFitted();
+    return (this.scorer as ResponseScorer).score(items.map((x) => ({ prompt: x.prompt, model: x.model, response: x.answer })));
+  }
+
+  protected config(): Record<string, unknown> {
+    return { ...this.options };
+  }
+
+  protected state(): unknown {
+    return { scorer: this.scorer?.toArtifact(), configs: this.configs };
+  }
+
+  static fromArtifact(a: RouterArtifact): CascadeRouter {
+    expectArtifact(a, 'cascade', 1);
+    const c = a.config;
+    const r = new CascadeRouter({ maxLength: Number(c['maxLength'] ?? 3), folds: Number(c['folds'] ?? 3), maxModels: Number(c['maxModels'] ?? 8) });
+    const s = parseState(StateSchema, a.state, 'cascade');
+    if (s.configs.some((x) => x.chain.some((m) => m >= a.models.length) || x.accept.length !== x.chain.length - 1)) throw new SwitchyardError('artifact_invalid', 'cascade: artifact configurations do not match its models');
+    r.setModels(a.models);
+    r.scorer = ResponseScorer.fromArtifact(s.scorer, 'cascade artifact: state.scorer');
+    r.configs = s.configs;
+    return r;
+  }
+}
