@@ -32,3 +32,5 @@ const DATA: Record<string, ContractOptions['data']> = {
 };
 
 for (const kind of routerKinds()) routerContract(kind, () => createRouter(SPEC[kind] ?? kind), DATA[kind] ? { data: DATA[kind] } : {});
+// the routed cascade: a pre-generation router picks each step (its artifact nests the base router's)
+routerContract('cascade:base=linear', () => createRouter('cascade:base=linear;encoder=hashing:dim=256'), { data: DATA['cascade'] as ContractOptions['data'] });

@@ -189,7 +189,11 @@ registerRouter({
 registerRouter({
   kind: 'cascade',
   summary: 'post-generation: a cheap model first, the next one when an answer judge rates its answer below τ (needs recorded answers to fit)',
-  create: (o) => new CascadeRouter({ ...num(o, 'maxLength'), ...num(o, 'folds'), ...num(o, 'maxModels') }),
+  create: (o) => {
+    const base = o['base'] === undefined ? undefined : `${String(o['base'])}${o['encoder'] !== undefined ? `:encoder=${String(o['encoder'])}` : ''}`;
+    if (base !== undefined) parseRouterSpec(base); // an unknown base router fails here, before any fit
+    return new CascadeRouter({ ...num(o, 'maxLength'), ...num(o, 'folds'), ...num(o, 'maxModels'), ...(base ? { base } : {}) });
+  },
   fromArtifact: (a) => CascadeRouter.fromArtifact(a),
 });
 

@@ -60,4 +60,20 @@ describe('cascade router', () => {
     const [d] = await r.route([{ text: 'x' }], { lambda });
     expect(d?.expectedCostUsd).toBeLessThanOrEqual(budget);
   });
+
+  it('with a base router, picks each step per prompt (the topic\'s cheap specialist first) and saves the base inside its artifact', async () => {
+    const { createRouter, routerFromArtifact } = await import('../registry.js');
+    const r = createRouter('cascade:base=linear;encoder=hashing:dim=256');
+    await r.fit(train, { seed: 0 });
+    const ps = replayPrompts(test);
+    const mid = await r.route(ps, { lambda: 0.2 });
+    expect(new Set(mid.map((d) => d.models[0])).size).toBeGreaterThan(2); // the first step depends on the prompt
+    expect(mid.some((d) => d.kind === 'cascade')).toBe(true);
+    expect(mid.some((d) => /linear's choice at λ=/.test(d.reason))).toBe(true);
+    const artifact = JSON.parse(JSON.stringify(r.toArtifact()));
+    expect(artifact.state.base.kind).toBe('linear');
+    const loaded = await routerFromArtifact(artifact);
+    expect((await loaded.route(ps, { lambda: 0.2 })).map((d) => d.models)).toEqual(mid.map((d) => d.models));
+    expect(() => createRouter('cascade:base=no-such-router')).toThrow(/unknown router "no-such-router"/);
+  });
 });

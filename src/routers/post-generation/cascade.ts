@@ -14,10 +14,11 @@
 import { z } from 'zod';
 import { SwitchyardError, invalidArgument } from '../../core/errors.js';
 import { createRng, shuffleInPlace } from '../../core/random.js';
-import type { AnswerToJudge, Decision, FitContext, PromptInput, RoutePrefs, RouterArtifact, TrainingData } from '../../spec/router.js';
-import { expectArtifact, parseState } from '../artifact.js';
+import type { AnswerToJudge, Decision, FitContext, PromptInput, RoutePrefs, Router, RouterArtifact, TrainingData } from '../../spec/router.js';
+import { expectArtifact, parseArtifact, parseState } from '../artifact.js';
 import { BaseRouter } from '../base.js';
 import { ResponseScorer, type ScoredResponse } from './response-scorer.js';
+import { STEP_LAMBDAS, createBase, crossFitChoices, loadBase } from './routed-steps.js';
 
 export interface CascadeOptions {
   /** Longest chain tried (1–3, default 3). */
@@ -26,11 +27,19 @@ export interface CascadeOptions {
   readonly folds?: number;
   /** Models of the train Pareto set considered for chains (default 8). */
   readonly maxModels?: number;
+  /**
+   * A pre-generation router spec (e.g. `knn`, `linear:encoder=hashing`): steps are then also its
+   * per-prompt choices — a cheap-leaning one first, a quality-leaning one to escalate to (routed-steps.ts).
+   */
+  readonly base?: string;
 }
 
 /** A cascade configuration and what it reached on train. */
 interface Config {
+  /** A fixed chain of model indices (empty for a routed configuration). */
   readonly chain: readonly number[];
+  /** A routed configuration: the base router's choice at STEP_LAMBDAS[steps[k]] is step k. */
+  readonly steps?: readonly number[];
   readonly accept: readonly number[];
   readonly cost: number;
   readonly quality: number;
@@ -40,7 +49,11 @@ interface Config {
 
 const StateSchema = z.object({
   scorer: z.unknown(),
-  configs: z.array(z.object({ chain: z.array(z.number().int().nonnegative()).min(1), accept: z.array(z.number()), cost: z.number(), quality: z.number(), calls: z.number() })).min(1),
+  configs: z
+    .array(z.object({ chain: z.array(z.number().int().nonnegative()), steps: z.array(z.number().int().min(0).max(STEP_LAMBDAS.length - 1)).min(1).optional(), accept: z.array(z.number()), cost: z.number(), quality: z.number(), calls: z.number() }))
+    .min(1),
+  base: z.unknown().nullable(),
+  means: z.object({ quality: z.array(z.number().nullable()), cost: z.array(z.number().nullable()) }),
 });
 
 const PAIR_LEVELS = Array.from({ length: 19 }, (_, k) => 0.05 * (k + 1));
@@ -75,9 +88,12 @@ function pointAt(front: readonly Config[], lambda: number): Config {
 export class CascadeRouter extends BaseRouter {
   readonly kind = 'cascade';
   readonly version = 1;
-  private readonly options: Required<CascadeOptions>;
+  private readonly options: Required<Omit<CascadeOptions, 'base'>> & { readonly base: string | undefined };
   private scorer: ResponseScorer | undefined;
+  private base: Router | undefined;
   private configs: Config[] = [];
+  /** Each model's mean recorded score and cost on train (NaN: no outcome there). */
+  private means: { quality: number[]; cost: number[] } = { quality: [], cost: [] };
   private fronts = new Map<string, Config[]>();
 
   constructor(options: CascadeOptions = {}) {
@@ -88,7 +104,7 @@ export class CascadeRouter extends BaseRouter {
     if (!Number.isInteger(folds) || folds < 2) throw invalidArgument(`cascade: folds: expected an integer ≥ 2, got ${folds}`);
     const maxModels = options.maxModels ?? 8;
     if (!Number.isInteger(maxModels) || maxModels < 1) throw invalidArgument(`cascade: maxModels: expected an integer ≥ 1, got ${maxModels}`);
-    this.options = { maxLength, folds, maxModels };
+    this.options = { maxLength, folds, maxModels, base: options.base };
   }
 
   protected async fitModels(train: TrainingData, ctx: FitContext): Promise<void> {
@@ -123,6 +139,13 @@ export class CascadeRouter extends BaseRouter {
     }
     this.scorer = await ResponseScorer.fit(rows, { seed: ctx.seed });
     this.configs = this.searchConfigs(train, judged);
+    this.base = undefined;
+    if (this.options.base) {
+      const choice = await crossFitChoices(this.options.base, train, fold, F, ctx.seed);
+      this.configs.push(...this.routedConfigs(train, judged, choice));
+      this.base = await createBase(this.options.base);
+      await this.base.fit(train, { seed: ctx.seed });
+    }
     this.fronts.clear();
     const front = this.frontFor(new Uint8Array(M).fill(1));
     ctx.log?.(
@@ -155,6 +178,7 @@ export class CascadeRouter extends BaseRouter {
       meanC[m] = k > 0 ? c / k : Number.NaN;
       (rated[m] as number[]).sort((a, b) => a - b);
     }
+    this.means = { quality: Array.from(meanQ), cost: Array.from(meanC) };
     // chains run among the train Pareto set, cheapest first; a model whose answers we cannot rate only ends one
     const byCost = Array.from({ length: M }, (_, m) => m).filter((m) => !Number.isNaN(meanQ[m] as number)).sort((a, b) => (meanC[a] as number) - (meanC[b] as number) || (meanQ[b] as number) - (meanQ[a] as number));
     let pareto: number[] = [];
@@ -204,12 +228,58 @@ export class CascadeRouter extends BaseRouter {
     return configs;
   }
 
+  /** Routed configurations: the base router's choice at one λ alone, or a cheap-leaning choice kept if judged ≥ τ, else a quality-leaning one. */
+  private routedConfigs(train: TrainingData, judged: Float64Array, choice: Int32Array): Config[] {
+    const n = train.size;
+    const M = this.cards.length;
+    const G = STEP_LAMBDAS.length;
+    const configs: Config[] = [];
+    const replay = (steps: readonly number[], accept: readonly number[]): void => {
+      let cost = 0;
+      let quality = 0;
+      let calls = 0;
+      let count = 0;
+      for (let i = 0; i < n; i++) {
+        const a = choice[(steps[0] as number) * n + i] as number;
+        const b = choice[(steps[steps.length - 1] as number) * n + i] as number;
+        if (a < 0 || b < 0) continue;
+        count++;
+        cost += train.cost(i, a);
+        calls++;
+        if (a === b || (judged[i * M + a] as number) >= (accept[0] as number)) {
+          quality += train.score(i, a);
+          continue;
+        }
+        cost += train.cost(i, b);
+        calls++;
+        quality += train.score(i, b);
+      }
+      if (count > 0) configs.push({ chain: [], steps: [...steps], accept: [...accept], cost: cost / count, quality: quality / count, calls: calls / count });
+    };
+    for (let g = 0; g < G; g++) replay([g], []);
+    for (let first = 1; first < G; first++) {
+      for (let last = 0; last < first; last++) {
+        const rated: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const a = choice[first * n + i] as number;
+          const b = choice[last * n + i] as number;
+          const r = a >= 0 ? (judged[i * M + a] as number) : Number.NaN;
+          if (a !== b && !Number.isNaN(r)) rated.push(r);
+        }
+        if (rated.length === 0) continue; // the two steps always agree: the single configurations cover it
+        rated.sort((x, y) => x - y);
+        for (const p of PAIR_LEVELS) replay([first, last], [quantile(rated, p)]);
+      }
+    }
+    return configs;
+  }
+
   /** The frontier of the configurations whose models are all allowed (cached by mask). */
   private frontFor(mask: Uint8Array): Config[] {
     const key = mask.join('');
     let front = this.fronts.get(key);
     if (!front) {
-      front = frontier(this.configs.filter((c) => c.chain.every((m) => mask[m] === 1)));
+      front = frontier(this.configs.filter((c) => c.steps !== undefined || c.chain.every((m) => mask[m] === 1))); // a routed step honours the candidates itself
       if (front.length === 0) {
         // no configuration uses only these models (none had an outcome on train): the cheapest allowed model
         const m = this.cards.map((_, j) => j).filter((j) => mask[j] === 1).sort((a, b) => (this.cards[a]?.inputPricePerMTok ?? 0) - (this.cards[b]?.inputPricePerMTok ?? 0))[0] as number;
@@ -221,7 +291,7 @@ export class CascadeRouter extends BaseRouter {
   }
 
   private describe(c: Config): string {
-    const names = c.chain.map((m) => this.cards[m]?.id as string);
+    const names = c.steps ? c.steps.map((g) => `${this.base?.kind ?? this.options.base}'s choice at λ=${STEP_LAMBDAS[g]}`) : c.chain.map((m) => this.cards[m]?.id as string);
     const head = names.length === 1 ? (names[0] as string) : names.map((id, k) => (k < c.accept.length ? `${id} (keep if judged ≥ ${(c.accept[k] as number).toFixed(3)})` : id)).join(' → ');
     return `${head}: train quality ${c.quality.toFixed(3)} for $${c.cost.toExponential(2)}, ${c.calls.toFixed(2)} calls`;
   }
@@ -243,15 +313,22 @@ export class CascadeRouter extends BaseRouter {
   protected async routeBatch(prompts: readonly PromptInput[], prefs: RoutePrefs): Promise<Decision[]> {
     const lambda = this.resolveLambda(prefs);
     const base = this.prefsMask(prefs);
-    return prompts.map((p) => {
-      const c = pointAt(this.frontFor(this.allowedMask(p, prefs, base)), lambda);
-      const models = c.chain.map((m) => this.cards[m]?.id as string);
-      const reason = `cascade at λ=${Number(lambda.toFixed(4))}: ${this.describe(c)}`;
-      const candidates = prefs.detail === 'choice' ? undefined : c.chain.map((m) => ({ model: this.cards[m]?.id as string, cost: c.cost }));
+    const points = prompts.map((p) => pointAt(this.frontFor(this.allowedMask(p, prefs, base)), lambda));
+    // a routed configuration asks the base router, once per step λ for the whole batch
+    const byStep = new Map<number, Decision[]>();
+    for (const g of new Set(points.flatMap((c) => c.steps ?? []))) {
+      byStep.set(g, await (this.base as Router).route(prompts, { lambda: STEP_LAMBDAS[g] as number, detail: 'choice', ...(prefs.candidates ? { candidates: prefs.candidates } : {}) }));
+    }
+    return prompts.map((_, i) => {
+      const c = points[i] as Config;
+      const steps = c.steps ? c.steps.map((g) => byStep.get(g)?.[i]?.models[0] as string) : c.chain.map((m) => this.cards[m]?.id as string);
+      const models = steps.filter((id, k) => steps.indexOf(id) === k); // a routed cascade whose two steps agree is one call
+      const reason = `cascade at λ=${Number(lambda.toFixed(4))}: ${this.describe(c)}${c.steps ? ` (here ${models.join(' → ')})` : ''}`;
+      const candidates = prefs.detail === 'choice' ? undefined : models.map((id) => ({ model: id, quality: this.means.quality[this.modelIndex(id)] as number, cost: this.means.cost[this.modelIndex(id)] as number }));
       return {
         models,
         kind: models.length === 1 ? 'single' : 'cascade',
-        ...(models.length > 1 ? { accept: c.accept } : {}),
+        ...(models.length > 1 ? { accept: c.accept.slice(0, models.length - 1) } : {}),
         expectedCostUsd: c.cost,
         ...(candidates ? { candidates } : {}),
         reason,
@@ -265,22 +342,27 @@ export class CascadeRouter extends BaseRouter {
   }
 
   protected config(): Record<string, unknown> {
-    return { ...this.options };
+    const { base, ...rest } = this.options;
+    return { ...rest, ...(base ? { base } : {}) };
   }
 
   protected state(): unknown {
-    return { scorer: this.scorer?.toArtifact(), configs: this.configs };
+    return { scorer: this.scorer?.toArtifact(), base: this.base?.toArtifact() ?? null, configs: this.configs, means: { quality: this.means.quality.map((x) => (Number.isNaN(x) ? null : x)), cost: this.means.cost.map((x) => (Number.isNaN(x) ? null : x)) } };
   }
 
-  static fromArtifact(a: RouterArtifact): CascadeRouter {
+  static async fromArtifact(a: RouterArtifact): Promise<CascadeRouter> {
     expectArtifact(a, 'cascade', 1);
     const c = a.config;
-    const r = new CascadeRouter({ maxLength: Number(c['maxLength'] ?? 3), folds: Number(c['folds'] ?? 3), maxModels: Number(c['maxModels'] ?? 8) });
+    const r = new CascadeRouter({ maxLength: Number(c['maxLength'] ?? 3), folds: Number(c['folds'] ?? 3), maxModels: Number(c['maxModels'] ?? 8), ...(typeof c['base'] === 'string' ? { base: c['base'] } : {}) });
     const s = parseState(StateSchema, a.state, 'cascade');
-    if (s.configs.some((x) => x.chain.some((m) => m >= a.models.length) || x.accept.length !== x.chain.length - 1)) throw new SwitchyardError('artifact_invalid', 'cascade: artifact configurations do not match its models');
+    const steps = (x: { chain: number[]; steps?: number[] | undefined }): number => x.steps?.length ?? x.chain.length;
+    const routed = s.configs.some((x) => x.steps !== undefined);
+    if ((routed && s.base === null) || s.means.quality.length !== a.models.length || s.configs.some((x) => x.chain.some((m) => m >= a.models.length) || steps(x) === 0 || x.accept.length !== steps(x) - 1)) throw new SwitchyardError('artifact_invalid', 'cascade: artifact configurations do not match its models');
     r.setModels(a.models);
     r.scorer = ResponseScorer.fromArtifact(s.scorer, 'cascade artifact: state.scorer');
-    r.configs = s.configs;
+    r.configs = s.configs.map(({ steps: st, ...rest }) => (st ? { ...rest, steps: st } : rest));
+    if (s.base !== null) r.base = await loadBase(parseArtifact(s.base, 'cascade artifact: state.base'));
+    r.means = { quality: s.means.quality.map((x) => x ?? Number.NaN), cost: s.means.cost.map((x) => x ?? Number.NaN) };
     return r;
   }
 }
