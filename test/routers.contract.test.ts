@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { createRouter, routerKinds } from '../src/routers/registry.js';
 import { loadDataset } from '../src/data/load.js';
-import { routerContract, type ContractOptions } from './contract/router-contract.js';
+import type { RoutingMatrix } from '../src/data/routing-matrix.js';
+import { routerContract } from './contract/router-contract.js';
 import { syntheticDir } from './helpers/synthetic.js';
 
 /** Options a router needs in the contract run (the synthetic data's model ids). */
@@ -27,10 +28,12 @@ describe('registry', () => {
 });
 
 /** Routers that need more than the default synthetic matrix (a cascade learns from answer texts). */
-const DATA: Record<string, ContractOptions['data']> = {
-  cascade: () => loadDataset(syntheticDir({ prompts: 240, models: 4, answers: true })),
-};
+const withAnswers = (): RoutingMatrix => loadDataset(syntheticDir({ prompts: 240, models: 4, answers: true }));
+const DATA: Record<string, () => RoutingMatrix> = { cascade: withAnswers };
 
-for (const kind of routerKinds()) routerContract(kind, () => createRouter(SPEC[kind] ?? kind), DATA[kind] ? { data: DATA[kind] } : {});
+for (const kind of routerKinds()) {
+  const data = DATA[kind];
+  routerContract(kind, () => createRouter(SPEC[kind] ?? kind), data ? { data } : {});
+}
 // the routed cascade: a pre-generation router picks each step (its artifact nests the base router's)
-routerContract('cascade:base=linear', () => createRouter('cascade:base=linear;encoder=hashing:dim=256'), { data: DATA['cascade'] as ContractOptions['data'] });
+routerContract('cascade:base=linear', () => createRouter('cascade:base=linear;encoder=hashing:dim=256'), { data: withAnswers });
