@@ -192,7 +192,7 @@ registerRouter({
   create: (o) => {
     const base = o['base'] === undefined ? undefined : `${String(o['base'])}${o['encoder'] !== undefined ? `:encoder=${String(o['encoder'])}` : ''}`;
     if (base !== undefined) parseRouterSpec(base); // an unknown base router fails here, before any fit
-    return new CascadeRouter({ ...num(o, 'maxLength'), ...num(o, 'folds'), ...num(o, 'maxModels'), ...(base ? { base } : {}) });
+    return new CascadeRouter({ ...num(o, 'maxLength'), ...num(o, 'folds'), ...num(o, 'maxModels'), ...num(o, 'promptDim'), ...(base ? { base } : {}) });
   },
   fromArtifact: (a) => CascadeRouter.fromArtifact(a),
 });

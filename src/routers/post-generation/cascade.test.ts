@@ -76,4 +76,18 @@ describe('cascade router', () => {
     expect((await loaded.route(ps, { lambda: 0.2 })).map((d) => d.models)).toEqual(mid.map((d) => d.models));
     expect(() => createRouter('cascade:base=no-such-router')).toThrow(/unknown router "no-such-router"/);
   });
+
+  it('with a prompt block in its judge (promptDim), rates the same after save/load', async () => {
+    const { routerFromArtifact } = await import('../registry.js');
+    const r = new CascadeRouter({ promptDim: 64 });
+    await r.fit(train, { seed: 0 });
+    const artifact = JSON.parse(JSON.stringify(r.toArtifact()));
+    expect(artifact.state.scorer.promptEncoder.dim).toBe(64);
+    const loaded = await routerFromArtifact(artifact);
+    const items = [{ prompt: test.text(0), model: 'small-1', answer: 'The result is 4. Checked twice, so this answer is final.' }];
+    const [again] = await (loaded.judgeAnswers as NonNullable<typeof loaded.judgeAnswers>)(items);
+    const [first] = await r.judgeAnswers(items);
+    expect(again).toBeCloseTo(first as number, 6); // the artifact keeps weights in f32
+    expect(() => new CascadeRouter({ promptDim: -1 })).toThrow(/promptDim/);
+  });
 });

@@ -16,6 +16,7 @@ import { SwitchyardError, invalidArgument } from '../../core/errors.js';
 import { createRng, shuffleInPlace } from '../../core/random.js';
 import type { AnswerToJudge, Decision, FitContext, PromptInput, RoutePrefs, Router, RouterArtifact, TrainingData } from '../../spec/router.js';
 import { expectArtifact, parseArtifact, parseState } from '../artifact.js';
+import { aiq, ndch } from '../../eval/metrics.js';
 import { BaseRouter } from '../base.js';
 import { ResponseScorer, type ScoredResponse } from './response-scorer.js';
 import { STEP_LAMBDAS, createBase, crossFitChoices, loadBase } from './routed-steps.js';
@@ -32,6 +33,8 @@ export interface CascadeOptions {
    * per-prompt choices — a cheap-leaning one first, a quality-leaning one to escalate to (routed-steps.ts).
    */
   readonly base?: string;
+  /** Width of the judge's hashed prompt block (0: the judge reads answers only). */
+  readonly promptDim?: number;
 }
 
 /** A cascade configuration and what it reached on train. */
@@ -104,7 +107,9 @@ export class CascadeRouter extends BaseRouter {
     if (!Number.isInteger(folds) || folds < 2) throw invalidArgument(`cascade: folds: expected an integer ≥ 2, got ${folds}`);
     const maxModels = options.maxModels ?? 8;
     if (!Number.isInteger(maxModels) || maxModels < 1) throw invalidArgument(`cascade: maxModels: expected an integer ≥ 1, got ${maxModels}`);
-    this.options = { maxLength, folds, maxModels, base: options.base };
+    const promptDim = options.promptDim ?? 0;
+    if (!Number.isInteger(promptDim) || promptDim < 0) throw invalidArgument(`cascade: promptDim: expected an integer ≥ 0, got ${promptDim}`);
+    this.options = { maxLength, folds, maxModels, promptDim, base: options.base };
   }
 
   protected async fitModels(train: TrainingData, ctx: FitContext): Promise<void> {
@@ -133,11 +138,11 @@ export class CascadeRouter extends BaseRouter {
       const fitRows = rows.filter((_, k) => !inFold(k));
       const heldOut = rows.map((_, k) => k).filter(inFold);
       if (fitRows.length === 0 || heldOut.length === 0) continue;
-      const judge = await ResponseScorer.fit(fitRows, { seed: ctx.seed + f });
+      const judge = await ResponseScorer.fit(fitRows, { seed: ctx.seed + f, promptDim: this.options.promptDim });
       const rated = await judge.score(heldOut.map((k) => rows[k] as ScoredResponse));
       heldOut.forEach((k, j) => (judged[slots[k] as number] = rated[j] as number));
     }
-    this.scorer = await ResponseScorer.fit(rows, { seed: ctx.seed });
+    this.scorer = await ResponseScorer.fit(rows, { seed: ctx.seed, promptDim: this.options.promptDim });
     this.configs = this.searchConfigs(train, judged);
     this.base = undefined;
     if (this.options.base) {
@@ -148,8 +153,10 @@ export class CascadeRouter extends BaseRouter {
     }
     this.fronts.clear();
     const front = this.frontFor(new Uint8Array(M).fill(1));
+    const maxCost = Math.max(...this.configs.filter((c) => c.chain.length === 1).map((c) => c.cost));
+    const trainAiq = aiq(ndch(front.map((c) => ({ cost: c.cost, quality: c.quality })), maxCost), maxCost);
     ctx.log?.(
-      `cascade: judge fitted on ${rows.length} answers (${F}-fold ratings) in ${((performance.now() - t0) / 1000).toFixed(1)}s; ${this.configs.length} configurations, ${front.length} on the train frontier, ` +
+      `cascade: judge fitted on ${rows.length} answers (${F}-fold ratings) in ${((performance.now() - t0) / 1000).toFixed(1)}s; ${this.configs.length} configurations, ${front.length} on the train frontier (out-of-fold train AIQ ${trainAiq.toFixed(4)}), ` +
         `from ${this.describe(front[0] as Config)} to ${this.describe(front[front.length - 1] as Config)}`,
     );
   }
@@ -353,7 +360,7 @@ export class CascadeRouter extends BaseRouter {
   static async fromArtifact(a: RouterArtifact): Promise<CascadeRouter> {
     expectArtifact(a, 'cascade', 1);
     const c = a.config;
-    const r = new CascadeRouter({ maxLength: Number(c['maxLength'] ?? 3), folds: Number(c['folds'] ?? 3), maxModels: Number(c['maxModels'] ?? 8), ...(typeof c['base'] === 'string' ? { base: c['base'] } : {}) });
+    const r = new CascadeRouter({ maxLength: Number(c['maxLength'] ?? 3), folds: Number(c['folds'] ?? 3), maxModels: Number(c['maxModels'] ?? 8), promptDim: Number(c['promptDim'] ?? 0), ...(typeof c['base'] === 'string' ? { base: c['base'] } : {}) });
     const s = parseState(StateSchema, a.state, 'cascade');
     const steps = (x: { chain: number[]; steps?: number[] | undefined }): number => x.steps?.length ?? x.chain.length;
     const routed = s.configs.some((x) => x.steps !== undefined);

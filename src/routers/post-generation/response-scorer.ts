@@ -22,6 +22,8 @@ export const ScorerArtifactSchema = z.object({
   models: z.array(z.string()),
   weights: z.string(),
   dim: z.number().int().positive(),
+  /** With prompt features: the prompt's hashed n-grams, a second block (absent: answers only). */
+  promptEncoder: z.object({ id: z.string(), dim: z.number().int().positive(), config: z.record(z.string(), z.unknown()).optional(), state: z.unknown().optional() }).optional(),
 });
 export type ScorerArtifact = z.infer<typeof ScorerArtifactSchema>;
 
@@ -41,6 +43,8 @@ export interface ResponseScorerOptions {
   readonly dim?: number;
   readonly epochs?: number;
   readonly seed?: number;
+  /** Width of a hashed n-gram block of the prompt too (0 = none, the default): lets the scorer learn which prompts are hard. */
+  readonly promptDim?: number;
 }
 
 const EXTRA = 2; // log response length, log length ratio to the prompt
@@ -51,7 +55,12 @@ export class ResponseScorer {
     private readonly models: Map<string, number>,
     private readonly weights: Float32Array,
     private readonly dim: number,
+    private readonly promptEncoder?: CachedEncoder,
   ) {}
+
+  private get width(): number {
+    return this.dim + this.models.size + EXTRA + 1 + (this.promptEncoder?.dim ?? 0);
+  }
 
   static async fit(rows: readonly ScoredResponse[], options: ResponseScorerOptions = {}): Promise<ResponseScorer> {
     const dim = options.dim ?? 512;
@@ -59,9 +68,14 @@ export class ResponseScorer {
     await encoder.fit(rows.map((r) => r.response));
     const models = new Map<string, number>();
     for (const r of rows) if (!models.has(r.model)) models.set(r.model, models.size);
-    const width = dim + models.size + EXTRA + 1;
+    let promptEncoder: CachedEncoder | undefined;
+    if (options.promptDim) {
+      promptEncoder = createEncoder(`hashing:dim=${options.promptDim}`);
+      await promptEncoder.fit([...new Set(rows.map((r) => r.prompt))]);
+    }
+    const width = dim + models.size + EXTRA + 1 + (options.promptDim ?? 0);
     const weights = new Float32Array(width);
-    const scorer = new ResponseScorer(encoder, models, weights, dim);
+    const scorer = new ResponseScorer(encoder, models, weights, dim, promptEncoder);
     const X = await scorer.features(rows);
     const grads = [new Float32Array(width)];
     const adam = new Adam([weights], 0.02, 1e-4);
@@ -87,9 +101,11 @@ export class ResponseScorer {
 
   private async features(items: readonly ResponseItem[]): Promise<Float32Array[]> {
     const H = await this.encoder.embed(items.map((r) => r.response));
+    const P = this.promptEncoder ? await this.promptEncoder.embed(items.map((r) => r.prompt)) : undefined;
     const M = this.models.size;
     return items.map((r, i) => {
-      const x = new Float32Array(this.dim + M + EXTRA + 1);
+      const x = new Float32Array(this.width);
+      if (P) x.set(P[i] as Float32Array, this.dim + M + EXTRA + 1);
       x.set(H[i] as Float32Array, 0);
       const m = this.models.get(r.model);
       if (m !== undefined) x[this.dim + m] = 1;
@@ -102,7 +118,15 @@ export class ResponseScorer {
   }
 
   toArtifact(): ScorerArtifact {
-    return { format: 'switchyard.response-scorer', version: 1, encoder: this.encoder.toSpec() as ScorerArtifact['encoder'], models: [...this.models.keys()], weights: f32ToBase64(this.weights), dim: this.dim };
+    return {
+      format: 'switchyard.response-scorer',
+      version: 1,
+      encoder: this.encoder.toSpec() as ScorerArtifact['encoder'],
+      models: [...this.models.keys()],
+      weights: f32ToBase64(this.weights),
+      dim: this.dim,
+      ...(this.promptEncoder ? { promptEncoder: this.promptEncoder.toSpec() as NonNullable<ScorerArtifact['promptEncoder']> } : {}),
+    };
   }
 
   static fromArtifact(raw: unknown, where = 'response scorer'): ResponseScorer {
@@ -110,8 +134,9 @@ export class ResponseScorer {
     if (!r.success) throw new SwitchyardError('artifact_invalid', `${where}: not a response scorer artifact (${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`);
     const a = r.data;
     const weights = base64ToF32(a.weights);
-    if (weights.length !== a.dim + a.models.length + EXTRA + 1) throw new SwitchyardError('artifact_invalid', `${where}: weights do not match the model list`);
-    return new ResponseScorer(encoderFromSpec(a.encoder as EncoderSpec), new Map(a.models.map((m, i) => [m, i])), weights, a.dim);
+    if (weights.length !== a.dim + a.models.length + EXTRA + 1 + (a.promptEncoder?.dim ?? 0)) throw new SwitchyardError('artifact_invalid', `${where}: weights do not match the model list`);
+    const promptEncoder = a.promptEncoder ? encoderFromSpec(a.promptEncoder as EncoderSpec) : undefined;
+    return new ResponseScorer(encoderFromSpec(a.encoder as EncoderSpec), new Map(a.models.map((m, i) => [m, i])), weights, a.dim, promptEncoder);
   }
 
   /** Predicted quality of each answer (0..1). */
