@@ -78,6 +78,35 @@ function frontier(configs: readonly Config[]): Config[] {
   return out;
 }
 
+/**
+ * A cascade replayed on train: prompt i's chain is `chainOf(i)` (undefined: the prompt is not counted;
+ * -1: the step is skipped there); each call is paid, and the first answer judged ≥ its step's
+ * threshold is credited (the last one's otherwise). Mean cost, quality and calls a prompt.
+ */
+function replayOnTrain(train: TrainingData, judged: Float64Array, accept: readonly number[], chainOf: (i: number) => readonly number[] | undefined): { cost: number; quality: number; calls: number } | undefined {
+  const M = train.models.length;
+  let cost = 0;
+  let quality = 0;
+  let calls = 0;
+  let count = 0;
+  for (let i = 0; i < train.size; i++) {
+    const chain = chainOf(i);
+    if (!chain) continue;
+    count++;
+    for (let k = 0; k < chain.length; k++) {
+      const m = chain[k] as number;
+      if (m < 0) continue;
+      cost += train.cost(i, m);
+      calls++;
+      if (k === chain.length - 1 || (judged[i * M + m] as number) >= (accept[k] as number)) {
+        quality += train.score(i, m);
+        break;
+      }
+    }
+  }
+  return count > 0 ? { cost: cost / count, quality: quality / count, calls: calls / count } : undefined;
+}
+
 /** The frontier configuration for λ: the best one whose cost is within the target (log-even from best to cheapest). */
 function pointAt(front: readonly Config[], lambda: number): Config {
   const lo = (front[0] as Config).cost;
@@ -196,27 +225,10 @@ export class CascadeRouter extends BaseRouter {
 
     const configs: Config[] = [];
     const replay = (chain: readonly number[], accept: readonly number[]): void => {
-      let cost = 0;
-      let quality = 0;
-      let calls = 0;
-      let count = 0;
       const last = chain[chain.length - 1] as number;
-      for (let i = 0; i < n; i++) {
-        if (Number.isNaN(train.score(i, last))) continue;
-        count++;
-        for (let k = 0; k < chain.length; k++) {
-          const m = chain[k] as number;
-          const y = train.score(i, m);
-          if (Number.isNaN(y)) continue; // no outcome here: the step is skipped
-          cost += train.cost(i, m);
-          calls++;
-          if (k === chain.length - 1 || (judged[i * M + m] as number) >= (accept[k] as number)) {
-            quality += y;
-            break;
-          }
-        }
-      }
-      if (count > 0) configs.push({ chain: [...chain], accept: [...accept], cost: cost / count, quality: quality / count, calls: calls / count });
+      // a step without an outcome on a prompt is skipped there (-1); a prompt the last model has no outcome on is not counted
+      const r = replayOnTrain(train, judged, accept, (i) => (Number.isNaN(train.score(i, last)) ? undefined : chain.map((m) => (Number.isNaN(train.score(i, m)) ? -1 : m))));
+      if (r) configs.push({ chain: [...chain], accept: [...accept], ...r });
     };
     for (let m = 0; m < M; m++) if (!Number.isNaN(meanQ[m] as number)) replay([m], []);
     const L = this.options.maxLength;
@@ -242,26 +254,14 @@ export class CascadeRouter extends BaseRouter {
     const G = STEP_LAMBDAS.length;
     const configs: Config[] = [];
     const replay = (steps: readonly number[], accept: readonly number[]): void => {
-      let cost = 0;
-      let quality = 0;
-      let calls = 0;
-      let count = 0;
-      for (let i = 0; i < n; i++) {
-        const a = choice[(steps[0] as number) * n + i] as number;
-        const b = choice[(steps[steps.length - 1] as number) * n + i] as number;
-        if (a < 0 || b < 0) continue;
-        count++;
-        cost += train.cost(i, a);
-        calls++;
-        if (a === b || (judged[i * M + a] as number) >= (accept[0] as number)) {
-          quality += train.score(i, a);
-          continue;
-        }
-        cost += train.cost(i, b);
-        calls++;
-        quality += train.score(i, b);
-      }
-      if (count > 0) configs.push({ chain: [], steps: [...steps], accept: [...accept], cost: cost / count, quality: quality / count, calls: calls / count });
+      const first = (steps[0] as number) * n;
+      const last = (steps[steps.length - 1] as number) * n;
+      const r = replayOnTrain(train, judged, accept, (i) => {
+        const a = choice[first + i] as number;
+        const b = choice[last + i] as number;
+        return a < 0 || b < 0 ? undefined : a === b ? [a] : [a, b];
+      });
+      if (r) configs.push({ chain: [], steps: [...steps], accept: [...accept], ...r });
     };
     for (let g = 0; g < G; g++) replay([g], []);
     for (let first = 1; first < G; first++) {
