@@ -98,5 +98,7 @@ describe('cascades in the gateway', () => {
     expect(Number(response.headers.get('x-switchyard-cost-usd'))).toBeCloseTo(decision?.costUsd as number, 9);
     const read = await readStream(await client.chat.completions.create({ model: 'frugal', stream: true, messages: [{ role: 'user', content: c.prompt }] }));
     expect(read.text).toBe(answerOf(c.id, last));
+    const metrics = await gateway.metrics.registry.metrics();
+    expect(metrics).toContain(`switchyard_cascade_steps_total{route="frugal",model="${first}",outcome="escalated"} 2`);
   });
 });

@@ -20,6 +20,8 @@ export interface CascadeOutcome {
   /** The chain's last model (called by the normal pipeline when nothing was kept). */
   readonly last: string;
   readonly note: string;
+  /** Each step before the last: its model and what became of its answer. */
+  readonly steps: ReadonlyArray<{ readonly model: string; readonly outcome: 'kept' | 'escalated' | 'failed' }>;
 }
 
 export async function runCascade(
@@ -35,24 +37,28 @@ export async function runCascade(
   const accept = decision.accept ?? [];
   const escalated: Proposal[] = [];
   const notes: string[] = [];
+  const steps: Array<CascadeOutcome['steps'][number]> = [];
   for (let k = 0; k < chain.length - 1; k++) {
     if (deps.cancel?.aborted) break;
     const model = chain[k] as string;
     const [answer] = await propose([model], configs, body, timeouts, deps);
     if (!answer) {
       notes.push(`${model} failed`);
+      steps.push({ model, outcome: 'failed' });
       continue;
     }
     const [rating] = router.judgeAnswers ? await router.judgeAnswers([{ prompt, model, answer: answer.text }]) : [Number.NaN];
     const threshold = accept[k] ?? Number.POSITIVE_INFINITY;
     if ((rating as number) >= threshold) {
       notes.push(`kept ${model}'s answer (judged ${(rating as number).toFixed(3)} ≥ ${threshold.toFixed(3)})`);
-      return { kept: answer, escalated, last: chain[chain.length - 1] as string, note: notes.join('; ') };
+      steps.push({ model, outcome: 'kept' });
+      return { kept: answer, escalated, last: chain[chain.length - 1] as string, note: notes.join('; '), steps };
     }
     escalated.push(answer);
+    steps.push({ model, outcome: 'escalated' });
     notes.push(`${model}'s answer judged ${Number(rating).toFixed(3)} < ${threshold.toFixed(3)}`);
   }
   const last = chain[chain.length - 1] as string;
   notes.push(`escalated to ${last}`);
-  return { kept: undefined, escalated, last, note: notes.join('; ') };
+  return { kept: undefined, escalated, last, note: notes.join('; '), steps };
 }

@@ -297,6 +297,7 @@ export class Gateway {
     if (decision?.kind === 'cascade') {
       // a cascade: cheap models first, each answer judged; the last model goes through the normal pipeline
       const c = await runCascade(decision, route.learning.router, prompt, this.config.models, body, this.config.timeouts, deps);
+      for (const step of c.steps) this.metrics.cascadeSteps.of(route.name, step.model, step.outcome).value++;
       const reason = `${plan.reason}; ${c.note}`;
       if (c.kept) return { ...plan, reason, picked: c.kept, escalated: c.escalated };
       return { ...plan, reason, escalated: c.escalated, order: [c.last, ...order.filter((m) => m !== c.last && !decision.models.includes(m))] };
