@@ -1,0 +1,71 @@
+/**
+ * edge.yaml: one edge node — where it listens and how peers reach it, its local model (any
+ * OpenAI-compatible server: Ollama, llama.cpp, vLLM, LM Studio), its seed peers, the gossip
+ * parameters and how the node that took a request merges the proposals. Validated with zod.
+ */
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { readConfigFile, validateConfig } from '../core/config-file.js';
+import { ModelConfigSchema, type ModelConfig } from '../gateway/config.js';
+
+export const EdgeConfigSchema = z.object({
+  node: z.object({
+    /** Unique in the swarm; proposals are told apart by it. */
+    id: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(9100),
+    /** The URL peers reach this node at (default http://host:port). */
+    advertise: z.string().url().optional(),
+    bodyLimitBytes: z.number().int().positive().default(1 << 20),
+  }),
+  /** The node's local model: `id` names it in proposals; the rest is a gateway model entry (prices default to 0). */
+  model: z.intersection(z.object({ id: z.string().min(1) }), ModelConfigSchema),
+  /** Seed peers (their advertised URLs); the node learns more from the messages it receives. */
+  peers: z.array(z.string().url()).default([]),
+  gossip: z
+    .object({
+      /** Peers each message is pushed to. */
+      fanout: z.number().int().min(1).max(64).default(3),
+      /** Hops a message travels at most. */
+      ttl: z.number().int().min(1).max(16).default(3),
+      /** How long the node that took a request waits for proposals. */
+      windowMs: z.number().int().positive().default(3000),
+      /** It answers as soon as this many proposals (its own included) are in. */
+      maxProposals: z.number().int().min(1).default(8),
+      /** A peer that failed this many sends in a row leaves the view (it rejoins when it sends again). */
+      dropAfterFailures: z.number().int().min(1).default(3),
+    })
+    .default({ fanout: 3, ttl: 3, windowMs: 3000, maxProposals: 8, dropAfterFailures: 3 }),
+  aggregate: z
+    .object({
+      /**
+       * `scorer`: a response scorer file (`switchyard train-scorer`) picks the best proposal;
+       * `local`: the node's own model writes the answer from the proposals (mixture-of-agents);
+       * `first`: the first proposal in (the fastest node wins).
+       */
+      kind: z.enum(['scorer', 'local', 'first']).default('local'),
+      scorer: z.string().min(1).optional(),
+    })
+    .refine((a) => a.kind !== 'scorer' || a.scorer !== undefined, { message: 'aggregate.kind "scorer" needs "scorer" (a response scorer file)', path: ['scorer'] })
+    .default({ kind: 'local' }),
+  timeouts: z
+    .object({ firstByteMs: z.number().int().positive().default(60_000), totalMs: z.number().int().positive().default(120_000), gossipMs: z.number().int().positive().default(2000) })
+    .default({ firstByteMs: 60_000, totalMs: 120_000, gossipMs: 2000 }),
+});
+export type EdgeConfigInput = z.infer<typeof EdgeConfigSchema>;
+export type EdgeConfig = Omit<EdgeConfigInput, 'model'> & { model: ModelConfig & { id: string } };
+
+function withDefaults(c: EdgeConfigInput): EdgeConfig {
+  return { ...c, model: { ...c.model, inputPricePerMTok: c.model.inputPricePerMTok ?? 0, outputPricePerMTok: c.model.outputPricePerMTok ?? 0 } };
+}
+
+export function parseEdgeConfig(raw: unknown, where = 'edge config'): EdgeConfig {
+  return withDefaults(validateConfig(raw, EdgeConfigSchema, where));
+}
+
+/** Reads and validates an edge config file; a scorer path is resolved against the file's folder. */
+export function readEdgeConfig(file: string): EdgeConfig {
+  const c = withDefaults(readConfigFile(file, EdgeConfigSchema));
+  if (c.aggregate.scorer) c.aggregate.scorer = resolve(dirname(resolve(file)), c.aggregate.scorer);
+  return c;
+}

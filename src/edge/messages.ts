@@ -1,0 +1,44 @@
+/**
+ * The gossip wire format between edge nodes (POST /edge/gossip, JSON). A `query` carries a client's
+ * chat request out from the node that took it (its `origin`); every node that receives it answers
+ * with its own model and pushes a `proposal` back — to the origin directly, and by gossip when the
+ * origin cannot be reached directly. Each message names its last sender (`from`), which is how nodes
+ * learn peers; `ttl` bounds the hops. Duplicates are recognised by (kind, id, node).
+ */
+import { z } from 'zod';
+
+const Url = z.string().url();
+
+export const QueryMessageSchema = z.object({
+  kind: z.literal('query'),
+  id: z.string().min(1).max(128),
+  origin: Url,
+  from: Url,
+  ttl: z.number().int().min(0).max(16),
+  /** Unix ms after which a proposal is of no use to the origin. */
+  deadline: z.number(),
+  /** The chat request (messages and sampling options) as the client sent it, minus streaming. */
+  body: z.record(z.string(), z.unknown()).refine((b) => Array.isArray(b['messages']), 'body.messages: expected an array'),
+});
+
+export const ProposalMessageSchema = z.object({
+  kind: z.literal('proposal'),
+  id: z.string().min(1).max(128),
+  origin: Url,
+  from: Url,
+  ttl: z.number().int().min(0).max(16),
+  /** The proposing node and its model. */
+  node: z.string().min(1),
+  model: z.string().min(1),
+  text: z.string(),
+  completion: z.record(z.string(), z.unknown()),
+});
+
+export const GossipMessageSchema = z.discriminatedUnion('kind', [QueryMessageSchema, ProposalMessageSchema]);
+export type QueryMessage = z.infer<typeof QueryMessageSchema>;
+export type ProposalMessage = z.infer<typeof ProposalMessageSchema>;
+export type GossipMessage = z.infer<typeof GossipMessageSchema>;
+
+export function messageKey(m: GossipMessage): string {
+  return m.kind === 'query' ? `q:${m.id}` : `p:${m.id}:${m.node}`;
+}

@@ -1,0 +1,148 @@
+/**
+ * The edge swarm end to end: four nodes on localhost, each with its own small model (replay-upstream:
+ * the recorded answers of that model), no central server. The official openai SDK asks any node for
+ * model `swarm`; the query travels by gossip, proposals come back (relayed when the origin cannot be
+ * reached directly), and the node merges them.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStream } from '../../test/helpers/streams.js';
+import { syntheticAnswers, syntheticRows } from '../../test/helpers/synthetic.js';
+import { loadDataset } from '../data/load.js';
+import { writeDataset } from '../data/write.js';
+import { AGGREGATE_INSTRUCTION } from '../gateway/mixture.js';
+import { ReplayData } from '../gateway/replay-upstream/replay-data.js';
+import { ReplayUpstream } from '../gateway/replay-upstream/server.js';
+import { ResponseScorer } from '../routers/post-generation/response-scorer.js';
+import { readAnswers } from '../eval/mixture-scores.js';
+import { parseEdgeConfig } from './config.js';
+import { EdgeNode, type EdgeNodeDeps } from './node.js';
+
+const silent = pino({ level: 'silent' });
+
+describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-edge-'));
+  const { meta, rows } = syntheticRows({ prompts: 200, models: 4, seed: 6 });
+  const answers = syntheticAnswers(rows, 6);
+  writeDataset(dir, meta, rows, answers);
+  const answerOf = (id: string, model: string): string => answers.find((a) => a.id === id && a.model === model)?.response as string;
+  const question = rows.find((r) => r.split === 'test') as (typeof rows)[number];
+  let upstream: ReplayUpstream;
+  let upURL = '';
+  const nodes: EdgeNode[] = [];
+
+  /** Starts a node on an ephemeral port, with the given model and seed peers. */
+  const start = async (id: string, model: string, peers: string[], extra: Record<string, unknown> = {}, deps: EdgeNodeDeps = {}): Promise<EdgeNode> => {
+    const config = parseEdgeConfig({ node: { id, port: 0 }, model: { id: model, baseURL: upURL }, peers, gossip: { fanout: 2, ttl: 3, windowMs: 1500, maxProposals: 4 }, ...extra });
+    const node = await EdgeNode.create(config, { logger: silent, ...deps });
+    await node.listen();
+    nodes.push(node);
+    return node;
+  };
+
+  beforeAll(async () => {
+    upstream = new ReplayUpstream(await ReplayData.load(loadDataset(dir)));
+    upURL = await upstream.listen();
+  });
+  afterAll(async () => {
+    for (const n of nodes) await n.close();
+    await upstream.close();
+  });
+
+  it('answers from any node with the proposals of every node, relayed when the origin is out of reach, by the scorer\'s pick', async () => {
+    const { fit } = await readAnswers(loadDataset(dir).view('train'));
+    const scorer = await ResponseScorer.fit(fit, { seed: 0 });
+    // a line of seeds, a → b → c → d; d cannot reach a directly, so its proposal is relayed
+    let refused = 0;
+    const unreachableA = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (!String(input).startsWith(a.url)) return fetch(input, init);
+      refused++;
+      throw new Error('unreachable');
+    }) as typeof fetch;
+    const d = await start('d', 'small-3', [], {}, { fetch: unreachableA });
+    const c = await start('c', 'small-2', [d.url]);
+    const b = await start('b', 'small-1', [c.url]);
+    const a = await start('a', 'big-model', [b.url], { aggregate: { kind: 'scorer', scorer: 'in-memory' } }, { scorer });
+    const client = new OpenAI({ baseURL: `${a.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const { data, response } = await client.chat.completions.create({ model: 'swarm', messages: [{ role: 'user', content: question.prompt }] }).withResponse();
+    expect(response.headers.get('x-switchyard-proposers')?.split(',').sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(response.headers.get('x-switchyard-aggregate')).toBe('scorer');
+    expect(refused).toBeGreaterThan(0); // d tried a directly, failed, and its proposal was relayed
+    const models = ['big-model', 'small-1', 'small-2', 'small-3'];
+    const scores = await scorer.score(models.map((m) => ({ prompt: question.prompt, model: m, response: answerOf(question.id, m) })));
+    const best = models[scores.indexOf(Math.max(...scores))] as string;
+    expect(data.model).toBe(best);
+    expect(data.choices[0]?.message.content).toBe(answerOf(question.id, best));
+    // the nodes learned each other from the messages (c knew only d; b only c)
+    expect(c.peers).toEqual(expect.arrayContaining([d.url, b.url, a.url]));
+    // streamed: the merged answer as SSE
+    const read = await readStream(await client.chat.completions.create({ model: 'swarm', stream: true, messages: [{ role: 'user', content: question.prompt }] }));
+    expect(read.text).toBe(answerOf(question.id, best));
+    // this node's model alone
+    const alone = await client.chat.completions.create({ model: 'big-model', messages: [{ role: 'user', content: question.prompt }] });
+    expect(alone.choices[0]?.message.content).toBe(answerOf(question.id, 'big-model'));
+    for (const n of [a, b, c, d]) await n.close();
+  });
+
+  it('merges with its own model (mixture-of-agents), and keeps answering when a peer is gone', async () => {
+    const seen: string[] = [];
+    // the local model of the merging node: answers a normal request, and merges when given the proposals
+    const local: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (ch: Buffer) => (body += ch.toString()));
+      req.on('end', () => {
+        const r = JSON.parse(body) as { messages: Array<{ role: string; content: string }> };
+        const system = r.messages[0]?.role === 'system' ? r.messages[0].content : '';
+        seen.push(system);
+        const content = system.startsWith(AGGREGATE_INSTRUCTION) ? 'merged answer' : 'own answer';
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model: 'tiny', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } }));
+      });
+    });
+    await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
+    const localURL = `http://127.0.0.1:${(local.address() as AddressInfo).port}/v1`;
+    try {
+      const y = await start('y', 'small-1', []);
+      const z = await start('z', 'small-2', []);
+      const x = await EdgeNode.create(parseEdgeConfig({ node: { id: 'x', port: 0 }, model: { id: 'tiny', baseURL: localURL }, peers: [y.url, z.url], gossip: { fanout: 2, ttl: 2, windowMs: 1500, maxProposals: 3, dropAfterFailures: 1 } }), { logger: silent });
+      await x.listen();
+      nodes.push(x);
+      const client = new OpenAI({ baseURL: `${x.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const { data, response } = await client.chat.completions.create({ model: 'swarm', messages: [{ role: 'user', content: question.prompt }] }).withResponse();
+      expect(data.choices[0]?.message.content).toBe('merged answer');
+      expect(response.headers.get('x-switchyard-aggregate')).toBe('local');
+      const merge = seen.find((s) => s.startsWith(AGGREGATE_INSTRUCTION)) as string;
+      for (const m of ['small-1', 'small-2']) expect(merge).toContain(answerOf(question.id, m));
+      expect(merge).toContain('own answer');
+      // z goes away: x still answers (with y's proposal and its own), and drops z from its view
+      await z.close();
+      const again = await client.chat.completions.create({ model: 'swarm', messages: [{ role: 'user', content: question.prompt }] }).withResponse();
+      expect(again.response.headers.get('x-switchyard-proposers')?.split(',').sort()).toEqual(['x', 'y']);
+      expect(x.peers).not.toContain(z.url);
+      expect(x.peers).toContain(y.url);
+    } finally {
+      local.close();
+    }
+  });
+
+  it('refuses bad input with OpenAI-shaped errors, and takes each gossip message once', async () => {
+    const n = await start('solo', 'small-1', []);
+    const post = (path: string, body: unknown): Promise<Response> => fetch(`${n.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const bad = await post('/edge/gossip', { kind: 'query', id: 'q1' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+    const unknown = await post('/v1/chat/completions', { model: 'gpt-9', messages: [{ role: 'user', content: 'hi' }] });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('model_not_found');
+    const query = { kind: 'query', id: 'q2', origin: 'http://127.0.0.1:9', from: 'http://127.0.0.1:9', ttl: 1, deadline: 0, body: { messages: [{ role: 'user', content: 'hi' }] } };
+    expect(await (await post('/edge/gossip', query)).json()).toEqual({ accepted: true });
+    expect(await (await post('/edge/gossip', query)).json()).toEqual({ accepted: false });
+    expect(() => parseEdgeConfig({ node: { id: 'bad id!' }, model: { id: 'm' }, aggregate: { kind: 'scorer' } })).toThrow(/node\.id: .*\n.*aggregate\.scorer/s);
+  });
+});

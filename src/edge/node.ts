@@ -1,0 +1,281 @@
+/**
+ * An edge node of the distributed mixture-of-agents: a small local model behind an OpenAI-compatible
+ * endpoint, and peers it gossips with. There is no central server: any node takes a client's chat
+ * request (`POST /v1/chat/completions`, model `swarm`), answers it with its own model, pushes the
+ * query to `fanout` random peers (who push it on, `ttl` hops at most), collects the proposals that
+ * come back within `windowMs` (or until `maxProposals`), and merges them — by a response scorer's
+ * pick, by its own model writing the answer from them (mixture-of-agents), or first-come. Peers
+ * learn each other from the messages they receive (`from`), and drop peers that stop answering.
+ * See docs/edge.md.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { createRng, hashString, type Rng } from '../core/random.js';
+import { ChatRequestSchema, parseJsonBody, readBody, sendError, sendJson, type ChatRequest } from '../gateway/http.js';
+import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from '../gateway/mixture.js';
+import { undiciPost, type HttpPost } from '../gateway/providers/openai-compatible.js';
+import { contentText } from '../gateway/replay-upstream/replay-data.js';
+import { sendCompletion } from '../gateway/stream.js';
+import { costOf } from '../gateway/usage-cost.js';
+import type { ResponseScorer } from '../routers/post-generation/response-scorer.js';
+import type { EdgeConfig } from './config.js';
+import { Membership } from './membership.js';
+import { GossipMessageSchema, messageKey, type GossipMessage, type ProposalMessage, type QueryMessage } from './messages.js';
+
+export interface EdgeNodeDeps {
+  /** Transport for gossip between nodes (default: the global fetch). */
+  readonly fetch?: typeof fetch;
+  /** Transport to the local model (default: an undici pool). */
+  readonly post?: HttpPost;
+  /** Peer sampling (default: seeded by the node id, so a run is reproducible). */
+  readonly rng?: Rng;
+  readonly now?: () => number;
+  readonly logger?: Logger;
+  /** The response scorer for `aggregate.kind: scorer` (default: loaded from the config's file). */
+  readonly scorer?: ResponseScorer;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The model name a client asks for to get the swarm's merged answer (the node's own model name gets its model alone). */
+export const SWARM_MODEL = 'swarm';
+const SEEN_MS = 60_000;
+
+interface OpenQuery {
+  readonly proposals: Proposal[];
+  readonly nodes: string[];
+  wake: (() => void) | undefined;
+}
+
+export class EdgeNode {
+  private server: Server | undefined;
+  private self = '';
+  private readonly membership: Membership;
+  private readonly seen = new Map<string, number>();
+  private readonly open = new Map<string, OpenQuery>();
+  private readonly background = new Set<Promise<void>>();
+  private readonly fetchFn: typeof fetch;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly proposalDeps: ProposalDeps;
+
+  private constructor(
+    readonly config: EdgeConfig,
+    private readonly scorer: ResponseScorer | undefined,
+    deps: EdgeNodeDeps,
+  ) {
+    const rng = deps.rng ?? createRng(hashString(config.node.id, 0));
+    this.fetchFn = deps.fetch ?? fetch;
+    this.now = deps.now ?? Date.now;
+    this.log = deps.logger ?? pino({ level: 'info' });
+    this.self = config.node.advertise ?? `http://${config.node.host}:${config.node.port}`;
+    this.membership = new Membership(this.self, config.peers, rng, config.gossip.dropAfterFailures);
+    const post = deps.post ?? undiciPost(5000);
+    this.proposalDeps = { post: () => post, env: deps.env ?? process.env, cost: costOf, retry: { maxRetries: 1, rng, now: this.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) } };
+  }
+
+  static async create(config: EdgeConfig, deps: EdgeNodeDeps = {}): Promise<EdgeNode> {
+    let scorer = deps.scorer;
+    if (!scorer && config.aggregate.kind === 'scorer') {
+      const { readFileSync } = await import('node:fs');
+      const { ResponseScorer } = await import('../routers/post-generation/response-scorer.js');
+      scorer = ResponseScorer.fromArtifact(JSON.parse(readFileSync(config.aggregate.scorer as string, 'utf8')), config.aggregate.scorer);
+    }
+    return new EdgeNode(config, scorer, deps);
+  }
+
+  /** The URL peers reach this node at. */
+  get url(): string {
+    return this.self;
+  }
+
+  get peers(): string[] {
+    return this.membership.peers;
+  }
+
+  async listen(): Promise<string> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        this.log.error({ err: e }, 'edge request failed');
+        if (!res.headersSent) sendError(res, 500, 'internal_error', 'internal error');
+        else res.destroy();
+      });
+    });
+    this.server = server;
+    await new Promise<void>((r) => server.listen(this.config.node.port, this.config.node.host, r));
+    const port = (server.address() as AddressInfo).port;
+    if (!this.config.node.advertise) this.self = `http://${this.config.node.host}:${port}`;
+    return this.self;
+  }
+
+  async close(): Promise<void> {
+    for (const q of this.open.values()) q.wake?.();
+    await Promise.allSettled([...this.background]);
+    const server = this.server;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+    server?.closeAllConnections();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && url === '/health') return sendJson(res, 200, { status: 'ok', node: this.config.node.id, model: this.config.model.id, peers: this.peers.length });
+    if (req.method === 'GET' && url === '/edge/peers') return sendJson(res, 200, { node: this.config.node.id, url: this.self, peers: this.peers });
+    if (req.method === 'GET' && url === '/v1/models') {
+      return sendJson(res, 200, { object: 'list', data: [SWARM_MODEL, this.config.model.id].map((id) => ({ id, object: 'model', created: 0, owned_by: 'switchyard-edge' })) });
+    }
+    if (req.method !== 'POST' || (url !== '/edge/gossip' && url !== '/v1/chat/completions')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
+    const text = await readBody(req, this.config.node.bodyLimitBytes);
+    if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.node.bodyLimitBytes} bytes`);
+    if (url === '/edge/gossip') {
+      const message = parseJsonBody(res, text, GossipMessageSchema);
+      if (!message) return;
+      const fresh = this.receive(message);
+      return sendJson(res, 202, { accepted: fresh });
+    }
+    const body = parseJsonBody(res, text, ChatRequestSchema);
+    if (!body) return;
+    if (body.model !== SWARM_MODEL && body.model !== this.config.model.id) {
+      return sendError(res, 404, 'model_not_found', `"${body.model}" is not served here: ask for "${SWARM_MODEL}" (the swarm's merged answer) or "${this.config.model.id}" (this node's model)`);
+    }
+    return this.answer(body, res);
+  }
+
+  /** A client's request: propose, gossip the query, collect, merge, answer. */
+  private async answer(body: ChatRequest, res: ServerResponse): Promise<void> {
+    const id = randomUUID();
+    const swarm = body.model === SWARM_MODEL;
+    const { stream, stream_options: streamOptions, ...rest } = body;
+    const request: Record<string, unknown> = { ...rest, model: this.config.model.id };
+    const open: OpenQuery = { proposals: [], nodes: [], wake: undefined };
+    const g = this.config.gossip;
+    if (swarm) {
+      this.open.set(id, open);
+      this.markSeen(`q:${id}`);
+      const query: QueryMessage = { kind: 'query', id, origin: this.self, from: this.self, ttl: g.ttl, deadline: this.now() + g.windowMs, body: request };
+      this.spawn(this.push(query, g.fanout, []));
+    }
+    const waited = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, swarm ? g.windowMs : 0);
+      open.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    const own = this.propose(request).then((p) => {
+      if (p) this.accept(open, this.config.node.id, p);
+      if (!swarm) open.wake?.();
+    });
+    await Promise.all([waited, swarm ? Promise.race([own, waited]) : own]);
+    this.open.delete(id);
+    const proposals = [...open.proposals];
+    if (proposals.length === 0) return sendError(res, 502, 'upstream_unavailable', swarm ? `no node proposed an answer within ${g.windowMs} ms (this node's model failed too)` : `${this.config.model.id} did not answer`, { 'x-request-id': id });
+    const { answer, how } = await this.merge(body, request, proposals);
+    const headers = {
+      'x-request-id': id,
+      'x-switchyard-model': answer.model,
+      'x-switchyard-proposers': open.nodes.join(','),
+      'x-switchyard-aggregate': how,
+    };
+    this.log.info({ requestId: id, proposals: open.nodes.length, how, model: answer.model }, 'edge request');
+    return sendCompletion(res, { ...answer.completion, model: answer.model }, headers, stream === true, streamOptions?.include_usage === true, async () => undefined, false);
+  }
+
+  /** Merges the proposals into one answer by the configured aggregator. */
+  private async merge(body: ChatRequest, request: Record<string, unknown>, proposals: readonly Proposal[]): Promise<{ answer: Proposal; how: string }> {
+    if (proposals.length === 1) return { answer: proposals[0] as Proposal, how: 'single' };
+    const kind = this.config.aggregate.kind;
+    if (kind === 'scorer' && this.scorer) {
+      const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
+      return { answer: await pickProposal(this.scorer, prompt, proposals), how: 'scorer' };
+    }
+    if (kind === 'local') {
+      const merged = await this.propose(aggregateRequest(request as ChatRequest, proposals));
+      if (merged) return { answer: merged, how: 'local' };
+    }
+    return { answer: proposals[0] as Proposal, how: 'first' };
+  }
+
+  /** The local model's answer (non-streaming, one retry), or undefined. */
+  private async propose(request: Record<string, unknown>): Promise<Proposal | undefined> {
+    const t = this.config.timeouts;
+    const [p] = await propose([this.config.model.id], { [this.config.model.id]: this.config.model }, request as ChatRequest, { firstByteMs: t.firstByteMs, totalMs: t.totalMs }, this.proposalDeps);
+    return p;
+  }
+
+  private accept(open: OpenQuery, node: string, p: Proposal): void {
+    if (open.nodes.includes(node)) return;
+    open.nodes.push(node);
+    open.proposals.push(p);
+    if (open.proposals.length >= this.config.gossip.maxProposals) open.wake?.();
+  }
+
+  /** A gossip message: false when seen before. Queries are answered and passed on; proposals reach their origin. */
+  private receive(m: GossipMessage): boolean {
+    this.membership.heard(m.from);
+    const key = messageKey(m);
+    if (this.seen.has(key)) return false;
+    this.markSeen(key);
+    if (m.kind === 'query') {
+      this.membership.heard(m.origin);
+      this.spawn(this.onQuery(m));
+      return true;
+    }
+    const open = this.open.get(m.id);
+    if (open && m.origin === this.self) {
+      this.accept(open, m.node, { model: m.model, text: m.text, costUsd: 0, completion: m.completion });
+      return true;
+    }
+    if (m.origin !== this.self) this.spawn(this.deliver({ ...m, from: this.self }));
+    return true;
+  }
+
+  /** A query: passed on (ttl permitting) while this node's model answers it; the proposal then goes back. */
+  private async onQuery(q: QueryMessage): Promise<void> {
+    const forward = q.ttl > 1 ? this.push({ ...q, from: this.self, ttl: q.ttl - 1 }, this.config.gossip.fanout, [q.from, q.origin]) : Promise.resolve();
+    await Promise.all([forward, this.answerQuery(q)]);
+  }
+
+  private async answerQuery(q: QueryMessage): Promise<void> {
+    if (this.now() >= q.deadline) return;
+    const p = await this.propose(q.body);
+    if (!p || this.now() >= q.deadline) return;
+    const proposal: ProposalMessage = { kind: 'proposal', id: q.id, origin: q.origin, from: this.self, ttl: this.config.gossip.ttl, node: this.config.node.id, model: p.model, text: p.text, completion: p.completion };
+    this.markSeen(messageKey(proposal));
+    await this.deliver(proposal);
+  }
+
+  /** A proposal goes to its origin directly; when that fails, it is gossiped on for others to relay. */
+  private async deliver(p: ProposalMessage): Promise<void> {
+    if (await this.send(p.origin, p)) return;
+    if (p.ttl > 1) await this.push({ ...p, ttl: p.ttl - 1 }, this.config.gossip.fanout, [p.origin]);
+  }
+
+  private async push(m: GossipMessage, fanout: number, exclude: readonly string[]): Promise<void> {
+    await Promise.all(this.membership.sample(fanout, exclude).map((peer) => this.send(peer, m)));
+  }
+
+  private async send(peer: string, m: GossipMessage): Promise<boolean> {
+    try {
+      const r = await this.fetchFn(new URL('/edge/gossip', peer), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(m), signal: AbortSignal.timeout(this.config.timeouts.gossipMs) });
+      await r.arrayBuffer();
+      if (r.status >= 500) throw new Error(`status ${r.status}`);
+      this.membership.succeeded(peer);
+      return true;
+    } catch {
+      this.membership.failed(peer);
+      return false;
+    }
+  }
+
+  private markSeen(key: string): void {
+    const now = this.now();
+    this.seen.set(key, now + SEEN_MS);
+    if (this.seen.size % 256 === 0) for (const [k, until] of this.seen) if (until < now) this.seen.delete(k);
+  }
+
+  private spawn(work: Promise<void>): void {
+    const p = work.catch((e: unknown) => this.log.warn({ err: e }, 'edge gossip failed')).finally(() => this.background.delete(p));
+    this.background.add(p);
+  }
+}
