@@ -13,6 +13,7 @@ import { runRoute } from './commands/route.js';
 import { runTrain } from './commands/train.js';
 import { runAddModel } from './commands/add-model.js';
 import { runTrainScorer } from './commands/train-scorer.js';
+import { runEdge } from './commands/edge.js';
 
 const USAGE = `switchyard — route each LLM request to the model that gives the best quality per dollar
 
@@ -29,6 +30,8 @@ usage: switchyard <command> [options]   (--help on any command)
   decisions     the gateway's decision log (from its store)
   keys hash K   the sha256 of an API key, for auth.keys in the config
   replay-upstream  an OpenAI-compatible server answering with recorded responses (tests, benchmarks)
+  edge serve    a node of the distributed mixture-of-agents (local model, gossip with peers)
+  edge eval     replay a swarm of small models on a dataset's recorded answers
   routers       list the available routers`;
 
 const COMMANDS: Readonly<Record<string, (argv: string[]) => Promise<void>>> = {
@@ -42,6 +45,7 @@ const COMMANDS: Readonly<Record<string, (argv: string[]) => Promise<void>>> = {
   decisions: runDecisions,
   keys: runKeys,
   'replay-upstream': runReplayUpstream,
+  edge: runEdge,
   routers: async () => {
     for (const k of routerKinds()) process.stdout.write(`${k.padEnd(16)} ${routerFactory(k).summary}\n`);
   },

@@ -1,0 +1,62 @@
+import { writeFileSync } from 'node:fs';
+import { invalidArgument } from '../../core/errors.js';
+import { modelStats, rankByCost } from '../../data/stats.js';
+import { openDataset } from '../../data/open.js';
+import { readEdgeConfig } from '../../edge/config.js';
+import { EdgeNode } from '../../edge/node.js';
+import { evaluateSwarm } from '../../edge/swarm-eval.js';
+import { hasResponses, responseScorerColumns } from '../../eval/mixture-scores.js';
+import { numberFlag, parse, requireString } from '../args.js';
+
+const USAGE = `usage: switchyard edge serve --config edge.yaml
+       switchyard edge eval --data DIR [--models a,b,c] [--drop 0,0.2,0.5] [--seed N] [--json FILE]
+
+serve: one node of a distributed mixture-of-agents — its local model (any OpenAI-compatible server),
+seed peers, gossip. Any node answers POST /v1/chat/completions with model "swarm" (the merged answer
+of every node that proposed within the window) or its own model's name. See docs/edge.md.
+
+eval: replays a swarm on a dataset's test split from the recorded answers: each node one model
+(default: the dataset's four cheapest on train), proposals lost with each --drop probability, merged
+by a response scorer fitted on train answers, first-come, or the best (a bound).`;
+
+export async function runEdge(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === 'serve') return serve(rest);
+  if (sub === 'eval') return evalSwarm(rest);
+  if (sub === '--help' || sub === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  throw invalidArgument(`edge: expected "serve" or "eval", got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}\n\n${USAGE}`);
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { config: { type: 'string' } }, USAGE);
+  process.env['SWITCHYARD_CACHE_DIR'] = '';
+  const config = readEdgeConfig(requireString(values, 'config', USAGE));
+  const node = await EdgeNode.create(config);
+  const url = await node.listen();
+  process.stderr.write(`switchyard edge node "${config.node.id}" (${config.model.id}) listening on ${url}; seed peers: ${config.peers.join(', ') || 'none'}\n`);
+  const stop = (): void => void node.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function evalSwarm(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { data: { type: 'string' }, models: { type: 'string' }, drop: { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' } }, USAGE);
+  const data = requireString(values, 'data', USAGE);
+  const seed = numberFlag(values, 'seed', 0, Number.isInteger, 'an integer');
+  const drops = typeof values['drop'] === 'string' ? values['drop'].split(',').map(Number) : [0, 0.2, 0.5];
+  if (drops.some((d) => !(d >= 0 && d < 1))) throw invalidArgument(`--drop: expected probabilities in [0, 1), got ${String(values['drop'])}`);
+  const matrix = openDataset(data);
+  const train = matrix.view('train');
+  const test = matrix.view('test');
+  if (!hasResponses(test)) throw invalidArgument(`--data: ${data} has no responses.jsonl.gz: a swarm's merge cannot be replayed without answer texts`);
+  const models = typeof values['models'] === 'string' ? values['models'].split(',').filter((m) => m !== '') : rankByCost(modelStats(train)).slice(0, 4);
+  const scores = await responseScorerColumns(train, test, seed, (line) => void process.stderr.write(line + '\n'));
+  const rows = evaluateSwarm(test, models, scores, { drops, seed });
+  const width = Math.max(...rows.map((r) => r.label.length));
+  process.stdout.write(`${matrix.meta.name}: swarm of ${models.join(', ')} on ${test.size} test prompts\n\n${'answer'.padEnd(width)}  quality  proposals\n${'-'.repeat(width)}  -------  ---------\n`);
+  for (const r of rows) process.stdout.write(`${r.label.padEnd(width)}  ${r.quality.toFixed(3).padStart(7)}  ${r.proposals.toFixed(2).padStart(9)}\n`);
+  if (typeof values['json'] === 'string') writeFileSync(values['json'], JSON.stringify({ dataset: matrix.meta.name, models, seed, rows }, null, 1) + '\n');
+}
