@@ -9,24 +9,24 @@ import { z } from 'zod';
 
 const Url = z.string().url();
 
-export const QueryMessageSchema = z.object({
-  kind: z.literal('query'),
+/** What every gossip message carries: the request id, the node that took it, the last sender and the hops left. */
+const Envelope = z.object({
   id: z.string().min(1).max(128),
   origin: Url,
   from: Url,
   ttl: z.number().int().min(0).max(16),
+});
+
+export const QueryMessageSchema = Envelope.extend({
+  kind: z.literal('query'),
   /** Unix ms after which a proposal is of no use to the origin. */
   deadline: z.number(),
   /** The chat request (messages and sampling options) as the client sent it, minus streaming. */
   body: z.record(z.string(), z.unknown()).refine((b) => Array.isArray(b['messages']), 'body.messages: expected an array'),
 });
 
-export const ProposalMessageSchema = z.object({
+export const ProposalMessageSchema = Envelope.extend({
   kind: z.literal('proposal'),
-  id: z.string().min(1).max(128),
-  origin: Url,
-  from: Url,
-  ttl: z.number().int().min(0).max(16),
   /** The proposing node and its model. */
   node: z.string().min(1),
   model: z.string().min(1),
