@@ -33,7 +33,7 @@ import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import type { AttemptOutcome } from './retry-policy.js';
 import { runCascade } from './cascade.js';
-import { aggregateRequest, pickProposal, propose, type Proposal } from './mixture.js';
+import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from './mixture.js';
 import { openStore } from './store/open-store.js';
 import { pipeStream, sendCompletion, type StreamEnd } from './stream.js';
 import { CostModel } from '../routers/cost-model.js';
@@ -293,10 +293,11 @@ export class Gateway {
     const ranked = [...candidates].filter((c) => route.models.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
     const order = [chosen, ...ranked.filter((m) => m !== chosen), ...route.models.filter((m) => m !== chosen && !ranked.includes(m))];
     const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined, escalated: [] };
-    const deps = { post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id), retry: this.retry, cancel: client };
+    // what the calls made before the answering one need (built only for cascades and soft routing, off the hot path)
+    const deps = (): ProposalDeps => ({ post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id), retry: this.retry, cancel: client });
     if (decision?.kind === 'cascade') {
       // a cascade: cheap models first, each answer judged; the last model goes through the normal pipeline
-      const c = await runCascade(decision, route.learning.router, prompt, this.config.models, body, this.config.timeouts, deps);
+      const c = await runCascade(decision, route.learning.router, prompt, this.config.models, body, this.config.timeouts, deps());
       for (const step of c.steps) this.metrics.cascadeSteps.of(route.name, step.model, step.outcome).value++;
       const reason = `${plan.reason}; ${c.note}`;
       if (c.kept) return { ...plan, reason, picked: c.kept, escalated: c.escalated };
@@ -304,7 +305,7 @@ export class Gateway {
     }
     if (decision?.kind !== 'mixture' || !route.aggregator) return plan;
     // soft routing: the proposers answer in parallel, then an aggregator model or a scorer (mixture.ts)
-    const proposals = await propose(decision.models, this.config.models, body, this.config.timeouts, deps);
+    const proposals = await propose(decision.models, this.config.models, body, this.config.timeouts, deps());
     const names = proposals.map((p) => p.model).join(', ');
     if (proposals.length === 0) return { ...plan, reason: `${plan.reason}; no proposer answered, so the first choice answers alone` };
     if (route.aggregator.kind === 'model') return { ...plan, proposals, order: [route.aggregator.model], reason: `${plan.reason}; ${route.aggregator.model} aggregated the answers of ${names}` };
@@ -403,16 +404,16 @@ export class Gateway {
     if (client.aborted) return gone(undefined, null, 0);
     if (picked) {
       const completion = { ...picked.completion, model: picked.model };
+      const pickedCost = proposals.includes(picked) ? 0 : picked.costUsd; // a kept cascade answer is not among the proposals
       const headers = {
         'x-request-id': requestId,
         'x-switchyard-model': picked.model,
         'x-switchyard-route': route?.name ?? picked.model,
         ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
         ...cascadeHeader,
-        'x-switchyard-cost-usd': (proposalCost + (proposals.includes(picked) ? 0 : picked.costUsd)).toPrecision(6),
+        'x-switchyard-cost-usd': (proposalCost + pickedCost).toPrecision(6),
         'x-switchyard-lambda': String(lambda),
       };
-      const pickedCost = proposals.includes(picked) ? 0 : picked.costUsd; // a kept cascade answer is not among the proposals
       const record = (): Promise<void> => this.record(decision(picked.model, 200, pickedCost), { route: route?.name ?? picked.model, prompt, answered: picked.model, costUsd: proposalCost + pickedCost });
       return sendCompletion(res, completion, headers, body.stream === true, body.stream_options?.include_usage === true, record, this.store.shared);
     }
