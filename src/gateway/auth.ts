@@ -41,10 +41,28 @@ export async function authorize(header: string | undefined, keys: readonly KeyCo
   }
   if (key.requestsPerMinute !== undefined) {
     const window = now - (now % MINUTE);
-    const count = await store.countRequest(key.name, window);
+    const count = await store.countInWindow('requests', key.name, window);
     if (count > key.requestsPerMinute) {
       return { ok: false, status: 429, code: 'rate_limited', message: `key "${key.name}" sent ${count} requests this minute; its limit is ${key.requestsPerMinute}`, retryAfterS: Math.max(1, Math.ceil((window + MINUTE - now) / 1000)) };
     }
   }
   return { ok: true, key };
+}
+
+/**
+ * A key's tokens per minute, counted when a request is admitted (as OpenAI's limits are): its prompt
+ * tokens (cl100k) plus the completion tokens it may ask for (`max_completion_tokens` / `max_tokens`).
+ * Undefined when the key may go on; a 429 answer when this request would take it over its limit.
+ */
+export async function admitTokens(key: KeyConfig | null, tokens: number, store: GatewayStore, now: number): Promise<Extract<AuthResult, { ok: false }> | undefined> {
+  if (!key || key.tokensPerMinute === undefined) return undefined;
+  const window = now - (now % MINUTE);
+  const retryAfterS = Math.max(1, Math.ceil((window + MINUTE - now) / 1000));
+  if (tokens > key.tokensPerMinute) return { ok: false, status: 429, code: 'rate_limited', message: `this request needs ~${tokens} tokens; key "${key.name}" may use ${key.tokensPerMinute} a minute`, retryAfterS };
+  const used = await store.countInWindow('tokens', key.name, window, tokens);
+  if (used > key.tokensPerMinute) {
+    await store.countInWindow('tokens', key.name, window, -tokens); // a refused request uses nothing
+    return { ok: false, status: 429, code: 'rate_limited', message: `key "${key.name}" used ~${used - tokens} of its ${key.tokensPerMinute} tokens this minute; this request needs ~${tokens}`, retryAfterS };
+  }
+  return undefined;
 }

@@ -92,6 +92,8 @@ export const GatewayConfigSchema = z.object({
             monthlyBudgetUsd: z.number().positive().optional(),
             /** At most this many requests a minute (UTC minute windows; shared by replicas on a Redis store). */
             requestsPerMinute: z.number().int().positive().optional(),
+            /** At most this many tokens a minute: prompt + requested completion tokens, counted on admission (shared by replicas on Redis). */
+            tokensPerMinute: z.number().int().positive().optional(),
           }),
         )
         .default([]),

@@ -9,6 +9,7 @@ import { readStream } from '../../test/helpers/streams.js';
 import { syntheticRows } from '../../test/helpers/synthetic.js';
 import { buildMatrix, loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
+import { CostModel } from '../routers/cost-model.js';
 import { createRouter } from '../routers/registry.js';
 import { parseGatewayConfig, readGatewayConfig, type GatewayConfig } from './config.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
@@ -239,6 +240,27 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect((await ask()).response.status).toBe(200);
     const metrics = await (await fetch(new URL('/metrics', team.baseURL))).text();
     expect(metrics).toMatch(/^switchyard_errors_total\{code="rate_limited",status="429"\} 1$/m);
+  });
+
+  it('limits a key to its tokens per minute, counted on admission (prompt + max_tokens), and not for refused requests', async () => {
+    let now = Date.parse('2026-11-22T10:00:45Z');
+    const P = CostModel.countTokens(prompt);
+    const config = configFor({ auth: { keys: [{ name: 'team-c', sha256: hashKey('sk-team-c'), tokensPerMinute: 2 * P + 600 }] } });
+    const gateway = await Gateway.create(config, { sleep: async () => undefined, store: new SqliteStore(':memory:'), logger, now: () => now });
+    gateways.push(gateway);
+    const team = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'sk-team-c', maxRetries: 0 });
+    const ask = (maxTokens: number) => team.chat.completions.create({ model: 'auto', max_tokens: maxTokens, messages: [{ role: 'user', content: prompt }] }).withResponse();
+    const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+    expect((await ask(250)).response.status).toBe(200); // P + 250 of 2P + 600
+    const tooBig = await refusal(ask(5000));
+    expect(tooBig).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(tooBig?.message).toContain(`this request needs ~${P + 5000} tokens; key "team-c" may use ${2 * P + 600} a minute`);
+    expect((await ask(250)).response.status).toBe(200); // 2P + 500: the refused request took nothing
+    const over = await refusal(ask(250));
+    expect(over).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(over?.headers?.get('retry-after')).toBe('15');
+    now += 15_000; // a new minute
+    expect((await ask(250)).response.status).toBe(200);
   });
 
   it('feedback updates a bandit route, changes its later choices, and survives a restart', async () => {

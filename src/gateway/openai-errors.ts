@@ -6,7 +6,7 @@ export const HTTP_ERROR_CODES = {
   not_found: 'No such endpoint (404).',
   invalid_api_key: 'Missing or unknown API key (401).',
   budget_exceeded: 'The API key has spent its daily or monthly budget (429).',
-  rate_limited: 'The API key sent more requests this minute than its requestsPerMinute allows (429, with retry-after).',
+  rate_limited: 'The API key sent more requests, or asked for more tokens, this minute than its requestsPerMinute / tokensPerMinute allow (429, with retry-after).',
   request_not_found: 'Feedback names a request id the gateway has no decision for (404).',
   internal_error: 'An unexpected failure inside the server (500); the server keeps running.',
   injected_fault: 'replay upstream: a fault injected on purpose for tests and benchmarks.',

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
-import { authorize } from './auth.js';
+import { admitTokens, authorize, type KeyConfig } from './auth.js';
 import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
@@ -338,6 +338,13 @@ export class Gateway {
     return true;
   }
 
+  /** Refuses (429, retry-after) a request that would take its key over its tokens per minute; true when refused. */
+  private async refuseTokens(res: ServerResponse, key: KeyConfig, tokens: number, requestId: string): Promise<boolean> {
+    const refused = await admitTokens(key, tokens, this.store, this.now());
+    if (refused) sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId, 'retry-after': String(refused.retryAfterS) });
+    return refused !== undefined;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse, client: CallSignal): Promise<void> {
     const started = performance.now();
     const requestId = this.nextRequestId();
@@ -369,6 +376,12 @@ export class Gateway {
     if (url === '/v1/embeddings') {
       const body = parseJsonBody(res, text, EmbeddingsRequestSchema, { 'x-request-id': requestId });
       if (!body) return;
+      if (auth.key?.tokensPerMinute !== undefined) {
+        // input: a string, strings, token ids, or lists of token ids
+        const inputs: unknown[] = Array.isArray(body.input) ? body.input : [body.input];
+        const tokens = inputs.reduce<number>((sum, x) => sum + (typeof x === 'string' ? CostModel.countTokens(x) : Array.isArray(x) ? x.length : 1), 0);
+        if (await this.refuseTokens(res, auth.key, tokens, requestId)) return;
+      }
       const record = (modelId: string, status: number, costUsd: number): Promise<void> =>
         this.record({ requestId, time: this.now(), route: modelId, keyId: auth.key?.name ?? null, lambda: 0, chosen: modelId, answered: status === 200 ? modelId : null, reason: 'embeddings', candidates: [], costUsd, latencyMs: performance.now() - started, status, prompt: null }, undefined);
       const deps = (modelId: string): ModelCallDeps => ({ post: this.post, env: this.env, breaker: this.breakers.get(modelId), retry: this.retry, cancel: client });
@@ -376,6 +389,11 @@ export class Gateway {
     }
     const body = parseJsonBody(res, text, ChatRequestSchema, { 'x-request-id': requestId });
     if (!body) return;
+    if (auth.key?.tokensPerMinute !== undefined) {
+      const asked = Number(body['max_completion_tokens'] ?? body['max_tokens'] ?? 0);
+      const tokens = body.messages.reduce((sum, m) => sum + CostModel.countTokens(contentText(m.content)), 0) + (Number.isFinite(asked) && asked > 0 ? asked : 0);
+      if (await this.refuseTokens(res, auth.key, tokens, requestId)) return;
+    }
 
     // resolve the route (or a model named directly) and rank the models to try
     const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');

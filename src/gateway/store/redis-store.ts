@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { DecisionQuery, DecisionRecord, FeedbackEvent, FeedbackRecord, GatewayStore, RouterSnapshot, SequencedEvent } from './store.js';
+import type { DecisionQuery, DecisionRecord, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
 
 const SPEND_KEEP_MS = 40 * 24 * 3600_000;
 
@@ -95,9 +95,9 @@ export class RedisStore implements GatewayStore {
   }
 
   /** One counter per key and window, shared by every replica; it expires after two windows. */
-  async countRequest(keyId: string, windowStart: number): Promise<number> {
-    const key = `${this.p}rate:${keyId}:${windowStart}`;
-    const replies = await this.redis.multi().incr(key).pexpire(key, 120_000).exec();
+  async countInWindow(counter: RateCounter, keyId: string, windowStart: number, amount = 1): Promise<number> {
+    const key = `${this.p}rate:${counter}:${keyId}:${windowStart}`;
+    const replies = await this.redis.multi().incrby(key, amount).pexpire(key, 120_000).exec();
     const [err, count] = replies?.[0] ?? [new Error('no reply'), 0];
     if (err) throw err;
     return Number(count);

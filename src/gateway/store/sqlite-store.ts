@@ -1,6 +1,6 @@
 /** The embedded store: SQLite through better-sqlite3, WAL journal, prepared statements. */
 import Database from 'better-sqlite3';
-import type { DecisionQuery, DecisionRecord, FeedbackEvent, FeedbackRecord, GatewayStore, RouterSnapshot, SequencedEvent } from './store.js';
+import type { DecisionQuery, DecisionRecord, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS decisions (
@@ -156,11 +156,12 @@ export class SqliteStore implements GatewayStore {
   }
 
   /** Rate-limit windows live in memory: a SQLite store serves one process. */
-  async countRequest(keyId: string, windowStart: number): Promise<number> {
-    const r = this.rates.get(keyId);
-    if (r && r.window === windowStart) return ++r.count;
-    this.rates.set(keyId, { window: windowStart, count: 1 });
-    return 1;
+  async countInWindow(counter: RateCounter, keyId: string, windowStart: number, amount = 1): Promise<number> {
+    const key = `${counter}\u0000${keyId}`;
+    const r = this.rates.get(key);
+    if (r && r.window === windowStart) return (r.count += amount);
+    this.rates.set(key, { window: windowStart, count: amount });
+    return amount;
   }
 
   async addSpend(keyId: string, usd: number, time: number): Promise<void> {

@@ -43,11 +43,13 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
       expect((await store.listFeedback(2000)).map((f) => f.requestId)).toEqual(['f1', 'f2']);
     });
 
-    it('counts requests per key and rate-limit window', async () => {
-      expect(await store.countRequest('k1', 60_000)).toBe(1);
-      expect(await store.countRequest('k1', 60_000)).toBe(2);
-      expect(await store.countRequest('k2', 60_000)).toBe(1);
-      expect(await store.countRequest('k1', 120_000)).toBe(1); // a new window starts from zero
+    it('counts requests and tokens per key and rate-limit window', async () => {
+      expect(await store.countInWindow('requests', 'k1', 60_000)).toBe(1);
+      expect(await store.countInWindow('requests', 'k1', 60_000)).toBe(2);
+      expect(await store.countInWindow('requests', 'k2', 60_000)).toBe(1);
+      expect(await store.countInWindow('requests', 'k1', 120_000)).toBe(1); // a new window starts from zero
+      expect(await store.countInWindow('tokens', 'k1', 120_000, 300)).toBe(300); // a counter of its own
+      expect(await store.countInWindow('tokens', 'k1', 120_000, 45)).toBe(345);
     });
 
     it('sums spend per key since a time', async () => {

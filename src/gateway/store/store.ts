@@ -62,6 +62,9 @@ export interface RouterSnapshot {
   readonly seq: number;
 }
 
+/** What per-key rate limits count. */
+export type RateCounter = 'requests' | 'tokens';
+
 export interface GatewayStore {
   /** True when several gateway processes share it (Redis): the gateway then syncs learning between them. */
   readonly shared: boolean;
@@ -72,8 +75,11 @@ export interface GatewayStore {
   /** Feedback received since `since` (unix ms; default all), oldest first. */
   listFeedback(since?: number): Promise<FeedbackRecord[]>;
   addSpend(keyId: string, usd: number, time: number): Promise<void>;
-  /** Counts one request of a key in the rate-limit window starting at `windowStart` (unix ms); returns the window's count so far. */
-  countRequest(keyId: string, windowStart: number): Promise<number>;
+  /**
+   * Adds `amount` to a key's counter (`requests` or `tokens`) in the rate-limit window starting at
+   * `windowStart` (unix ms); returns the window's total so far.
+   */
+  countInWindow(counter: RateCounter, keyId: string, windowStart: number, amount?: number): Promise<number>;
   /** USD spent by a key since `since` (unix ms). */
   spend(keyId: string, since: number): Promise<number>;
   /** Appends a feedback event to the route's log; returns its sequence number (1, 2, …). */
