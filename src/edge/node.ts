@@ -109,9 +109,12 @@ export class EdgeNode {
     return this.self;
   }
 
+  /** Stops listening; requests waiting for proposals answer with what they have; gossip in flight gets a second to finish. */
   async close(): Promise<void> {
     for (const q of this.open.values()) q.wake?.();
-    await Promise.allSettled([...this.background]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.background]), new Promise<void>((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
     const server = this.server;
     if (server) await new Promise<void>((r) => server.close(() => r()));
     server?.closeAllConnections();
