@@ -33,6 +33,7 @@ import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import type { AttemptOutcome } from './retry-policy.js';
 import { runCascade } from './cascade.js';
+import { serveResponses } from './responses-api.js';
 import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from './mixture.js';
 import { openStore } from './store/open-store.js';
 import { pipeStream, sendCompletion, type StreamEnd } from './stream.js';
@@ -100,6 +101,8 @@ export class Gateway {
 
   /** Requests in flight, each with the signal that cancels its upstream calls when its client goes away. */
   private readonly inFlight = new InFlight();
+  /** This gateway's own origin, once listening. */
+  private origin = '';
   private closing: Promise<void> | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private logFlushTimer: NodeJS.Timeout | undefined;
@@ -163,7 +166,10 @@ export class Gateway {
   async listen(): Promise<string> {
     this.server = createServer((req, res) => void this.serve(req, res));
     await new Promise<void>((r) => this.server?.listen(this.config.server.port, this.config.server.host, r));
-    return `http://${this.config.server.host}:${(this.server.address() as AddressInfo).port}/v1`;
+    const { host } = this.config.server;
+    const port = (this.server.address() as AddressInfo).port;
+    this.origin = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`; // how /v1/responses reaches /v1/chat/completions
+    return `http://${host}:${port}/v1`;
   }
 
   /** Applies feedback other replicas received (shared stores); errors are logged, never thrown. */
@@ -363,6 +369,10 @@ export class Gateway {
       res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId });
       res.end(text);
       return;
+    }
+    if (req.method === 'POST' && url === '/v1/responses') {
+      // the Responses API goes through /v1/chat/completions, which authenticates, routes and records it
+      return serveResponses(req, res, { post: this.post, origin: this.origin, bodyLimitBytes: this.config.server.bodyLimitBytes, now: this.now, requestId });
     }
     if (req.method !== 'POST' || (url !== '/v1/chat/completions' && url !== '/v1/feedback' && url !== '/v1/embeddings')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
     const auth = await authorize(req.headers.authorization, this.config.auth.keys, this.store, this.now());
