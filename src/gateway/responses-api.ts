@@ -1,77 +1,107 @@
 /**
  * OpenAI's Responses API (`POST /v1/responses`, `client.responses.create`) on top of the chat
- * completions pipeline: the request is translated to a chat completion request, sent through the
- * gateway's own `/v1/chat/completions` (so routing, fallbacks, auth, budgets, limits, metrics and the
- * decision log apply unchanged), and the answer translated back — a `response` object, or the
- * Responses stream events (`response.created` … `response.output_text.delta` … `response.completed`).
- * Text in, text out: tools, images, files and `previous_response_id` (server-side state) are refused
- * with a 400 naming the field. See docs/gateway.md, "Responses API".
+ * completions pipeline: the request is translated to a chat completion request
+ * (`responses-request.ts`), sent through the gateway's own `/v1/chat/completions` (so routing,
+ * fallbacks, auth, budgets, limits, metrics and the decision log apply unchanged), and the answer
+ * translated back — a `response` object, or the Responses stream events (`response.created` …
+ * `response.output_text.delta` / `response.function_call_arguments.delta` … `response.completed`).
+ * See docs/gateway.md, "Responses API".
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
-import { parseJsonBody, readBody, sendError, sendJson, sseEvents, type ChatRequest } from './http.js';
+import { parseJsonBody, readBody, sendError, sendJson, sseEvents } from './http.js';
 import { CallSignal, type HttpPost } from './providers/openai-compatible.js';
-
-const Part = z.object({ type: z.string(), text: z.string().optional() }).loose();
-const Item = z.object({ type: z.string().optional(), role: z.string().optional(), content: z.union([z.string(), z.array(Part)]).optional() }).loose();
-
-export const ResponsesRequestSchema = z
-  .object({
-    model: z.string().min(1),
-    input: z.union([z.string(), z.array(Item).min(1)]),
-    instructions: z.string().nullable().optional(),
-    max_output_tokens: z.number().int().positive().nullable().optional(),
-    temperature: z.number().nullable().optional(),
-    top_p: z.number().nullable().optional(),
-    stream: z.boolean().nullable().optional(),
-    tools: z.array(z.unknown()).optional(),
-    previous_response_id: z.string().nullable().optional(),
-    text: z.object({ format: z.object({ type: z.string() }).loose().optional() }).loose().optional(),
-    user: z.string().optional(),
-    metadata: z.record(z.string(), z.string()).nullable().optional(),
-  })
-  .loose();
-export type ResponsesRequest = z.infer<typeof ResponsesRequestSchema>;
-
-/** A chat completion request for a Responses request, or the field that cannot be translated. */
-export function toChatRequest(r: ResponsesRequest): { ok: true; chat: ChatRequest } | { ok: false; message: string } {
-  if (r.tools && r.tools.length > 0) return { ok: false, message: 'tools: not supported on /v1/responses by this gateway yet (use /v1/chat/completions for tool calls)' };
-  if (r.previous_response_id) return { ok: false, message: 'previous_response_id: this gateway keeps no responses; send the conversation in input' };
-  const messages: Array<{ role: string; content: string }> = [];
-  if (r.instructions) messages.push({ role: 'system', content: r.instructions });
-  const items = typeof r.input === 'string' ? [{ role: 'user', content: r.input }] : r.input;
-  for (const [k, item] of items.entries()) {
-    if (item.type !== undefined && item.type !== 'message') return { ok: false, message: `input.${k}.type: "${item.type}" items are not supported (text messages only)` };
-    const role = item.role === 'developer' ? 'system' : item.role;
-    if (role !== 'user' && role !== 'assistant' && role !== 'system') return { ok: false, message: `input.${k}.role: expected user, assistant, system or developer` };
-    let text = '';
-    if (typeof item.content === 'string') text = item.content;
-    else {
-      for (const [j, part] of (item.content ?? []).entries()) {
-        if ((part.type !== 'input_text' && part.type !== 'output_text') || part.text === undefined) return { ok: false, message: `input.${k}.content.${j}.type: "${part.type}" is not supported (input_text and output_text only)` };
-        text += part.text;
-      }
-    }
-    messages.push({ role, content: text });
-  }
-  const chat: Record<string, unknown> = { model: r.model, messages };
-  if (r.max_output_tokens) chat['max_tokens'] = r.max_output_tokens;
-  if (r.temperature !== undefined && r.temperature !== null) chat['temperature'] = r.temperature;
-  if (r.top_p !== undefined && r.top_p !== null) chat['top_p'] = r.top_p;
-  if (r.user) chat['user'] = r.user;
-  const format = r.text?.format;
-  if (format?.type === 'json_object') chat['response_format'] = { type: 'json_object' };
-  else if (format?.type === 'json_schema') {
-    const { type: _type, ...schema } = format;
-    chat['response_format'] = { type: 'json_schema', json_schema: schema };
-  }
-  return { ok: true, chat: chat as ChatRequest };
-}
+import { ResponsesRequestSchema, toChatRequest, type ResponsesRequest } from './responses-request.js';
 
 interface ChatUsage {
   readonly prompt_tokens?: number;
   readonly completion_tokens?: number;
+}
+interface ChatToolCallDelta {
+  readonly index?: number;
+  readonly id?: string;
+  readonly function?: { readonly name?: string; readonly arguments?: string };
+}
+interface ChatChoice {
+  readonly message?: { readonly content?: unknown; readonly tool_calls?: readonly ChatToolCallDelta[] };
+  readonly delta?: { readonly content?: string | null; readonly tool_calls?: readonly ChatToolCallDelta[] };
+  readonly finish_reason?: string | null;
+}
+interface ChatCompletionLike {
+  readonly model?: string;
+  readonly choices?: readonly ChatChoice[];
+  readonly usage?: ChatUsage;
+  readonly error?: { readonly message?: string; readonly code?: string };
+}
+
+type Emit = (type: string, data: Record<string, unknown>) => void;
+
+/** An output item being built: the message's text, or one function call. */
+type OutputItem = { kind: 'message'; id: string; text: string } | { kind: 'call'; id: string; callId: string; name: string; args: string };
+
+/**
+ * Builds a response's output items from chat pieces, in the order they first appear, and emits the
+ * Responses stream events for them when given an emitter (none for a non-streamed answer).
+ */
+class OutputAssembler {
+  readonly items: OutputItem[] = [];
+  private message: Extract<OutputItem, { kind: 'message' }> | undefined;
+  private readonly calls = new Map<number, Extract<OutputItem, { kind: 'call' }>>();
+
+  constructor(
+    private readonly hex: string,
+    private readonly emit: Emit | undefined,
+  ) {}
+
+  text(delta: string): void {
+    if (!this.message) {
+      this.message = { kind: 'message', id: `msg_${this.hex}`, text: '' };
+      this.open(this.message);
+    }
+    this.message.text += delta;
+    this.emit?.('response.output_text.delta', { item_id: this.message.id, output_index: this.items.indexOf(this.message), content_index: 0, delta, logprobs: [] });
+  }
+
+  call(d: ChatToolCallDelta, position: number): void {
+    const index = d.index ?? position;
+    let call = this.calls.get(index);
+    if (!call) {
+      call = { kind: 'call', id: `fc_${this.hex}_${index}`, callId: d.id ?? `call_${this.hex}_${index}`, name: d.function?.name ?? '', args: '' };
+      this.calls.set(index, call);
+      this.open(call);
+    } else if (d.function?.name) call.name += d.function.name;
+    const delta = d.function?.arguments ?? '';
+    if (delta === '') return;
+    call.args += delta;
+    this.emit?.('response.function_call_arguments.delta', { item_id: call.id, output_index: this.items.indexOf(call), delta });
+  }
+
+  /** Closes every item (and gives an empty message when nothing came); the response's output. */
+  finish(): Array<Record<string, unknown>> {
+    if (this.items.length === 0) this.text('');
+    for (const [k, item] of this.items.entries()) {
+      const done = this.render(item);
+      if (item.kind === 'message') {
+        const part = (done['content'] as unknown[])[0];
+        this.emit?.('response.output_text.done', { item_id: item.id, output_index: k, content_index: 0, text: item.text, logprobs: [] });
+        this.emit?.('response.content_part.done', { item_id: item.id, output_index: k, content_index: 0, part });
+      } else this.emit?.('response.function_call_arguments.done', { item_id: item.id, output_index: k, name: item.name, arguments: item.args });
+      this.emit?.('response.output_item.done', { output_index: k, item: done });
+    }
+    return this.items.map((item) => this.render(item));
+  }
+
+  private open(item: OutputItem): void {
+    this.items.push(item);
+    const k = this.items.length - 1;
+    this.emit?.('response.output_item.added', { output_index: k, item: this.render(item, 'in_progress') });
+    if (item.kind === 'message') this.emit?.('response.content_part.added', { item_id: item.id, output_index: k, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+  }
+
+  private render(item: OutputItem, status = 'completed'): Record<string, unknown> {
+    if (item.kind === 'call') return { type: 'function_call', id: item.id, call_id: item.callId, name: item.name, arguments: status === 'completed' ? item.args : '', status };
+    return { type: 'message', id: item.id, status, role: 'assistant', content: status === 'completed' ? [{ type: 'output_text', text: item.text, annotations: [], logprobs: [] }] : [] };
+  }
 }
 
 function usageOf(u: ChatUsage | undefined): Record<string, unknown> | null {
@@ -81,93 +111,83 @@ function usageOf(u: ChatUsage | undefined): Record<string, unknown> | null {
   return { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output };
 }
 
-/** The `response` object for an answer. */
-function responseObject(r: ResponsesRequest, ids: { id: string; msg: string; created: number }, model: string, text: string, finish: string | null | undefined, usage: ChatUsage | undefined, status: 'in_progress' | 'completed' | 'incomplete'): Record<string, unknown> {
-  const done = status !== 'in_progress';
+/** The `response` object: in progress (no output yet), or done with its output items and usage. */
+function responseObject(r: ResponsesRequest, id: string, created: number, model: string, done?: { output: unknown[]; finish: string | null | undefined; usage: ChatUsage | undefined }): Record<string, unknown> {
+  const cut = done?.finish === 'length';
   return {
-    id: ids.id,
+    id,
     object: 'response',
-    created_at: ids.created,
-    status: done && finish === 'length' ? 'incomplete' : status,
+    created_at: created,
+    status: !done ? 'in_progress' : cut ? 'incomplete' : 'completed',
     error: null,
-    incomplete_details: done && finish === 'length' ? { reason: 'max_output_tokens' } : null,
+    incomplete_details: cut ? { reason: 'max_output_tokens' } : null,
     instructions: r.instructions ?? null,
     max_output_tokens: r.max_output_tokens ?? null,
     model,
-    output: done ? [{ type: 'message', id: ids.msg, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] }] : [],
-    parallel_tool_calls: true,
+    output: done?.output ?? [],
+    parallel_tool_calls: r.parallel_tool_calls ?? true,
     temperature: r.temperature ?? null,
-    tool_choice: 'auto',
-    tools: [],
+    tool_choice: r.tool_choice ?? 'auto',
+    tools: r.tools ?? [],
     top_p: r.top_p ?? null,
     metadata: r.metadata ?? {},
-    usage: done ? usageOf(usage) : null,
+    usage: done ? usageOf(done.usage) : null,
   };
 }
 
-function newIds(now: number): { id: string; msg: string; created: number } {
-  const hex = randomUUID().replace(/-/g, '');
-  return { id: `resp_${hex}`, msg: `msg_${hex}`, created: Math.floor(now / 1000) };
-}
-
 /** The Responses object for a chat completion (non-streaming). */
-export function fromChatCompletion(r: ResponsesRequest, completion: { model?: string; choices?: Array<{ message?: { content?: unknown }; finish_reason?: string | null }>; usage?: ChatUsage }, now: number): Record<string, unknown> {
+export function fromChatCompletion(r: ResponsesRequest, completion: ChatCompletionLike, now: number): Record<string, unknown> {
+  const hex = randomUUID().replace(/-/g, '');
   const choice = completion.choices?.[0];
-  const text = typeof choice?.message?.content === 'string' ? choice.message.content : '';
-  return responseObject(r, newIds(now), completion.model ?? r.model, text, choice?.finish_reason, completion.usage, 'completed');
+  const out = new OutputAssembler(hex, undefined);
+  const content = choice?.message?.content;
+  if (typeof content === 'string' && content !== '') out.text(content);
+  choice?.message?.tool_calls?.forEach((c, k) => out.call(c, k));
+  return responseObject(r, `resp_${hex}`, Math.floor(now / 1000), completion.model ?? r.model, { output: out.finish(), finish: choice?.finish_reason, usage: completion.usage });
 }
 
 /** Relays a chat completion SSE stream as Responses stream events; resolves when the stream ends. */
 export async function relayAsResponseEvents(r: ResponsesRequest, body: AsyncIterable<Uint8Array>, res: ServerResponse, headers: Record<string, string>, now: number): Promise<void> {
-  const ids = newIds(now);
+  const hex = randomUUID().replace(/-/g, '');
+  const id = `resp_${hex}`;
+  const created = Math.floor(now / 1000);
   let seq = 0;
+  const emit: Emit = (type, data) => void res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`);
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
   let model = r.model;
-  let text = '';
   let finish: string | null | undefined;
   let usage: ChatUsage | undefined;
-  const send = (type: string, data: Record<string, unknown>): void => void res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`);
-  const item = (status: string, content: unknown[]): Record<string, unknown> => ({ type: 'message', id: ids.msg, status, role: 'assistant', content });
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
   let started = false;
   const start = (): void => {
     if (started) return;
     started = true;
-    const created = responseObject(r, ids, model, '', undefined, undefined, 'in_progress');
-    send('response.created', { response: created });
-    send('response.in_progress', { response: created });
-    send('response.output_item.added', { output_index: 0, item: item('in_progress', []) });
-    send('response.content_part.added', { item_id: ids.msg, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+    const inProgress = responseObject(r, id, created, model);
+    emit('response.created', { response: inProgress });
+    emit('response.in_progress', { response: inProgress });
   };
+  const out = new OutputAssembler(hex, emit);
   for await (const event of sseEvents(body)) {
-    const line = event.split('\n').find((l) => l.startsWith('data:'));
-    const data = line?.slice(5).trim();
+    const data = event.split('\n').find((l) => l.startsWith('data:'))?.slice(5).trim();
     if (!data || data === '[DONE]') continue;
-    const chunk = JSON.parse(data) as { model?: string; error?: { message?: string; code?: string }; choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>; usage?: ChatUsage };
+    const chunk = JSON.parse(data) as ChatCompletionLike;
+    if (chunk.model) model = chunk.model;
+    start();
     if (chunk.error) {
       // the gateway's stream broke after bytes were sent: the Responses stream ends with an error event
-      start();
-      send('error', { code: chunk.error.code ?? 'upstream_stream_broken', message: chunk.error.message ?? 'the stream broke', param: null });
+      emit('error', { code: chunk.error.code ?? 'upstream_stream_broken', message: chunk.error.message ?? 'the stream broke', param: null });
       res.end();
       return;
     }
-    if (chunk.model) model = chunk.model;
-    start();
     const choice = chunk.choices?.[0];
     const delta = choice?.delta?.content;
-    if (typeof delta === 'string' && delta !== '') {
-      text += delta;
-      send('response.output_text.delta', { item_id: ids.msg, output_index: 0, content_index: 0, delta, logprobs: [] });
-    }
+    if (typeof delta === 'string' && delta !== '') out.text(delta);
+    choice?.delta?.tool_calls?.forEach((c, k) => out.call(c, k));
     if (choice?.finish_reason) finish = choice.finish_reason;
     if (chunk.usage) usage = chunk.usage;
   }
   start();
-  const part = { type: 'output_text', text, annotations: [], logprobs: [] };
-  send('response.output_text.done', { item_id: ids.msg, output_index: 0, content_index: 0, text, logprobs: [] });
-  send('response.content_part.done', { item_id: ids.msg, output_index: 0, content_index: 0, part });
-  send('response.output_item.done', { output_index: 0, item: item('completed', [part]) });
-  const final = responseObject(r, ids, model, text, finish, usage, 'completed');
-  send(final['status'] === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: final });
+  const final = responseObject(r, id, created, model, { output: out.finish(), finish, usage });
+  emit(final['status'] === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: final });
   res.end();
 }
 
@@ -217,7 +237,7 @@ export async function serveResponses(req: IncomingMessage, res: ServerResponse, 
       res.end(raw);
       return;
     }
-    return sendJson(res, 200, fromChatCompletion(body, JSON.parse(raw) as Parameters<typeof fromChatCompletion>[1], deps.now()), back);
+    return sendJson(res, 200, fromChatCompletion(body, JSON.parse(raw) as ChatCompletionLike, deps.now()), back);
   }
   await relayAsResponseEvents(body, up.body, res, back, deps.now());
 }

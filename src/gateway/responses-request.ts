@@ -1,0 +1,114 @@
+/**
+ * The Responses API request (`POST /v1/responses`) and its translation to a chat completion request:
+ * `instructions` and `developer` items become system messages, `input` (a string, or message items
+ * with text parts, function calls and their outputs) the conversation, function `tools` and
+ * `tool_choice` their chat forms, `max_output_tokens` `max_tokens`, `text.format` `response_format`.
+ * What has no chat form is refused with the field named.
+ */
+import { z } from 'zod';
+import type { ChatRequest } from './http.js';
+
+const Part = z.object({ type: z.string(), text: z.string().optional() }).loose();
+const Item = z
+  .object({
+    type: z.string().optional(),
+    role: z.string().optional(),
+    content: z.union([z.string(), z.array(Part)]).optional(),
+    call_id: z.string().optional(),
+    name: z.string().optional(),
+    arguments: z.string().optional(),
+    output: z.union([z.string(), z.array(Part)]).optional(),
+  })
+  .loose();
+const Tool = z.object({ type: z.string(), name: z.string().optional(), description: z.string().nullable().optional(), parameters: z.unknown().optional(), strict: z.boolean().nullable().optional() }).loose();
+
+export const ResponsesRequestSchema = z
+  .object({
+    model: z.string().min(1),
+    input: z.union([z.string(), z.array(Item).min(1)]),
+    instructions: z.string().nullable().optional(),
+    max_output_tokens: z.number().int().positive().nullable().optional(),
+    temperature: z.number().nullable().optional(),
+    top_p: z.number().nullable().optional(),
+    stream: z.boolean().nullable().optional(),
+    tools: z.array(Tool).optional(),
+    tool_choice: z.union([z.enum(['auto', 'none', 'required']), z.object({ type: z.literal('function'), name: z.string() }).loose()]).optional(),
+    parallel_tool_calls: z.boolean().nullable().optional(),
+    previous_response_id: z.string().nullable().optional(),
+    text: z.object({ format: z.object({ type: z.string() }).loose().optional() }).loose().optional(),
+    user: z.string().optional(),
+    metadata: z.record(z.string(), z.string()).nullable().optional(),
+  })
+  .loose();
+export type ResponsesRequest = z.infer<typeof ResponsesRequestSchema>;
+
+type Translated = { ok: true; chat: ChatRequest } | { ok: false; message: string };
+type ChatMessage = { role: string; content: string | null; tool_calls?: Array<Record<string, unknown>>; tool_call_id?: string };
+
+/** The text of message content (a string or text parts), or the path of a part that is not text. */
+function textOf(content: string | Array<z.infer<typeof Part>> | undefined, where: string): { text: string } | { bad: string } {
+  if (typeof content === 'string' || content === undefined) return { text: content ?? '' };
+  let text = '';
+  for (const [j, part] of content.entries()) {
+    if ((part.type !== 'input_text' && part.type !== 'output_text') || part.text === undefined) return { bad: `${where}.${j}.type: "${part.type}" is not supported (input_text and output_text only)` };
+    text += part.text;
+  }
+  return { text };
+}
+
+/** The input items as chat messages (consecutive function calls become one assistant message), or the bad field. */
+function messagesOf(r: ResponsesRequest): ChatMessage[] | string {
+  const messages: ChatMessage[] = [];
+  if (r.instructions) messages.push({ role: 'system', content: r.instructions });
+  const items = typeof r.input === 'string' ? [{ role: 'user', content: r.input }] : r.input;
+  for (const [k, item] of items.entries()) {
+    if (item.type === 'function_call') {
+      if (!item.call_id || !item.name) return `input.${k}: a function_call needs call_id and name`;
+      const call = { id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments ?? '{}' } };
+      const last = messages[messages.length - 1];
+      if (last?.role === 'assistant' && last.tool_calls) last.tool_calls.push(call);
+      else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
+      continue;
+    }
+    if (item.type === 'function_call_output') {
+      if (!item.call_id) return `input.${k}: a function_call_output needs call_id`;
+      const out = textOf(item.output, `input.${k}.output`);
+      if ('bad' in out) return out.bad;
+      messages.push({ role: 'tool', tool_call_id: item.call_id, content: out.text });
+      continue;
+    }
+    if (item.type !== undefined && item.type !== 'message') return `input.${k}.type: "${item.type}" items are not supported (messages, function_call and function_call_output)`;
+    const role = item.role === 'developer' ? 'system' : item.role;
+    if (role !== 'user' && role !== 'assistant' && role !== 'system') return `input.${k}.role: expected user, assistant, system or developer`;
+    const content = textOf(item.content, `input.${k}.content`);
+    if ('bad' in content) return content.bad;
+    messages.push({ role, content: content.text });
+  }
+  return messages;
+}
+
+/** A chat completion request for a Responses request, or the field that cannot be translated. */
+export function toChatRequest(r: ResponsesRequest): Translated {
+  if (r.previous_response_id) return { ok: false, message: 'previous_response_id: this gateway keeps no responses; send the conversation in input' };
+  const messages = messagesOf(r);
+  if (typeof messages === 'string') return { ok: false, message: messages };
+  const chat: Record<string, unknown> = { model: r.model, messages };
+  if (r.tools && r.tools.length > 0) {
+    const bad = r.tools.findIndex((t) => t.type !== 'function' || !t.name);
+    if (bad >= 0) return { ok: false, message: `tools.${bad}.type: only function tools (with a name) are supported, got "${r.tools[bad]?.type}"` };
+    chat['tools'] = r.tools.map((t) => ({ type: 'function', function: { name: t.name, ...(t.description ? { description: t.description } : {}), ...(t.parameters !== undefined ? { parameters: t.parameters } : {}), ...(typeof t.strict === 'boolean' ? { strict: t.strict } : {}) } }));
+  }
+  if (r.tool_choice !== undefined) chat['tool_choice'] = typeof r.tool_choice === 'string' ? r.tool_choice : { type: 'function', function: { name: r.tool_choice.name } };
+  if (typeof r.parallel_tool_calls === 'boolean') chat['parallel_tool_calls'] = r.parallel_tool_calls;
+  if (r.max_output_tokens) chat['max_tokens'] = r.max_output_tokens;
+  if (r.temperature !== undefined && r.temperature !== null) chat['temperature'] = r.temperature;
+  if (r.top_p !== undefined && r.top_p !== null) chat['top_p'] = r.top_p;
+  if (r.user) chat['user'] = r.user;
+  const format = r.text?.format;
+  if (format?.type === 'json_object') chat['response_format'] = { type: 'json_object' };
+  else if (format?.type === 'json_schema') {
+    const { type: _type, ...schema } = format;
+    chat['response_format'] = { type: 'json_schema', json_schema: schema };
+  }
+  return { ok: true, chat: chat as ChatRequest };
+}
