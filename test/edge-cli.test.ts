@@ -20,6 +20,9 @@ describe('switchyard edge', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/swarm of 3, 0% of proposals lost: scorer picks +0\.\d{3} +3\.00/);
     expect(r.stdout).toMatch(/swarm of 3, 30% of proposals lost: best answer \(bound\)/);
+    const routed = run(['edge', 'eval', '--data', data, '--models', 'small-1,small-2,small-3', '--drop', '0', '--router', 'linear:encoder=hashing:dim=256', '--k', '2', '--lambda', '0']);
+    expect(routed.status, routed.stderr).toBe(0);
+    expect(routed.stdout).toMatch(/routed swarm \(linear:encoder=hashing:dim=256 picks 2 of 3 at λ 0\), 0% of proposals lost: scorer picks +0\.\d{3} +2\.00/);
   });
 
   it('names what is wrong: a missing subcommand, a bad drop rate, an unknown model, a bad config', () => {

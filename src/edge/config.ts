@@ -48,6 +48,20 @@ export const EdgeConfigSchema = z.object({
     })
     .refine((a) => a.kind !== 'scorer' || a.scorer !== undefined, { message: 'aggregate.kind "scorer" needs "scorer" (a response scorer file)', path: ['scorer'] })
     .default({ kind: 'local' }),
+  /**
+   * Routing inside the swarm: a router artifact (`switchyard train`, on data with the swarm's models)
+   * picks the `k` models with the best utility at `lambda` for each request; only nodes running those
+   * models propose, the others only pass the query on. Absent: every node proposes.
+   */
+  routing: z
+    .object({
+      router: z.string().min(1),
+      lambda: z.number().min(0).max(1).default(0.5),
+      k: z.number().int().min(1).default(2),
+      /** The swarm's models, when the router knows more (it then picks among these only). */
+      models: z.array(z.string().min(1)).min(1).optional(),
+    })
+    .optional(),
   timeouts: z
     .object({ firstByteMs: z.number().int().positive().default(60_000), totalMs: z.number().int().positive().default(120_000), gossipMs: z.number().int().positive().default(2000) })
     .default({ firstByteMs: 60_000, totalMs: 120_000, gossipMs: 2000 }),
@@ -67,5 +81,6 @@ export function parseEdgeConfig(raw: unknown, where = 'edge config'): EdgeConfig
 export function readEdgeConfig(file: string): EdgeConfig {
   const c = withDefaults(readConfigFile(file, EdgeConfigSchema));
   if (c.aggregate.scorer) c.aggregate.scorer = resolve(dirname(resolve(file)), c.aggregate.scorer);
+  if (c.routing) c.routing.router = resolve(dirname(resolve(file)), c.routing.router);
   return c;
 }

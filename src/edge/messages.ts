@@ -21,6 +21,8 @@ export const QueryMessageSchema = Envelope.extend({
   kind: z.literal('query'),
   /** Unix ms after which a proposal is of no use to the origin. */
   deadline: z.number(),
+  /** The models the origin's router wants proposals from (absent: every node proposes); the others only pass the query on. */
+  models: z.array(z.string().min(1)).max(64).optional(),
   /** The chat request (messages and sampling options) as the client sent it, minus streaming. */
   body: z.record(z.string(), z.unknown()).refine((b) => Array.isArray(b['messages']), 'body.messages: expected an array'),
 });

@@ -145,4 +145,30 @@ describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
     expect(await (await post('/edge/gossip', query)).json()).toEqual({ accepted: false });
     expect(() => parseEdgeConfig({ node: { id: 'bad id!' }, model: { id: 'm' }, aggregate: { kind: 'scorer' } })).toThrow(/node\.id: .*\n.*aggregate\.scorer/s);
   });
+
+  it('routes inside the swarm: only the nodes running the models the router picks propose; the origin answers alone when none of them does', async () => {
+    const { createRouter } = await import('../routers/registry.js');
+    const { buildMatrix } = await import('../data/load.js');
+    const router = createRouter('linear:encoder=hashing:dim=256');
+    await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
+    const [decision] = await router.route([{ text: question.prompt }], { lambda: 0.5 });
+    const pick = decision?.models[0] as string;
+    const routing = { routing: { router: 'in-memory', lambda: 0.5, k: 1 } };
+    const others = ['big-model', 'small-1', 'small-2', 'small-3'].filter((m) => m !== pick);
+    const p = await start('p', pick, []);
+    const q = await start('q', others[0] as string, [p.url]);
+    // a window far longer than the test may take: the answer comes when the one wanted proposal is in
+    const r = await start('r', others[1] as string, [q.url], { ...routing, gossip: { fanout: 2, ttl: 3, windowMs: 600_000, maxProposals: 4 } }, { router });
+    const client = new OpenAI({ baseURL: `${r.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const { data, response } = await client.chat.completions.create({ model: 'swarm', messages: [{ role: 'user', content: question.prompt }] }).withResponse();
+    expect(response.headers.get('x-switchyard-wanted')).toBe(pick);
+    expect(response.headers.get('x-switchyard-proposers')).toBe('p'); // q and r passed the query on without proposing
+    expect(data.choices[0]?.message.content).toBe(answerOf(question.id, pick));
+    // a router that wants a model no node runs: the origin's own model answers after the window
+    const nobody = { ...router, route: async () => [{ models: ['gpt-9'], kind: 'single' as const, reason: 'test' }] } as typeof router;
+    const s = await start('s', 'small-1', [p.url], routing, { router: nobody });
+    const alone = await new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'unused', maxRetries: 0 }).chat.completions.create({ model: 'swarm', messages: [{ role: 'user', content: question.prompt }] }).withResponse();
+    expect(alone.response.headers.get('x-switchyard-proposers')).toBe('s');
+    expect(alone.data.choices[0]?.message.content).toBe(answerOf(question.id, 'small-1'));
+  });
 });

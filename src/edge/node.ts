@@ -20,6 +20,7 @@ import { contentText } from '../gateway/replay-upstream/replay-data.js';
 import { sendCompletion } from '../gateway/stream.js';
 import { costOf } from '../gateway/usage-cost.js';
 import type { ResponseScorer } from '../routers/post-generation/response-scorer.js';
+import type { Decision, Router } from '../spec/router.js';
 import type { EdgeConfig } from './config.js';
 import { Membership } from './membership.js';
 import { GossipMessageSchema, messageKey, type GossipMessage, type ProposalMessage, type QueryMessage } from './messages.js';
@@ -35,6 +36,8 @@ export interface EdgeNodeDeps {
   readonly logger?: Logger;
   /** The response scorer for `aggregate.kind: scorer` (default: loaded from the config's file). */
   readonly scorer?: ResponseScorer;
+  /** The router for `routing` (default: loaded from the config's artifact). */
+  readonly router?: Router;
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -45,7 +48,15 @@ const SEEN_MS = 60_000;
 interface OpenQuery {
   readonly proposals: Proposal[];
   readonly nodes: string[];
+  /** It answers as soon as this many proposals are in. */
+  readonly enough: number;
   wake: (() => void) | undefined;
+}
+
+/** A decision's first `k` models among `allowed` (default: any): its choice, then the rest of its candidates by utility. */
+export function topModels(d: Decision, k: number, allowed?: readonly string[]): string[] {
+  const ranked = [...(d.candidates ?? [])].sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
+  return [...new Set([...d.models, ...ranked])].filter((m) => !allowed || allowed.includes(m)).slice(0, k);
 }
 
 export class EdgeNode {
@@ -63,6 +74,7 @@ export class EdgeNode {
   private constructor(
     readonly config: EdgeConfig,
     private readonly scorer: ResponseScorer | undefined,
+    private readonly router: Router | undefined,
     deps: EdgeNodeDeps,
   ) {
     const rng = deps.rng ?? createRng(hashString(config.node.id, 0));
@@ -82,7 +94,12 @@ export class EdgeNode {
       const { ResponseScorer } = await import('../routers/post-generation/response-scorer.js');
       scorer = ResponseScorer.fromArtifact(JSON.parse(readFileSync(config.aggregate.scorer as string, 'utf8')), config.aggregate.scorer);
     }
-    return new EdgeNode(config, scorer, deps);
+    let router = deps.router;
+    if (!router && config.routing) {
+      const [{ readArtifactFile }, { routerFromArtifact }] = await Promise.all([import('../routers/artifact.js'), import('../routers/registry.js')]);
+      router = await routerFromArtifact(readArtifactFile(config.routing.router));
+    }
+    return new EdgeNode(config, scorer, router, deps);
   }
 
   /** The URL peers reach this node at. */
@@ -150,12 +167,16 @@ export class EdgeNode {
     const swarm = body.model === SWARM_MODEL;
     const { stream, stream_options: streamOptions, ...rest } = body;
     const request: Record<string, unknown> = { ...rest, model: this.config.model.id };
-    const open: OpenQuery = { proposals: [], nodes: [], wake: undefined };
     const g = this.config.gossip;
+    const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
+    // routing inside the swarm: only the nodes running the models the router picks propose
+    const wanted = swarm ? await this.wanted(prompt) : undefined;
+    const ownWanted = !wanted || wanted.includes(this.config.model.id);
+    const open: OpenQuery = { proposals: [], nodes: [], enough: Math.min(g.maxProposals, wanted?.length ?? g.maxProposals), wake: undefined };
     if (swarm) {
       this.open.set(id, open);
       this.markSeen(`q:${id}`);
-      const query: QueryMessage = { kind: 'query', id, origin: this.self, from: this.self, ttl: g.ttl, deadline: this.now() + g.windowMs, body: request };
+      const query: QueryMessage = { kind: 'query', id, origin: this.self, from: this.self, ttl: g.ttl, deadline: this.now() + g.windowMs, ...(wanted ? { models: wanted } : {}), body: request };
       this.spawn(this.push(query, g.fanout, []));
     }
     const waited = new Promise<void>((resolve) => {
@@ -165,38 +186,51 @@ export class EdgeNode {
         resolve();
       };
     });
-    const own = this.propose(request).then((p) => {
-      if (p) this.accept(open, this.config.node.id, p);
-      if (!swarm) open.wake?.();
-    });
+    const own = ownWanted
+      ? this.propose(request).then((p) => {
+          if (p) this.accept(open, this.config.node.id, p);
+          if (!swarm) open.wake?.();
+        })
+      : Promise.resolve();
     await Promise.all([waited, swarm ? Promise.race([own, waited]) : own]);
     this.open.delete(id);
+    if (open.proposals.length === 0 && !ownWanted) {
+      // no node with a wanted model answered in time: this node's own model answers
+      const p = await this.propose(request);
+      if (p) this.accept(open, this.config.node.id, p);
+    }
     const proposals = [...open.proposals];
     if (proposals.length === 0) return sendError(res, 502, 'upstream_unavailable', swarm ? `no node proposed an answer within ${g.windowMs} ms (this node's model failed too)` : `${this.config.model.id} did not answer`, { 'x-request-id': id });
-    const { answer, how } = await this.merge(body, request, proposals);
+    const { answer, how } = await this.merge(prompt, request, proposals);
     const headers = {
       'x-request-id': id,
       'x-switchyard-model': answer.model,
       'x-switchyard-proposers': open.nodes.join(','),
       'x-switchyard-aggregate': how,
+      ...(wanted ? { 'x-switchyard-wanted': wanted.join(',') } : {}),
     };
     this.log.info({ requestId: id, proposals: open.nodes.length, how, model: answer.model }, 'edge request');
     return sendCompletion(res, { ...answer.completion, model: answer.model }, headers, stream === true, streamOptions?.include_usage === true, async () => undefined, false);
   }
 
   /** Merges the proposals into one answer by the configured aggregator. */
-  private async merge(body: ChatRequest, request: Record<string, unknown>, proposals: readonly Proposal[]): Promise<{ answer: Proposal; how: string }> {
+  private async merge(prompt: string, request: Record<string, unknown>, proposals: readonly Proposal[]): Promise<{ answer: Proposal; how: string }> {
     if (proposals.length === 1) return { answer: proposals[0] as Proposal, how: 'single' };
     const kind = this.config.aggregate.kind;
-    if (kind === 'scorer' && this.scorer) {
-      const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
-      return { answer: await pickProposal(this.scorer, prompt, proposals), how: 'scorer' };
-    }
+    if (kind === 'scorer' && this.scorer) return { answer: await pickProposal(this.scorer, prompt, proposals), how: 'scorer' };
     if (kind === 'local') {
       const merged = await this.propose(aggregateRequest(request as ChatRequest, proposals));
       if (merged) return { answer: merged, how: 'local' };
     }
     return { answer: proposals[0] as Proposal, how: 'first' };
+  }
+
+  /** The `routing.k` models with the best utility for this prompt by the swarm's router (undefined: no routing). */
+  private async wanted(prompt: string): Promise<string[] | undefined> {
+    const routing = this.config.routing;
+    if (!this.router || !routing) return undefined;
+    const [d] = await this.router.route([{ text: prompt }], { lambda: routing.lambda, ...(routing.models ? { candidates: routing.models } : {}) });
+    return d ? topModels(d, routing.k, routing.models) : undefined;
   }
 
   /** The local model's answer (non-streaming, one retry), or undefined. */
@@ -210,7 +244,7 @@ export class EdgeNode {
     if (open.nodes.includes(node)) return;
     open.nodes.push(node);
     open.proposals.push(p);
-    if (open.proposals.length >= this.config.gossip.maxProposals) open.wake?.();
+    if (open.proposals.length >= open.enough) open.wake?.();
   }
 
   /** A gossip message: false when seen before. Queries are answered and passed on; proposals reach their origin. */
@@ -240,7 +274,7 @@ export class EdgeNode {
   }
 
   private async answerQuery(q: QueryMessage): Promise<void> {
-    if (this.now() >= q.deadline) return;
+    if (this.now() >= q.deadline || (q.models && !q.models.includes(this.config.model.id))) return; // not asked: pass it on only
     const p = await this.propose(q.body);
     if (!p || this.now() >= q.deadline) return;
     const proposal: ProposalMessage = { kind: 'proposal', id: q.id, origin: q.origin, from: this.self, ttl: this.config.gossip.ttl, node: this.config.node.id, model: p.model, text: p.text, completion: p.completion };

@@ -24,6 +24,19 @@ describe('swarm replay', () => {
     for (const id of ids) expect(row(`${id} alone`).proposals).toBe(1);
   });
 
+  it('routed: only the wanted models propose, and the origin answers alone when none of them arrives', () => {
+    const scores = new Float64Array(test.size * M);
+    // the router wants small-2 (index 1 among ids) only; every other proposal is lost
+    const rows = evaluateSwarm(test, ids, scores, { drops: [0, 0.999999], seed: 2, wanted: () => [1], routedLabel: 'test router' });
+    const routed = rows.find((r) => r.label === 'routed swarm (test router), 0% of proposals lost: scorer picks');
+    expect(routed?.proposals).toBe(1);
+    expect(routed?.quality).toBeCloseTo(rows.find((r) => r.label === 'small-2 alone')?.quality as number, 12);
+    // proposals (almost) always lost: the origin's own model answers when it is not small-2
+    const lossy = rows.find((r) => r.label === 'routed swarm (test router), 100% of proposals lost: scorer picks');
+    expect(lossy?.proposals).toBe(1);
+    expect(lossy?.quality).not.toBeCloseTo(routed?.quality as number, 6);
+  });
+
   it('names a model the dataset does not have', () => {
     expect(() => evaluateSwarm(test, ['small-1', 'nope'], new Float64Array(test.size * M), { drops: [0], seed: 0 })).toThrow(/"nope" is not a model/);
     expect(() => evaluateSwarm(test, ['small-1'], new Float64Array(test.size * M), { drops: [0], seed: 0 })).toThrow(/at least two/);

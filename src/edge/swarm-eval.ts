@@ -22,6 +22,14 @@ export interface SwarmRow {
 export interface SwarmOptions {
   readonly drops: readonly number[];
   readonly seed: number;
+  /**
+   * Routing inside the swarm: the models (indices among `models`) a router wants for test prompt i.
+   * Only those propose (each lost at the drop rate, the origin's own never); when none arrives, the
+   * origin's own model answers.
+   */
+  readonly wanted?: (i: number) => readonly number[];
+  /** How the routed rows are labelled, e.g. "knn picks 2 of 4". */
+  readonly routedLabel?: string;
 }
 
 /**
@@ -39,7 +47,8 @@ export function evaluateSwarm(test: MatrixView, models: readonly string[], score
   const prompts = Array.from({ length: test.size }, (_, i) => i).filter((i) => idx.every((m) => !Number.isNaN(test.score(i, m))));
   if (prompts.length === 0) throw invalidArgument('--models: no test prompt has a recorded outcome for every one of these models');
   const rows: SwarmRow[] = idx.map((m, k) => ({ label: `${models[k]} alone`, quality: mean(prompts.map((i) => test.score(i, m))), proposals: 1 }));
-  for (const drop of options.drops) {
+  const modes = options.wanted ? ['all', 'routed'] : ['all'];
+  for (const mode of modes) for (const drop of options.drops) {
     const rng = createRng(options.seed);
     let scorer = 0;
     let random = 0;
@@ -47,7 +56,9 @@ export function evaluateSwarm(test: MatrixView, models: readonly string[], score
     let count = 0;
     for (const [k, i] of prompts.entries()) {
       const origin = k % idx.length;
-      const arrived = idx.filter((_, j) => j === origin || rng.next() >= drop);
+      const asked = mode === 'routed' ? new Set((options.wanted as (i: number) => readonly number[])(i)) : undefined;
+      let arrived = idx.filter((_, j) => (!asked || asked.has(j)) && (j === origin || rng.next() >= drop));
+      if (arrived.length === 0) arrived = [idx[origin] as number]; // none of the wanted answered: the origin's own model
       count += arrived.length;
       let pick = arrived[0] as number;
       for (const m of arrived) if (rank(scores[i * M + m] as number) > rank(scores[i * M + pick] as number)) pick = m;
@@ -56,7 +67,7 @@ export function evaluateSwarm(test: MatrixView, models: readonly string[], score
       best += Math.max(...arrived.map((m) => test.score(i, m)));
     }
     const n = prompts.length;
-    const tag = `swarm of ${idx.length}, ${Math.round(drop * 100)}% of proposals lost`;
+    const tag = `${mode === 'routed' ? `routed swarm (${options.routedLabel ?? 'router'})` : `swarm of ${idx.length}`}, ${Math.round(drop * 100)}% of proposals lost`;
     rows.push({ label: `${tag}: scorer picks`, quality: scorer / n, proposals: count / n });
     rows.push({ label: `${tag}: first-come (random)`, quality: random / n, proposals: count / n });
     rows.push({ label: `${tag}: best answer (bound)`, quality: best / n, proposals: count / n });
