@@ -172,7 +172,7 @@ export class EdgeNode {
     // routing inside the swarm: only the nodes running the models the router picks propose
     const wanted = swarm ? await this.wanted(prompt) : undefined;
     const ownWanted = !wanted || wanted.includes(this.config.model.id);
-    const open: OpenQuery = { proposals: [], nodes: [], enough: Math.min(g.maxProposals, wanted?.length ?? g.maxProposals), wake: undefined };
+    const open: OpenQuery = { proposals: [], nodes: [], enough: Math.max(1, Math.min(g.maxProposals, wanted?.length ?? g.maxProposals)), wake: undefined };
     if (swarm) {
       this.open.set(id, open);
       this.markSeen(`q:${id}`);
