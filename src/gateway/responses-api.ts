@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseJsonBody, readBody, sendError, sendJson, sseEvents } from './http.js';
-import { CallSignal, type HttpPost } from './providers/openai-compatible.js';
+import { parseJsonBody, readBody, sendError, sendJson } from './http.js';
+import { callOwnChat, chatChunks, type LoopbackDeps } from './loopback.js';
 import { ResponsesRequestSchema, toChatRequest, type ResponsesRequest } from './responses-request.js';
 
 interface ChatUsage {
@@ -166,10 +166,7 @@ export async function relayAsResponseEvents(r: ResponsesRequest, body: AsyncIter
     emit('response.in_progress', { response: inProgress });
   };
   const out = new OutputAssembler(hex, emit);
-  for await (const event of sseEvents(body)) {
-    const data = event.split('\n').find((l) => l.startsWith('data:'))?.slice(5).trim();
-    if (!data || data === '[DONE]') continue;
-    const chunk = JSON.parse(data) as ChatCompletionLike;
+  for await (const chunk of chatChunks<ChatCompletionLike>(body)) {
     if (chunk.model) model = chunk.model;
     start();
     if (chunk.error) {
@@ -191,23 +188,8 @@ export async function relayAsResponseEvents(r: ResponsesRequest, body: AsyncIter
   res.end();
 }
 
-export interface ResponsesDeps {
-  /** How the gateway reaches itself (its undici pool). */
-  readonly post: HttpPost;
-  /** The gateway's own origin, e.g. http://127.0.0.1:8080. */
-  readonly origin: string;
-  readonly bodyLimitBytes: number;
-  readonly now: () => number;
-  readonly requestId: string;
-}
-
-/** Request headers passed on to the chat completions call: the key, and the per-request λ / budget / target. */
-const FORWARDED = ['authorization', 'x-switchyard-lambda', 'x-switchyard-budget-usd', 'x-switchyard-target-quality'];
-/** Response headers passed back: the request id, the Switchyard headers, retry-after. */
-const RETURNED = /^(x-request-id|x-switchyard-.*|retry-after)$/;
-
 /** POST /v1/responses: translate, call the gateway's own /v1/chat/completions, translate back. */
-export async function serveResponses(req: IncomingMessage, res: ServerResponse, deps: ResponsesDeps): Promise<void> {
+export async function serveResponses(req: IncomingMessage, res: ServerResponse, deps: LoopbackDeps): Promise<void> {
   const ids = { 'x-request-id': deps.requestId };
   const text = await readBody(req, deps.bodyLimitBytes);
   if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${deps.bodyLimitBytes} bytes`, ids);
@@ -216,28 +198,16 @@ export async function serveResponses(req: IncomingMessage, res: ServerResponse, 
   const t = toChatRequest(body);
   if (!t.ok) return sendError(res, 400, 'invalid_request', t.message, ids);
   const stream = body.stream === true;
-  const chat = stream ? { ...t.chat, stream: true, stream_options: { include_usage: true } } : t.chat;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  for (const h of FORWARDED) {
-    const v = req.headers[h];
-    if (typeof v === 'string') headers[h] = v;
-  }
-  const signal = new CallSignal();
-  res.once('close', () => {
-    if (!res.writableEnded) signal.abort(new Error('the client went away'));
-  });
-  const up = await deps.post(new URL('/v1/chat/completions', deps.origin), headers, JSON.stringify(chat), signal);
-  const back: Record<string, string> = {};
-  for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && RETURNED.test(k)) back[k] = v;
+  const up = await callOwnChat(req, res, deps, t.chat, stream);
   if (up.status !== 200 || !stream) {
     const raw = await up.body.text();
     if (up.status !== 200) {
       // the chat pipeline's OpenAI-shaped error (auth, budget, limits, routing, upstreams), as it is
-      res.writeHead(up.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), ...back });
+      res.writeHead(up.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), ...up.headers });
       res.end(raw);
       return;
     }
-    return sendJson(res, 200, fromChatCompletion(body, JSON.parse(raw) as ChatCompletionLike, deps.now()), back);
+    return sendJson(res, 200, fromChatCompletion(body, JSON.parse(raw) as ChatCompletionLike, deps.now()), up.headers);
   }
-  await relayAsResponseEvents(body, up.body, res, back, deps.now());
+  await relayAsResponseEvents(body, up.body, res, up.headers, deps.now());
 }
