@@ -33,6 +33,7 @@ import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import type { AttemptOutcome } from './retry-policy.js';
 import { runCascade } from './cascade.js';
+import { serveMessages } from './messages-api.js';
 import { serveResponses } from './responses-api.js';
 import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from './mixture.js';
 import { openStore } from './store/open-store.js';
@@ -370,9 +371,10 @@ export class Gateway {
       res.end(text);
       return;
     }
-    if (req.method === 'POST' && url === '/v1/responses') {
-      // the Responses API goes through /v1/chat/completions, which authenticates, routes and records it
-      return serveResponses(req, res, { post: this.post, origin: this.origin, bodyLimitBytes: this.config.server.bodyLimitBytes, now: this.now, requestId });
+    if (req.method === 'POST' && (url === '/v1/responses' || url === '/v1/messages')) {
+      // the Responses and Anthropic Messages APIs go through /v1/chat/completions, which authenticates, routes and records them
+      const deps = { post: this.post, origin: this.origin, bodyLimitBytes: this.config.server.bodyLimitBytes, now: this.now, requestId };
+      return url === '/v1/responses' ? serveResponses(req, res, deps) : serveMessages(req, res, deps);
     }
     if (req.method !== 'POST' || (url !== '/v1/chat/completions' && url !== '/v1/feedback' && url !== '/v1/embeddings')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
     const auth = await authorize(req.headers.authorization, this.config.auth.keys, this.store, this.now());

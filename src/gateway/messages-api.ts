@@ -1,0 +1,247 @@
+/**
+ * Anthropic's Messages API in front of the gateway (`POST /v1/messages`): clients built on the
+ * Anthropic SDK (or tools that let you set `ANTHROPIC_BASE_URL`) send their requests here; each is
+ * translated to a chat completion request and sent through the gateway's own chat pipeline
+ * (`loopback.ts`: routing, auth — the `x-api-key` is the gateway key —, budgets, limits, decision
+ * log), and the answer translated back: a `message`, or the Messages stream events (`message_start`,
+ * `content_block_*` with text and tool-input deltas, `message_delta`, `message_stop`). Text and
+ * client tools; images, documents and server tools are refused with the field named. Errors are
+ * Anthropic-shaped (`{type: "error", error: {type, message}}`) and keep the gateway's stable code.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { ChatRequest } from './http.js';
+import { readBody } from './http.js';
+import { callOwnChat, chatChunks, type LoopbackDeps } from './loopback.js';
+
+const Block = z
+  .object({
+    type: z.string(),
+    text: z.string().optional(),
+    id: z.string().optional(),
+    name: z.string().optional(),
+    input: z.unknown().optional(),
+    tool_use_id: z.string().optional(),
+    content: z.union([z.string(), z.array(z.object({ type: z.string(), text: z.string().optional() }).loose())]).optional(),
+    is_error: z.boolean().optional(),
+  })
+  .loose();
+
+export const MessagesRequestSchema = z
+  .object({
+    model: z.string().min(1),
+    max_tokens: z.number().int().positive(),
+    messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.union([z.string(), z.array(Block)]) }).loose()).min(1),
+    system: z.union([z.string(), z.array(z.object({ type: z.string(), text: z.string().optional() }).loose())]).optional(),
+    stop_sequences: z.array(z.string()).optional(),
+    temperature: z.number().optional(),
+    top_p: z.number().optional(),
+    stream: z.boolean().optional(),
+    tools: z.array(z.object({ name: z.string().min(1), description: z.string().optional(), input_schema: z.unknown().optional(), type: z.string().optional() }).loose()).optional(),
+    tool_choice: z.object({ type: z.enum(['auto', 'any', 'none', 'tool']), name: z.string().optional(), disable_parallel_tool_use: z.boolean().optional() }).loose().optional(),
+  })
+  .loose();
+export type MessagesRequest = z.infer<typeof MessagesRequestSchema>;
+
+type ChatMessage = { role: string; content: string | null; tool_calls?: Array<Record<string, unknown>>; tool_call_id?: string };
+
+function joinText(parts: ReadonlyArray<{ type: string; text?: string | undefined }>, where: string): string | { bad: string } {
+  let text = '';
+  for (const [j, p] of parts.entries()) {
+    if (p.type !== 'text' || p.text === undefined) return { bad: `${where}.${j}.type: "${p.type}" is not supported here (text only)` };
+    text += p.text;
+  }
+  return text;
+}
+
+/** A chat completion request for a Messages request, or the field that cannot be translated. */
+export function toChatRequest(r: MessagesRequest): { ok: true; chat: ChatRequest } | { ok: false; message: string } {
+  const messages: ChatMessage[] = [];
+  if (r.system !== undefined) {
+    const system = typeof r.system === 'string' ? r.system : joinText(r.system, 'system');
+    if (typeof system !== 'string') return { ok: false, message: system.bad };
+    if (system !== '') messages.push({ role: 'system', content: system });
+  }
+  for (const [k, m] of r.messages.entries()) {
+    if (typeof m.content === 'string') {
+      messages.push({ role: m.role, content: m.content });
+      continue;
+    }
+    let text = '';
+    const calls: Array<Record<string, unknown>> = [];
+    const results: ChatMessage[] = [];
+    for (const [j, b] of m.content.entries()) {
+      const where = `messages.${k}.content.${j}`;
+      if (b.type === 'text' && b.text !== undefined) text += b.text;
+      else if (b.type === 'tool_use' && m.role === 'assistant' && b.id && b.name) calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
+      else if (b.type === 'tool_result' && m.role === 'user' && b.tool_use_id) {
+        const content = typeof b.content === 'string' || b.content === undefined ? (b.content ?? '') : joinText(b.content, `${where}.content`);
+        if (typeof content !== 'string') return { ok: false, message: content.bad };
+        results.push({ role: 'tool', tool_call_id: b.tool_use_id, content: b.is_error ? `Error: ${content}` : content });
+      } else return { ok: false, message: `${where}.type: "${b.type}" is not supported${b.type === 'tool_use' || b.type === 'tool_result' ? ` in a ${m.role} message (or lacks its id)` : ' (text, tool_use and tool_result only)'}` };
+    }
+    // a user turn's tool results answer the previous assistant turn's calls: they come first
+    messages.push(...results);
+    if (m.role === 'assistant') messages.push({ role: 'assistant', content: text === '' && calls.length > 0 ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}) });
+    else if (text !== '' || results.length === 0) messages.push({ role: 'user', content: text });
+  }
+  const chat: Record<string, unknown> = { model: r.model, messages, max_tokens: r.max_tokens };
+  if (r.temperature !== undefined) chat['temperature'] = r.temperature;
+  if (r.top_p !== undefined) chat['top_p'] = r.top_p;
+  if (r.stop_sequences && r.stop_sequences.length > 0) chat['stop'] = r.stop_sequences;
+  if (r.tools && r.tools.length > 0) {
+    const bad = r.tools.findIndex((t) => t.type !== undefined && t.type !== 'custom');
+    if (bad >= 0) return { ok: false, message: `tools.${bad}.type: server tools ("${r.tools[bad]?.type}") are not supported (client tools only)` };
+    chat['tools'] = r.tools.map((t) => ({ type: 'function', function: { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema ?? { type: 'object', properties: {} } } }));
+  }
+  const tc = r.tool_choice;
+  if (tc) {
+    chat['tool_choice'] = tc.type === 'any' ? 'required' : tc.type === 'tool' ? { type: 'function', function: { name: tc.name ?? '' } } : tc.type;
+    if (tc.disable_parallel_tool_use) chat['parallel_tool_calls'] = false;
+  }
+  return { ok: true, chat: chat as ChatRequest };
+}
+
+interface ChatToolCall {
+  readonly index?: number;
+  readonly id?: string;
+  readonly function?: { readonly name?: string; readonly arguments?: string };
+}
+interface ChatLike {
+  readonly model?: string;
+  readonly choices?: ReadonlyArray<{ message?: { content?: unknown; tool_calls?: readonly ChatToolCall[] }; delta?: { content?: string | null; tool_calls?: readonly ChatToolCall[] }; finish_reason?: string | null }>;
+  readonly usage?: { readonly prompt_tokens?: number; readonly completion_tokens?: number };
+  readonly error?: { readonly message?: string; readonly code?: string };
+}
+
+const STOP: Record<string, string> = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use', function_call: 'tool_use', content_filter: 'refusal' };
+
+function parseInput(args: string): unknown {
+  try {
+    return JSON.parse(args === '' ? '{}' : args);
+  } catch {
+    return { arguments: args };
+  }
+}
+
+/** The Anthropic message for a chat completion (non-streaming). */
+export function fromChatCompletion(c: ChatLike, fallbackModel: string): Record<string, unknown> {
+  const choice = c.choices?.[0];
+  const content: Array<Record<string, unknown>> = [];
+  const text = choice?.message?.content;
+  if (typeof text === 'string' && text !== '') content.push({ type: 'text', text });
+  for (const call of choice?.message?.tool_calls ?? []) content.push({ type: 'tool_use', id: call.id ?? `toolu_${randomUUID()}`, name: call.function?.name ?? '', input: parseInput(call.function?.arguments ?? '') });
+  return {
+    id: `msg_${randomUUID().replace(/-/g, '')}`,
+    type: 'message',
+    role: 'assistant',
+    model: c.model ?? fallbackModel,
+    content,
+    stop_reason: STOP[choice?.finish_reason ?? 'stop'] ?? 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: c.usage?.prompt_tokens ?? 0, output_tokens: c.usage?.completion_tokens ?? 0 },
+  };
+}
+
+/** Relays a chat completion SSE stream as Messages stream events. */
+async function relayAsMessageEvents(r: MessagesRequest, body: AsyncIterable<Uint8Array>, res: ServerResponse, headers: Record<string, string>): Promise<void> {
+  const send = (type: string, data: Record<string, unknown>): void => void res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
+  let started = false;
+  /** The open content block: text, or the tool call of a chat tool-call index. */
+  let open: { index: number; call: number | undefined } | undefined;
+  let blocks = 0;
+  let stop: string | undefined;
+  let usage = { input_tokens: 0, output_tokens: 0 };
+  const close = (): void => {
+    if (open) send('content_block_stop', { index: open.index });
+    open = undefined;
+  };
+  for await (const chunk of chatChunks<ChatLike>(body)) {
+    if (!started) {
+      started = true;
+      send('message_start', { message: { id: `msg_${randomUUID().replace(/-/g, '')}`, type: 'message', role: 'assistant', model: chunk.model ?? r.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } } });
+    }
+    if (chunk.error) {
+      // the gateway's stream broke after bytes were sent: the Messages stream ends with an error event
+      send('error', { error: { type: 'api_error', message: chunk.error.message ?? 'the stream broke' } });
+      res.end();
+      return;
+    }
+    const choice = chunk.choices?.[0];
+    const text = choice?.delta?.content;
+    if (typeof text === 'string' && text !== '') {
+      if (!open || open.call !== undefined) {
+        close();
+        open = { index: blocks++, call: undefined };
+        send('content_block_start', { index: open.index, content_block: { type: 'text', text: '' } });
+      }
+      send('content_block_delta', { index: open.index, delta: { type: 'text_delta', text } });
+    }
+    for (const [k, call] of (choice?.delta?.tool_calls ?? []).entries()) {
+      const n = call.index ?? k;
+      if (open?.call !== n) {
+        close();
+        open = { index: blocks++, call: n };
+        send('content_block_start', { index: open.index, content_block: { type: 'tool_use', id: call.id ?? `toolu_${randomUUID()}`, name: call.function?.name ?? '', input: {} } });
+      }
+      const partial = call.function?.arguments ?? '';
+      if (partial !== '') send('content_block_delta', { index: open.index, delta: { type: 'input_json_delta', partial_json: partial } });
+    }
+    if (choice?.finish_reason) stop = STOP[choice.finish_reason] ?? 'end_turn';
+    if (chunk.usage) usage = { input_tokens: chunk.usage.prompt_tokens ?? 0, output_tokens: chunk.usage.completion_tokens ?? 0 };
+  }
+  close();
+  send('message_delta', { delta: { stop_reason: stop ?? 'end_turn', stop_sequence: null }, usage });
+  send('message_stop', {});
+  res.end();
+}
+
+const ERROR_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error', 413: 'request_too_large', 429: 'rate_limit_error', 529: 'overloaded_error' };
+
+/** An Anthropic-shaped error, keeping the gateway's stable code. */
+function sendAnthropicError(res: ServerResponse, status: number, message: string, code: string, headers: Record<string, string>): void {
+  const text = JSON.stringify({ type: 'error', error: { type: ERROR_TYPES[status] ?? 'api_error', message, code } });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** POST /v1/messages: translate, call the gateway's own /v1/chat/completions, translate back. */
+export async function serveMessages(req: IncomingMessage, res: ServerResponse, deps: LoopbackDeps): Promise<void> {
+  const ids = { 'x-request-id': deps.requestId };
+  const text = await readBody(req, deps.bodyLimitBytes);
+  if (text === undefined) return sendAnthropicError(res, 413, `request body over ${deps.bodyLimitBytes} bytes`, 'invalid_request', ids);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return sendAnthropicError(res, 400, 'request body is not JSON', 'invalid_request', ids);
+  }
+  const parsed = MessagesRequestSchema.safeParse(raw);
+  if (!parsed.success) return sendAnthropicError(res, 400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'invalid_request', ids);
+  const body = parsed.data;
+  const t = toChatRequest(body);
+  if (!t.ok) return sendAnthropicError(res, 400, t.message, 'invalid_request', ids);
+  const stream = body.stream === true;
+  // Anthropic clients send their key as x-api-key: it is the gateway key
+  const apiKey = req.headers['x-api-key'];
+  const up = await callOwnChat(req, res, deps, t.chat, stream, typeof apiKey === 'string' ? `Bearer ${apiKey}` : undefined);
+  if (up.status !== 200 || !stream) {
+    const answer = await up.body.text();
+    if (up.status !== 200) {
+      let error: { message?: string; code?: string } = {};
+      try {
+        error = (JSON.parse(answer) as { error?: typeof error }).error ?? {};
+      } catch {
+        // not JSON: the message says what came back
+      }
+      return sendAnthropicError(res, up.status, error.message ?? answer.slice(0, 300), error.code ?? 'upstream_error', up.headers);
+    }
+    const message = JSON.stringify(fromChatCompletion(JSON.parse(answer) as ChatLike, body.model));
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(message), ...up.headers });
+    res.end(message);
+    return;
+  }
+  await relayAsMessageEvents(body, up.body, res, up.headers);
+}
