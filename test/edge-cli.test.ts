@@ -39,6 +39,12 @@ describe('switchyard edge', () => {
     expect(bad.stderr).toMatch(/gossip\.fanout/);
   });
 
+  it('reads the example config', async () => {
+    const { readEdgeConfig } = await import('../src/edge/config.js');
+    const c = readEdgeConfig('examples/edge.yaml');
+    expect(c).toMatchObject({ node: { id: 'kitchen-pi', port: 9100 }, model: { id: 'llama3.2:3b' }, gossip: { fanout: 3, ttl: 3 }, aggregate: { kind: 'local' } });
+  });
+
   it('serves a node from its config file until SIGTERM', async () => {
     const config = join(mkdtempSync(join(tmpdir(), 'sy-edge-cfg-')), 'edge.yaml');
     writeFileSync(config, 'node:\n  id: solo\n  port: 0\nmodel:\n  id: tiny\n  baseURL: http://127.0.0.1:9/v1\n');
