@@ -25,11 +25,16 @@ export function startOfUtcMonth(now: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 }
 
+/** The configured key a bearer header names (undefined: missing or unknown). */
+export function keyOf(header: string | undefined, keys: readonly KeyConfig[]): KeyConfig | undefined {
+  const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  return token ? keys.find((k) => k.sha256 === hashKey(token)) : undefined;
+}
+
 /** Checks the bearer key (when keys are configured), its budgets and its request rate. */
 export async function authorize(header: string | undefined, keys: readonly KeyConfig[], store: GatewayStore, now: number): Promise<AuthResult> {
   if (keys.length === 0) return { ok: true, key: null };
-  const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-  const key = token ? keys.find((k) => k.sha256 === hashKey(token)) : undefined;
+  const key = keyOf(header, keys);
   if (!key) return { ok: false, status: 401, code: 'invalid_api_key', message: 'missing or unknown API key (Authorization: Bearer …)' };
   if (key.dailyBudgetUsd !== undefined) {
     const spent = await store.spend(key.name, startOfUtcDay(now));

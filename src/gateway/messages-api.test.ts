@@ -82,4 +82,12 @@ describe('Anthropic Messages API (POST /v1/messages)', () => {
     expect(noMax.status).toBe(400);
     expect(await noMax.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/max_tokens/) } });
   });
+
+  it('counts a request\'s input tokens (count_tokens) without calling a model, for known keys only', async () => {
+    const counted = await client.messages.countTokens({ model: 'auto', system: 'Answer briefly.', messages: [{ role: 'user', content: t.question.prompt }] });
+    const { CostModel } = await import('../routers/cost-model.js');
+    expect(counted.input_tokens).toBe(CostModel.countTokens('Answer briefly.') + CostModel.countTokens(t.question.prompt));
+    const stranger = new Anthropic({ baseURL: t.base, apiKey: 'sk-nobody', maxRetries: 0 });
+    await expect(stranger.messages.countTokens({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
+  });
 });

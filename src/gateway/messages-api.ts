@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { ChatRequest } from './http.js';
 import { readBody } from './http.js';
+import { CostModel } from '../routers/cost-model.js';
 import { callOwnChat, chatChunks, type LoopbackDeps } from './loopback.js';
 
 const Block = z
@@ -207,26 +208,64 @@ function sendAnthropicError(res: ServerResponse, status: number, message: string
   res.end(text);
 }
 
-/** POST /v1/messages: translate, call the gateway's own /v1/chat/completions, translate back. */
-export async function serveMessages(req: IncomingMessage, res: ServerResponse, deps: LoopbackDeps): Promise<void> {
-  const ids = { 'x-request-id': deps.requestId };
-  const text = await readBody(req, deps.bodyLimitBytes);
-  if (text === undefined) return sendAnthropicError(res, 413, `request body over ${deps.bodyLimitBytes} bytes`, 'invalid_request', ids);
+/** What `/v1/messages/count_tokens` needs beyond the loopback: whether the caller's key is known. */
+export interface CountDeps {
+  readonly bodyLimitBytes: number;
+  readonly requestId: string;
+  /** False when keys are configured and the request's key is not one of them. */
+  readonly keyKnown: (authorization: string | undefined) => boolean;
+}
+
+/** The bearer header an Anthropic client's request carries: its x-api-key, else its Authorization. */
+export function anthropicAuthorization(req: IncomingMessage): string | undefined {
+  const apiKey = req.headers['x-api-key'];
+  return typeof apiKey === 'string' ? `Bearer ${apiKey}` : req.headers.authorization;
+}
+
+/** Parses (over `defaults`) and translates a Messages request body; answers the error itself and returns undefined when it cannot. */
+async function readMessages(req: IncomingMessage, res: ServerResponse, bodyLimitBytes: number, ids: Record<string, string>, defaults: Record<string, unknown> = {}): Promise<{ body: MessagesRequest; chat: ChatRequest } | undefined> {
+  const text = await readBody(req, bodyLimitBytes);
+  if (text === undefined) return void sendAnthropicError(res, 413, `request body over ${bodyLimitBytes} bytes`, 'invalid_request', ids);
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = { ...defaults, ...(JSON.parse(text) as object) };
   } catch {
-    return sendAnthropicError(res, 400, 'request body is not JSON', 'invalid_request', ids);
+    return void sendAnthropicError(res, 400, 'request body is not JSON', 'invalid_request', ids);
   }
   const parsed = MessagesRequestSchema.safeParse(raw);
-  if (!parsed.success) return sendAnthropicError(res, 400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'invalid_request', ids);
-  const body = parsed.data;
-  const t = toChatRequest(body);
-  if (!t.ok) return sendAnthropicError(res, 400, t.message, 'invalid_request', ids);
+  if (!parsed.success) return void sendAnthropicError(res, 400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'invalid_request', ids);
+  const t = toChatRequest(parsed.data);
+  if (!t.ok) return void sendAnthropicError(res, 400, t.message, 'invalid_request', ids);
+  return { body: parsed.data, chat: t.chat };
+}
+
+/**
+ * POST /v1/messages/count_tokens: the request's input tokens (cl100k over the messages' text and the
+ * tool definitions — an estimate, the routed model's own tokenizer may count differently). No model
+ * is called; `max_tokens` may be left out.
+ */
+export async function serveCountTokens(req: IncomingMessage, res: ServerResponse, deps: CountDeps): Promise<void> {
+  const ids = { 'x-request-id': deps.requestId };
+  if (!deps.keyKnown(anthropicAuthorization(req))) return sendAnthropicError(res, 401, 'missing or unknown API key (x-api-key)', 'invalid_api_key', ids);
+  const read = await readMessages(req, res, deps.bodyLimitBytes, ids, { max_tokens: 1 });
+  if (!read) return;
+  const chat = read.chat as ChatRequest & { tools?: unknown[] };
+  const count = (s: string): number => CostModel.countTokens(s);
+  const calls = (m: Record<string, unknown>): number => (m['tool_calls'] ? count(JSON.stringify(m['tool_calls'])) : 0);
+  const tokens = chat.messages.reduce((sum, m) => sum + count(typeof m.content === 'string' ? m.content : '') + calls(m), 0) + (chat.tools ? count(JSON.stringify(chat.tools)) : 0);
+  const out = JSON.stringify({ input_tokens: tokens });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...ids });
+  res.end(out);
+}
+
+/** POST /v1/messages: translate, call the gateway's own /v1/chat/completions, translate back. */
+export async function serveMessages(req: IncomingMessage, res: ServerResponse, deps: LoopbackDeps): Promise<void> {
+  const read = await readMessages(req, res, deps.bodyLimitBytes, { 'x-request-id': deps.requestId });
+  if (!read) return;
+  const { body, chat } = read;
   const stream = body.stream === true;
   // Anthropic clients send their key as x-api-key: it is the gateway key
-  const apiKey = req.headers['x-api-key'];
-  const up = await callOwnChat(req, res, deps, t.chat, stream, typeof apiKey === 'string' ? `Bearer ${apiKey}` : undefined);
+  const up = await callOwnChat(req, res, deps, chat, stream, anthropicAuthorization(req));
   if (up.status !== 200 || !stream) {
     const answer = await up.body.text();
     if (up.status !== 200) {

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
-import { admitTokens, authorize, type KeyConfig } from './auth.js';
+import { admitTokens, authorize, keyOf, type KeyConfig } from './auth.js';
 import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
@@ -33,7 +33,7 @@ import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import type { AttemptOutcome } from './retry-policy.js';
 import { runCascade } from './cascade.js';
-import { serveMessages } from './messages-api.js';
+import { serveCountTokens, serveMessages } from './messages-api.js';
 import { serveResponses } from './responses-api.js';
 import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from './mixture.js';
 import { openStore } from './store/open-store.js';
@@ -375,6 +375,10 @@ export class Gateway {
       // the Responses and Anthropic Messages APIs go through /v1/chat/completions, which authenticates, routes and records them
       const deps = { post: this.post, origin: this.origin, bodyLimitBytes: this.config.server.bodyLimitBytes, now: this.now, requestId };
       return url === '/v1/responses' ? serveResponses(req, res, deps) : serveMessages(req, res, deps);
+    }
+    if (req.method === 'POST' && url === '/v1/messages/count_tokens') {
+      const keys = this.config.auth.keys;
+      return serveCountTokens(req, res, { bodyLimitBytes: this.config.server.bodyLimitBytes, requestId, keyKnown: (h) => keys.length === 0 || keyOf(h, keys) !== undefined });
     }
     if (req.method !== 'POST' || (url !== '/v1/chat/completions' && url !== '/v1/feedback' && url !== '/v1/embeddings')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
     const auth = await authorize(req.headers.authorization, this.config.auth.keys, this.store, this.now());
