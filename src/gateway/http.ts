@@ -49,8 +49,13 @@ export function errorCodeOf(res: ServerResponse): HttpErrorCode | undefined {
   return answeredCodes.get(res);
 }
 
-export function sendError(res: ServerResponse, status: number, code: HttpErrorCode, message: string, headers: Record<string, string> = {}, type?: string): void {
+/** Notes the stable code an error response carries, whatever its shape (OpenAI's, Anthropic's), for the metrics. */
+export function markErrorCode(res: ServerResponse, code: HttpErrorCode): void {
   answeredCodes.set(res, code);
+}
+
+export function sendError(res: ServerResponse, status: number, code: HttpErrorCode, message: string, headers: Record<string, string> = {}, type?: string): void {
+  markErrorCode(res, code);
   sendJson(res, status, errorBody(code, message, type ?? (status >= 500 ? 'server_error' : 'invalid_request_error')), headers);
 }
 

@@ -81,6 +81,10 @@ describe('Anthropic Messages API (POST /v1/messages)', () => {
     const noMax = await fetch(`${t.base}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'sk-team' }, body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] }) });
     expect(noMax.status).toBe(400);
     expect(await noMax.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/max_tokens/) } });
+    // counted once each: the image and the missing max_tokens here, the unknown key and model by the chat pipeline
+    const metrics = await (await fetch(`${t.base}/metrics`)).text();
+    expect(metrics).toMatch(/^switchyard_errors_total\{code="invalid_request",status="400"\} 2$/m);
+    expect(metrics).toMatch(/^switchyard_errors_total\{code="invalid_api_key",status="401"\} 1$/m);
   });
 
   it('counts a request\'s input tokens (count_tokens) without calling a model, for known keys only', async () => {

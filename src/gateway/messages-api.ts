@@ -12,7 +12,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { ChatRequest } from './http.js';
-import { readBody } from './http.js';
+import { markErrorCode, readBody } from './http.js';
+import { HTTP_ERROR_CODES, type HttpErrorCode } from './openai-errors.js';
 import { CostModel } from '../routers/cost-model.js';
 import { callOwnChat, chatChunks, type LoopbackDeps } from './loopback.js';
 
@@ -201,8 +202,12 @@ async function relayAsMessageEvents(r: MessagesRequest, body: AsyncIterable<Uint
 
 const ERROR_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error', 413: 'request_too_large', 429: 'rate_limit_error', 529: 'overloaded_error' };
 
-/** An Anthropic-shaped error, keeping the gateway's stable code. */
-function sendAnthropicError(res: ServerResponse, status: number, message: string, code: string, headers: Record<string, string>): void {
+/**
+ * An Anthropic-shaped error, keeping the gateway's stable code; counted by the metrics unless it is the
+ * chat pipeline's own error passed on (`counted`: that one already was).
+ */
+function sendAnthropicError(res: ServerResponse, status: number, message: string, code: string, headers: Record<string, string>, counted = false): void {
+  if (!counted && code in HTTP_ERROR_CODES) markErrorCode(res, code as HttpErrorCode);
   const text = JSON.stringify({ type: 'error', error: { type: ERROR_TYPES[status] ?? 'api_error', message, code } });
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
@@ -275,7 +280,7 @@ export async function serveMessages(req: IncomingMessage, res: ServerResponse, d
       } catch {
         // not JSON: the message says what came back
       }
-      return sendAnthropicError(res, up.status, error.message ?? answer.slice(0, 300), error.code ?? 'upstream_error', up.headers);
+      return sendAnthropicError(res, up.status, error.message ?? answer.slice(0, 300), error.code ?? 'upstream_error', up.headers, true);
     }
     const message = JSON.stringify(fromChatCompletion(JSON.parse(answer) as ChatLike, body.model));
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(message), ...up.headers });
