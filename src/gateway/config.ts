@@ -62,8 +62,10 @@ export const GatewayConfigSchema = z.object({
       bodyLimitBytes: z.number().int().positive().default(1 << 20),
       /** On SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are cut. */
       drainMs: z.number().int().min(0).default(30_000),
+      /** Run the `use-lite` encoder on a worker thread, so a new prompt's 12–60 ms do not hold the event loop. */
+      encoderWorker: z.boolean().default(true),
     })
-    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1 << 20, drainMs: 30_000 }),
+    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1 << 20, drainMs: 30_000, encoderWorker: true }),
   timeouts: z
     .object({ connectMs: z.number().int().positive().default(5000), firstByteMs: z.number().int().positive().default(30_000), totalMs: z.number().int().positive().default(120_000) })
     .default({ connectMs: 5000, firstByteMs: 30_000, totalMs: 120_000 }),

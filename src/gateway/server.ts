@@ -33,6 +33,7 @@ import { loadDataset } from '../data/load.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import type { AttemptOutcome } from './retry-policy.js';
 import { runCascade } from './cascade.js';
+import { runUseLiteInWorker } from '../encoders/use-lite.js';
 import { serveCountTokens, serveMessages } from './messages-api.js';
 import { serveResponses } from './responses-api.js';
 import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from './mixture.js';
@@ -148,6 +149,7 @@ export class Gateway {
    */
   static async create(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
     const g = new Gateway(config, deps, deps.store ?? (await openStore(config.store)));
+    runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
     const replays = new Map<string, ReplayData>();
     for (const [id, m] of Object.entries(config.models)) {
       if (m.provider === 'anthropic') g.posts.set(id, anthropicPost(g.post, g.now));
