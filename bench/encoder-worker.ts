@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDataset } from '../src/data/load.js';
 import { createRouter } from '../src/routers/registry.js';
+import { waitFor } from './gateway-trio.js';
 
 const { values } = parseArgs({ options: { data: { type: 'string' }, 'lite-concurrency': { type: 'string' }, seconds: { type: 'string' } } });
 const data = resolve(values.data ?? '../shared/data/routerbench');
@@ -28,18 +29,6 @@ for (const [name, spec] of [['lite', 'linear:encoder=use-lite'], ['fast', 'linea
   const router = createRouter(spec);
   await router.fit(train, { seed: 0 });
   writeFileSync(join(dir, `${name}.json`), JSON.stringify(router.toArtifact()));
-}
-
-async function waitFor(url: string): Promise<void> {
-  for (let k = 0; k < 600; k++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not come up`);
 }
 
 function quantile(xs: number[], p: number): number {

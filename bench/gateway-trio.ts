@@ -24,7 +24,8 @@ export interface Trio {
 
 const CLI = resolve('dist/src/cli/main.js');
 
-async function waitFor(url: string): Promise<void> {
+/** Resolves when `url` answers 2xx (up to 60 s). */
+export async function waitFor(url: string): Promise<void> {
   for (let k = 0; k < 600; k++) {
     // up to 60 s: a large dataset's answers take a while to load
     try {
