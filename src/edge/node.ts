@@ -13,10 +13,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { createRng, hashString, type Rng } from '../core/random.js';
-import { ChatRequestSchema, parseJsonBody, readBody, sendError, sendJson, type ChatRequest } from '../gateway/http.js';
+import { ChatRequestSchema, parseJsonBody, promptOf, readBody, sendError, sendJson, type ChatRequest } from '../gateway/http.js';
 import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from '../gateway/mixture.js';
 import { undiciPost, type HttpPost } from '../gateway/providers/openai-compatible.js';
-import { contentText } from '../gateway/replay-upstream/replay-data.js';
 import { sendCompletion } from '../gateway/stream.js';
 import { costOf } from '../gateway/usage-cost.js';
 import type { ResponseScorer } from '../routers/post-generation/response-scorer.js';
@@ -168,7 +167,7 @@ export class EdgeNode {
     const { stream, stream_options: streamOptions, ...rest } = body;
     const request: Record<string, unknown> = { ...rest, model: this.config.model.id };
     const g = this.config.gossip;
-    const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
+    const prompt = promptOf(body.messages);
     // routing inside the swarm: only the nodes running the models the router picks propose
     const wanted = swarm ? await this.wanted(prompt) : undefined;
     const ownWanted = !wanted || wanted.includes(this.config.model.id);

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { errorBody, type HttpErrorCode } from './openai-errors.js';
+import { contentText } from './replay-upstream/replay-data.js';
 
 /** The part of a chat completion request Switchyard reads; everything else passes through. */
 export const ChatRequestSchema = z
@@ -13,6 +14,11 @@ export const ChatRequestSchema = z
   })
   .loose();
 export type ChatRequest = z.infer<typeof ChatRequestSchema>;
+
+/** What a request is routed by (and judged, and logged as): its user messages' text. */
+export function promptOf(messages: ChatRequest['messages']): string {
+  return messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
+}
 
 /** The request body as text; undefined when it is over `limit` bytes (read by events: no async iterator a request). */
 export function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {

@@ -20,7 +20,7 @@ import { GatewayMetrics } from './metrics.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
-import { ChatRequestSchema, errorCodeOf, parseJsonBody, readBody, sendError, sendJson, sendRefused, type ChatRequest } from './http.js';
+import { ChatRequestSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused, type ChatRequest } from './http.js';
 import { InFlight } from './in-flight.js';
 import { requestLambda } from './request-lambda.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
@@ -414,7 +414,7 @@ export class Gateway {
     }
 
     // resolve the route (or a model named directly) and rank the models to try
-    const prompt = body.messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n');
+    const prompt = promptOf(body.messages);
     const route = this.routes.get(body.model);
     const chosenLambda = requestLambda(req.headers, route ? route.lambda.lambda(this.now()) : 0, route?.learning.router);
     if (!chosenLambda.ok) return sendError(res, 400, 'invalid_request', chosenLambda.message);

@@ -6,7 +6,7 @@
  * a budget or a target quality to λ, the one decision rule, and the artifact.
  */
 import { z } from 'zod';
-import { SwitchyardError, invalidArgument } from '../core/errors.js';
+import { SwitchyardError } from '../core/errors.js';
 import { fitBoilerplate, stripBoilerplate, type BoilerplateState } from '../encoders/boilerplate.js';
 import { createEncoder, encoderFromSpec } from '../encoders/registry.js';
 import type { CachedEncoder } from '../encoders/cache.js';
@@ -18,16 +18,11 @@ import { BaseRouter } from './base.js';
 import { applyCalibrators, applyPlatt, expectedCalibrationError, fitCalibrators, type Platt } from './calibration.js';
 import { CostModel, CostModelStateSchema } from './cost-model.js';
 import { decide, utility } from './decision-rule.js';
-import { curveAiq, fitLambdaScale, replayCurve, weightFor, type ReplaySet } from './tradeoff.js';
+import { curveAiq, fitLambdaScale, replayCurve, resolveOnCurve, weightFor, type OperatingPoint, type ReplaySet } from './tradeoff.js';
 
 /** The default encoder: it routes best on most datasets (docs/routers.md); `hashing` is ~1000x faster. */
 export const DEFAULT_ENCODER = 'use-lite';
 
-export interface OperatingPoint {
-  readonly lambda: number;
-  readonly cost: number;
-  readonly quality: number;
-}
 
 export interface CalibrationReport {
   /** Expected calibration error of the raw out-of-fold predictions, and after isotonic calibration. */
@@ -166,17 +161,7 @@ export abstract class PredictorRouter extends BaseRouter {
 
   /** λ from the prefs: an explicit budget or target quality is resolved on the operating curve. */
   resolveLambda(prefs: RoutePrefs): number {
-    if (prefs.budgetUsd !== undefined) {
-      if (!(prefs.budgetUsd >= 0)) throw invalidArgument(`budgetUsd: expected a cost ≥ 0, got ${prefs.budgetUsd}`);
-      const within = this.curve.find((p) => p.cost <= prefs.budgetUsd!);
-      return within ? within.lambda : 1;
-    }
-    if (prefs.targetQuality !== undefined) {
-      if (!(prefs.targetQuality >= 0 && prefs.targetQuality <= 1)) throw invalidArgument(`targetQuality: expected 0..1, got ${prefs.targetQuality}`);
-      for (let k = this.curve.length - 1; k >= 0; k--) if ((this.curve[k] as OperatingPoint).quality >= prefs.targetQuality) return (this.curve[k] as OperatingPoint).lambda;
-      return 0;
-    }
-    return prefs.lambda;
+    return resolveOnCurve(this.curve, prefs);
   }
 
   /**

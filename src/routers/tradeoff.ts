@@ -6,6 +6,8 @@
  * instead of bunching where nothing changes. See docs/routers.md.
  */
 import { aiq, ndch } from '../eval/metrics.js';
+import { invalidArgument } from '../core/errors.js';
+import type { RoutePrefs } from '../spec/router.js';
 import { decide } from './decision-rule.js';
 
 export const W_MAX = 1e9;
@@ -105,4 +107,29 @@ export function weightFor(table: readonly number[], lambda: number): number {
   if (t === 0 || a === b) return a;
   if (a > 0 && b > 0 && b < W_MAX) return Math.exp(Math.log(a) + t * (Math.log(b) - Math.log(a)));
   return t < 0.5 ? a : b;
+}
+
+/** A point of a router's operating curve on train: at λ, its mean cost and quality. */
+export interface OperatingPoint {
+  readonly lambda: number;
+  readonly cost: number;
+  readonly quality: number;
+}
+
+/**
+ * λ from the prefs on an operating curve (ascending λ): the smallest λ within `budgetUsd`, or the
+ * largest that still reaches `targetQuality`; else `prefs.lambda`.
+ */
+export function resolveOnCurve(curve: readonly OperatingPoint[], prefs: RoutePrefs): number {
+  if (prefs.budgetUsd !== undefined) {
+    if (!(prefs.budgetUsd >= 0)) throw invalidArgument(`budgetUsd: expected a cost ≥ 0, got ${prefs.budgetUsd}`);
+    const within = curve.find((p) => p.cost <= (prefs.budgetUsd as number));
+    return within ? within.lambda : 1;
+  }
+  if (prefs.targetQuality !== undefined) {
+    if (!(prefs.targetQuality >= 0 && prefs.targetQuality <= 1)) throw invalidArgument(`targetQuality: expected 0..1, got ${prefs.targetQuality}`);
+    for (let k = curve.length - 1; k >= 0; k--) if ((curve[k] as OperatingPoint).quality >= prefs.targetQuality) return (curve[k] as OperatingPoint).lambda;
+    return 0;
+  }
+  return prefs.lambda;
 }

@@ -20,6 +20,9 @@ import { aiq, ndch } from '../../eval/metrics.js';
 import { BaseRouter } from '../base.js';
 import { ResponseScorer, type ScoredResponse } from './response-scorer.js';
 import { STEP_LAMBDAS, createBase, crossFitChoices, loadBase } from './routed-steps.js';
+import { resolveOnCurve } from '../tradeoff.js';
+
+const pick = (c: Config): { cost: number; quality: number } => ({ cost: c.cost, quality: c.quality });
 
 export interface CascadeOptions {
   /** Longest chain tried (1–3, default 3). */
@@ -304,17 +307,9 @@ export class CascadeRouter extends BaseRouter {
   }
 
   resolveLambda(prefs: RoutePrefs): number {
+    if (prefs.budgetUsd === undefined && prefs.targetQuality === undefined) return prefs.lambda;
     const front = this.frontFor(this.prefsMask(prefs));
-    const grid = Array.from({ length: 101 }, (_, k) => k / 100);
-    if (prefs.budgetUsd !== undefined) {
-      if (!(prefs.budgetUsd >= 0)) throw invalidArgument(`budgetUsd: expected a cost ≥ 0, got ${prefs.budgetUsd}`);
-      return grid.find((l) => pointAt(front, l).cost <= (prefs.budgetUsd as number)) ?? 1;
-    }
-    if (prefs.targetQuality !== undefined) {
-      if (!(prefs.targetQuality >= 0 && prefs.targetQuality <= 1)) throw invalidArgument(`targetQuality: expected 0..1, got ${prefs.targetQuality}`);
-      return [...grid].reverse().find((l) => pointAt(front, l).quality >= (prefs.targetQuality as number)) ?? 0;
-    }
-    return prefs.lambda;
+    return resolveOnCurve(Array.from({ length: 101 }, (_, k) => ({ lambda: k / 100, ...pick(pointAt(front, k / 100)) })), prefs);
   }
 
   protected async routeBatch(prompts: readonly PromptInput[], prefs: RoutePrefs): Promise<Decision[]> {
