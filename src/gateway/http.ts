@@ -72,19 +72,23 @@ export function sendRefused(res: ServerResponse, modelId: string, call: { readon
 
 /** Parses and validates a JSON body; on failure answers 400 `invalid_request` itself and returns undefined. */
 export function parseJsonBody<T>(res: ServerResponse, text: string, schema: z.ZodType<T>, headers: Record<string, string> = {}): T | undefined {
+  const parsed = parseJsonText(text, schema);
+  if (!parsed.ok) return void sendError(res, 400, 'invalid_request', parsed.message, headers);
+  return parsed.data;
+}
+
+/** A JSON body validated by `schema` (over `defaults` when the body is an object), or what is wrong with it, each field by path. */
+export function parseJsonText<T>(text: string, schema: z.ZodType<T>, defaults?: Record<string, unknown>): { ok: true; data: T } | { ok: false; message: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    sendError(res, 400, 'invalid_request', 'request body is not JSON', headers);
-    return undefined;
+    return { ok: false, message: 'request body is not JSON' };
   }
+  if (defaults && typeof raw === 'object' && raw !== null && !Array.isArray(raw)) raw = { ...defaults, ...raw };
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    sendError(res, 400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), headers);
-    return undefined;
-  }
-  return parsed.data;
+  if (!parsed.success) return { ok: false, message: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') };
+  return { ok: true, data: parsed.data };
 }
 
 /** Splits a server-sent-events byte stream into events (text between blank lines), synchronously per chunk. */

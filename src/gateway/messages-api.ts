@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { ChatRequest } from './http.js';
-import { markErrorCode, readBody } from './http.js';
+import { markErrorCode, parseJsonText, readBody } from './http.js';
 import { HTTP_ERROR_CODES, type HttpErrorCode } from './openai-errors.js';
 import { CostModel } from '../routers/cost-model.js';
 import { callOwnChat, chatChunks, type LoopbackDeps } from './loopback.js';
@@ -228,17 +228,11 @@ export function anthropicAuthorization(req: IncomingMessage): string | undefined
 }
 
 /** Parses (over `defaults`) and translates a Messages request body; answers the error itself and returns undefined when it cannot. */
-async function readMessages(req: IncomingMessage, res: ServerResponse, bodyLimitBytes: number, ids: Record<string, string>, defaults: Record<string, unknown> = {}): Promise<{ body: MessagesRequest; chat: ChatRequest } | undefined> {
+async function readMessages(req: IncomingMessage, res: ServerResponse, bodyLimitBytes: number, ids: Record<string, string>, defaults?: Record<string, unknown>): Promise<{ body: MessagesRequest; chat: ChatRequest } | undefined> {
   const text = await readBody(req, bodyLimitBytes);
   if (text === undefined) return void sendAnthropicError(res, 413, `request body over ${bodyLimitBytes} bytes`, 'invalid_request', ids);
-  let raw: unknown;
-  try {
-    raw = { ...defaults, ...(JSON.parse(text) as object) };
-  } catch {
-    return void sendAnthropicError(res, 400, 'request body is not JSON', 'invalid_request', ids);
-  }
-  const parsed = MessagesRequestSchema.safeParse(raw);
-  if (!parsed.success) return void sendAnthropicError(res, 400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'invalid_request', ids);
+  const parsed = parseJsonText(text, MessagesRequestSchema, defaults);
+  if (!parsed.ok) return void sendAnthropicError(res, 400, parsed.message, 'invalid_request', ids);
   const t = toChatRequest(parsed.data);
   if (!t.ok) return void sendAnthropicError(res, 400, t.message, 'invalid_request', ids);
   return { body: parsed.data, chat: t.chat };
