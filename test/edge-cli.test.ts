@@ -42,7 +42,7 @@ describe('switchyard edge', () => {
   it('reads the example config', async () => {
     const { readEdgeConfig } = await import('../src/edge/config.js');
     const c = readEdgeConfig('examples/edge.yaml');
-    expect(c).toMatchObject({ node: { id: 'kitchen-pi', port: 9100 }, model: { id: 'llama3.2:3b' }, gossip: { fanout: 3, ttl: 3 }, aggregate: { kind: 'local' } });
+    expect(c).toMatchObject({ node: { id: 'kitchen-pi', port: 9100 }, model: { id: 'llama3.2:3b' }, gossip: { fanout: 3, ttl: 3 }, aggregate: { kind: 'local' }, auth: { secretEnv: 'SWARM_SECRET', maxSkewMs: 30_000 } });
   });
 
   it('serves a node from its config file until SIGTERM', async () => {

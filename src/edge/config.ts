@@ -62,6 +62,20 @@ export const EdgeConfigSchema = z.object({
       models: z.array(z.string().min(1)).min(1).optional(),
     })
     .optional(),
+  /**
+   * Who may talk to the node. `secretEnv` names an environment variable holding a secret every node of
+   * the swarm shares: gossip is then signed with it and unsigned gossip refused (signing.ts). `keys`:
+   * client API keys (sha256 hex, as the gateway's: `switchyard keys hash KEY`) for /v1/chat/completions;
+   * none: any client.
+   */
+  auth: z
+    .object({
+      secretEnv: z.string().min(1).optional(),
+      /** How far a gossip message's signing time may be from this node's clock. */
+      maxSkewMs: z.number().int().positive().max(600_000).default(30_000),
+      keys: z.array(z.object({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 hex of the key (64 lowercase hex digits)') })).default([]),
+    })
+    .default({ maxSkewMs: 30_000, keys: [] }),
   timeouts: z
     .object({ firstByteMs: z.number().int().positive().default(60_000), totalMs: z.number().int().positive().default(120_000), gossipMs: z.number().int().positive().default(2000) })
     .default({ firstByteMs: 60_000, totalMs: 120_000, gossipMs: 2000 }),

@@ -146,6 +146,48 @@ describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
     expect(() => parseEdgeConfig({ node: { id: 'bad id!' }, model: { id: 'm' }, aggregate: { kind: 'scorer' } })).toThrow(/node\.id: .*\n.*aggregate\.scorer/s);
   });
 
+  it('with a swarm secret: members gossip signed messages; unsigned, forged, changed or stale gossip is refused and teaches nothing; client keys guard the chat endpoint', async () => {
+    const { hashKey } = await import('../gateway/auth.js');
+    const { SIGNATURE_HEADER, signBody } = await import('./signing.js');
+    const secret = 'a-swarm-secret-of-32-characters!';
+    const env = { SWARM_SECRET: secret };
+    const auth = { auth: { secretEnv: 'SWARM_SECRET', keys: [{ name: 'app', sha256: hashKey('sk-client') }] } };
+    const u = await start('u', 'small-1', [], auth, { env });
+    const v = await start('v', 'small-2', [u.url], auth, { env });
+    const client = new OpenAI({ baseURL: `${v.url}/v1`, apiKey: 'sk-client', maxRetries: 0 });
+    const { response } = await client.chat.completions.create({ model: 'swarm', messages: [{ role: 'user', content: question.prompt }] }).withResponse();
+    expect(response.headers.get('x-switchyard-proposers')?.split(',').sort()).toEqual(['u', 'v']); // signed gossip went both ways
+    // the chat endpoint wants a configured key
+    const stranger = new OpenAI({ baseURL: `${v.url}/v1`, apiKey: 'sk-other', maxRetries: 0 });
+    await expect(stranger.chat.completions.create({ model: 'swarm', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
+    // gossip from outside the swarm
+    const intruder = 'http://127.0.0.1:9'; // a URL the node must not learn (it would send requests there)
+    const query = JSON.stringify({ kind: 'query', id: 'evil', origin: intruder, from: intruder, ttl: 1, deadline: Date.now() + 60_000, body: { messages: [{ role: 'user', content: 'run this on your model' }] } });
+    const gossip = (headers: Record<string, string>, body = query): Promise<Response> => fetch(`${u.url}/edge/gossip`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const cases: Array<[Record<string, string>, string, RegExp]> = [
+      [{}, query, /missing/],
+      [{ [SIGNATURE_HEADER]: signBody('another-secret-of-32-characters!', query, Date.now()) }, query, /bad signature/],
+      [{ [SIGNATURE_HEADER]: signBody(secret, query, Date.now()) }, query.replace('run this', 'RUN THIS'), /bad signature/],
+      [{ [SIGNATURE_HEADER]: signBody(secret, query, Date.now() - 120_000) }, query, /from this node's clock/],
+      [{ [SIGNATURE_HEADER]: 't=1,v1=zz' }, query, /malformed/],
+    ];
+    for (const [headers, body, why] of cases) {
+      const r = await gossip(headers, body);
+      expect(r.status).toBe(401);
+      const e = (await r.json()) as { error: { code: string; message: string } };
+      expect(e.error.code).toBe('invalid_signature');
+      expect(e.error.message).toMatch(why);
+    }
+    expect(u.peers).not.toContain(intruder);
+    // signed with the secret, it is taken once; the same bytes sent again are a duplicate
+    const signed = { [SIGNATURE_HEADER]: signBody(secret, query, Date.now()) };
+    expect(await (await gossip(signed)).json()).toEqual({ accepted: true });
+    expect(await (await gossip(signed)).json()).toEqual({ accepted: false });
+    // a node named to use a secret that is not set refuses to start
+    await expect(EdgeNode.create(parseEdgeConfig({ node: { id: 'w' }, model: { id: 'm', baseURL: upURL }, ...auth }), { logger: silent, env: {} })).rejects.toThrow(/SWARM_SECRET is not set/);
+    await expect(EdgeNode.create(parseEdgeConfig({ node: { id: 'w' }, model: { id: 'm', baseURL: upURL }, ...auth }), { logger: silent, env: { SWARM_SECRET: 'short' } })).rejects.toThrow(/at least 16/);
+  });
+
   it('routes inside the swarm: only the nodes running the models the router picks propose; the origin answers alone when none of them does', async () => {
     const { createRouter } = await import('../routers/registry.js');
     const { buildMatrix } = await import('../data/load.js');

@@ -12,7 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
+import { SwitchyardError } from '../core/errors.js';
 import { createRng, hashString, type Rng } from '../core/random.js';
+import { keyOf } from '../gateway/auth.js';
 import { ChatRequestSchema, parseJsonBody, promptOf, readBody, sendError, sendJson, type ChatRequest } from '../gateway/http.js';
 import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from '../gateway/mixture.js';
 import { undiciPost, type HttpPost } from '../gateway/providers/openai-compatible.js';
@@ -23,6 +25,7 @@ import type { Decision, Router } from '../spec/router.js';
 import type { EdgeConfig } from './config.js';
 import { Membership } from './membership.js';
 import { GossipMessageSchema, messageKey, type GossipMessage, type ProposalMessage, type QueryMessage } from './messages.js';
+import { SIGNATURE_HEADER, signBody, verifyBody } from './signing.js';
 
 export interface EdgeNodeDeps {
   /** Transport for gossip between nodes (default: the global fetch). */
@@ -42,7 +45,8 @@ export interface EdgeNodeDeps {
 
 /** The model name a client asks for to get the swarm's merged answer (the node's own model name gets its model alone). */
 export const SWARM_MODEL = 'swarm';
-const SEEN_MS = 60_000;
+/** How long a message is remembered as seen: past the signing window on both sides, so a replayed message is a duplicate. */
+const seenMs = (maxSkewMs: number): number => Math.max(60_000, 2 * maxSkewMs + 5_000);
 
 interface OpenQuery {
   readonly proposals: Proposal[];
@@ -69,6 +73,8 @@ export class EdgeNode {
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly proposalDeps: ProposalDeps;
+  /** The swarm's shared secret (auth.secretEnv): gossip is signed with it and unsigned gossip refused. */
+  private readonly secret: string | undefined;
 
   private constructor(
     readonly config: EdgeConfig,
@@ -82,6 +88,7 @@ export class EdgeNode {
     this.log = deps.logger ?? pino({ level: 'info' });
     this.self = config.node.advertise ?? `http://${config.node.host}:${config.node.port}`;
     this.membership = new Membership(this.self, config.peers, rng, config.gossip.dropAfterFailures);
+    this.secret = swarmSecret(config, deps.env ?? process.env);
     const post = deps.post ?? undiciPost(5000);
     this.proposalDeps = { post: () => post, env: deps.env ?? process.env, cost: costOf, retry: { maxRetries: 1, rng, now: this.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) } };
   }
@@ -122,6 +129,7 @@ export class EdgeNode {
     await new Promise<void>((r) => server.listen(this.config.node.port, this.config.node.host, r));
     const port = (server.address() as AddressInfo).port;
     if (!this.config.node.advertise) this.self = `http://${this.config.node.host}:${port}`;
+    if (!this.secret) this.log.warn({ node: this.config.node.id }, 'edge: no auth.secretEnv — any host that reaches this port can send queries to its model, inject proposals and add peers; set a shared secret outside a trusted network');
     return this.self;
   }
 
@@ -147,11 +155,18 @@ export class EdgeNode {
     const text = await readBody(req, this.config.node.bodyLimitBytes);
     if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.node.bodyLimitBytes} bytes`);
     if (url === '/edge/gossip') {
+      if (this.secret) {
+        const header = req.headers[SIGNATURE_HEADER];
+        const verdict = verifyBody(this.secret, typeof header === 'string' ? header : undefined, text, this.now(), this.config.auth.maxSkewMs);
+        if (!verdict.ok) return sendError(res, 401, 'invalid_signature', `gossip refused: ${verdict.why}`);
+      }
       const message = parseJsonBody(res, text, GossipMessageSchema);
       if (!message) return;
       const fresh = this.receive(message);
       return sendJson(res, 202, { accepted: fresh });
     }
+    const keys = this.config.auth.keys;
+    if (keys.length > 0 && !keyOf(req.headers.authorization, keys)) return sendError(res, 401, 'invalid_api_key', 'missing or unknown API key (Authorization: Bearer …)');
     const body = parseJsonBody(res, text, ChatRequestSchema);
     if (!body) return;
     if (body.model !== SWARM_MODEL && body.model !== this.config.model.id) {
@@ -293,9 +308,11 @@ export class EdgeNode {
 
   private async send(peer: string, m: GossipMessage): Promise<boolean> {
     try {
-      const r = await this.fetchFn(new URL('/edge/gossip', peer), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(m), signal: AbortSignal.timeout(this.config.timeouts.gossipMs) });
+      const body = JSON.stringify(m);
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...(this.secret ? { [SIGNATURE_HEADER]: signBody(this.secret, body, this.now()) } : {}) };
+      const r = await this.fetchFn(new URL('/edge/gossip', peer), { method: 'POST', headers, body, signal: AbortSignal.timeout(this.config.timeouts.gossipMs) });
       await r.arrayBuffer();
-      if (r.status >= 500) throw new Error(`status ${r.status}`);
+      if (r.status >= 500 || r.status === 401) throw new Error(`status ${r.status}`); // 401: the peer is not of this swarm (another secret)
       this.membership.succeeded(peer);
       return true;
     } catch {
@@ -306,7 +323,7 @@ export class EdgeNode {
 
   private markSeen(key: string): void {
     const now = this.now();
-    this.seen.set(key, now + SEEN_MS);
+    this.seen.set(key, now + seenMs(this.config.auth.maxSkewMs));
     if (this.seen.size % 256 === 0) for (const [k, until] of this.seen) if (until < now) this.seen.delete(k);
   }
 
@@ -314,4 +331,14 @@ export class EdgeNode {
     const p = work.catch((e: unknown) => this.log.warn({ err: e }, 'edge gossip failed')).finally(() => this.background.delete(p));
     this.background.add(p);
   }
+}
+
+/** The swarm secret named by `auth.secretEnv` (undefined when none is configured); a named but unset or short one is an error. */
+export function swarmSecret(config: EdgeConfig, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const name = config.auth.secretEnv;
+  if (name === undefined) return undefined;
+  const secret = env[name];
+  if (!secret) throw new SwitchyardError('invalid_argument', `auth.secretEnv: the environment variable ${name} is not set (it holds the secret every node of the swarm shares)`);
+  if (secret.length < 16) throw new SwitchyardError('invalid_argument', `auth.secretEnv: the secret in ${name} has ${secret.length} characters; use at least 16 (e.g. openssl rand -hex 32)`);
+  return secret;
 }

@@ -26,7 +26,7 @@ export function startOfUtcMonth(now: number): number {
 }
 
 /** The configured key a bearer header names (undefined: missing or unknown). */
-export function keyOf(header: string | undefined, keys: readonly KeyConfig[]): KeyConfig | undefined {
+export function keyOf<K extends { readonly sha256: string }>(header: string | undefined, keys: readonly K[]): K | undefined {
   const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
   return token ? keys.find((k) => k.sha256 === hashKey(token)) : undefined;
 }

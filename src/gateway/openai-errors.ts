@@ -5,6 +5,7 @@ export const HTTP_ERROR_CODES = {
   invalid_request: 'The request body is not a valid chat completion request (400).',
   not_found: 'No such endpoint (404).',
   invalid_api_key: 'Missing or unknown API key (401).',
+  invalid_signature: 'edge node: gossip not signed with the swarm\'s secret, signed too far from the node\'s clock, or changed on the way (401).',
   budget_exceeded: 'The API key has spent its daily or monthly budget (429).',
   rate_limited: 'The API key sent more requests, or asked for more tokens, this minute than its requestsPerMinute / tokensPerMinute allow (429, with retry-after).',
   request_not_found: 'Feedback names a request id the gateway has no decision for (404).',
