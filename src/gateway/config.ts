@@ -102,6 +102,11 @@ export const GatewayConfigSchema = z.object({
     })
     .default({ keys: [] }),
   logging: z.object({ prompts: z.boolean().default(false) }).default({ prompts: false }),
+  /**
+   * The Responses API's stored responses (previous_response_id, GET/DELETE /v1/responses/{id}), kept in
+   * the store: `store: false` keeps none (a request's own `store: false` opts out too); `ttlDays`: how long.
+   */
+  responses: z.object({ store: z.boolean().default(true), ttlDays: z.number().positive().max(3650).default(30) }).default({ store: true, ttlDays: 30 }),
   models: z.record(z.string(), ModelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
   routes: z.record(z.string(), RouteConfigSchema).default({}),
 });

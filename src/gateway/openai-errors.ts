@@ -8,6 +8,7 @@ export const HTTP_ERROR_CODES = {
   invalid_signature: 'edge node: gossip not signed with the swarm\'s secret, signed too far from the node\'s clock, or changed on the way (401).',
   budget_exceeded: 'The API key has spent its daily or monthly budget (429).',
   rate_limited: 'The API key sent more requests, or asked for more tokens, this minute than its requestsPerMinute / tokensPerMinute allow (429, with retry-after).',
+  response_not_found: 'Responses API: no stored response with that id for this API key — expired, deleted, created with store: false, or by another key (404).',
   request_not_found: 'Feedback names a request id the gateway has no decision for (404).',
   internal_error: 'An unexpected failure inside the server (500); the server keeps running.',
   injected_fault: 'replay upstream: a fault injected on purpose for tests and benchmarks.',

@@ -60,7 +60,7 @@ describe('Responses API (POST /v1/responses)', () => {
     expect(tools?.message).toMatch(/^400 tools\.0\.type: only function tools/);
     const image = await err(client.responses.create({ model: 'auto', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/a.png', detail: 'auto' }] }] }));
     expect(image?.message).toMatch(/input\.0\.content\.0\.type: "input_image" is not supported/);
-    expect(await err(client.responses.create({ model: 'auto', input: 'hi', previous_response_id: 'resp_1' }))).toMatchObject({ status: 400 });
+    expect(await err(client.responses.create({ model: 'auto', input: 'hi', previous_response_id: 'resp_1' }))).toMatchObject({ status: 404, code: 'response_not_found' });
     expect(await err(client.responses.create({ model: 'gpt-9', input: 'hi' }))).toMatchObject({ status: 404, code: 'model_not_found' });
     const stranger = new OpenAI({ baseURL: client.baseURL, apiKey: 'sk-nobody', maxRetries: 0 });
     expect(await err(stranger.responses.create({ model: 'auto', input: t.question.prompt }))).toMatchObject({ status: 401, code: 'invalid_api_key' });
@@ -99,5 +99,52 @@ describe('Responses API (POST /v1/responses)', () => {
     expect(types).toEqual(expect.arrayContaining(['response.output_item.added', 'response.function_call_arguments.done', 'response.output_item.done']));
     expect(completed?.output).toEqual([expect.objectContaining({ type: 'function_call', call_id: 'call_1', name: 'weather', arguments: '{"city":"Paris"}' })]);
     expect(completed?.usage?.total_tokens).toBe(30);
+  });
+
+  it('stores responses: previous_response_id continues the conversation (instructions not carried over), streamed ones too; retrieve and delete; per API key; store: false keeps none', async () => {
+    const err = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+    const weather = { type: 'function' as const, name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false };
+    const before = t.toolRequests.length;
+    const first = await client.responses.create({ model: 'tooler', instructions: 'Use the tools.', input: 'Weather in Paris?', tools: [weather] });
+    expect(first).toMatchObject({ store: true, previous_response_id: null });
+    // the next turn names the first: only the tool's output is sent, the gateway adds the conversation
+    const second = await client.responses.create({ model: 'tooler', previous_response_id: first.id, tools: [weather], input: [{ type: 'function_call_output', call_id: 'call_1', output: '{"sky":"sunny"}' }] });
+    expect(t.toolRequests[before + 1]?.messages).toEqual([
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"sky":"sunny"}' },
+    ]);
+    expect(second).toMatchObject({ previous_response_id: first.id, output_text: 'Sunny in Paris.' });
+    // a third turn on the second carries all of it, its text answer included, and its own instructions only
+    await client.responses.create({ model: 'tooler', previous_response_id: second.id, instructions: 'Be brief.', input: 'And tomorrow?' });
+    expect(t.toolRequests[before + 2]?.messages.map((m) => [m['role'], m['content']])).toEqual([
+      ['system', 'Be brief.'], ['user', 'Weather in Paris?'], ['assistant', null], ['tool', '{"sky":"sunny"}'], ['assistant', 'Sunny in Paris.'], ['user', 'And tomorrow?'],
+    ]);
+    // a streamed response is stored as well
+    const stream = await client.responses.create({ model: 'auto', input: t.question.prompt, stream: true });
+    let completed: OpenAI.Responses.Response | undefined;
+    for await (const event of stream) if (event.type === 'response.completed') completed = event.response;
+    const streamed = await client.responses.retrieve(completed?.id as string);
+    expect(streamed).toMatchObject({ status: 'completed', output: completed?.output });
+    expect(streamed.output_text).toBe(t.answerOf(streamed.model));
+    // retrieve returns the response as it was answered
+    const again = await client.responses.retrieve(first.id);
+    expect(again.id).toBe(first.id);
+    expect(again.output).toEqual(first.output);
+    // another key sees none of it
+    const other = new OpenAI({ baseURL: client.baseURL, apiKey: 'sk-other-team', maxRetries: 0 });
+    expect(await err(other.responses.retrieve(first.id))).toMatchObject({ status: 404, code: 'response_not_found' });
+    expect(await err(other.responses.create({ model: 'tooler', previous_response_id: first.id, input: 'hi' }))).toMatchObject({ status: 404, code: 'response_not_found' });
+    expect(await err(other.responses.delete(first.id))).toMatchObject({ status: 404 });
+    const stranger = new OpenAI({ baseURL: client.baseURL, apiKey: 'sk-nobody', maxRetries: 0 });
+    expect(await err(stranger.responses.retrieve(first.id))).toMatchObject({ status: 401, code: 'invalid_api_key' });
+    // store: false keeps nothing
+    const unkept = await client.responses.create({ model: 'auto', input: t.question.prompt, store: false });
+    expect(unkept.store).toBe(false);
+    expect(await err(client.responses.retrieve(unkept.id))).toMatchObject({ status: 404, code: 'response_not_found' });
+    // delete: gone for good
+    await client.responses.delete(first.id);
+    expect(await err(client.responses.retrieve(first.id))).toMatchObject({ status: 404 });
+    expect(await err(client.responses.create({ model: 'tooler', previous_response_id: first.id, input: 'hi' }))).toMatchObject({ status: 404, code: 'response_not_found' });
   });
 });

@@ -5,13 +5,21 @@
  * fallbacks, auth, budgets, limits, metrics and the decision log apply unchanged), and the answer
  * translated back — a `response` object, or the Responses stream events (`response.created` …
  * `response.output_text.delta` / `response.function_call_arguments.delta` … `response.completed`).
- * See docs/gateway.md, "Responses API".
+ * Responses are stored for `previous_response_id` and `GET`/`DELETE /v1/responses/{id}`
+ * (responses-store.ts). See docs/gateway.md, "Responses API".
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseJsonBody, readBody, sendError, sendJson } from './http.js';
 import { callOwnChat, chatChunks, type LoopbackDeps } from './loopback.js';
-import { ResponsesRequestSchema, toChatRequest, type ResponsesRequest } from './responses-request.js';
+import { ResponsesRequestSchema, toChatRequest, type ChatMessage, type ResponsesRequest } from './responses-request.js';
+import { assistantMessage, type StoredResponses } from './responses-store.js';
+
+export interface ResponsesDeps extends LoopbackDeps {
+  readonly stored: StoredResponses;
+  /** The API key a bearer header names: its name, null when the gateway has no keys, undefined when missing or unknown. */
+  readonly keyName: (authorization: string | undefined) => string | null | undefined;
+}
 
 interface ChatUsage {
   readonly prompt_tokens?: number;
@@ -112,7 +120,7 @@ function usageOf(u: ChatUsage | undefined): Record<string, unknown> | null {
 }
 
 /** The `response` object: in progress (no output yet), or done with its output items and usage. */
-function responseObject(r: ResponsesRequest, id: string, created: number, model: string, done?: { output: unknown[]; finish: string | null | undefined; usage: ChatUsage | undefined }): Record<string, unknown> {
+function responseObject(r: ResponsesRequest, id: string, created: number, model: string, done?: { output: Array<Record<string, unknown>>; finish: string | null | undefined; usage: ChatUsage | undefined }): Record<string, unknown> {
   const cut = done?.finish === 'length';
   return {
     id,
@@ -131,6 +139,8 @@ function responseObject(r: ResponsesRequest, id: string, created: number, model:
     tools: r.tools ?? [],
     top_p: r.top_p ?? null,
     metadata: r.metadata ?? {},
+    previous_response_id: r.previous_response_id ?? null,
+    store: r.store !== false,
     usage: done ? usageOf(done.usage) : null,
   };
 }
@@ -146,8 +156,11 @@ export function fromChatCompletion(r: ResponsesRequest, completion: ChatCompleti
   return responseObject(r, `resp_${hex}`, Math.floor(now / 1000), completion.model ?? r.model, { output: out.finish(), finish: choice?.finish_reason, usage: completion.usage });
 }
 
-/** Relays a chat completion SSE stream as Responses stream events; resolves when the stream ends. */
-export async function relayAsResponseEvents(r: ResponsesRequest, body: AsyncIterable<Uint8Array>, res: ServerResponse, headers: Record<string, string>, now: number): Promise<void> {
+/**
+ * Relays a chat completion SSE stream as Responses stream events; `done` gets the finished response
+ * before the client sees it completed (where it is stored). Resolves when the stream ends.
+ */
+export async function relayAsResponseEvents(r: ResponsesRequest, body: AsyncIterable<Uint8Array>, res: ServerResponse, headers: Record<string, string>, now: number, done: (response: Record<string, unknown>) => Promise<void> = async () => undefined): Promise<void> {
   const hex = randomUUID().replace(/-/g, '');
   const id = `resp_${hex}`;
   const created = Math.floor(now / 1000);
@@ -184,21 +197,35 @@ export async function relayAsResponseEvents(r: ResponsesRequest, body: AsyncIter
   }
   start();
   const final = responseObject(r, id, created, model, { output: out.finish(), finish, usage });
+  await done(final);
   emit(final['status'] === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: final });
   res.end();
 }
 
-/** POST /v1/responses: translate, call the gateway's own /v1/chat/completions, translate back. */
-export async function serveResponses(req: IncomingMessage, res: ServerResponse, deps: LoopbackDeps): Promise<void> {
+/** POST /v1/responses: translate (after the stored conversation it continues), call the gateway's own /v1/chat/completions, translate back, store. */
+export async function serveResponses(req: IncomingMessage, res: ServerResponse, deps: ResponsesDeps): Promise<void> {
   const ids = { 'x-request-id': deps.requestId };
   const text = await readBody(req, deps.bodyLimitBytes);
   if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${deps.bodyLimitBytes} bytes`, ids);
   const body = parseJsonBody(res, text, ResponsesRequestSchema, ids);
   if (!body) return;
-  const t = toChatRequest(body);
+  const key = deps.keyName(req.headers.authorization);
+  let history: ChatMessage[] = [];
+  if (body.previous_response_id) {
+    if (!deps.stored.enabled) return sendError(res, 400, 'invalid_request', 'previous_response_id: this gateway stores no responses (responses.store: false in its config); send the whole conversation in input', ids);
+    if (key === undefined) return sendError(res, 401, 'invalid_api_key', 'missing or unknown API key (Authorization: Bearer …)', ids);
+    const previous = await deps.stored.load(body.previous_response_id, key);
+    if (!previous) return sendError(res, 404, 'response_not_found', `previous_response_id: no stored response "${body.previous_response_id}" (expired, deleted, created with store: false, or by another API key)`, ids);
+    history = previous.messages;
+  }
+  const t = toChatRequest(body, history);
   if (!t.ok) return sendError(res, 400, 'invalid_request', t.message, ids);
   const stream = body.stream === true;
   const up = await callOwnChat(req, res, deps, t.chat, stream);
+  // kept before the client has it, so its next request (to any replica) finds it
+  const store = async (response: Record<string, unknown>): Promise<void> => {
+    if (body.store !== false && key !== undefined) await deps.stored.save({ key, response, messages: [...t.conversation, assistantMessage(response['output'] as Array<Record<string, unknown>>)] });
+  };
   if (up.status !== 200 || !stream) {
     const raw = await up.body.text();
     if (up.status !== 200) {
@@ -207,7 +234,21 @@ export async function serveResponses(req: IncomingMessage, res: ServerResponse, 
       res.end(raw);
       return;
     }
-    return sendJson(res, 200, fromChatCompletion(body, JSON.parse(raw) as ChatCompletionLike, deps.now()), up.headers);
+    const response = fromChatCompletion(body, JSON.parse(raw) as ChatCompletionLike, deps.now());
+    await store(response);
+    return sendJson(res, 200, response, up.headers);
   }
-  await relayAsResponseEvents(body, up.body, res, up.headers, deps.now());
+  await relayAsResponseEvents(body, up.body, res, up.headers, deps.now(), store);
+}
+
+/** GET /v1/responses/{id} (the stored response) and DELETE /v1/responses/{id}. */
+export async function serveStoredResponse(req: IncomingMessage, res: ServerResponse, id: string, deps: Pick<ResponsesDeps, 'stored' | 'keyName' | 'requestId'>): Promise<void> {
+  const ids = { 'x-request-id': deps.requestId };
+  const key = deps.keyName(req.headers.authorization);
+  if (key === undefined) return sendError(res, 401, 'invalid_api_key', 'missing or unknown API key (Authorization: Bearer …)', ids);
+  if (/[?&]stream=true/.test(req.url ?? '')) return sendError(res, 400, 'invalid_request', 'stream: a stored response is returned as JSON only (replaying it as events is not supported)', ids);
+  const missing = (): void => sendError(res, 404, 'response_not_found', `no stored response "${id}" (expired, deleted, created with store: false, or by another API key)`, ids);
+  if (req.method === 'DELETE') return (await deps.stored.delete(id, key)) ? sendJson(res, 200, { id, object: 'response', deleted: true }, ids) : missing();
+  const stored = await deps.stored.load(id, key);
+  return stored ? sendJson(res, 200, stored.response, ids) : missing();
 }

@@ -34,7 +34,8 @@ export const ResponsesRequestSchema = z
     tools: z.array(Tool).optional(),
     tool_choice: z.union([z.enum(['auto', 'none', 'required']), z.object({ type: z.literal('function'), name: z.string() }).loose()]).optional(),
     parallel_tool_calls: z.boolean().nullable().optional(),
-    previous_response_id: z.string().nullable().optional(),
+    previous_response_id: z.string().min(1).nullable().optional(),
+    store: z.boolean().nullable().optional(),
     text: z.object({ format: z.object({ type: z.string() }).loose().optional() }).loose().optional(),
     user: z.string().optional(),
     metadata: z.record(z.string(), z.string()).nullable().optional(),
@@ -42,8 +43,9 @@ export const ResponsesRequestSchema = z
   .loose();
 export type ResponsesRequest = z.infer<typeof ResponsesRequestSchema>;
 
-type Translated = { ok: true; chat: ChatRequest } | { ok: false; message: string };
-type ChatMessage = { role: string; content: string | null; tool_calls?: Array<Record<string, unknown>>; tool_call_id?: string };
+/** A chat request, with the conversation it carries apart from the instructions (what a stored response keeps). */
+type Translated = { ok: true; chat: ChatRequest; conversation: ChatMessage[] } | { ok: false; message: string };
+export type ChatMessage = { role: string; content: string | null; tool_calls?: Array<Record<string, unknown>>; tool_call_id?: string };
 
 /** The text of message content (a string or text parts), or the path of a part that is not text. */
 function textOf(content: string | Array<z.infer<typeof Part>> | undefined, where: string): { text: string } | { bad: string } {
@@ -56,10 +58,12 @@ function textOf(content: string | Array<z.infer<typeof Part>> | undefined, where
   return { text };
 }
 
-/** The input items as chat messages (consecutive function calls become one assistant message), or the bad field. */
-function messagesOf(r: ResponsesRequest): ChatMessage[] | string {
-  const messages: ChatMessage[] = [];
-  if (r.instructions) messages.push({ role: 'system', content: r.instructions });
+/**
+ * The conversation: `history` (a previous response's, for previous_response_id) and the input items as
+ * chat messages (consecutive function calls become one assistant message), or the bad field.
+ */
+function messagesOf(r: ResponsesRequest, history: readonly ChatMessage[]): ChatMessage[] | string {
+  const messages: ChatMessage[] = [...history];
   const items = typeof r.input === 'string' ? [{ role: 'user', content: r.input }] : r.input;
   for (const [k, item] of items.entries()) {
     if (item.type === 'function_call') {
@@ -87,11 +91,15 @@ function messagesOf(r: ResponsesRequest): ChatMessage[] | string {
   return messages;
 }
 
-/** A chat completion request for a Responses request, or the field that cannot be translated. */
-export function toChatRequest(r: ResponsesRequest): Translated {
-  if (r.previous_response_id) return { ok: false, message: 'previous_response_id: this gateway keeps no responses; send the conversation in input' };
-  const messages = messagesOf(r);
-  if (typeof messages === 'string') return { ok: false, message: messages };
+/**
+ * A chat completion request for a Responses request — after `history`, the conversation of the
+ * response it continues (previous_response_id) — or the field that cannot be translated. The
+ * request's `instructions` lead as a system message (and are not part of the conversation kept).
+ */
+export function toChatRequest(r: ResponsesRequest, history: readonly ChatMessage[] = []): Translated {
+  const conversation = messagesOf(r, history);
+  if (typeof conversation === 'string') return { ok: false, message: conversation };
+  const messages = r.instructions ? [{ role: 'system', content: r.instructions }, ...conversation] : conversation;
   const chat: Record<string, unknown> = { model: r.model, messages };
   if (r.tools && r.tools.length > 0) {
     const bad = r.tools.findIndex((t) => t.type !== 'function' || !t.name);
@@ -110,5 +118,5 @@ export function toChatRequest(r: ResponsesRequest): Translated {
     const { type: _type, ...schema } = format;
     chat['response_format'] = { type: 'json_schema', json_schema: schema };
   }
-  return { ok: true, chat: chat as ChatRequest };
+  return { ok: true, chat: chat as ChatRequest, conversation };
 }

@@ -35,7 +35,8 @@ import type { AttemptOutcome } from './retry-policy.js';
 import { runCascade } from './cascade.js';
 import { runUseLiteInWorker } from '../encoders/use-lite.js';
 import { serveCountTokens, serveMessages } from './messages-api.js';
-import { serveResponses } from './responses-api.js';
+import { serveResponses, serveStoredResponse } from './responses-api.js';
+import { StoredResponses } from './responses-store.js';
 import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from './mixture.js';
 import { openStore } from './store/open-store.js';
 import { pipeStream, sendCompletion, type StreamEnd } from './stream.js';
@@ -111,6 +112,10 @@ export class Gateway {
   private readonly nextRequestId: () => string;
   /** The retry policy's dependencies, for routed calls and proposers alike. */
   private readonly retry: RetryDeps;
+  /** The Responses API's stored responses. */
+  private readonly stored: StoredResponses;
+  /** The API key a bearer header names: its name, null when no keys are configured, undefined when missing or unknown. */
+  private readonly keyName: (authorization: string | undefined) => string | null | undefined;
 
   private constructor(
     readonly config: GatewayConfig,
@@ -127,6 +132,9 @@ export class Gateway {
     this.metrics = new GatewayMetrics(this.breakers);
     this.nextRequestId = requestIds(this.now);
     this.retry = { maxRetries: config.retries, rng: this.rng, now: this.now, sleep: this.sleep };
+    const keys = config.auth.keys;
+    this.keyName = (h) => (keys.length === 0 ? null : keyOf(h, keys)?.name);
+    this.stored = new StoredResponses(store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
     if (deps.logger) this.log = deps.logger;
     else {
       // lines are written 32 KB at a time (a write is a costly syscall a request), and at least every second
@@ -263,7 +271,7 @@ export class Gateway {
     let updated = false;
     if (route?.learning.learns && decision.answered) {
       // the prompt: from this replica's memory, the decision log (keepPrompts), or the shared store
-      const prompt = this.recent.get(id)?.prompt ?? decision.prompt ?? (this.store.shared ? await this.store.getPendingPrompt(id) : undefined);
+      const prompt = this.recent.get(id)?.prompt ?? decision.prompt ?? (this.store.shared ? await this.store.getExpiring('prompt', id) : undefined);
       if (prompt !== null && prompt !== undefined) {
         await route.learning.learn({ prompt, model: decision.answered, score, costUsd: decision.costUsd });
         updated = true;
@@ -286,7 +294,7 @@ export class Gateway {
     if (d.keyId && d.costUsd > 0) await this.store.addSpend(d.keyId, d.costUsd, d.time);
     if (recent) this.remember(d.requestId, recent);
     if (recent && this.store.shared && this.routes.get(d.route)?.learning.learns) {
-      await this.store.putPendingPrompt(d.requestId, recent.prompt, d.time + PENDING_PROMPT_MS);
+      await this.store.putExpiring('prompt', d.requestId, recent.prompt, d.time + PENDING_PROMPT_MS);
     }
   }
 
@@ -376,11 +384,12 @@ export class Gateway {
     if (req.method === 'POST' && (url === '/v1/responses' || url === '/v1/messages')) {
       // the Responses and Anthropic Messages APIs go through /v1/chat/completions, which authenticates, routes and records them
       const deps = { post: this.post, origin: this.origin, bodyLimitBytes: this.config.server.bodyLimitBytes, now: this.now, requestId };
-      return url === '/v1/responses' ? serveResponses(req, res, deps) : serveMessages(req, res, deps);
+      return url === '/v1/responses' ? serveResponses(req, res, { ...deps, stored: this.stored, keyName: this.keyName }) : serveMessages(req, res, deps);
     }
+    const storedId = /^\/v1\/responses\/([A-Za-z0-9_-]{1,128})$/.exec(url ?? '')?.[1];
+    if (storedId && (req.method === 'GET' || req.method === 'DELETE')) return serveStoredResponse(req, res, storedId, { stored: this.stored, keyName: this.keyName, requestId });
     if (req.method === 'POST' && url === '/v1/messages/count_tokens') {
-      const keys = this.config.auth.keys;
-      return serveCountTokens(req, res, { bodyLimitBytes: this.config.server.bodyLimitBytes, requestId, keyKnown: (h) => keys.length === 0 || keyOf(h, keys) !== undefined });
+      return serveCountTokens(req, res, { bodyLimitBytes: this.config.server.bodyLimitBytes, requestId, keyKnown: (h) => this.keyName(h) !== undefined });
     }
     if (req.method !== 'POST' || (url !== '/v1/chat/completions' && url !== '/v1/feedback' && url !== '/v1/embeddings')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
     const auth = await authorize(req.headers.authorization, this.config.auth.keys, this.store, this.now());

@@ -52,7 +52,7 @@ export async function exportTraffic(store: GatewayStore, q: TrafficQuery = {}): 
       skipped.notAnswered++;
       continue;
     }
-    const prompt = d.prompt ?? (store.shared ? await store.getPendingPrompt(id) : undefined);
+    const prompt = d.prompt ?? (store.shared ? await store.getExpiring('prompt', id) : undefined);
     if (prompt === undefined || prompt === null) {
       skipped.noPrompt++;
       continue;

@@ -1,7 +1,7 @@
 /**
  * A gateway in front of recorded answers, for the tests of the wire formats in front of its chat
  * pipeline: a synthetic dataset with answer texts served by replay-upstream, a route `auto` with a
- * ridge router fitted on it, a gateway key `sk-team`, and a `tooler` model (a local server that calls
+ * ridge router fitted on it, gateway keys `sk-team` and `sk-other-team`, and a `tooler` model (a local server that calls
  * the `weather` tool, then answers from its result, and records what it was sent).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -92,7 +92,7 @@ export async function startRoutedGateway(options: { seed: number; streamText?: s
     ...Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: upURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }])),
     tooler: { baseURL: `http://127.0.0.1:${(tooler.address() as AddressInfo).port}/v1`, inputPricePerMTok: 1, outputPricePerMTok: 2 },
   };
-  const config = parseGatewayConfig({ server: { port: 0 }, models, routes: { auto: { router: artifact, lambda: 0.5 } }, auth: { keys: [{ name: 'team', sha256: hashKey('sk-team') }] } });
+  const config = parseGatewayConfig({ server: { port: 0 }, models, routes: { auto: { router: artifact, lambda: 0.5 } }, auth: { keys: [{ name: 'team', sha256: hashKey('sk-team') }, { name: 'other', sha256: hashKey('sk-other-team') }] } });
   const gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) });
   const base = (await gateway.listen()).replace(/\/v1$/, '');
   return {

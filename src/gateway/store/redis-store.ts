@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { DecisionQuery, DecisionRecord, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
+import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
 
 const SPEND_KEEP_MS = 40 * 24 * 3600_000;
 
@@ -138,12 +138,16 @@ export class RedisStore implements GatewayStore {
     return h['artifact'] === undefined ? undefined : { artifactJson: h['artifact'], seq: Number(h['seq'] ?? 0) };
   }
 
-  async putPendingPrompt(requestId: string, prompt: string, expiresAt: number): Promise<void> {
-    await this.redis.set(`${this.p}prompt:${requestId}`, prompt, 'PX', Math.max(1, expiresAt - Date.now()));
+  async putExpiring(kind: ExpiringKind, id: string, text: string, expiresAt: number): Promise<void> {
+    await this.redis.set(`${this.p}${kind}:${id}`, text, 'PX', Math.max(1, expiresAt - Date.now()));
   }
 
-  async getPendingPrompt(requestId: string): Promise<string | undefined> {
-    return (await this.redis.get(`${this.p}prompt:${requestId}`)) ?? undefined;
+  async getExpiring(kind: ExpiringKind, id: string): Promise<string | undefined> {
+    return (await this.redis.get(`${this.p}${kind}:${id}`)) ?? undefined;
+  }
+
+  async deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean> {
+    return (await this.redis.del(`${this.p}${kind}:${id}`)) > 0;
   }
 
   async close(): Promise<void> {

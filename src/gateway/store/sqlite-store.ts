@@ -1,6 +1,6 @@
 /** The embedded store: SQLite through better-sqlite3, WAL journal, prepared statements. */
 import Database from 'better-sqlite3';
-import type { DecisionQuery, DecisionRecord, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
+import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS decisions (
@@ -15,8 +15,8 @@ CREATE INDEX IF NOT EXISTS spend_key_time ON spend(key_id, time);
 CREATE TABLE IF NOT EXISTS router_state (route TEXT PRIMARY KEY, artifact TEXT NOT NULL, time INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS feedback_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, route TEXT NOT NULL, event TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS feedback_events_route ON feedback_events(route, seq);
-CREATE TABLE IF NOT EXISTS pending_prompts (request_id TEXT PRIMARY KEY, prompt TEXT NOT NULL, expires INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS pending_prompts_expires ON pending_prompts(expires);
+CREATE TABLE IF NOT EXISTS expiring (kind TEXT NOT NULL, id TEXT NOT NULL, text TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (kind, id));
+CREATE INDEX IF NOT EXISTS expiring_expires ON expiring(expires);
 `;
 
 const FLUSH_MS = 25;
@@ -92,9 +92,10 @@ export class SqliteStore implements GatewayStore {
       appendEvent: this.db.prepare('INSERT INTO feedback_events (route, event) VALUES (?, ?)'),
       trimEvents: this.db.prepare('DELETE FROM feedback_events WHERE route = ? AND seq <= ?'),
       eventsAfter: this.db.prepare('SELECT seq, event FROM feedback_events WHERE route = ? AND seq > ? ORDER BY seq LIMIT ?'),
-      putPrompt: this.db.prepare('INSERT OR REPLACE INTO pending_prompts VALUES (?, ?, ?)'),
-      getPrompt: this.db.prepare('SELECT prompt FROM pending_prompts WHERE request_id = ? AND expires > ?'),
-      expirePrompts: this.db.prepare('DELETE FROM pending_prompts WHERE expires <= ?'),
+      putExpiring: this.db.prepare('INSERT OR REPLACE INTO expiring VALUES (?, ?, ?, ?)'),
+      getExpiring: this.db.prepare('SELECT text FROM expiring WHERE kind = ? AND id = ? AND expires > ?'),
+      deleteExpiring: this.db.prepare('DELETE FROM expiring WHERE kind = ? AND id = ? AND expires > ?'),
+      expire: this.db.prepare('DELETE FROM expiring WHERE expires <= ?'),
     };
   }
 
@@ -201,21 +202,26 @@ export class SqliteStore implements GatewayStore {
 
   private lastExpiry = 0;
 
-  async putPendingPrompt(requestId: string, prompt: string, expiresAt: number): Promise<void> {
+  async putExpiring(kind: ExpiringKind, id: string, text: string, expiresAt: number): Promise<void> {
     return this.enqueue(() => {
-      this.stmts.putPrompt.run(requestId, prompt, expiresAt);
+      this.stmts.putExpiring.run(kind, id, text, expiresAt);
       const now = Date.now();
       if (now - this.lastExpiry >= 1000) {
-        // expired prompts go at most once a second (an index range delete)
+        // expired documents go at most once a second (an index range delete)
         this.lastExpiry = now;
-        this.stmts.expirePrompts.run(now);
+        this.stmts.expire.run(now);
       }
     });
   }
 
-  async getPendingPrompt(requestId: string): Promise<string | undefined> {
+  async getExpiring(kind: ExpiringKind, id: string): Promise<string | undefined> {
     this.flush();
-    return (this.stmts.getPrompt.get(requestId, Date.now()) as { prompt: string } | undefined)?.prompt;
+    return (this.stmts.getExpiring.get(kind, id, Date.now()) as { text: string } | undefined)?.text;
+  }
+
+  async deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean> {
+    this.flush();
+    return this.stmts.deleteExpiring.run(kind, id, Date.now()).changes > 0;
   }
 
   async ready(): Promise<void> {

@@ -85,12 +85,20 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
       expect(await store.loadRouterState('learn')).toEqual({ artifactJson: '{"v":7}', seq: 7 });
     });
 
-    it('keeps a pending prompt until it expires', async () => {
-      await store.putPendingPrompt('r9', 'hello there', Date.now() + 60_000);
-      await store.putPendingPrompt('r10', 'gone', Date.now() - 1);
-      expect(await store.getPendingPrompt('r9')).toBe('hello there');
+    it('keeps expiring documents by kind until they expire or are deleted', async () => {
+      await store.putExpiring('prompt', 'r9', 'hello there', Date.now() + 60_000);
+      await store.putExpiring('prompt', 'r10', 'gone', Date.now() - 1);
+      await store.putExpiring('response', 'r9', '{"a":1}', Date.now() + 60_000);
+      expect(await store.getExpiring('prompt', 'r9')).toBe('hello there');
+      expect(await store.getExpiring('response', 'r9')).toBe('{"a":1}'); // kinds do not collide
       await new Promise((r) => setTimeout(r, 20));
-      expect(await store.getPendingPrompt('r10')).toBeUndefined();
+      expect(await store.getExpiring('prompt', 'r10')).toBeUndefined();
+      expect(await store.deleteExpiring('response', 'r9')).toBe(true);
+      expect(await store.deleteExpiring('response', 'r9')).toBe(false);
+      expect(await store.getExpiring('response', 'r9')).toBeUndefined();
+      expect(await store.getExpiring('prompt', 'r9')).toBe('hello there');
+      await store.putExpiring('prompt', 'r9', 'replaced', Date.now() + 60_000);
+      expect(await store.getExpiring('prompt', 'r9')).toBe('replaced');
     });
   });
 }

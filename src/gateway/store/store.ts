@@ -62,6 +62,13 @@ export interface RouterSnapshot {
   readonly seq: number;
 }
 
+/**
+ * What expiring documents are kept for: `prompt`, a served prompt, so feedback reaching another
+ * replica can still teach a router; `response`, a stored Responses API response (for
+ * `previous_response_id` and `GET /v1/responses/{id}`).
+ */
+export type ExpiringKind = 'prompt' | 'response';
+
 /** What per-key rate limits count. */
 export type RateCounter = 'requests' | 'tokens';
 
@@ -91,9 +98,12 @@ export interface GatewayStore {
   /** Saves a snapshot unless one with a later seq is already there. */
   saveRouterState(route: string, snapshot: RouterSnapshot): Promise<void>;
   loadRouterState(route: string): Promise<RouterSnapshot | undefined>;
-  /** A served prompt kept until `expiresAt` (unix ms) so feedback reaching another replica can still learn from it. */
-  putPendingPrompt(requestId: string, prompt: string, expiresAt: number): Promise<void>;
-  getPendingPrompt(requestId: string): Promise<string | undefined>;
+  /** Keeps a document of `kind` under `id` until `expiresAt` (unix ms), replacing one there. */
+  putExpiring(kind: ExpiringKind, id: string, text: string, expiresAt: number): Promise<void>;
+  /** The document, unless it expired or was deleted. */
+  getExpiring(kind: ExpiringKind, id: string): Promise<string | undefined>;
+  /** Deletes it; true when there was one (not expired). */
+  deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean>;
   /** Resolves when the store answers (SQLite: a query; Redis: PING); rejects with why not. */
   ready(): Promise<void>;
   close(): Promise<void>;

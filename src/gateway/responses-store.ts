@@ -1,0 +1,58 @@
+/**
+ * Stored responses of the Responses API: unless the request says `store: false` (or the config
+ * `responses.store: false`), a response is kept in the gateway's store (SQLite or Redis, so every
+ * replica finds it) for `responses.ttlDays`, with the conversation it ends — the messages sent (the
+ * request's `instructions` apart, as OpenAI does: they are not carried over) and its answer as an
+ * assistant message. A later request's `previous_response_id` continues that conversation;
+ * `GET /v1/responses/{id}` returns the response and `DELETE` removes it. A stored response belongs to
+ * the API key that created it (none: to every client of a gateway without keys).
+ */
+import { z } from 'zod';
+import type { ChatMessage } from './responses-request.js';
+import type { GatewayStore } from './store/store.js';
+
+const StoredSchema = z.object({
+  key: z.string().nullable(),
+  response: z.record(z.string(), z.unknown()),
+  messages: z.array(z.object({ role: z.string(), content: z.string().nullable() }).loose()),
+});
+export type StoredResponse = { readonly key: string | null; readonly response: Record<string, unknown>; readonly messages: ChatMessage[] };
+
+export class StoredResponses {
+  constructor(
+    private readonly store: GatewayStore,
+    /** False: nothing is stored, and previous_response_id is refused. */
+    readonly enabled: boolean,
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  async save(doc: StoredResponse): Promise<void> {
+    if (!this.enabled) return;
+    await this.store.putExpiring('response', String(doc.response['id']), JSON.stringify(doc), this.now() + this.ttlMs);
+  }
+
+  /** The stored response `id` if the key `key` may see it (undefined: none, expired, or another key's). */
+  async load(id: string, key: string | null): Promise<StoredResponse | undefined> {
+    const text = await this.store.getExpiring('response', id);
+    if (text === undefined) return undefined;
+    const parsed = StoredSchema.safeParse(JSON.parse(text));
+    if (!parsed.success || parsed.data.key !== key) return undefined;
+    return parsed.data as StoredResponse;
+  }
+
+  async delete(id: string, key: string | null): Promise<boolean> {
+    return (await this.load(id, key)) !== undefined && this.store.deleteExpiring('response', id);
+  }
+}
+
+/** The assistant message an answer's output items make: its text, and its function calls as tool calls. */
+export function assistantMessage(output: readonly Record<string, unknown>[]): ChatMessage {
+  let text = '';
+  const calls: Array<Record<string, unknown>> = [];
+  for (const item of output) {
+    if (item['type'] === 'function_call') calls.push({ id: item['call_id'], type: 'function', function: { name: item['name'], arguments: item['arguments'] } });
+    else if (item['type'] === 'message') for (const part of (item['content'] as Array<{ text?: string }> | undefined) ?? []) text += part.text ?? '';
+  }
+  return { role: 'assistant', content: text === '' && calls.length > 0 ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}) };
+}
