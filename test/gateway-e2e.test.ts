@@ -37,7 +37,7 @@ describe.skipIf(!hasRedis)('gateway processes (SDK → 2 replicas + Redis → re
     const r = spawnSync(process.execPath, [CLI, 'train', '--data', dir, '--router', router, '--out', out], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
   };
-  const writeConfig = (name: string, faults: boolean): string => {
+  const writeConfig = (name: string, faults: boolean, extra: Record<string, unknown> = {}): string => {
     const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: faults && m.id === broken ? faultyURL : goodURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
     const config = {
       server: { port: 0 },
@@ -46,6 +46,7 @@ describe.skipIf(!hasRedis)('gateway processes (SDK → 2 replicas + Redis → re
       auth: { keys: [{ name: 'main', sha256: hashKey(keys.main) }, { name: 'tiny', sha256: hashKey(keys.tiny), dailyBudgetUsd: 1e-9 }] },
       models,
       routes: { auto: { router: 'knn.json', lambda: 0.5 }, learn: { router: 'ucb1.json', lambda: 0 } },
+      ...extra,
     };
     const file = join(dir, `${name}.yaml`);
     writeFileSync(file, JSON.stringify(config, null, 1));
@@ -130,5 +131,22 @@ describe.skipIf(!hasRedis)('gateway processes (SDK → 2 replicas + Redis → re
     for (const r of running.splice(-2)) await r.stop();
     const c = await serve(config);
     expect((await ask(c, 'learn', prompt)).model).toBe('small-3');
+  }, 60_000);
+
+  it('replicas share cached answers and stored Responses through Redis', async () => {
+    const config = writeConfig('shared', false, { cache: { enabled: true } });
+    const [a, b] = [await serve(config), await serve(config)];
+    const prompt = test[5]?.prompt as string;
+    const first = await a.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse();
+    expect(first.response.headers.get('x-switchyard-cache')).toBe('miss');
+    const other = await b.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse();
+    expect(other.response.headers.get('x-switchyard-cache')).toBe('hit'); // the answer replica a kept
+    expect(other.data.choices[0]?.message.content).toBe(first.data.choices[0]?.message.content);
+    // a response stored by one replica is found by the other (a client's next turn may land there)
+    const turn = await a.responses.create({ model: 'auto', input: test[6]?.prompt as string });
+    expect((await b.responses.retrieve(turn.id)).output_text).toBe(turn.output_text);
+    const next = await b.responses.create({ model: 'auto', previous_response_id: turn.id, input: test[7]?.prompt as string }); // replay answers a conversation by its last user turn
+    expect(next.previous_response_id).toBe(turn.id);
+    expect(next.output_text).toMatch(new RegExp(`recorded answer to ${test[7]?.id}$`));
   }, 60_000);
 });

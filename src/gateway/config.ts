@@ -107,6 +107,19 @@ export const GatewayConfigSchema = z.object({
    * the store: `store: false` keeps none (a request's own `store: false` opts out too); `ttlDays`: how long.
    */
   responses: z.object({ store: z.boolean().default(true), ttlDays: z.number().positive().max(3650).default(30) }).default({ store: true, ttlDays: 30 }),
+  /**
+   * The exact-match answer cache (completion-cache.ts): a request its model already answered within
+   * `ttlSeconds` gets that answer again, free. Per API key unless `sharedAcrossKeys`.
+   */
+  cache: z
+    .object({
+      enabled: z.boolean().default(false),
+      ttlSeconds: z.number().int().positive().default(3600),
+      /** Answers each process keeps (least recently used go first); a Redis store also shares them between replicas. */
+      maxEntries: z.number().int().positive().default(10_000),
+      sharedAcrossKeys: z.boolean().default(false),
+    })
+    .default({ enabled: false, ttlSeconds: 3600, maxEntries: 10_000, sharedAcrossKeys: false }),
   models: z.record(z.string(), ModelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
   routes: z.record(z.string(), RouteConfigSchema).default({}),
 });

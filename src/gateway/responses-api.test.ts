@@ -140,7 +140,7 @@ describe('Responses API (POST /v1/responses)', () => {
     expect(await err(stranger.responses.retrieve(first.id))).toMatchObject({ status: 401, code: 'invalid_api_key' });
     // store: false keeps nothing
     const unkept = await client.responses.create({ model: 'auto', input: t.question.prompt, store: false });
-    expect(unkept.store).toBe(false);
+    expect(unkept).toMatchObject({ store: false });
     expect(await err(client.responses.retrieve(unkept.id))).toMatchObject({ status: 404, code: 'response_not_found' });
     // delete: gone for good
     await client.responses.delete(first.id);

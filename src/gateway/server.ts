@@ -40,6 +40,7 @@ import { StoredResponses } from './responses-store.js';
 import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from './mixture.js';
 import { openStore } from './store/open-store.js';
 import { pipeStream, sendCompletion, type StreamEnd } from './stream.js';
+import { CompletionAssembler, CompletionCache, cacheMode } from './completion-cache.js';
 import { CostModel } from '../routers/cost-model.js';
 import { costOf } from './usage-cost.js';
 import { requestIds } from './request-id.js';
@@ -114,6 +115,8 @@ export class Gateway {
   private readonly retry: RetryDeps;
   /** The Responses API's stored responses. */
   private readonly stored: StoredResponses;
+  /** The exact-match answer cache, when enabled. */
+  private readonly cache: CompletionCache | undefined;
   /** The API key a bearer header names: its name, null when no keys are configured, undefined when missing or unknown. */
   private readonly keyName: (authorization: string | undefined) => string | null | undefined;
 
@@ -134,6 +137,7 @@ export class Gateway {
     this.retry = { maxRetries: config.retries, rng: this.rng, now: this.now, sleep: this.sleep };
     const keys = config.auth.keys;
     this.keyName = (h) => (keys.length === 0 ? null : keyOf(h, keys)?.name);
+    this.cache = config.cache.enabled ? new CompletionCache(config.cache, store, this.now) : undefined;
     this.stored = new StoredResponses(store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
     if (deps.logger) this.log = deps.logger;
     else {
@@ -334,7 +338,7 @@ export class Gateway {
    * Answers with an upstream's JSON completion (renamed to the model that answered, its cost in a
    * header) and records it; false, with nothing sent, when the body broke off or is not JSON.
    */
-  private async answerJson(res: ServerResponse, result: { response: UpstreamResponse; finish: () => void }, model: ModelConfig, modelId: string, headers: Record<string, string>, otherCalls: number, after: (callCost: number) => Promise<void>): Promise<boolean> {
+  private async answerJson(res: ServerResponse, result: { response: UpstreamResponse; finish: () => void }, model: ModelConfig, modelId: string, headers: Record<string, string>, otherCalls: number, after: (callCost: number, end: StreamEnd, dataEvents: number, answer: Record<string, unknown>) => Promise<void>): Promise<boolean> {
     let raw: string;
     let json: { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
     try {
@@ -349,9 +353,9 @@ export class Gateway {
     const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': (callCost + otherCalls).toPrecision(6) });
     // with a shared store, record before answering: feedback may reach another replica next
-    if (this.store.shared) await after(callCost);
+    if (this.store.shared) await after(callCost, 'done', 0, json);
     res.end(out);
-    if (!this.store.shared) await after(callCost);
+    if (!this.store.shared) await after(callCost, 'done', 0, json);
     return true;
   }
 
@@ -436,8 +440,8 @@ export class Gateway {
     const proposalCost = [...proposals, ...escalated].reduce((sum, p) => sum + p.costUsd, 0);
     const cascadeHeader = escalated.length > 0 ? { 'x-switchyard-escalated-from': escalated.map((p) => p.model).join(',') } : {};
     // what is recorded of this request: the model that answered (or was being called), status, cost
-    const decision = (answered: string | null, status: number, costUsd: number): DecisionRecord => ({
-      requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered, reason, candidates,
+    const decision = (answered: string | null, status: number, costUsd: number, why = reason): DecisionRecord => ({
+      requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered, reason: why, candidates,
       costUsd: costUsd + proposalCost, latencyMs: performance.now() - started, status, prompt: status === 200 && this.config.store.keepPrompts ? prompt : null,
     });
     // the client went away (499) or the shutdown cut the request (503): recorded with the cost of the
@@ -462,6 +466,26 @@ export class Gateway {
       const record = (): Promise<void> => this.record(decision(picked.model, 200, pickedCost), { route: route?.name ?? picked.model, prompt, answered: picked.model, costUsd: proposalCost + pickedCost });
       return sendCompletion(res, completion, headers, body.stream === true, body.stream_options?.include_usage === true, record, this.store.shared);
     }
+    // the answer cache: one model's answer to this exact request (not for soft routing's or a cascade's answers)
+    const cache = this.cache && proposals.length === 0 && escalated.length === 0 ? this.cache : undefined;
+    const mode = cache ? cacheMode(req.headers) : 'bypass';
+    const cacheKey = (modelId: string): string => (cache as CompletionCache).key(modelId, body, auth.key?.name ?? null);
+    const routeName = route?.name ?? body.model;
+    const cached = mode === 'use' ? await cache?.get(cacheKey(order[0] as string)) : undefined;
+    if (cache) this.metrics.cache.of(routeName, cached ? 'hit' : mode === 'use' ? 'miss' : mode).value++;
+    if (cached) {
+      const modelId = order[0] as string;
+      const headers = { 'x-request-id': requestId, 'x-switchyard-model': modelId, 'x-switchyard-route': routeName, 'x-switchyard-cost-usd': '0', 'x-switchyard-cache': 'hit', ...(route ? { 'x-switchyard-lambda': String(lambda) } : {}) };
+      const record = (): Promise<void> => this.record(decision(modelId, 200, 0, `${reason}; answered from the cache`), { route: routeName, prompt, answered: modelId, costUsd: 0 });
+      return sendCompletion(res, { ...cached, model: modelId }, headers, body.stream === true, body.stream_options?.include_usage === true, record, this.store.shared);
+    }
+    const cacheHeader = cache ? { 'x-switchyard-cache': mode === 'use' ? 'miss' : mode } : {};
+    // a whole answer is kept (a stream that did not finish cleanly has none)
+    const keep = mode === 'bypass' ? undefined : (modelId: string, completion: Record<string, unknown> | undefined): Promise<void> => {
+      if (!completion) return Promise.resolve();
+      this.metrics.cache.of(routeName, 'stored').value++;
+      return (cache as CompletionCache).put(cacheKey(modelId), completion);
+    };
     const upstreamBody: Record<string, unknown> = { ...(proposals.length > 0 ? aggregateRequest(body, proposals) : body) };
     if (body.stream) upstreamBody['stream_options'] = { ...(body.stream_options ?? {}), include_usage: true };
     let last: { status: number | undefined; outcome: AttemptOutcome | undefined } = { status: undefined, outcome: undefined };
@@ -485,16 +509,19 @@ export class Gateway {
         ...(order[0] !== modelId ? { 'x-switchyard-fallback-from': order[0] as string } : {}),
         ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
         ...cascadeHeader,
+        ...cacheHeader,
       };
       const upstreamStart = started + overhead;
       // the request's cost: this call plus any soft-routing proposers; a stream that broke midway is
       // recorded as a 502 (the client got an error event), and feedback cannot refer to it
-      const after = (callCost: number, end: StreamEnd = 'done', dataEvents = 0): Promise<void> => {
+      const collect = keep && body.stream ? new CompletionAssembler() : undefined;
+      const after = (callCost: number, end: StreamEnd = 'done', dataEvents = 0, answer?: Record<string, unknown>): Promise<void> => {
         if (end === 'cancelled') return gone(model, modelId, dataEvents, callCost);
         const ok = end === 'done';
-        return this.record(decision(modelId, ok ? 200 : 502, callCost), ok ? { route: route?.name ?? modelId, prompt, answered: modelId, costUsd: callCost + proposalCost } : undefined, performance.now() - upstreamStart, overhead);
+        const recorded = this.record(decision(modelId, ok ? 200 : 502, callCost), ok ? { route: route?.name ?? modelId, prompt, answered: modelId, costUsd: callCost + proposalCost } : undefined, performance.now() - upstreamStart, overhead);
+        return ok && keep ? recorded.then(() => keep(modelId, answer ?? collect?.completion())) : recorded;
       };
-      if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: this.store.shared, client });
+      if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: this.store.shared, client, collect });
       if (await this.answerJson(res, result, model, modelId, headers, proposalCost, after)) return;
       if (client.aborted) return gone(model, modelId, 0);
       // the body broke off (or is not JSON): nothing has reached the client yet, so the next model may answer

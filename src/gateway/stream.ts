@@ -34,6 +34,8 @@ export interface StreamJob {
   readonly otherCalls: number;
   /** Record before the client sees the end (shared stores: feedback may reach another replica next). */
   readonly recordFirst: boolean;
+  /** Given every data event (the answer cache rebuilds the completion from them). */
+  readonly collect?: { push(data: string): void } | undefined;
 }
 
 const DATA = Buffer.from('data: ');
@@ -44,7 +46,7 @@ const USAGE = Buffer.from('"usage":{');
 const isDone = (event: Buffer): boolean => event.subarray(0, DONE.length).equals(DONE) && event.subarray(DONE.length).every((b) => b === 0x0a || b === 0x0d);
 
 export async function pipeStream(job: StreamJob): Promise<void> {
-  const { res, upstream, finish, headers, model, modelId, clientWantsUsage, after, otherCalls, recordFirst } = job;
+  const { res, upstream, finish, headers, model, modelId, clientWantsUsage, after, otherCalls, recordFirst, collect } = job;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
   let cost = 0;
   let events = 0;
@@ -67,6 +69,7 @@ export async function pipeStream(job: StreamJob): Promise<void> {
         const isData = event.subarray(0, DATA.length).equals(DATA);
         if (isData && !isDone(event)) {
           events++;
+          collect?.push(event.toString('utf8', DATA.length));
           // parse only chunks that carry usage or name another model; pass the rest through as they are
           if (!event.includes(USAGE) && event.includes(sameModel)) {
             out.push(event);
@@ -130,8 +133,11 @@ export async function sendCompletion(
     const c = completion as { id?: string; created?: number; model?: string; choices?: Array<{ message?: Record<string, unknown>; finish_reason?: string | null }>; usage?: unknown };
     const base = { id: c.id ?? 'chatcmpl', object: 'chat.completion.chunk', created: c.created ?? 0, model: c.model };
     const choice = c.choices?.[0];
+    const message = (choice?.message ?? {}) as { tool_calls?: Array<Record<string, unknown>> };
+    // a delta's tool calls carry their index (stream readers assemble calls by it)
+    const toolCalls = message.tool_calls?.map((call, index) => ({ index, ...call }));
     const events = [
-      { ...base, choices: [{ index: 0, delta: { ...(choice?.message ?? {}), role: 'assistant' }, logprobs: null, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: { ...message, ...(toolCalls ? { tool_calls: toolCalls } : {}), role: 'assistant' }, logprobs: null, finish_reason: null }] },
       { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: choice?.finish_reason ?? 'stop' }] },
       ...(includeUsage && c.usage ? [{ ...base, choices: [], usage: c.usage }] : []),
     ];

@@ -36,6 +36,8 @@ export interface RoutedGateway {
   readonly meta: DatasetMeta;
   /** A test prompt with recorded answers. */
   readonly question: MatrixRow;
+  /** Every test prompt. */
+  readonly testRows: readonly MatrixRow[];
   /** The recorded answer of `model` to the question. */
   answerOf(model: string): string;
   /** What the tool-calling model was sent, in order. */
@@ -74,7 +76,8 @@ function startTooler(requests: ToolRequest[], streamText: string): Promise<Serve
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
 }
 
-export async function startRoutedGateway(options: { seed: number; streamText?: string }): Promise<RoutedGateway> {
+/** `config`: more gateway config (e.g. `{ cache: { enabled: true } }`); `fetch`: the gateway's transport (to count its calls). */
+export async function startRoutedGateway(options: { seed: number; streamText?: string; config?: Record<string, unknown>; fetch?: typeof fetch }): Promise<RoutedGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'sy-wire-'));
   const { meta, rows } = syntheticRows({ prompts: 160, seed: options.seed });
   const answers = syntheticAnswers(rows, options.seed);
@@ -92,14 +95,15 @@ export async function startRoutedGateway(options: { seed: number; streamText?: s
     ...Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: upURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }])),
     tooler: { baseURL: `http://127.0.0.1:${(tooler.address() as AddressInfo).port}/v1`, inputPricePerMTok: 1, outputPricePerMTok: 2 },
   };
-  const config = parseGatewayConfig({ server: { port: 0 }, models, routes: { auto: { router: artifact, lambda: 0.5 } }, auth: { keys: [{ name: 'team', sha256: hashKey('sk-team') }, { name: 'other', sha256: hashKey('sk-other-team') }] } });
-  const gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) });
+  const config = parseGatewayConfig({ server: { port: 0 }, models, routes: { auto: { router: artifact, lambda: 0.5 } }, auth: { keys: [{ name: 'team', sha256: hashKey('sk-team') }, { name: 'other', sha256: hashKey('sk-other-team') }] }, ...options.config });
+  const gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }), ...(options.fetch ? { fetch: options.fetch } : {}) });
   const base = (await gateway.listen()).replace(/\/v1$/, '');
   return {
     gateway,
     base,
     meta,
     question,
+    testRows: rows.filter((r) => r.split === 'test'),
     answerOf: (model) => answers.find((a) => a.id === question.id && a.model === model)?.response as string,
     toolRequests,
     close: async () => {

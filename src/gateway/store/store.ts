@@ -65,9 +65,10 @@ export interface RouterSnapshot {
 /**
  * What expiring documents are kept for: `prompt`, a served prompt, so feedback reaching another
  * replica can still teach a router; `response`, a stored Responses API response (for
- * `previous_response_id` and `GET /v1/responses/{id}`).
+ * `previous_response_id` and `GET /v1/responses/{id}`); `cache`, a cached chat completion
+ * (completion-cache.ts).
  */
-export type ExpiringKind = 'prompt' | 'response';
+export type ExpiringKind = 'prompt' | 'response' | 'cache';
 
 /** What per-key rate limits count. */
 export type RateCounter = 'requests' | 'tokens';
