@@ -22,6 +22,7 @@ usage: switchyard <command> [options]   (--help on any command)
   eval          fit routers on train, replay them on test, write results.json + report.html
   data import   convert RouterBench CSVs or production logs to the routing-matrix format
   data inspect  summarise a dataset: prompts, models, splits, mean score and cost
+  data collect  ask your prompts of every candidate model, grade the answers (LLM judge or reference), make a dataset
   train         fit a router on a dataset's train split and save it as a JSON artifact
   route         route one prompt with a saved router and explain the decision
   add-model     add a model to a trained cross-attention router from a few labelled prompts

@@ -26,10 +26,7 @@ import { requestLambda } from './request-lambda.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
 import { callModel, type ModelCallDeps, type RetryDeps } from './model-call.js';
 import { EmbeddingsRequestSchema, serveEmbeddings } from './embeddings.js';
-import { anthropicPost } from './providers/anthropic.js';
-import { replayPost } from './providers/replay.js';
-import { ReplayData } from './replay-upstream/replay-data.js';
-import { loadDataset } from '../data/load.js';
+import { modelPosts } from './providers/model-posts.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import type { AttemptOutcome } from './retry-policy.js';
 import { runCascade } from './cascade.js';
@@ -162,14 +159,7 @@ export class Gateway {
   static async create(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
     const g = new Gateway(config, deps, deps.store ?? (await openStore(config.store)));
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
-    const replays = new Map<string, ReplayData>();
-    for (const [id, m] of Object.entries(config.models)) {
-      if (m.provider === 'anthropic') g.posts.set(id, anthropicPost(g.post, g.now));
-      if (m.provider !== 'replay' || !m.data) continue;
-      let data = replays.get(m.data);
-      if (!data) replays.set(m.data, (data = await ReplayData.load(loadDataset(m.data))));
-      g.posts.set(id, replayPost(data, g.now));
-    }
+    for (const [id, post] of await modelPosts(config.models, g.post, g.now)) g.posts.set(id, post);
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
     if (g.store.shared && [...g.routes.values()].some((r) => r.learning.learns)) {
       g.syncTimer = setInterval(() => void g.syncLearning(), config.store.syncMs);

@@ -6,6 +6,7 @@ import { inspectDataset } from '../../data/inspect.js';
 import { openDataset } from '../../data/open.js';
 import { writeDataset } from '../../data/write.js';
 import { numberFlag, parse, requireString } from '../args.js';
+import { COLLECT_USAGE, runCollect } from './collect.js';
 
 const IMPORT_USAGE = `usage: switchyard data import --from routerbench|long --out DIR [--name NAME] [--prices prices.json]
                               [--test-fraction F] [--seed N] INPUT...
@@ -21,6 +22,7 @@ const INSPECT_USAGE = 'usage: switchyard data inspect DIR   (a routing-matrix fo
 export async function runData(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'import') return runImport(rest);
+  if (sub === 'collect') return runCollect(rest);
   if (sub === 'inspect') {
     const { positionals } = parse(rest, {}, INSPECT_USAGE);
     const dir = positionals[0];
@@ -28,7 +30,7 @@ export async function runData(argv: string[]): Promise<void> {
     process.stdout.write(inspectDataset(openDataset(dir, (l) => void process.stderr.write(l + '\n'))) + '\n');
     return;
   }
-  throw invalidArgument(`data: unknown subcommand ${JSON.stringify(sub ?? '')} (import, inspect)\n\n${IMPORT_USAGE}\n${INSPECT_USAGE}`);
+  throw invalidArgument(`data: unknown subcommand ${JSON.stringify(sub ?? '')} (import, inspect, collect)\n\n${IMPORT_USAGE}\n${INSPECT_USAGE}\n\n${COLLECT_USAGE}`);
 }
 
 async function runImport(argv: string[]): Promise<void> {
