@@ -368,12 +368,13 @@ export class Gateway {
       res.end(text);
       return;
     }
-    if (req.method === 'GET' && url === '/v1/models') {
-      const data = [...this.routes.keys(), ...Object.keys(this.config.models)].map((id) => ({ id, object: 'model', created: 0, owned_by: this.routes.has(id) ? 'switchyard-route' : 'switchyard' }));
-      const text = JSON.stringify({ object: 'list', data });
-      res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId });
-      res.end(text);
-      return;
+    if (req.method === 'GET' && url?.startsWith('/v1/models')) {
+      // the list (client.models.list), or one route or model (client.models.retrieve)
+      const card = (id: string): Record<string, unknown> => ({ id, object: 'model', created: 0, owned_by: this.routes.has(id) ? 'switchyard-route' : 'switchyard' });
+      if (url === '/v1/models') return sendJson(res, 200, { object: 'list', data: [...this.routes.keys(), ...Object.keys(this.config.models)].map(card) }, { 'x-request-id': requestId });
+      const id = decodeURIComponent(url.slice('/v1/models/'.length));
+      if (url.startsWith('/v1/models/') && (this.routes.has(id) || id in this.config.models)) return sendJson(res, 200, card(id), { 'x-request-id': requestId });
+      return sendError(res, 404, 'model_not_found', `"${id}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`, { 'x-request-id': requestId });
     }
     if (req.method === 'POST' && (url === '/v1/responses' || url === '/v1/messages')) {
       // the Responses and Anthropic Messages APIs go through /v1/chat/completions, which authenticates, routes and records them
