@@ -27,7 +27,18 @@ export const ModelConfigSchema = z.object({
   outputPricePerMTok: z.number().nonnegative().optional(),
   /** The genai-prices provider id to look the model up under (openai, anthropic, groq, …). */
   priceProvider: z.string().optional(),
-}).refine((m) => m.provider !== 'replay' || m.data !== undefined, { message: 'a replay model needs "data" (a routing-matrix folder)', path: ['data'] });
+  /**
+   * Several endpoints serving this model (regions, accounts, Azure deployments): each call goes to
+   * one, drawn by `weight` among those whose circuit is closed, and a retry to another
+   * (deployments.ts). Each overrides `baseURL`, and `apiKeyEnv` / `upstreamModel` where given.
+   */
+  deployments: z
+    .array(z.object({ baseURL: z.string().url(), apiKeyEnv: z.string().optional(), upstreamModel: z.string().min(1).optional(), weight: z.number().positive().default(1) }))
+    .min(1)
+    .optional(),
+})
+  .refine((m) => m.provider !== 'replay' || m.data !== undefined, { message: 'a replay model needs "data" (a routing-matrix folder)', path: ['data'] })
+  .refine((m) => m.provider !== 'replay' || m.deployments === undefined, { message: 'a replay model answers in process: it has no deployments', path: ['deployments'] });
 export type ModelConfigInput = z.infer<typeof ModelConfigSchema>;
 /** A model with its prices resolved. */
 export type ModelConfig = ModelConfigInput & { inputPricePerMTok: number; outputPricePerMTok: number };

@@ -93,7 +93,7 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect(response.headers.get('x-request-id')).toMatch(/^req_/);
     expect((await client.models.list()).data.map((m) => m.id)).toContain('auto');
     expect(await client.models.retrieve('auto')).toMatchObject({ id: 'auto', object: 'model', owned_by: 'switchyard-route' });
-    expect(await client.models.retrieve(model)).toMatchObject({ id: model, owned_by: 'switchyard' });
+    expect(await client.models.retrieve(model as string)).toMatchObject({ id: model, owned_by: 'switchyard' });
     await expect(client.models.retrieve('gpt-9')).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
   });
 

@@ -6,7 +6,8 @@
  * scrape time through the metric interface (`get()`).
  */
 import { Gauge, Registry } from 'prom-client';
-import type { CircuitBreaker } from './circuit-breaker.js';
+import type { CircuitState } from './circuit-breaker.js';
+import type { ModelUpstreams } from './deployments.js';
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -126,14 +127,24 @@ export class GatewayMetrics {
 
   private readonly bundles = new Map<string, RequestSeries>();
 
-  constructor(breakers: ReadonlyMap<string, CircuitBreaker>) {
+  constructor(upstreams: ReadonlyMap<string, ModelUpstreams>) {
+    const code = (s: CircuitState): number => (s === 'closed' ? 0 : s === 'half-open' ? 1 : 2);
     new Gauge({
       name: 'switchyard_circuit_state',
-      help: 'Circuit breaker per upstream model: 0 closed, 1 half-open, 2 open',
+      help: 'Circuit breaker per upstream model (the best of its deployments): 0 closed, 1 half-open, 2 open',
       labelNames: ['model'],
       registers: [this.registry],
       collect(): void {
-        for (const [model, b] of breakers) this.set({ model }, b.state === 'closed' ? 0 : b.state === 'half-open' ? 1 : 2);
+        for (const [model, u] of upstreams) this.set({ model }, code(u.state));
+      },
+    });
+    new Gauge({
+      name: 'switchyard_deployment_circuit_state',
+      help: "Circuit breaker per deployment of a model with several (deployment: its position in the model's deployments): 0 closed, 1 half-open, 2 open",
+      labelNames: ['model', 'deployment'],
+      registers: [this.registry],
+      collect(): void {
+        for (const [model, u] of upstreams) if (u.size > 1) u.breakers.forEach((b, d) => this.set({ model, deployment: String(d) }, code(b.state)));
       },
     });
   }

@@ -5,7 +5,7 @@
  * through the normal pipeline: retries, circuit breaker, streaming) or a response scorer picks the best of
  * them. The request's cost counts every call. See docs/gateway.md, "Soft routing".
  */
-import type { CircuitBreaker } from './circuit-breaker.js';
+import type { ModelUpstreams } from './deployments.js';
 import type { ModelConfig } from './config.js';
 import type { ChatRequest } from './http.js';
 import { callModel, type RetryDeps } from './model-call.js';
@@ -40,8 +40,8 @@ export interface ProposalDeps {
   readonly post: (modelId: string) => HttpPost;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cost: (usage: { prompt_tokens?: number; completion_tokens?: number } | undefined, model: ModelConfig) => number;
-  /** The model's circuit breaker: an open one skips the proposer; each call's outcome is reported. */
-  readonly breaker?: (modelId: string) => CircuitBreaker | undefined;
+  /** The model's deployments and breakers: a model whose circuits are all open is skipped; each call's outcome is reported. */
+  readonly upstreams?: (modelId: string) => ModelUpstreams | undefined;
   /** A proposer's retryable failures are retried like the routed call's. */
   readonly retry: RetryDeps;
   /** Aborted when the client went away: the proposers' calls are cancelled. */
@@ -56,7 +56,7 @@ export async function propose(models: readonly string[], configs: Readonly<Recor
     models.map(async (id): Promise<Proposal | undefined> => {
       const model = configs[id];
       if (!model) return undefined;
-      const call = await callModel(model, id, request, timeouts, { post: deps.post(id), env: deps.env, breaker: deps.breaker?.(id), retry: deps.retry, cancel: deps.cancel });
+      const call = await callModel(model, id, request, timeouts, { post: deps.post(id), env: deps.env, upstreams: deps.upstreams?.(id), retry: deps.retry, cancel: deps.cancel });
       if (call.kind !== 'ok') return undefined;
       const r = call.result;
       try {

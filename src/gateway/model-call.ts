@@ -1,12 +1,12 @@
 /**
- * One model's call with the gateway's resilience around it: its circuit breaker is asked before each
- * attempt and told each outcome, and a retryable failure (408/409/429/5xx, timeouts before the first
+ * One model's call with the gateway's resilience around it: each attempt goes to one of its
+ * deployments whose circuit breaker lets it through (deployments.ts), which is told the outcome, and a retryable failure (408/409/429/5xx, timeouts before the first
  * byte, connection errors) is retried by the pure retry policy. Used for the routed call (which then
  * falls back along the router's ranking) and for soft routing's proposers.
  */
 import type { Rng } from '../core/random.js';
-import type { CircuitBreaker } from './circuit-breaker.js';
 import type { ModelConfig } from './config.js';
+import type { ModelUpstreams } from './deployments.js';
 import { callEndpoint, type CallSignal, type Endpoint, type HttpPost, type UpstreamResult, type UpstreamTimeouts } from './providers/openai-compatible.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutcome } from './retry-policy.js';
 
@@ -20,15 +20,16 @@ export interface RetryDeps {
 export interface ModelCallDeps {
   readonly post: HttpPost;
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly breaker: CircuitBreaker | undefined;
+  /** The model's deployments and their circuit breakers (none: call `model` as it is, unguarded). */
+  readonly upstreams: ModelUpstreams | undefined;
   readonly retry: RetryDeps;
   /** Aborted when the client went away: the call in progress is cancelled and nothing is retried. */
   readonly cancel?: CallSignal | undefined;
 }
 
 export type ModelCall =
-  /** The upstream answered 2xx; the caller reads the response and calls `finish`. */
-  | { readonly kind: 'ok'; readonly result: Extract<UpstreamResult, { ok: true }> }
+  /** The upstream (`deployment`) answered 2xx; the caller reads the response and calls `finish`. */
+  | { readonly kind: 'ok'; readonly result: Extract<UpstreamResult, { ok: true }>; readonly deployment: number }
   /** A final answer that is not the model's fault to retry (400, 401, 404 …): the client's answer. */
   | { readonly kind: 'refused'; readonly status: number | undefined; readonly body: string }
   /** Retries used up or the circuit open: the caller falls back or gives up. */
@@ -37,18 +38,23 @@ export type ModelCall =
   | { readonly kind: 'cancelled' };
 
 export async function callModel(model: ModelConfig, modelId: string, body: Record<string, unknown>, timeouts: UpstreamTimeouts, deps: ModelCallDeps, endpoint: Endpoint = 'chat/completions'): Promise<ModelCall> {
-  const { breaker, retry } = deps;
+  const { upstreams, retry } = deps;
   let last: { status: number | undefined; outcome: AttemptOutcome } = { status: undefined, outcome: { kind: 'connection-error' } };
+  const tried = new Set<number>();
   for (let attempt = 0; ; attempt++) {
-    if (breaker && !breaker.allow()) return { kind: 'failed', ...last };
-    const result = await callEndpoint(model, modelId, body, timeouts, { post: deps.post, env: deps.env, cancel: deps.cancel }, endpoint);
+    // a deployment whose circuit lets the call through, one not tried yet first
+    const at = upstreams ? upstreams.pick(retry.rng, tried) : 0;
+    if (at === undefined) return { kind: 'failed', ...last };
+    tried.add(at);
+    const breaker = upstreams?.breakers[at];
+    const result = await callEndpoint(upstreams ? upstreams.config(at) : model, modelId, body, timeouts, { post: deps.post, env: deps.env, cancel: deps.cancel }, endpoint);
     if (deps.cancel?.aborted) {
       if (result.ok) result.finish();
       return { kind: 'cancelled' }; // not the upstream's fault: its breaker is not told
     }
     if (result.ok) {
       breaker?.success();
-      return { kind: 'ok', result };
+      return { kind: 'ok', result, deployment: at };
     }
     last = { status: result.status, outcome: result.outcome };
     const retryable = result.outcome.kind !== 'response' || isRetryableStatus(result.outcome.status);

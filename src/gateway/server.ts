@@ -17,7 +17,7 @@ import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
 import { admitTokens, authorize, keyOf, type KeyConfig } from './auth.js';
 import { GatewayMetrics } from './metrics.js';
-import { CircuitBreaker } from './circuit-breaker.js';
+import { ModelUpstreams } from './deployments.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
 import { ChatRequestSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused, type ChatRequest } from './http.js';
@@ -87,7 +87,8 @@ interface Plan {
 export class Gateway {
   private server: Server | undefined;
   private readonly routes = new Map<string, LoadedRoute>();
-  private readonly breakers = new Map<string, CircuitBreaker>();
+  /** Each model's deployments and their circuit breakers. */
+  private readonly upstreams = new Map<string, ModelUpstreams>();
   private readonly post: HttpPost;
   /** Per model: its own transport when not plain HTTP (the in-process replay provider). */
   private readonly posts = new Map<string, HttpPost>();
@@ -128,8 +129,8 @@ export class Gateway {
     this.now = deps.now ?? Date.now;
     this.rng = deps.rng ?? createRng(0);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    for (const id of Object.keys(config.models)) this.breakers.set(id, new CircuitBreaker({ failureThreshold: 5, cooldownMs: 30_000 }, this.now));
-    this.metrics = new GatewayMetrics(this.breakers);
+    for (const [id, m] of Object.entries(config.models)) this.upstreams.set(id, new ModelUpstreams(m, { failureThreshold: 5, cooldownMs: 30_000 }, this.now));
+    this.metrics = new GatewayMetrics(this.upstreams);
     this.nextRequestId = requestIds(this.now);
     this.retry = { maxRetries: config.retries, rng: this.rng, now: this.now, sleep: this.sleep };
     const keys = config.auth.keys;
@@ -305,7 +306,7 @@ export class Gateway {
     const order = [chosen, ...ranked.filter((m) => m !== chosen), ...route.models.filter((m) => m !== chosen && !ranked.includes(m))];
     const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined, escalated: [] };
     // what the calls made before the answering one need (built only for cascades and soft routing, off the hot path)
-    const deps = (): ProposalDeps => ({ post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, breaker: (id: string) => this.breakers.get(id), retry: this.retry, cancel: client });
+    const deps = (): ProposalDeps => ({ post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, upstreams: (id: string) => this.upstreams.get(id), retry: this.retry, cancel: client });
     if (decision?.kind === 'cascade') {
       // a cascade: cheap models first, each answer judged; the last model goes through the normal pipeline
       const c = await runCascade(decision, route.learning.router, prompt, this.config.models, body, this.config.timeouts, deps());
@@ -406,7 +407,7 @@ export class Gateway {
       }
       const record = (modelId: string, status: number, costUsd: number): Promise<void> =>
         this.record({ requestId, time: this.now(), route: modelId, keyId: auth.key?.name ?? null, lambda: 0, chosen: modelId, answered: status === 200 ? modelId : null, reason: 'embeddings', candidates: [], costUsd, latencyMs: performance.now() - started, status, prompt: null }, undefined);
-      const deps = (modelId: string): ModelCallDeps => ({ post: this.post, env: this.env, breaker: this.breakers.get(modelId), retry: this.retry, cancel: client });
+      const deps = (modelId: string): ModelCallDeps => ({ post: this.post, env: this.env, upstreams: this.upstreams.get(modelId), retry: this.retry, cancel: client });
       return serveEmbeddings({ res, body, models: this.config.models, routes: [...this.routes.keys()], timeouts: this.config.timeouts, deps, headers: { 'x-request-id': requestId }, record });
     }
     const body = parseJsonBody(res, text, ChatRequestSchema, { 'x-request-id': requestId });
@@ -483,7 +484,7 @@ export class Gateway {
     const overhead = performance.now() - started; // gateway time before the first upstream call
     for (const modelId of order) {
       const model = this.config.models[modelId] as ModelConfig;
-      const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: this.posts.get(modelId) ?? this.post, env: this.env, breaker: this.breakers.get(modelId), retry: this.retry, cancel: client });
+      const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: this.posts.get(modelId) ?? this.post, env: this.env, upstreams: this.upstreams.get(modelId), retry: this.retry, cancel: client });
       if (call.kind === 'cancelled') return gone(model, modelId, 0);
       if (call.kind === 'refused') return sendRefused(res, modelId, call, { 'x-request-id': requestId });
       if (call.kind === 'failed') {
@@ -516,7 +517,7 @@ export class Gateway {
       if (await this.answerJson(res, result, model, modelId, headers, proposalCost, after)) return;
       if (client.aborted) return gone(model, modelId, 0);
       // the body broke off (or is not JSON): nothing has reached the client yet, so the next model may answer
-      this.breakers.get(modelId)?.failure();
+      this.upstreams.get(modelId)?.failure(call.deployment);
       last = { status: undefined, outcome: { kind: 'connection-error' } };
     }
     const status = last.status === 429 ? 429 : 502;

@@ -1,0 +1,68 @@
+/**
+ * A model's upstream endpoints and their circuit breakers. A model has one endpoint (its `baseURL`)
+ * or several `deployments` — the same model in several regions, accounts or Azure deployments, to
+ * add up their rate limits and survive one going down. Each call goes to one of them, drawn by
+ * weight among those whose circuit lets a call through; a retry goes to one not tried yet while there
+ * is one. Each deployment has its own breaker; the model counts as closed while any of them is.
+ */
+import type { Rng } from '../core/random.js';
+import { CircuitBreaker, type BreakerOptions, type CircuitState } from './circuit-breaker.js';
+import type { ModelConfig } from './config.js';
+
+const RANK: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+export class ModelUpstreams {
+  readonly breakers: readonly CircuitBreaker[];
+  private readonly configs: readonly ModelConfig[];
+  private readonly weights: readonly number[];
+
+  constructor(model: ModelConfig, options: BreakerOptions, now: () => number) {
+    const deployments = model.deployments ?? [];
+    this.configs = deployments.length === 0 ? [model] : deployments.map(({ weight: _weight, ...d }) => ({ ...model, ...d }));
+    this.weights = deployments.length === 0 ? [1] : deployments.map((d) => d.weight);
+    this.breakers = this.configs.map(() => new CircuitBreaker(options, now));
+  }
+
+  get size(): number {
+    return this.configs.length;
+  }
+
+  /** The model as deployment `d` serves it (its baseURL, key and upstream name). */
+  config(d: number): ModelConfig {
+    return this.configs[d] as ModelConfig;
+  }
+
+  /**
+   * The deployment the next call goes to: drawn by weight among those not in `tried` whose breaker
+   * lets a call through, else among the tried ones; undefined when every circuit is open.
+   */
+  pick(rng: Rng, tried: ReadonlySet<number>): number | undefined {
+    if (this.configs.length === 1) return (this.breakers[0] as CircuitBreaker).allow() ? 0 : undefined;
+    for (const fresh of [true, false]) {
+      const pool = this.configs.map((_, d) => d).filter((d) => tried.has(d) !== fresh && (this.breakers[d] as CircuitBreaker).state !== 'open');
+      while (pool.length > 0) {
+        const total = pool.reduce((s, d) => s + (this.weights[d] as number), 0);
+        let x = rng.next() * total;
+        let k = 0;
+        while (k < pool.length - 1 && (x -= this.weights[pool[k] as number] as number) >= 0) k++;
+        const d = pool[k] as number;
+        if ((this.breakers[d] as CircuitBreaker).allow()) return d; // a half-open one lets one probe through
+        pool.splice(k, 1);
+      }
+    }
+    return undefined;
+  }
+
+  success(d: number): void {
+    this.breakers[d]?.success();
+  }
+
+  failure(d: number): void {
+    this.breakers[d]?.failure();
+  }
+
+  /** The model's state: the best of its deployments'. */
+  get state(): CircuitState {
+    return this.breakers.map((b) => b.state).reduce((a, b) => (RANK[b] < RANK[a] ? b : a));
+  }
+}
