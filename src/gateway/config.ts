@@ -27,6 +27,8 @@ export const ModelConfigSchema = z.object({
   outputPricePerMTok: z.number().nonnegative().optional(),
   /** The genai-prices provider id to look the model up under (openai, anthropic, groq, …). */
   priceProvider: z.string().optional(),
+  /** This model's own first-byte and total timeouts (a reasoning model thinks long before its first token), over the config's `timeouts`. */
+  timeouts: z.object({ firstByteMs: z.number().int().positive().optional(), totalMs: z.number().int().positive().optional() }).optional(),
   /**
    * Several endpoints serving this model (regions, accounts, Azure deployments): each call goes to
    * one, drawn by `weight` among those whose circuit is closed, and a retry to another

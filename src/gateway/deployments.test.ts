@@ -31,7 +31,10 @@ describe('model deployments (unit)', () => {
     expect(u.config(1).baseURL).toBe('http://west.invalid/v1');
     const rng = createRng(3);
     const counts = [0, 0];
-    for (let k = 0; k < 4000; k++) counts[u.pick(rng, new Set()) as number]++;
+    for (let k = 0; k < 4000; k++) {
+      const d = u.pick(rng, new Set()) as number;
+      counts[d] = (counts[d] as number) + 1;
+    }
     expect((counts[0] as number) / 4000).toBeGreaterThan(0.7);
     expect((counts[0] as number) / 4000).toBeLessThan(0.8);
     expect(u.pick(rng, new Set([0]))).toBe(1); // a retry goes to the other one

@@ -134,6 +134,13 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     }
   });
 
+  it('gives a model its own timeouts over the config\'s', async () => {
+    const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: slowURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok, timeouts: { totalMs: 10_000 } }]));
+    const { client } = await open(parseGatewayConfig({ server: { port: 0 }, timeouts: { firstByteMs: 5000, totalMs: 250 }, models, routes: { auto: { router: artifactFile, lambda: 0.5 } } }));
+    const read = await readStream(await client.chat.completions.create({ model: 'auto', stream: true, messages: [{ role: 'user', content: prompt }] }));
+    expect(read.text).toMatch(/answer to/); // the slow trickle outlives the config's 250 ms: the model's 10 s apply
+  });
+
   it('ends a stream still running at the total timeout with an error event', async () => {
     const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: slowURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }]));
     const { client } = await open(parseGatewayConfig({ server: { port: 0 }, timeouts: { firstByteMs: 5000, totalMs: 250 }, models, routes: { auto: { router: artifactFile, lambda: 0.5 } } }));

@@ -39,6 +39,8 @@ export type ModelCall =
 
 export async function callModel(model: ModelConfig, modelId: string, body: Record<string, unknown>, timeouts: UpstreamTimeouts, deps: ModelCallDeps, endpoint: Endpoint = 'chat/completions'): Promise<ModelCall> {
   const { upstreams, retry } = deps;
+  const own = model.timeouts;
+  const limits = own ? { ...timeouts, firstByteMs: own.firstByteMs ?? timeouts.firstByteMs, totalMs: own.totalMs ?? timeouts.totalMs } : timeouts;
   let last: { status: number | undefined; outcome: AttemptOutcome } = { status: undefined, outcome: { kind: 'connection-error' } };
   const tried = new Set<number>();
   for (let attempt = 0; ; attempt++) {
@@ -47,7 +49,7 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     if (at === undefined) return { kind: 'failed', ...last };
     tried.add(at);
     const breaker = upstreams?.breakers[at];
-    const result = await callEndpoint(upstreams ? upstreams.config(at) : model, modelId, body, timeouts, { post: deps.post, env: deps.env, cancel: deps.cancel }, endpoint);
+    const result = await callEndpoint(upstreams ? upstreams.config(at) : model, modelId, body, limits, { post: deps.post, env: deps.env, cancel: deps.cancel }, endpoint);
     if (deps.cancel?.aborted) {
       if (result.ok) result.finish();
       return { kind: 'cancelled' }; // not the upstream's fault: its breaker is not told
