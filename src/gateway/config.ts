@@ -25,6 +25,9 @@ export const ModelConfigSchema = z.object({
   /** USD per million tokens; when absent, looked up in @pydantic/genai-prices (see prices.ts). */
   inputPricePerMTok: z.number().nonnegative().optional(),
   outputPricePerMTok: z.number().nonnegative().optional(),
+  /** Input tokens read from / written to the provider's prompt cache, USD per million (default: the table's, else the input price). */
+  cachedInputPricePerMTok: z.number().nonnegative().optional(),
+  cacheWritePricePerMTok: z.number().nonnegative().optional(),
   /** The genai-prices provider id to look the model up under (openai, anthropic, groq, …). */
   priceProvider: z.string().optional(),
   /** This model's own first-byte and total timeouts (a reasoning model thinks long before its first token), over the config's `timeouts`. */
@@ -144,7 +147,7 @@ export function withPrices(config: GatewayConfigInput): GatewayConfig {
   const models: Record<string, ModelConfig> = {};
   for (const [id, m] of Object.entries(config.models)) {
     const p = resolvePrices(id, m);
-    models[id] = { ...m, inputPricePerMTok: p.inputPricePerMTok, outputPricePerMTok: p.outputPricePerMTok };
+    models[id] = { ...m, inputPricePerMTok: p.inputPricePerMTok, outputPricePerMTok: p.outputPricePerMTok, cachedInputPricePerMTok: p.cachedInputPricePerMTok, cacheWritePricePerMTok: p.cacheWritePricePerMTok };
   }
   return { ...config, models };
 }

@@ -126,7 +126,28 @@ export interface AnthropicMessage {
   model: string;
   content: Array<{ type: string; text?: string; id?: string; name?: string; input?: unknown }>;
   stop_reason: string | null;
-  usage: { input_tokens: number; output_tokens: number };
+  usage: AnthropicUsage;
+}
+
+/** Anthropic's usage: `input_tokens` leaves out the tokens read from and written to the prompt cache. */
+export interface AnthropicUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_read_input_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+}
+
+/** Anthropic usage in the OpenAI form: every input token in `prompt_tokens`, cache reads as `cached_tokens`, cache writes as `cache_creation_input_tokens` (usage-cost.ts). */
+export function openAiUsage(u: AnthropicUsage, outputTokens = u.output_tokens ?? 0): Record<string, unknown> {
+  const read = u.cache_read_input_tokens ?? 0;
+  const written = u.cache_creation_input_tokens ?? 0;
+  const prompt = (u.input_tokens ?? 0) + read + written;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: outputTokens,
+    total_tokens: prompt + outputTokens,
+    ...(read > 0 || written > 0 ? { prompt_tokens_details: { cached_tokens: read }, cache_creation_input_tokens: written } : {}),
+  };
 }
 
 /** Anthropic → OpenAI (non-streaming); `tool_use` blocks become `tool_calls`. */
@@ -140,7 +161,7 @@ export function fromAnthropicMessage(m: AnthropicMessage, model: string, created
     created,
     model,
     choices: [{ index: 0, message, logprobs: null, finish_reason: FINISH[m.stop_reason ?? ''] ?? 'stop' }],
-    usage: { prompt_tokens: m.usage.input_tokens, completion_tokens: m.usage.output_tokens, total_tokens: m.usage.input_tokens + m.usage.output_tokens },
+    usage: openAiUsage(m.usage),
   };
 }
 
@@ -152,7 +173,7 @@ export function fromAnthropicMessage(m: AnthropicMessage, model: string, created
  */
 export class AnthropicStreamTranslator {
   private id = '';
-  private inputTokens = 0;
+  private inputUsage: AnthropicUsage = {};
   /** Anthropic content-block index → OpenAI tool-call index. */
   private readonly toolIndex = new Map<number, number>();
   constructor(
@@ -170,7 +191,7 @@ export class AnthropicStreamTranslator {
     const data = JSON.parse(dataLine.slice(6)) as {
       type: string;
       index?: number;
-      message?: { id: string; usage?: { input_tokens?: number } };
+      message?: { id: string; usage?: AnthropicUsage };
       content_block?: { type?: string; id?: string; name?: string };
       delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string };
       usage?: { output_tokens?: number };
@@ -179,7 +200,7 @@ export class AnthropicStreamTranslator {
     switch (data.type) {
       case 'message_start':
         this.id = data.message?.id ?? '';
-        this.inputTokens = data.message?.usage?.input_tokens ?? 0;
+        this.inputUsage = data.message?.usage ?? {};
         return [this.chunk({ role: 'assistant', content: '' }, null)];
       case 'content_block_start': {
         if (data.content_block?.type !== 'tool_use') return [];
@@ -208,7 +229,7 @@ export class AnthropicStreamTranslator {
   }
 
   private output(outputTokens: number): string {
-    const usage = { prompt_tokens: this.inputTokens, completion_tokens: outputTokens, total_tokens: this.inputTokens + outputTokens };
+    const usage = openAiUsage(this.inputUsage, outputTokens);
     return `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage })}\n\n`;
   }
 }
