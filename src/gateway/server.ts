@@ -20,29 +20,28 @@ import { GatewayMetrics } from './metrics.js';
 import { ModelUpstreams } from './deployments.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
-import { ChatRequestSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused, type ChatRequest } from './http.js';
+import { ChatRequestSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused } from './http.js';
 import { InFlight } from './in-flight.js';
 import { requestLambda } from './request-lambda.js';
-import { fetchPost, undiciPost, type CallSignal, type HttpPost, type UpstreamResponse } from './providers/openai-compatible.js';
+import { fetchPost, undiciPost, type CallSignal, type HttpPost } from './providers/openai-compatible.js';
 import { callModel, type ModelCallDeps, type RetryDeps } from './model-call.js';
 import { EmbeddingsRequestSchema, serveEmbeddings } from './embeddings.js';
 import { modelPosts } from './providers/model-posts.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import type { AttemptOutcome } from './retry-policy.js';
-import { runCascade } from './cascade.js';
 import { runUseLiteInWorker } from '../encoders/use-lite.js';
 import { serveCountTokens, serveMessages } from './messages-api.js';
 import { serveResponses, serveStoredResponse } from './responses-api.js';
 import { StoredResponses } from './responses-store.js';
-import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from './mixture.js';
+import { aggregateRequest } from './mixture.js';
+import { directPlan, planRequest, type PlanDeps } from './routing-plan.js';
 import { openStore } from './store/open-store.js';
-import { pipeStream, sendCompletion, type StreamEnd } from './stream.js';
+import { answerJson, pipeStream, sendCompletion, type StreamEnd } from './stream.js';
 import { CompletionAssembler, CompletionCache, cacheMode } from './completion-cache.js';
 import { CostModel } from '../routers/cost-model.js';
 import { costOf } from './usage-cost.js';
 import { requestIds } from './request-id.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
-import type { CandidateEstimate } from '../spec/router.js';
 
 export interface GatewayDeps {
   /** An injected fetch for upstream calls (default: undici pools). */
@@ -73,16 +72,6 @@ const READY_TIMEOUT_MS = 1000;
 const SHUTDOWN = 'the gateway shut down before the request finished';
 /** How long a served prompt stays in a shared store for feedback arriving at another replica. */
 const PENDING_PROMPT_MS = 24 * 3600_000;
-
-interface Plan {
-  readonly order: readonly string[];
-  readonly candidates: readonly CandidateEstimate[];
-  readonly reason: string;
-  readonly proposals: readonly Proposal[];
-  readonly picked: Proposal | undefined;
-  /** A cascade's answers paid for and not kept (cascade.ts). */
-  readonly escalated: readonly Proposal[];
-}
 
 export class Gateway {
   private server: Server | undefined;
@@ -293,61 +282,14 @@ export class Gateway {
     }
   }
 
-  /**
-   * What a routed request will call: the router's decision, the order to try (its choice, then the
-   * rest by utility, for fallbacks) and, for soft routing, the proposers' answers with the model that
-   * aggregates them or the answer a scorer picked.
-   */
-  private async plan(route: LoadedRoute, body: ChatRequest, prompt: string, lambda: number, client: CallSignal): Promise<Plan> {
-    const [decision] = await route.learning.router.route([{ text: prompt }], { lambda, candidates: route.models });
-    const chosen = decision?.models[0] as string;
-    const candidates = decision?.candidates ?? [];
-    const ranked = [...candidates].filter((c) => route.models.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
-    const order = [chosen, ...ranked.filter((m) => m !== chosen), ...route.models.filter((m) => m !== chosen && !ranked.includes(m))];
-    const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined, escalated: [] };
-    // what the calls made before the answering one need (built only for cascades and soft routing, off the hot path)
-    const deps = (): ProposalDeps => ({ post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, upstreams: (id: string) => this.upstreams.get(id), retry: this.retry, cancel: client });
-    if (decision?.kind === 'cascade') {
-      // a cascade: cheap models first, each answer judged; the last model goes through the normal pipeline
-      const c = await runCascade(decision, route.learning.router, prompt, this.config.models, body, this.config.timeouts, deps());
-      for (const step of c.steps) this.metrics.cascadeSteps.of(route.name, step.model, step.outcome).value++;
-      const reason = `${plan.reason}; ${c.note}`;
-      if (c.kept) return { ...plan, reason, picked: c.kept, escalated: c.escalated };
-      return { ...plan, reason, escalated: c.escalated, order: [c.last, ...order.filter((m) => m !== c.last && !decision.models.includes(m))] };
-    }
-    if (decision?.kind !== 'mixture' || !route.aggregator) return plan;
-    // soft routing: the proposers answer in parallel, then an aggregator model or a scorer (mixture.ts)
-    const proposals = await propose(decision.models, this.config.models, body, this.config.timeouts, deps());
-    const names = proposals.map((p) => p.model).join(', ');
-    if (proposals.length === 0) return { ...plan, reason: `${plan.reason}; no proposer answered, so the first choice answers alone` };
-    if (route.aggregator.kind === 'model') return { ...plan, proposals, order: [route.aggregator.model], reason: `${plan.reason}; ${route.aggregator.model} aggregated the answers of ${names}` };
-    const picked = await pickProposal(route.aggregator.scorer, prompt, proposals);
-    return { ...plan, proposals, picked, reason: `${plan.reason}; the response scorer picked ${picked.model}'s answer of ${names}` };
-  }
-
-  /**
-   * Answers with an upstream's JSON completion (renamed to the model that answered, its cost in a
-   * header) and records it; false, with nothing sent, when the body broke off or is not JSON.
-   */
-  private async answerJson(res: ServerResponse, result: { response: UpstreamResponse; finish: () => void }, model: ModelConfig, modelId: string, headers: Record<string, string>, otherCalls: number, after: (callCost: number, end: StreamEnd, dataEvents: number, answer: Record<string, unknown>) => Promise<void>): Promise<boolean> {
-    let raw: string;
-    let json: { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number } };
-    try {
-      raw = await result.response.body.text();
-      json = JSON.parse(raw) as typeof json;
-    } catch {
-      return false;
-    } finally {
-      result.finish();
-    }
-    const callCost = costOf(json.usage, model);
-    const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': (callCost + otherCalls).toPrecision(6) });
-    // with a shared store, record before answering: feedback may reach another replica next
-    if (this.store.shared) await after(callCost, 'done', 0, json);
-    res.end(out);
-    if (!this.store.shared) await after(callCost, 'done', 0, json);
-    return true;
+  /** What planning a routed request needs: the models, timeouts and call dependencies of a cascade's or soft routing's calls. */
+  private planDeps(client: CallSignal): PlanDeps {
+    return {
+      models: this.config.models,
+      timeouts: this.config.timeouts,
+      calls: () => ({ post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, upstreams: (id: string) => this.upstreams.get(id), retry: this.retry, cancel: client }),
+      countStep: (r, m, outcome) => void this.metrics.cascadeSteps.of(r, m, outcome).value++,
+    };
   }
 
   /** Refuses (429, retry-after) a request that would take its key over its tokens per minute; true when refused. */
@@ -427,7 +369,7 @@ export class Gateway {
     if (!route && !(body.model in this.config.models)) {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
     }
-    const { order, candidates, reason, proposals, picked, escalated } = route ? await this.plan(route, body, prompt, lambda, client) : { order: [body.model], candidates: [], reason: 'model named directly', proposals: [], picked: undefined, escalated: [] };
+    const { order, candidates, reason, proposals, picked, escalated } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client)) : directPlan(body.model);
     // what was paid before the answering call: soft routing's proposers, a cascade's answers not kept
     const proposalCost = [...proposals, ...escalated].reduce((sum, p) => sum + p.costUsd, 0);
     const cascadeHeader = escalated.length > 0 ? { 'x-switchyard-escalated-from': escalated.map((p) => p.model).join(',') } : {};
@@ -514,7 +456,7 @@ export class Gateway {
         return ok && keep ? recorded.then(() => keep(modelId, answer ?? collect?.completion())) : recorded;
       };
       if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: this.store.shared, client, collect });
-      if (await this.answerJson(res, result, model, modelId, headers, proposalCost, after)) return;
+      if (await answerJson(res, result, model, modelId, headers, proposalCost, after, this.store.shared)) return;
       if (client.aborted) return gone(model, modelId, 0);
       // the body broke off (or is not JSON): nothing has reached the client yet, so the next model may answer
       this.upstreams.get(modelId)?.failure(call.deployment);

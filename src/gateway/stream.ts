@@ -9,7 +9,7 @@ import type { ModelConfig } from './config.js';
 import { SseByteSplitter } from './http.js';
 import { errorBody } from './openai-errors.js';
 import type { CallSignal, UpstreamResponse } from './providers/openai-compatible.js';
-import { costOf } from './usage-cost.js';
+import { costOf, type UsageLike } from './usage-cost.js';
 
 /** How a relayed stream ended: whole, broken by the upstream, or cancelled because the client went away. */
 export type StreamEnd = 'done' | 'broken' | 'cancelled';
@@ -145,4 +145,39 @@ export async function sendCompletion(
     res.end(`${events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('')}data: [DONE]\n\n`);
   }
   if (!recordFirst) await record();
+}
+
+/**
+ * Answers with an upstream's JSON completion (renamed to the model that answered, its cost in a
+ * header) and has it recorded (`after`: before the answer with a shared store, where feedback may
+ * reach another replica next; after it otherwise); false, with nothing sent, when the body broke off
+ * or is not JSON.
+ */
+export async function answerJson(
+  res: ServerResponse,
+  result: { response: UpstreamResponse; finish: () => void },
+  model: ModelConfig,
+  modelId: string,
+  headers: Record<string, string>,
+  otherCalls: number,
+  after: (callCost: number, end: StreamEnd, dataEvents: number, answer: Record<string, unknown>) => Promise<void>,
+  recordFirst: boolean,
+): Promise<boolean> {
+  let raw: string;
+  let json: { model?: string; usage?: UsageLike };
+  try {
+    raw = await result.response.body.text();
+    json = JSON.parse(raw) as typeof json;
+  } catch {
+    return false;
+  } finally {
+    result.finish();
+  }
+  const callCost = costOf(json.usage, model);
+  const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': (callCost + otherCalls).toPrecision(6) });
+  if (recordFirst) await after(callCost, 'done', 0, json);
+  res.end(out);
+  if (!recordFirst) await after(callCost, 'done', 0, json);
+  return true;
 }

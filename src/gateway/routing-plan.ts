@@ -1,0 +1,60 @@
+/**
+ * What a routed request will call (`planRequest`): the route's router decides; the order to try is
+ * its choice, then the rest of the route's models by predicted utility (for fallbacks); a cascade
+ * runs its steps before the last (cascade.ts); soft routing gets its proposers' answers and either
+ * the model that aggregates them or the answer a scorer picked (mixture.ts).
+ */
+import type { CandidateEstimate } from '../spec/router.js';
+import { runCascade } from './cascade.js';
+import type { ModelConfig } from './config.js';
+import type { ChatRequest } from './http.js';
+import { pickProposal, propose, type Proposal, type ProposalDeps } from './mixture.js';
+import type { UpstreamTimeouts } from './providers/openai-compatible.js';
+import type { LoadedRoute } from './routes.js';
+
+export interface Plan {
+  readonly order: readonly string[];
+  readonly candidates: readonly CandidateEstimate[];
+  readonly reason: string;
+  readonly proposals: readonly Proposal[];
+  readonly picked: Proposal | undefined;
+  /** A cascade's answers paid for and not kept (cascade.ts). */
+  readonly escalated: readonly Proposal[];
+}
+
+export interface PlanDeps {
+  readonly models: Readonly<Record<string, ModelConfig>>;
+  readonly timeouts: UpstreamTimeouts;
+  /** What the calls made before the answering one need (built only for cascades and soft routing, off the hot path). */
+  readonly calls: () => ProposalDeps;
+  /** Counts a cascade step (switchyard_cascade_steps_total). */
+  readonly countStep: (route: string, model: string, outcome: string) => void;
+}
+
+/** A request naming a model directly: that model, nothing else. */
+export const directPlan = (model: string): Plan => ({ order: [model], candidates: [], reason: 'model named directly', proposals: [], picked: undefined, escalated: [] });
+
+export async function planRequest(route: LoadedRoute, body: ChatRequest, prompt: string, lambda: number, deps: PlanDeps): Promise<Plan> {
+  const [decision] = await route.learning.router.route([{ text: prompt }], { lambda, candidates: route.models });
+  const chosen = decision?.models[0] as string;
+  const candidates = decision?.candidates ?? [];
+  const ranked = [...candidates].filter((c) => route.models.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
+  const order = [chosen, ...ranked.filter((m) => m !== chosen), ...route.models.filter((m) => m !== chosen && !ranked.includes(m))];
+  const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined, escalated: [] };
+  if (decision?.kind === 'cascade') {
+    // a cascade: cheap models first, each answer judged; the last model goes through the normal pipeline
+    const c = await runCascade(decision, route.learning.router, prompt, deps.models, body, deps.timeouts, deps.calls());
+    for (const step of c.steps) deps.countStep(route.name, step.model, step.outcome);
+    const reason = `${plan.reason}; ${c.note}`;
+    if (c.kept) return { ...plan, reason, picked: c.kept, escalated: c.escalated };
+    return { ...plan, reason, escalated: c.escalated, order: [c.last, ...order.filter((m) => m !== c.last && !decision.models.includes(m))] };
+  }
+  if (decision?.kind !== 'mixture' || !route.aggregator) return plan;
+  // soft routing: the proposers answer in parallel, then an aggregator model or a scorer
+  const proposals = await propose(decision.models, deps.models, body, deps.timeouts, deps.calls());
+  const names = proposals.map((p) => p.model).join(', ');
+  if (proposals.length === 0) return { ...plan, reason: `${plan.reason}; no proposer answered, so the first choice answers alone` };
+  if (route.aggregator.kind === 'model') return { ...plan, proposals, order: [route.aggregator.model], reason: `${plan.reason}; ${route.aggregator.model} aggregated the answers of ${names}` };
+  const picked = await pickProposal(route.aggregator.scorer, prompt, proposals);
+  return { ...plan, proposals, picked, reason: `${plan.reason}; the response scorer picked ${picked.model}'s answer of ${names}` };
+}
