@@ -73,7 +73,7 @@ export class CompletionCache {
     }
     if (entry) this.lru.delete(key);
     if (!this.store.shared) return undefined;
-    const text = await this.store.getExpiring('cache', key);
+    const text = await this.store.getExpiring('cache', key).catch(() => undefined); // a store that does not answer: a miss
     if (text === undefined) return undefined;
     const completion = JSON.parse(text) as Record<string, unknown>;
     this.remember(key, completion, now + this.ttlMs); // the store knows the exact expiry; this copy may live up to a TTL longer at most

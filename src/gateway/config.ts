@@ -96,8 +96,13 @@ export const GatewayConfigSchema = z.object({
       /** How often a replica applies feedback that other replicas received (shared stores only). */
       syncMs: z.number().int().positive().default(1000),
       keepPrompts: z.boolean().default(false),
+      /**
+       * While the store does not answer: `serve` checks API keys but not budgets and rate limits
+       * (they need the store); `refuse` answers 503 store_unavailable. Records wait in memory either way.
+       */
+      whenDown: z.enum(['serve', 'refuse']).default('serve'),
     })
-    .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, keepPrompts: false }),
+    .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, keepPrompts: false, whenDown: 'serve' }),
   auth: z
     .object({
       keys: z

@@ -161,6 +161,55 @@ describe('gateway lifecycle: drain on shutdown, health probes, clients that go a
     expect(await res.json()).toMatchObject({ status: 'store_unavailable' });
   });
 
+  it.skipIf(!hasRedis)('keeps answering while its Redis store is down, writes the records when it is back, and answers what needs the store with 503', async () => {
+    const { hashKey } = await import('./auth.js');
+    const { freePort } = await import('../../test/helpers/processes.js');
+    const port = await freePort();
+    let redis = await startRedis(port);
+    const keys = [{ name: 'team', sha256: hashKey('sk-team'), dailyBudgetUsd: 100 }];
+    const start = async (whenDown: 'serve' | 'refuse'): Promise<{ gateway: Gateway; client: OpenAI }> => {
+      const store = new RedisStore({ url: redis.ready, keyPrefix: `down-${whenDown}:` });
+      await store.ready();
+      const config = parseGatewayConfig({ server: { port: 0 }, store: { backend: 'redis', whenDown }, auth: { keys }, models: { [model]: { baseURL: urls['slow'] as string, inputPricePerMTok: 1, outputPricePerMTok: 2 } }, routes: {} });
+      const gateway = await Gateway.create(config, { store, logger: pino({ enabled: false }) });
+      gateways.push(gateway);
+      return { gateway, client: new OpenAI({ baseURL: await gateway.listen(), apiKey: 'sk-team', maxRetries: 0 }) };
+    };
+    const serving = await start('serve');
+    const refusing = await start('refuse');
+    const ask = (c: OpenAI) => c.chat.completions.create({ model, messages: [{ role: 'user', content: prompt }] }).withResponse();
+    expect((await ask(serving.client)).response.status).toBe(200);
+    await redis.stop();
+    // the store is down: the answer still comes (the budget cannot be checked; the key is), its record waits in memory
+    const t0 = performance.now();
+    const during = await ask(serving.client);
+    expect(during.response.status).toBe(200);
+    expect(performance.now() - t0).toBeLessThan(2000); // the 400 ms upstream, not a hang on the store
+    const id = during.response.headers.get('x-request-id') as string;
+    expect(serving.gateway.store.pendingWrites).toBeGreaterThan(0);
+    const metrics = await (await fetch(new URL('/metrics', serving.client.baseURL.replace(/\/v1$/, '')))).text();
+    expect(metrics).toMatch(/switchyard_store_errors_total\{operation="\w+"\} [1-9]/);
+    expect(metrics).toMatch(/switchyard_store_pending_writes [1-9]/);
+    await expect(new OpenAI({ baseURL: serving.client.baseURL, apiKey: 'sk-nobody', maxRetries: 0 }).chat.completions.create({ model, messages: [{ role: 'user', content: prompt }] })).rejects.toMatchObject({ status: 401 });
+    // what needs the store is refused, not failed: feedback, and every request with whenDown: refuse
+    const fb = await fetch(new URL('/v1/feedback', serving.client.baseURL.replace(/\/v1$/, '')), { method: 'POST', headers: { authorization: 'Bearer sk-team', 'content-type': 'application/json' }, body: JSON.stringify({ request_id: id, score: 1 }) });
+    expect(fb.status).toBe(503);
+    expect(fb.headers.get('retry-after')).toBe('1');
+    expect(((await fb.json()) as { error: { code: string } }).error.code).toBe('store_unavailable');
+    await expect(ask(refusing.client)).rejects.toMatchObject({ status: 503, code: 'store_unavailable' });
+    // Redis is back: the waiting records are written (retried every second), and feedback finds the decision
+    redis = await startRedis(port);
+    let found: DecisionRecord | undefined;
+    for (let k = 0; k < 60 && !found; k++) {
+      await sleep(100);
+      found = await serving.gateway.store.getDecision(id).catch(() => undefined);
+    }
+    expect(found).toMatchObject({ requestId: id, status: 200, answered: model });
+    expect(serving.gateway.store.pendingWrites).toBe(0);
+    expect(await serving.gateway.store.spend('team', 0)).toBeGreaterThan(0);
+    await redis.stop();
+  });
+
   it('cancels a stream whose client went away: 499 with the cost of what was streamed, not a 502', async () => {
     const { client, file } = await open('trickle');
     const abort = new AbortController();

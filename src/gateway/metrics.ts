@@ -121,6 +121,8 @@ export class GatewayMetrics {
   readonly upstream = new PlainHistogram('switchyard_upstream_duration_seconds', 'Time spent waiting on upstreams (all attempts)', ['model'], this.registry);
   readonly lambda = new Gauge({ name: 'switchyard_route_lambda', help: "A route's current λ (schedule and budget controller)", labelNames: ['route'], registers: [this.registry] });
   readonly errors = new PlainCounter('switchyard_errors_total', 'OpenAI-shaped errors answered, by stable code (docs/errors.md) and HTTP status', ['code', 'status'], this.registry);
+  readonly storeErrors = new PlainCounter('switchyard_store_errors_total', 'Store operations that failed (a Redis outage …), by operation; failed writes are retried from memory', ['operation'], this.registry);
+  readonly storePending = new Gauge({ name: 'switchyard_store_pending_writes', help: 'Records waiting in memory for the store to answer again', registers: [this.registry] });
   readonly cache = new PlainCounter('switchyard_cache_total', 'Answer cache (when enabled) by route: hit, miss, refresh and bypass (the client asked so), stored (an answer kept)', ['route', 'result'], this.registry);
   readonly cascadeSteps = new PlainCounter('switchyard_cascade_steps_total', "A cascade's steps before its last model, by what became of the answer: kept, escalated (judged too low) or failed", ['route', 'model', 'outcome'], this.registry);
   readonly overhead = new PlainHistogram('switchyard_overhead_duration_seconds', 'Gateway time before the first upstream call (parse, auth, routing)', ['route'], this.registry);

@@ -11,6 +11,7 @@ export const HTTP_ERROR_CODES = {
   response_not_found: 'Responses API: no stored response with that id for this API key — expired, deleted, created with store: false, or by another key (404).',
   request_not_found: 'Feedback names a request id the gateway has no decision for (404).',
   internal_error: 'An unexpected failure inside the server (500); the server keeps running.',
+  store_unavailable: 'gateway: its store (Redis, SQLite) did not answer a read this request needs (503, retry-after); answered requests are still recorded once it is back.',
   injected_fault: 'replay upstream: a fault injected on purpose for tests and benchmarks.',
   upstream_error: 'gateway: the upstream answered a final error (4xx); passed on with its status.',
   upstream_unavailable: 'gateway: every candidate model failed or timed out before the first byte (502, or 429).',

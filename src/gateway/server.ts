@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
-import { admitTokens, authorize, keyOf, type KeyConfig } from './auth.js';
+import { admitTokens, authorize, keyOf, type AuthResult, type KeyConfig } from './auth.js';
 import { GatewayMetrics } from './metrics.js';
 import { ModelUpstreams } from './deployments.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
@@ -36,6 +36,7 @@ import { StoredResponses } from './responses-store.js';
 import { aggregateRequest } from './mixture.js';
 import { directPlan, planRequest, type PlanDeps } from './routing-plan.js';
 import { openStore } from './store/open-store.js';
+import { ResilientStore, StoreUnavailableError } from './store/resilient-store.js';
 import { answerJson, pipeStream, sendCompletion, type StreamEnd } from './stream.js';
 import { CompletionAssembler, CompletionCache, cacheMode } from './completion-cache.js';
 import { CostModel } from '../routers/cost-model.js';
@@ -85,7 +86,8 @@ export class Gateway {
   private readonly now: () => number;
   private readonly rng: Rng;
   private readonly sleep: (ms: number) => Promise<void>;
-  readonly store: GatewayStore;
+  /** The configured store, outage-tolerant (resilient-store.ts). */
+  readonly store: ResilientStore;
   readonly metrics: GatewayMetrics;
   private readonly log: Logger;
   private readonly recent = new Map<string, RecentRequest>();
@@ -112,7 +114,6 @@ export class Gateway {
     deps: GatewayDeps,
     store: GatewayStore,
   ) {
-    this.store = store;
     this.post = deps.fetch ? fetchPost(deps.fetch) : undiciPost(config.timeouts.connectMs);
     this.env = deps.env ?? process.env;
     this.now = deps.now ?? Date.now;
@@ -120,12 +121,20 @@ export class Gateway {
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     for (const [id, m] of Object.entries(config.models)) this.upstreams.set(id, new ModelUpstreams(m, { failureThreshold: 5, cooldownMs: 30_000 }, this.now));
     this.metrics = new GatewayMetrics(this.upstreams);
+    // an outage of the store (a Redis restart) never fails an answered request: its records wait in memory
+    this.store = new ResilientStore(store, {
+      onError: (operation, e) => {
+        this.metrics.storeErrors.of(operation).value++;
+        this.log.warn({ operation, err: (e as Error).message }, 'store operation failed');
+      },
+      onPending: (n) => this.metrics.storePending.set(n),
+    });
     this.nextRequestId = requestIds(this.now);
     this.retry = { maxRetries: config.retries, rng: this.rng, now: this.now, sleep: this.sleep };
     const keys = config.auth.keys;
     this.keyName = (h) => (keys.length === 0 ? null : keyOf(h, keys)?.name);
-    this.cache = config.cache.enabled ? new CompletionCache(config.cache, store, this.now) : undefined;
-    this.stored = new StoredResponses(store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
+    this.cache = config.cache.enabled ? new CompletionCache(config.cache, this.store, this.now) : undefined;
+    this.stored = new StoredResponses(this.store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
     if (deps.logger) this.log = deps.logger;
     else {
       // lines are written 32 KB at a time (a write is a costly syscall a request), and at least every second
@@ -201,6 +210,7 @@ export class Gateway {
     await closed;
     for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot on close failed'));
     await this.store.close();
+    if (this.store.pendingWrites > 0) this.log.error({ records: this.store.pendingWrites }, 'the store was still down at shutdown: these records were not written');
     try {
       this.log.flush();
     } catch {
@@ -231,8 +241,9 @@ export class Gateway {
     try {
       await this.handle(req, res, client);
     } catch (e) {
-      if (!res.headersSent) sendError(res, 500, 'internal_error', `internal error: ${(e as Error).message}`);
-      else res.destroy();
+      if (res.headersSent) res.destroy();
+      else if (e instanceof StoreUnavailableError) sendError(res, 503, 'store_unavailable', e.message, { 'retry-after': '1' });
+      else sendError(res, 500, 'internal_error', `internal error: ${(e as Error).message}`);
     } finally {
       this.inFlight.done(res);
       const code = errorCodeOf(res);
@@ -293,8 +304,28 @@ export class Gateway {
   }
 
   /** Refuses (429, retry-after) a request that would take its key over its tokens per minute; true when refused. */
+  /**
+   * The bearer key, its budgets and its request rate. While the store does not answer, budgets and
+   * rates cannot be checked: the key alone is (`store.whenDown: serve`, the default), or the request
+   * is refused with 503 `store_unavailable` (`refuse`).
+   */
+  private async authorize(header: string | undefined): Promise<AuthResult> {
+    try {
+      return await authorize(header, this.config.auth.keys, this.store, this.now());
+    } catch (e) {
+      if (!(e instanceof StoreUnavailableError) || this.config.store.whenDown === 'refuse') throw e;
+      const keys = this.config.auth.keys;
+      const key = keyOf(header, keys);
+      if (keys.length > 0 && !key) return { ok: false, status: 401, code: 'invalid_api_key', message: 'missing or unknown API key (Authorization: Bearer …)' };
+      return { ok: true, key: key ?? null };
+    }
+  }
+
   private async refuseTokens(res: ServerResponse, key: KeyConfig, tokens: number, requestId: string): Promise<boolean> {
-    const refused = await admitTokens(key, tokens, this.store, this.now());
+    const refused = await admitTokens(key, tokens, this.store, this.now()).catch((e: unknown) => {
+      if (!(e instanceof StoreUnavailableError) || this.config.store.whenDown === 'refuse') throw e;
+      return undefined; // the store is down: tokens cannot be counted, and the request is served (store.whenDown)
+    });
     if (refused) sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId, 'retry-after': String(refused.retryAfterS) });
     return refused !== undefined;
   }
@@ -330,7 +361,7 @@ export class Gateway {
       return serveCountTokens(req, res, { bodyLimitBytes: this.config.server.bodyLimitBytes, requestId, keyKnown: (h) => this.keyName(h) !== undefined });
     }
     if (req.method !== 'POST' || (url !== '/v1/chat/completions' && url !== '/v1/feedback' && url !== '/v1/embeddings')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
-    const auth = await authorize(req.headers.authorization, this.config.auth.keys, this.store, this.now());
+    const auth = await this.authorize(req.headers.authorization);
     if (!auth.ok) return sendError(res, auth.status, auth.code, auth.message, { 'x-request-id': requestId, ...(auth.retryAfterS !== undefined ? { 'retry-after': String(auth.retryAfterS) } : {}) });
     const text = await readBody(req, this.config.server.bodyLimitBytes);
     if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.server.bodyLimitBytes} bytes`);

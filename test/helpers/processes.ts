@@ -59,9 +59,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A redis-server on a free port with no persistence; resolves with its redis:// URL. */
-export async function startRedis(): Promise<Running> {
-  const port = await freePort();
+/** A redis-server (on a free port, or `port`: to restart one) with no persistence; resolves with its redis:// URL. */
+export async function startRedis(port?: number): Promise<Running> {
+  port ??= await freePort();
   const r = await startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
   return { ...r, ready: `redis://127.0.0.1:${port}` };
 }

@@ -1,0 +1,187 @@
+/**
+ * The gateway's store with outages taken into account (a Redis restart, a failover, a network blip):
+ * a write of what happened — a decision, spend, feedback received, a prompt or response kept — that
+ * fails is kept in order in memory (up to `maxPending`) and written again every `retryMs` until the
+ * store takes it, so an answer the client already paid for is never turned into an error and nothing
+ * recorded is lost while the outage lasts. Reads, and writes whose result the caller needs (rate
+ * counters, the learning log), fail with `StoreUnavailableError`, which the gateway answers with 503
+ * `store_unavailable` (or, for budgets and rate limits, serves anyway: `store.whenDown`). After a
+ * failure the store counts as down — reads fail at once and writes queue, so an outage adds no
+ * latency — until a retry every `retryMs` (the queued writes, or a ping) finds it answering again.
+ */
+import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
+
+export class StoreUnavailableError extends Error {
+  constructor(operation: string, cause: unknown) {
+    super(`the store did not answer (${operation}): ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export interface ResilienceHooks {
+  /** A store operation failed (counted in switchyard_store_errors_total). */
+  readonly onError: (operation: string, error: unknown) => void;
+  /** Writes waiting for the store (switchyard_store_pending_writes). */
+  readonly onPending: (count: number) => void;
+  readonly maxPending?: number;
+  readonly retryMs?: number;
+}
+
+export class ResilientStore implements GatewayStore {
+  private readonly pending: Array<{ readonly operation: string; readonly write: () => Promise<unknown> }> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  /** A store operation failed and no retry has succeeded since. */
+  private down = false;
+  /** Writes dropped because the queue was full (oldest first). */
+  dropped = 0;
+
+  constructor(
+    readonly inner: GatewayStore,
+    private readonly hooks: ResilienceHooks,
+  ) {}
+
+  get shared(): boolean {
+    return this.inner.shared;
+  }
+
+  get pendingWrites(): number {
+    return this.pending.length;
+  }
+
+  /** A write of a fact: done now if the store answers (and nothing is queued before it), else queued. */
+  private async keep(operation: string, write: () => Promise<unknown>): Promise<void> {
+    if (this.pending.length === 0 && !this.down) {
+      try {
+        await write();
+        return;
+      } catch (e) {
+        this.failed(operation, e);
+      }
+    }
+    this.pending.push({ operation, write });
+    if (this.pending.length > (this.hooks.maxPending ?? 100_000)) {
+      this.pending.shift();
+      this.dropped++;
+    }
+    this.hooks.onPending(this.pending.length);
+    this.schedule();
+  }
+
+  private failed(operation: string, e: unknown): void {
+    this.hooks.onError(operation, e);
+    this.down = true;
+    this.schedule();
+  }
+
+  /** While down: every `retryMs`, the queued writes, or a ping when none is queued. */
+  private schedule(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.pending.length > 0) return void this.flush();
+      this.inner.ready().then(
+        () => void (this.down = false),
+        (e: unknown) => this.failed('ready', e),
+      );
+    }, this.hooks.retryMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** Writes what is queued, in order, while the store answers; resolves when done or when it fails again. */
+  flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      try {
+        while (this.pending.length > 0) {
+          const head = this.pending[0] as (typeof this.pending)[number];
+          try {
+            await head.write();
+          } catch (e) {
+            this.failed(head.operation, e);
+            return;
+          }
+          this.pending.shift();
+          this.hooks.onPending(this.pending.length);
+        }
+        this.down = false;
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    return this.flushing;
+  }
+
+  /** A read (or a write whose answer the caller needs): a failure is a StoreUnavailableError. */
+  private async ask<T>(operation: string, read: () => Promise<T>): Promise<T> {
+    if (this.down) throw new StoreUnavailableError(operation, new Error('it failed recently; retried in the background'));
+    try {
+      if (this.pending.length > 0) await this.flush(); // read what was written
+      return await read();
+    } catch (e) {
+      this.failed(operation, e);
+      throw new StoreUnavailableError(operation, e);
+    }
+  }
+
+  recordDecision(d: DecisionRecord): Promise<void> {
+    return this.keep('recordDecision', () => this.inner.recordDecision(d));
+  }
+  addSpend(keyId: string, usd: number, time: number): Promise<void> {
+    return this.keep('addSpend', () => this.inner.addSpend(keyId, usd, time));
+  }
+  recordFeedback(requestId: string, score: number, time: number): Promise<void> {
+    return this.keep('recordFeedback', () => this.inner.recordFeedback(requestId, score, time));
+  }
+  putExpiring(kind: ExpiringKind, id: string, text: string, expiresAt: number): Promise<void> {
+    return this.keep('putExpiring', () => this.inner.putExpiring(kind, id, text, expiresAt));
+  }
+  getDecision(requestId: string): Promise<DecisionRecord | undefined> {
+    return this.ask('getDecision', () => this.inner.getDecision(requestId));
+  }
+  listDecisions(q?: DecisionQuery): Promise<DecisionRecord[]> {
+    return this.ask('listDecisions', () => this.inner.listDecisions(q));
+  }
+  listFeedback(since?: number): Promise<FeedbackRecord[]> {
+    return this.ask('listFeedback', () => this.inner.listFeedback(since));
+  }
+  countInWindow(counter: RateCounter, keyId: string, windowStart: number, amount?: number): Promise<number> {
+    return this.ask('countInWindow', () => this.inner.countInWindow(counter, keyId, windowStart, amount));
+  }
+  spend(keyId: string, since: number): Promise<number> {
+    return this.ask('spend', () => this.inner.spend(keyId, since));
+  }
+  appendFeedbackEvent(route: string, event: FeedbackEvent): Promise<number> {
+    return this.ask('appendFeedbackEvent', () => this.inner.appendFeedbackEvent(route, event));
+  }
+  feedbackEventsAfter(route: string, after: number, limit: number): Promise<SequencedEvent[]> {
+    return this.ask('feedbackEventsAfter', () => this.inner.feedbackEventsAfter(route, after, limit));
+  }
+  trimFeedbackEvents(route: string, upTo: number): Promise<void> {
+    return this.ask('trimFeedbackEvents', () => this.inner.trimFeedbackEvents(route, upTo));
+  }
+  saveRouterState(route: string, snapshot: RouterSnapshot): Promise<void> {
+    return this.ask('saveRouterState', () => this.inner.saveRouterState(route, snapshot));
+  }
+  loadRouterState(route: string): Promise<RouterSnapshot | undefined> {
+    return this.ask('loadRouterState', () => this.inner.loadRouterState(route));
+  }
+  getExpiring(kind: ExpiringKind, id: string): Promise<string | undefined> {
+    return this.ask('getExpiring', () => this.inner.getExpiring(kind, id));
+  }
+  deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean> {
+    return this.ask('deleteExpiring', () => this.inner.deleteExpiring(kind, id));
+  }
+  ready(): Promise<void> {
+    return this.inner.ready();
+  }
+
+  /** Writes what is queued if the store answers, then closes it (what it still refuses is reported by `pendingWrites`). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    await this.inner.close();
+  }
+}
