@@ -31,6 +31,16 @@ export function keyOf<K extends { readonly sha256: string }>(header: string | un
   return token ? keys.find((k) => k.sha256 === hashKey(token)) : undefined;
 }
 
+/** May `key` name `model` (a route or a model)? A key without a `models` list may name any; no key (none configured) too. */
+export function allowed(key: KeyConfig | null | undefined, model: string): boolean {
+  return !key?.models || key.models.includes(model);
+}
+
+/** The 403 answer for a key that named a route or model outside its `models`. */
+export function notAllowed(key: KeyConfig, model: string): { readonly status: 403; readonly code: 'model_not_allowed'; readonly message: string } {
+  return { status: 403, code: 'model_not_allowed', message: `API key "${key.name}" may use ${(key.models ?? []).join(', ')}, not "${model}"` };
+}
+
 /** Checks the bearer key (when keys are configured), its budgets and its request rate. */
 export async function authorize(header: string | undefined, keys: readonly KeyConfig[], store: GatewayStore, now: number): Promise<AuthResult> {
   if (keys.length === 0) return { ok: true, key: null };

@@ -117,6 +117,8 @@ export const GatewayConfigSchema = z.object({
             requestsPerMinute: z.number().int().positive().optional(),
             /** At most this many tokens a minute: prompt + requested completion tokens, counted on admission (shared by replicas on Redis). */
             tokensPerMinute: z.number().int().positive().optional(),
+            /** The routes and models this key may name (default: all); others get 403 model_not_allowed. */
+            models: z.array(z.string().min(1)).min(1).optional(),
           }),
         )
         .default([]),

@@ -231,6 +231,22 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect((await gateway.store.listDecisions({ route: 'auto' })).map((x) => x.requestId)).toContain(id);
   });
 
+  it('limits a key to the routes and models of its models list (403 model_not_allowed), and lists only those to it', async () => {
+    const cheap = meta.models[1]?.id as string;
+    const config = configFor({ auth: { keys: [{ name: 'interns', sha256: hashKey('sk-interns'), models: ['auto', cheap] }, { name: 'staff', sha256: hashKey('sk-staff') }] } });
+    const { url } = await open(config);
+    const interns = new OpenAI({ baseURL: url, apiKey: 'sk-interns', maxRetries: 0 });
+    expect((await interns.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse()).response.status).toBe(200);
+    expect((await interns.chat.completions.create({ model: cheap, messages: [{ role: 'user', content: prompt }] }).withResponse()).response.status).toBe(200);
+    const big = meta.models[0]?.id as string;
+    await expect(interns.chat.completions.create({ model: big, messages: [{ role: 'user', content: prompt }] })).rejects.toMatchObject({ status: 403, code: 'model_not_allowed', message: expect.stringContaining('may use auto, ' + cheap) });
+    await expect(interns.embeddings.create({ model: big, input: 'hi' })).rejects.toMatchObject({ status: 403, code: 'model_not_allowed' });
+    expect((await interns.models.list()).data.map((m) => m.id).sort()).toEqual(['auto', cheap].sort());
+    const staff = new OpenAI({ baseURL: url, apiKey: 'sk-staff', maxRetries: 0 });
+    expect((await staff.chat.completions.create({ model: big, messages: [{ role: 'user', content: prompt }] }).withResponse()).response.status).toBe(200);
+    expect((await staff.models.list()).data.length).toBe(1 + meta.models.length);
+  });
+
   it('limits a key to its requests per minute, with retry-after, and lets it in again the next minute', async () => {
     let now = Date.parse('2026-11-22T10:00:30Z');
     const config = configFor({ auth: { keys: [{ name: 'team-b', sha256: hashKey('sk-team-b'), requestsPerMinute: 2 }] } });

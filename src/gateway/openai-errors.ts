@@ -2,6 +2,7 @@
 export const HTTP_ERROR_CODES = {
   prompt_not_found: 'replay upstream: no recorded prompt matches the request (404).',
   model_not_found: 'The requested model is not served here (404).',
+  model_not_allowed: 'The API key may not use the requested route or model (its `models` list in the config) (403).',
   invalid_request: 'The request body is not a valid chat completion request (400).',
   not_found: 'No such endpoint (404).',
   invalid_api_key: 'Missing or unknown API key (401).',

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
-import { admitTokens, authorize, keyOf, type AuthResult, type KeyConfig } from './auth.js';
+import { admitTokens, allowed, authorize, keyOf, notAllowed, type AuthResult, type KeyConfig } from './auth.js';
 import { GatewayMetrics } from './metrics.js';
 import { ModelUpstreams } from './deployments.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
@@ -345,7 +345,9 @@ export class Gateway {
     if (req.method === 'GET' && url?.startsWith('/v1/models')) {
       // the list (client.models.list), or one route or model (client.models.retrieve)
       const card = (id: string): Record<string, unknown> => ({ id, object: 'model', created: 0, owned_by: this.routes.has(id) ? 'switchyard-route' : 'switchyard' });
-      if (url === '/v1/models') return sendJson(res, 200, { object: 'list', data: [...this.routes.keys(), ...Object.keys(this.config.models)].map(card) }, { 'x-request-id': requestId });
+      const key = keyOf(req.headers.authorization, this.config.auth.keys); // a key limited to some models sees those
+      const listed = [...this.routes.keys(), ...Object.keys(this.config.models)].filter((id) => allowed(key, id));
+      if (url === '/v1/models') return sendJson(res, 200, { object: 'list', data: listed.map(card) }, { 'x-request-id': requestId });
       const id = decodeURIComponent(url.slice('/v1/models/'.length));
       if (url.startsWith('/v1/models/') && (this.routes.has(id) || id in this.config.models)) return sendJson(res, 200, card(id), { 'x-request-id': requestId });
       return sendError(res, 404, 'model_not_found', `"${id}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`, { 'x-request-id': requestId });
@@ -372,6 +374,10 @@ export class Gateway {
     if (url === '/v1/embeddings') {
       const body = parseJsonBody(res, text, EmbeddingsRequestSchema, { 'x-request-id': requestId });
       if (!body) return;
+      if (auth.key && !allowed(auth.key, body.model)) {
+        const refused = notAllowed(auth.key, body.model);
+        return sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId });
+      }
       if (auth.key?.tokensPerMinute !== undefined) {
         // input: a string, strings, token ids, or lists of token ids
         const inputs: unknown[] = Array.isArray(body.input) ? body.input : [body.input];
@@ -399,6 +405,10 @@ export class Gateway {
     const { lambda } = chosenLambda;
     if (!route && !(body.model in this.config.models)) {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
+    }
+    if (auth.key && !allowed(auth.key, body.model)) {
+      const refused = notAllowed(auth.key, body.model);
+      return sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId });
     }
     const { order, candidates, reason, proposals, picked, escalated } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client)) : directPlan(body.model);
     // what was paid before the answering call: soft routing's proposers, a cascade's answers not kept
