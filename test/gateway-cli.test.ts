@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/gateway/store/sqlite-store.js';
+import { startCli } from './helpers/processes.js';
+import { syntheticDir } from './helpers/synthetic.js';
 
 const CLI = resolve('dist/src/cli/main.js');
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -56,6 +58,45 @@ describe('switchyard decisions / keys / serve', () => {
     expect(r.stderr).toMatch(/store\.url: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
     writeFileSync(join(dir, 'bad.yaml'), 'store: { backend: redis, url: "http://x" }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n');
     expect(run(['serve', '--config', join(dir, 'bad.yaml')]).stderr).toMatch(/store\.url/);
+  });
+});
+
+describe('switchyard serve: SIGHUP reloads routes and keys', () => {
+  it('swaps in new routes and keys without a restart, keeps the running config when the new one does not load, and says what needs a restart', async () => {
+    const data = syntheticDir({ prompts: 120, answers: true });
+    const dir = mkdtempSync(join(tmpdir(), 'sy-hup-'));
+    const trained = run(['train', '--data', data, '--router', 'linear:encoder=hashing:dim=256', '--out', join(dir, 'r.json')]);
+    expect(trained.status, trained.stderr).toBe(0);
+    const models = ['big-model', 'small-1', 'small-2', 'small-3'].map((m) => `  ${m}: { provider: replay, data: ${JSON.stringify(data)}, inputPricePerMTok: 1, outputPricePerMTok: 2 }`).join('\n');
+    const file = join(dir, 'sy.yaml');
+    const write = (routes: string, extra = '', price = 2): void => writeFileSync(file, `server: { port: 0 }\nstore: { path: gw.db }\nmodels:\n${models.replaceAll('outputPricePerMTok: 2', `outputPricePerMTok: ${price}`)}\nroutes:\n${routes}\n${extra}`);
+    write('  a: { router: r.json, lambda: 0.5 }');
+    const gw = await startCli(['serve', '--config', file]);
+    try {
+      const base = gw.ready.replace(/\/v1$/, '');
+      const ids = async (headers: Record<string, string> = {}): Promise<string[]> => ((await (await fetch(`${base}/v1/models`, { headers })).json()) as { data: Array<{ id: string }> }).data.map((m) => m.id);
+      const reloaded = async (count: number): Promise<string> => {
+        gw.proc.kill('SIGHUP');
+        for (let k = 0; k < 100 && (gw.output().match(/switchyard: reload/g) ?? []).length < count; k++) await new Promise((r) => setTimeout(r, 50));
+        return gw.output().split('\n').filter((l) => l.startsWith('switchyard: reload')).at(-1) ?? '';
+      };
+      expect(await ids()).toContain('a');
+      // a new route and an API key
+      write('  a: { router: r.json, lambda: 0.5 }\n  b: { router: r.json, lambda: 1 }', `auth:\n  keys: [{ name: team, sha256: ${JSON.stringify(run(['keys', 'hash', 'sk-team']).stdout.trim())} }]\n`);
+      expect(await reloaded(1)).toMatch(/reloaded .*sy\.yaml \(routes: a, b\)$/);
+      expect(await ids()).toContain('b');
+      const prompt = JSON.stringify({ model: 'b', messages: [{ role: 'user', content: 'Question 1 about nothing?' }] });
+      expect((await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: prompt })).status).toBe(401); // the key now applies
+      // a config that does not load: the running one stays
+      write('  b: { router: missing.json }');
+      expect(await reloaded(2)).toMatch(/reload of .* failed, the running config stays: .*missing\.json/);
+      expect(await ids({ authorization: 'Bearer sk-team' })).toEqual(expect.arrayContaining(['a', 'b']));
+      // models changed: routes reload, the models section needs a restart
+      write('  a: { router: r.json, lambda: 0.5 }', '', 9);
+      expect(await reloaded(3)).toMatch(/\(routes: a\); changes to models need a restart$/);
+    } finally {
+      await gw.stop();
+    }
   });
 });
 

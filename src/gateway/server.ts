@@ -109,11 +109,17 @@ export class Gateway {
   /** The API key a bearer header names: its name, null when no keys are configured, undefined when missing or unknown. */
   private readonly keyName: (authorization: string | undefined) => string | null | undefined;
 
+  /** The config in force (routes and keys change on reload). */
+  get config(): GatewayConfig {
+    return this.current;
+  }
+
   private constructor(
-    readonly config: GatewayConfig,
+    private current: GatewayConfig,
     deps: GatewayDeps,
     store: GatewayStore,
   ) {
+    const config = current;
     this.post = deps.fetch ? fetchPost(deps.fetch) : undiciPost(config.timeouts.connectMs);
     this.env = deps.env ?? process.env;
     this.now = deps.now ?? Date.now;
@@ -131,8 +137,7 @@ export class Gateway {
     });
     this.nextRequestId = requestIds(this.now);
     this.retry = { maxRetries: config.retries, rng: this.rng, now: this.now, sleep: this.sleep };
-    const keys = config.auth.keys;
-    this.keyName = (h) => (keys.length === 0 ? null : keyOf(h, keys)?.name);
+    this.keyName = (h) => (this.current.auth.keys.length === 0 ? null : keyOf(h, this.current.auth.keys)?.name);
     this.cache = config.cache.enabled ? new CompletionCache(config.cache, this.store, this.now) : undefined;
     this.stored = new StoredResponses(this.store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
     if (deps.logger) this.log = deps.logger;
@@ -160,11 +165,37 @@ export class Gateway {
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
     for (const [id, post] of await modelPosts(config.models, g.post, g.now)) g.posts.set(id, post);
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
-    if (g.store.shared && [...g.routes.values()].some((r) => r.learning.learns)) {
-      g.syncTimer = setInterval(() => void g.syncLearning(), config.store.syncMs);
-      g.syncTimer.unref();
-    }
+    g.startSync();
     return g;
+  }
+
+  /** With a shared store, routes that learn apply other replicas' feedback every `store.syncMs`. */
+  private startSync(): void {
+    if (this.syncTimer || !this.store.shared || ![...this.routes.values()].some((r) => r.learning.learns)) return;
+    this.syncTimer = setInterval(() => void this.syncLearning(), this.current.store.syncMs);
+    this.syncTimer.unref();
+  }
+
+  /**
+   * Applies a new config without a restart (`switchyard serve` does on SIGHUP): the routes — router
+   * artifacts, λ, schedules, budgets, aggregators — and the API keys. Routes that learn save their
+   * state first and resume from it. Every route is loaded before any is swapped in, so a bad artifact
+   * leaves the running config untouched (the error is thrown); requests in flight finish on the routes
+   * they started with. Sections that need a restart are returned as `ignored` when they changed.
+   */
+  async reload(next: GatewayConfig): Promise<{ readonly routes: string[]; readonly ignored: string[] }> {
+    const fixed = ['server', 'timeouts', 'retries', 'store', 'logging', 'models', 'responses', 'cache'] as const;
+    const ignored = fixed.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.current[k]));
+    for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot before reload failed'));
+    const config: GatewayConfig = { ...this.current, routes: next.routes, auth: next.auth };
+    const loaded = new Map<string, LoadedRoute>();
+    for (const [name, rc] of Object.entries(next.routes)) loaded.set(name, await loadRoute(name, rc, config, this.store));
+    this.current = config;
+    this.routes.clear();
+    for (const [name, route] of loaded) this.routes.set(name, route);
+    this.startSync();
+    this.log.info({ routes: [...loaded.keys()], keys: config.auth.keys.length, ignored }, 'config reloaded');
+    return { routes: [...loaded.keys()], ignored };
   }
 
   async listen(): Promise<string> {

@@ -7,13 +7,16 @@ const USAGE = `usage: switchyard serve --config switchyard.yaml [--check]
 An OpenAI-compatible gateway: POST /v1/chat/completions with "model" naming a route (a trained
 router + λ) or a configured model; GET /v1/models. See README for a complete config.
 --check loads everything (config, prices, router artifacts, store) as serving would, says what it
-found and exits: 0 when the gateway would start, 2 with every problem listed when not.`;
+found and exits: 0 when the gateway would start, 2 with every problem listed when not.
+SIGHUP reloads the routes (router artifacts, λ, schedules) and the API keys from the config file
+without a restart; a config that does not load leaves the running one in force.`;
 
 export async function runServe(argv: string[]): Promise<void> {
   const { values } = parse(argv, { config: { type: 'string' }, check: { type: 'boolean' } }, USAGE);
   // the on-disk embedding cache is for evaluation runs; serving keeps embeddings in memory only
   process.env['SWITCHYARD_CACHE_DIR'] = '';
-  const config = readGatewayConfig(requireString(values, 'config', USAGE));
+  const file = requireString(values, 'config', USAGE);
+  const config = readGatewayConfig(file);
   const gateway = await Gateway.create(config);
   if (values['check']) {
     await gateway.close();
@@ -28,4 +31,16 @@ export async function runServe(argv: string[]): Promise<void> {
   const stop = (): void => void gateway.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // SIGHUP: reload routes and keys (one reload at a time; a bad config keeps the running one)
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      try {
+        const r = await gateway.reload(readGatewayConfig(file));
+        process.stderr.write(`switchyard: reloaded ${file} (routes: ${r.routes.join(', ') || 'none'})${r.ignored.length > 0 ? `; changes to ${r.ignored.join(', ')} need a restart` : ''}\n`);
+      } catch (e) {
+        process.stderr.write(`switchyard: reload of ${file} failed, the running config stays: ${(e as Error).message}\n`);
+      }
+    });
+  });
 }
