@@ -125,6 +125,8 @@ export const GatewayConfigSchema = z.object({
     })
     .default({ keys: [] }),
   logging: z.object({ prompts: z.boolean().default(false) }).default({ prompts: false }),
+  /** OpenTelemetry spans per request and model call, through @opentelemetry/api (tracing.ts); the application registers the SDK. */
+  tracing: z.boolean().default(false),
   /**
    * The Responses API's stored responses (previous_response_id, GET/DELETE /v1/responses/{id}), kept in
    * the store: `store: false` keeps none (a request's own `store: false` opts out too); `ttlDays`: how long.

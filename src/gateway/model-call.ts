@@ -25,6 +25,8 @@ export interface ModelCallDeps {
   readonly retry: RetryDeps;
   /** Aborted when the client went away: the call in progress is cancelled and nothing is retried. */
   readonly cancel?: CallSignal | undefined;
+  /** More request headers (the trace context, tracing.ts). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 export type ModelCall =
@@ -49,7 +51,7 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     if (at === undefined) return { kind: 'failed', ...last };
     tried.add(at);
     const breaker = upstreams?.breakers[at];
-    const result = await callEndpoint(upstreams ? upstreams.config(at) : model, modelId, body, limits, { post: deps.post, env: deps.env, cancel: deps.cancel }, endpoint);
+    const result = await callEndpoint(upstreams ? upstreams.config(at) : model, modelId, body, limits, { post: deps.post, env: deps.env, cancel: deps.cancel, headers: deps.headers }, endpoint);
     if (deps.cancel?.aborted) {
       if (result.ok) result.finish();
       return { kind: 'cancelled' }; // not the upstream's fault: its breaker is not told

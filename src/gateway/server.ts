@@ -36,6 +36,7 @@ import { StoredResponses } from './responses-store.js';
 import { aggregateRequest } from './mixture.js';
 import { directPlan, planRequest, type PlanDeps } from './routing-plan.js';
 import { openStore } from './store/open-store.js';
+import { endCallSpan, endRequestSpan, startCallSpan, startRequestSpan, type RequestSpan } from './tracing.js';
 import { ResilientStore, StoreUnavailableError } from './store/resilient-store.js';
 import { answerJson, pipeStream, sendCompletion, type StreamEnd } from './stream.js';
 import { CompletionAssembler, CompletionCache, cacheMode } from './completion-cache.js';
@@ -269,8 +270,9 @@ export class Gateway {
   /** One request, tracked while in flight; its signal fires when the client goes away before the answer is complete. */
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const client = this.inFlight.track(res);
+    const span = this.current.tracing ? startRequestSpan(req.method ?? '', (req.url ?? '').split('?')[0] as string, req.headers) : undefined;
     try {
-      await this.handle(req, res, client);
+      await this.handle(req, res, client, span);
     } catch (e) {
       if (res.headersSent) res.destroy();
       else if (e instanceof StoreUnavailableError) sendError(res, 503, 'store_unavailable', e.message, { 'retry-after': '1' });
@@ -279,6 +281,7 @@ export class Gateway {
       this.inFlight.done(res);
       const code = errorCodeOf(res);
       if (code) this.metrics.errors.of(code, String(res.statusCode)).value++;
+      if (span) endRequestSpan(span, res.statusCode, code);
     }
   }
 
@@ -361,7 +364,7 @@ export class Gateway {
     return refused !== undefined;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, client: CallSignal): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, client: CallSignal, span?: RequestSpan): Promise<void> {
     const started = performance.now();
     const requestId = this.nextRequestId();
     const url = (req.url ?? '').split('?')[0];
@@ -446,6 +449,7 @@ export class Gateway {
     const proposalCost = [...proposals, ...escalated].reduce((sum, p) => sum + p.costUsd, 0);
     const cascadeHeader = escalated.length > 0 ? { 'x-switchyard-escalated-from': escalated.map((p) => p.model).join(',') } : {};
     // what is recorded of this request: the model that answered (or was being called), status, cost
+    span?.span.setAttributes({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': body.model, 'switchyard.route': route?.name ?? '', 'switchyard.chosen': order[0] as string, 'switchyard.lambda': lambda, 'switchyard.request_id': requestId });
     const decision = (answered: string | null, status: number, costUsd: number, why = reason): DecisionRecord => ({
       requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered, reason: why, candidates,
       costUsd: costUsd + proposalCost, latencyMs: performance.now() - started, status, prompt: status === 200 && this.config.store.keepPrompts ? prompt : null,
@@ -481,6 +485,7 @@ export class Gateway {
     if (cache) this.metrics.cache.of(routeName, cached ? 'hit' : mode === 'use' ? 'miss' : mode).value++;
     if (cached) {
       const modelId = order[0] as string;
+      span?.span.setAttributes({ 'switchyard.cache': 'hit', 'gen_ai.response.model': modelId, 'switchyard.cost_usd': 0 });
       const headers = { 'x-request-id': requestId, 'x-switchyard-model': modelId, 'x-switchyard-route': routeName, 'x-switchyard-cost-usd': '0', 'x-switchyard-cache': 'hit', ...(route ? { 'x-switchyard-lambda': String(lambda) } : {}) };
       const record = (): Promise<void> => this.record(decision(modelId, 200, 0, `${reason}; answered from the cache`), { route: routeName, prompt, answered: modelId, costUsd: 0 });
       return sendCompletion(res, { ...cached, model: modelId }, headers, body.stream === true, body.stream_options?.include_usage === true, record, this.store.shared);
@@ -498,7 +503,9 @@ export class Gateway {
     const overhead = performance.now() - started; // gateway time before the first upstream call
     for (const modelId of order) {
       const model = this.config.models[modelId] as ModelConfig;
-      const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: this.posts.get(modelId) ?? this.post, env: this.env, upstreams: this.upstreams.get(modelId), retry: this.retry, cancel: client });
+      const traced = span ? startCallSpan(span, modelId, model) : undefined;
+      const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: this.posts.get(modelId) ?? this.post, env: this.env, upstreams: this.upstreams.get(modelId), retry: this.retry, cancel: client, headers: traced?.headers });
+      if (call.kind !== 'ok') endCallSpan(traced, call.kind);
       if (call.kind === 'cancelled') return gone(model, modelId, 0);
       if (call.kind === 'refused') return sendRefused(res, modelId, call, { 'x-request-id': requestId });
       if (call.kind === 'failed') {
@@ -522,6 +529,8 @@ export class Gateway {
       // recorded as a 502 (the client got an error event), and feedback cannot refer to it
       const collect = keep && body.stream ? new CompletionAssembler() : undefined;
       const after = (callCost: number, end: StreamEnd = 'done', dataEvents = 0, answer?: Record<string, unknown>): Promise<void> => {
+        endCallSpan(traced, end, callCost, answer?.['usage'] as { prompt_tokens?: number; completion_tokens?: number } | undefined);
+        span?.span.setAttributes({ 'gen_ai.response.model': modelId, 'switchyard.cost_usd': callCost + proposalCost });
         if (end === 'cancelled') return gone(model, modelId, dataEvents, callCost);
         const ok = end === 'done';
         const recorded = this.record(decision(modelId, ok ? 200 : 502, callCost), ok ? { route: route?.name ?? modelId, prompt, answered: modelId, costUsd: callCost + proposalCost } : undefined, performance.now() - upstreamStart, overhead);
@@ -531,6 +540,7 @@ export class Gateway {
       if (await answerJson(res, result, model, modelId, headers, proposalCost, after, this.store.shared)) return;
       if (client.aborted) return gone(model, modelId, 0);
       // the body broke off (or is not JSON): nothing has reached the client yet, so the next model may answer
+      endCallSpan(traced, 'broken');
       this.upstreams.get(modelId)?.failure(call.deployment);
       last = { status: undefined, outcome: { kind: 'connection-error' } };
     }

@@ -87,7 +87,7 @@ export async function callEndpoint(
   modelId: string,
   body: Record<string, unknown>,
   timeouts: UpstreamTimeouts,
-  deps: { post: HttpPost; env: Readonly<Record<string, string | undefined>>; cancel?: CallSignal | undefined },
+  deps: { post: HttpPost; env: Readonly<Record<string, string | undefined>>; cancel?: CallSignal | undefined; headers?: Readonly<Record<string, string>> | undefined },
   endpoint: Endpoint = 'chat/completions',
 ): Promise<UpstreamResult> {
   const signal = new CallSignal();
@@ -106,7 +106,7 @@ export async function callEndpoint(
     if (cancel?.aborted) throw cancel.reason ?? new Error('cancelled');
     const response = await deps.post(
       endpointUrl(model, endpoint),
-      { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      { 'content-type': 'application/json', ...deps.headers, ...(key ? { authorization: `Bearer ${key}` } : {}) },
       JSON.stringify({ ...body, model: model.upstreamModel ?? modelId }),
       signal,
     );
