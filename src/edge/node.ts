@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { SwitchyardError } from '../core/errors.js';
 import { createRng, hashString, type Rng } from '../core/random.js';
-import { keyOf } from '../gateway/auth.js';
+import { keyOf, UNKNOWN_KEY_MESSAGE } from '../gateway/auth.js';
 import { ChatRequestSchema, parseJsonBody, promptOf, readBody, sendError, sendJson, type ChatRequest } from '../gateway/http.js';
 import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from '../gateway/mixture.js';
 import { undiciPost, type HttpPost } from '../gateway/providers/openai-compatible.js';
@@ -166,7 +166,7 @@ export class EdgeNode {
       return sendJson(res, 202, { accepted: fresh });
     }
     const keys = this.config.auth.keys;
-    if (keys.length > 0 && !keyOf(req.headers.authorization, keys)) return sendError(res, 401, 'invalid_api_key', 'missing or unknown API key (Authorization: Bearer …)');
+    if (keys.length > 0 && !keyOf(req.headers.authorization, keys)) return sendError(res, 401, 'invalid_api_key', UNKNOWN_KEY_MESSAGE);
     const body = parseJsonBody(res, text, ChatRequestSchema);
     if (!body) return;
     if (body.model !== SWARM_MODEL && body.model !== this.config.model.id) {

@@ -41,11 +41,21 @@ export function notAllowed(key: KeyConfig, model: string): { readonly status: 40
   return { status: 403, code: 'model_not_allowed', message: `API key "${key.name}" may use ${(key.models ?? []).join(', ')}, not "${model}"` };
 }
 
-/** Checks the bearer key (when keys are configured), its budgets and its request rate. */
-export async function authorize(header: string | undefined, keys: readonly KeyConfig[], store: GatewayStore, now: number): Promise<AuthResult> {
+/** What a request without a configured key is told. */
+export const UNKNOWN_KEY_MESSAGE = 'missing or unknown API key (Authorization: Bearer …)';
+
+/** The configured key a bearer header names (null when no keys are configured), from the config alone. */
+export function identify(header: string | undefined, keys: readonly KeyConfig[]): AuthResult {
   if (keys.length === 0) return { ok: true, key: null };
   const key = keyOf(header, keys);
-  if (!key) return { ok: false, status: 401, code: 'invalid_api_key', message: 'missing or unknown API key (Authorization: Bearer …)' };
+  return key ? { ok: true, key } : { ok: false, status: 401, code: 'invalid_api_key', message: UNKNOWN_KEY_MESSAGE };
+}
+
+/** Checks the bearer key (when keys are configured), then its budgets and its request rate (in the store). */
+export async function authorize(header: string | undefined, keys: readonly KeyConfig[], store: GatewayStore, now: number): Promise<AuthResult> {
+  const identified = identify(header, keys);
+  if (!identified.ok || !identified.key) return identified;
+  const key = identified.key;
   if (key.dailyBudgetUsd !== undefined) {
     const spent = await store.spend(key.name, startOfUtcDay(now));
     if (spent >= key.dailyBudgetUsd) return { ok: false, status: 429, code: 'budget_exceeded', message: `key "${key.name}" spent $${spent.toFixed(6)} of its $${key.dailyBudgetUsd} daily budget` };

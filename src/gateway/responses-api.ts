@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { UNKNOWN_KEY_MESSAGE } from './auth.js';
 import { parseJsonBody, readBody, sendError, sendJson } from './http.js';
 import { callOwnChat, chatChunks, type LoopbackDeps } from './loopback.js';
 import { ResponsesRequestSchema, toChatRequest, type ChatMessage, type ResponsesRequest } from './responses-request.js';
@@ -213,7 +214,7 @@ export async function serveResponses(req: IncomingMessage, res: ServerResponse, 
   let history: ChatMessage[] = [];
   if (body.previous_response_id) {
     if (!deps.stored.enabled) return sendError(res, 400, 'invalid_request', 'previous_response_id: this gateway stores no responses (responses.store: false in its config); send the whole conversation in input', ids);
-    if (key === undefined) return sendError(res, 401, 'invalid_api_key', 'missing or unknown API key (Authorization: Bearer …)', ids);
+    if (key === undefined) return sendError(res, 401, 'invalid_api_key', UNKNOWN_KEY_MESSAGE, ids);
     const previous = await deps.stored.load(body.previous_response_id, key);
     if (!previous) return sendError(res, 404, 'response_not_found', `previous_response_id: no stored response "${body.previous_response_id}" (expired, deleted, created with store: false, or by another API key)`, ids);
     history = previous.messages;
@@ -245,7 +246,7 @@ export async function serveResponses(req: IncomingMessage, res: ServerResponse, 
 export async function serveStoredResponse(req: IncomingMessage, res: ServerResponse, id: string, deps: Pick<ResponsesDeps, 'stored' | 'keyName' | 'requestId'>): Promise<void> {
   const ids = { 'x-request-id': deps.requestId };
   const key = deps.keyName(req.headers.authorization);
-  if (key === undefined) return sendError(res, 401, 'invalid_api_key', 'missing or unknown API key (Authorization: Bearer …)', ids);
+  if (key === undefined) return sendError(res, 401, 'invalid_api_key', UNKNOWN_KEY_MESSAGE, ids);
   if (/[?&]stream=true/.test(req.url ?? '')) return sendError(res, 400, 'invalid_request', 'stream: a stored response is returned as JSON only (replaying it as events is not supported)', ids);
   const missing = (): void => sendError(res, 404, 'response_not_found', `no stored response "${id}" (expired, deleted, created with store: false, or by another API key)`, ids);
   if (req.method === 'DELETE') return (await deps.stored.delete(id, key)) ? sendJson(res, 200, { id, object: 'response', deleted: true }, ids) : missing();

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
-import { admitTokens, allowed, authorize, keyOf, notAllowed, type AuthResult, type KeyConfig } from './auth.js';
+import { admitTokens, allowed, authorize, identify, keyOf, notAllowed, type AuthResult, type KeyConfig } from './auth.js';
 import { GatewayMetrics } from './metrics.js';
 import { ModelUpstreams } from './deployments.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
@@ -337,7 +337,6 @@ export class Gateway {
     };
   }
 
-  /** Refuses (429, retry-after) a request that would take its key over its tokens per minute; true when refused. */
   /**
    * The bearer key, its budgets and its request rate. While the store does not answer, budgets and
    * rates cannot be checked: the key alone is (`store.whenDown: serve`, the default), or the request
@@ -348,12 +347,19 @@ export class Gateway {
       return await authorize(header, this.config.auth.keys, this.store, this.now());
     } catch (e) {
       if (!(e instanceof StoreUnavailableError) || this.config.store.whenDown === 'refuse') throw e;
-      const keys = this.config.auth.keys;
-      const key = keyOf(header, keys);
-      if (keys.length > 0 && !key) return { ok: false, status: 401, code: 'invalid_api_key', message: 'missing or unknown API key (Authorization: Bearer …)' };
-      return { ok: true, key: key ?? null };
+      return identify(header, this.config.auth.keys);
     }
   }
+
+  /** Refuses (403) a key naming a route or model outside its `models`; true when refused. */
+  private refuseModel(res: ServerResponse, key: KeyConfig | null, model: string, requestId: string): boolean {
+    if (!key || allowed(key, model)) return false;
+    const refused = notAllowed(key, model);
+    sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId });
+    return true;
+  }
+
+  /** Refuses (429, retry-after) a request that would take its key over its tokens per minute; true when refused. */
 
   private async refuseTokens(res: ServerResponse, key: KeyConfig, tokens: number, requestId: string): Promise<boolean> {
     const refused = await admitTokens(key, tokens, this.store, this.now()).catch((e: unknown) => {
@@ -408,10 +414,7 @@ export class Gateway {
     if (url === '/v1/embeddings') {
       const body = parseJsonBody(res, text, EmbeddingsRequestSchema, { 'x-request-id': requestId });
       if (!body) return;
-      if (auth.key && !allowed(auth.key, body.model)) {
-        const refused = notAllowed(auth.key, body.model);
-        return sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId });
-      }
+      if (this.refuseModel(res, auth.key, body.model, requestId)) return;
       if (auth.key?.tokensPerMinute !== undefined) {
         // input: a string, strings, token ids, or lists of token ids
         const inputs: unknown[] = Array.isArray(body.input) ? body.input : [body.input];
@@ -440,10 +443,7 @@ export class Gateway {
     if (!route && !(body.model in this.config.models)) {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
     }
-    if (auth.key && !allowed(auth.key, body.model)) {
-      const refused = notAllowed(auth.key, body.model);
-      return sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId });
-    }
+    if (this.refuseModel(res, auth.key, body.model, requestId)) return;
     const { order, candidates, reason, proposals, picked, escalated } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client)) : directPlan(body.model);
     // what was paid before the answering call: soft routing's proposers, a cascade's answers not kept
     const proposalCost = [...proposals, ...escalated].reduce((sum, p) => sum + p.costUsd, 0);
