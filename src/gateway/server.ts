@@ -15,7 +15,8 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
-import { admitTokens, allowed, authorize, identify, keyOf, notAllowed, type AuthResult, type KeyConfig } from './auth.js';
+import { allowed, keyOf } from './auth.js';
+import { Admission } from './admission.js';
 import { GatewayMetrics } from './metrics.js';
 import { ModelUpstreams } from './deployments.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
@@ -107,8 +108,8 @@ export class Gateway {
   private readonly stored: StoredResponses;
   /** The exact-match answer cache, when enabled. */
   private readonly cache: CompletionCache | undefined;
-  /** The API key a bearer header names: its name, null when no keys are configured, undefined when missing or unknown. */
-  private readonly keyName: (authorization: string | undefined) => string | null | undefined;
+  /** Keys, budgets, rate limits and the models a key may name. */
+  private readonly admission: Admission;
 
   /** The config in force (routes and keys change on reload). */
   get config(): GatewayConfig {
@@ -138,7 +139,7 @@ export class Gateway {
     });
     this.nextRequestId = requestIds(this.now);
     this.retry = { maxRetries: config.retries, rng: this.rng, now: this.now, sleep: this.sleep };
-    this.keyName = (h) => (this.current.auth.keys.length === 0 ? null : keyOf(h, this.current.auth.keys)?.name);
+    this.admission = new Admission(() => this.current, this.store, this.now);
     this.cache = config.cache.enabled ? new CompletionCache(config.cache, this.store, this.now) : undefined;
     this.stored = new StoredResponses(this.store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
     if (deps.logger) this.log = deps.logger;
@@ -337,39 +338,6 @@ export class Gateway {
     };
   }
 
-  /**
-   * The bearer key, its budgets and its request rate. While the store does not answer, budgets and
-   * rates cannot be checked: the key alone is (`store.whenDown: serve`, the default), or the request
-   * is refused with 503 `store_unavailable` (`refuse`).
-   */
-  private async authorize(header: string | undefined): Promise<AuthResult> {
-    try {
-      return await authorize(header, this.config.auth.keys, this.store, this.now());
-    } catch (e) {
-      if (!(e instanceof StoreUnavailableError) || this.config.store.whenDown === 'refuse') throw e;
-      return identify(header, this.config.auth.keys);
-    }
-  }
-
-  /** Refuses (403) a key naming a route or model outside its `models`; true when refused. */
-  private refuseModel(res: ServerResponse, key: KeyConfig | null, model: string, requestId: string): boolean {
-    if (!key || allowed(key, model)) return false;
-    const refused = notAllowed(key, model);
-    sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId });
-    return true;
-  }
-
-  /** Refuses (429, retry-after) a request that would take its key over its tokens per minute; true when refused. */
-
-  private async refuseTokens(res: ServerResponse, key: KeyConfig, tokens: number, requestId: string): Promise<boolean> {
-    const refused = await admitTokens(key, tokens, this.store, this.now()).catch((e: unknown) => {
-      if (!(e instanceof StoreUnavailableError) || this.config.store.whenDown === 'refuse') throw e;
-      return undefined; // the store is down: tokens cannot be counted, and the request is served (store.whenDown)
-    });
-    if (refused) sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId, 'retry-after': String(refused.retryAfterS) });
-    return refused !== undefined;
-  }
-
   private async handle(req: IncomingMessage, res: ServerResponse, client: CallSignal, span?: RequestSpan): Promise<void> {
     const started = performance.now();
     const requestId = this.nextRequestId();
@@ -395,15 +363,15 @@ export class Gateway {
     if (req.method === 'POST' && (url === '/v1/responses' || url === '/v1/messages')) {
       // the Responses and Anthropic Messages APIs go through /v1/chat/completions, which authenticates, routes and records them
       const deps = { post: this.post, origin: this.origin, bodyLimitBytes: this.config.server.bodyLimitBytes, now: this.now, requestId };
-      return url === '/v1/responses' ? serveResponses(req, res, { ...deps, stored: this.stored, keyName: this.keyName }) : serveMessages(req, res, deps);
+      return url === '/v1/responses' ? serveResponses(req, res, { ...deps, stored: this.stored, keyName: this.admission.keyName }) : serveMessages(req, res, deps);
     }
     const storedId = /^\/v1\/responses\/([A-Za-z0-9_-]{1,128})$/.exec(url ?? '')?.[1];
-    if (storedId && (req.method === 'GET' || req.method === 'DELETE')) return serveStoredResponse(req, res, storedId, { stored: this.stored, keyName: this.keyName, requestId });
+    if (storedId && (req.method === 'GET' || req.method === 'DELETE')) return serveStoredResponse(req, res, storedId, { stored: this.stored, keyName: this.admission.keyName, requestId });
     if (req.method === 'POST' && url === '/v1/messages/count_tokens') {
-      return serveCountTokens(req, res, { bodyLimitBytes: this.config.server.bodyLimitBytes, requestId, keyKnown: (h) => this.keyName(h) !== undefined });
+      return serveCountTokens(req, res, { bodyLimitBytes: this.config.server.bodyLimitBytes, requestId, keyKnown: (h) => this.admission.keyName(h) !== undefined });
     }
     if (req.method !== 'POST' || (url !== '/v1/chat/completions' && url !== '/v1/feedback' && url !== '/v1/embeddings')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
-    const auth = await this.authorize(req.headers.authorization);
+    const auth = await this.admission.authorize(req.headers.authorization);
     if (!auth.ok) return sendError(res, auth.status, auth.code, auth.message, { 'x-request-id': requestId, ...(auth.retryAfterS !== undefined ? { 'retry-after': String(auth.retryAfterS) } : {}) });
     const text = await readBody(req, this.config.server.bodyLimitBytes);
     if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.server.bodyLimitBytes} bytes`);
@@ -414,12 +382,12 @@ export class Gateway {
     if (url === '/v1/embeddings') {
       const body = parseJsonBody(res, text, EmbeddingsRequestSchema, { 'x-request-id': requestId });
       if (!body) return;
-      if (this.refuseModel(res, auth.key, body.model, requestId)) return;
+      if (this.admission.refuseModel(res, auth.key, body.model, requestId)) return;
       if (auth.key?.tokensPerMinute !== undefined) {
         // input: a string, strings, token ids, or lists of token ids
         const inputs: unknown[] = Array.isArray(body.input) ? body.input : [body.input];
         const tokens = inputs.reduce<number>((sum, x) => sum + (typeof x === 'string' ? CostModel.countTokens(x) : Array.isArray(x) ? x.length : 1), 0);
-        if (await this.refuseTokens(res, auth.key, tokens, requestId)) return;
+        if (await this.admission.refuseTokens(res, auth.key, tokens, requestId)) return;
       }
       const record = (modelId: string, status: number, costUsd: number): Promise<void> =>
         this.record({ requestId, time: this.now(), route: modelId, keyId: auth.key?.name ?? null, lambda: 0, chosen: modelId, answered: status === 200 ? modelId : null, reason: 'embeddings', candidates: [], costUsd, latencyMs: performance.now() - started, status, prompt: null }, undefined);
@@ -431,7 +399,7 @@ export class Gateway {
     if (auth.key?.tokensPerMinute !== undefined) {
       const asked = Number(body['max_completion_tokens'] ?? body['max_tokens'] ?? 0);
       const tokens = body.messages.reduce((sum, m) => sum + CostModel.countTokens(contentText(m.content)), 0) + (Number.isFinite(asked) && asked > 0 ? asked : 0);
-      if (await this.refuseTokens(res, auth.key, tokens, requestId)) return;
+      if (await this.admission.refuseTokens(res, auth.key, tokens, requestId)) return;
     }
 
     // resolve the route (or a model named directly) and rank the models to try
@@ -443,7 +411,7 @@ export class Gateway {
     if (!route && !(body.model in this.config.models)) {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
     }
-    if (this.refuseModel(res, auth.key, body.model, requestId)) return;
+    if (this.admission.refuseModel(res, auth.key, body.model, requestId)) return;
     const { order, candidates, reason, proposals, picked, escalated } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client)) : directPlan(body.model);
     // what was paid before the answering call: soft routing's proposers, a cascade's answers not kept
     const proposalCost = [...proposals, ...escalated].reduce((sum, p) => sum + p.costUsd, 0);

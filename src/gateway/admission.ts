@@ -1,0 +1,57 @@
+/**
+ * Who may send a request, and how much: the bearer key, its budgets and rate limits (auth.ts, counted
+ * in the store), and the routes and models it may name. While the store does not answer, budgets and
+ * limits cannot be checked: the key alone is (`store.whenDown: serve`, the default), or the request is
+ * refused with 503 `store_unavailable` (`refuse`, through the StoreUnavailableError it lets through).
+ */
+import type { ServerResponse } from 'node:http';
+import { admitTokens, allowed, authorize, identify, keyOf, notAllowed, type AuthResult, type KeyConfig } from './auth.js';
+import type { GatewayConfig } from './config.js';
+import { sendError } from './http.js';
+import { StoreUnavailableError } from './store/resilient-store.js';
+import type { GatewayStore } from './store/store.js';
+
+export class Admission {
+  constructor(
+    /** The config in force (keys change on reload). */
+    private readonly config: () => GatewayConfig,
+    private readonly store: GatewayStore,
+    private readonly now: () => number,
+  ) {}
+
+  /** The API key a bearer header names: its name, null when no keys are configured, undefined when missing or unknown. */
+  readonly keyName = (authorization: string | undefined): string | null | undefined => {
+    const keys = this.config().auth.keys;
+    return keys.length === 0 ? null : keyOf(authorization, keys)?.name;
+  };
+
+  /** A store that does not answer: rethrown (503) unless `store.whenDown` is `serve`. */
+  private serveWhenDown(e: unknown): void {
+    if (!(e instanceof StoreUnavailableError) || this.config().store.whenDown === 'refuse') throw e;
+  }
+
+  /** The bearer key, its budgets and its request rate. */
+  async authorize(header: string | undefined): Promise<AuthResult> {
+    try {
+      return await authorize(header, this.config().auth.keys, this.store, this.now());
+    } catch (e) {
+      this.serveWhenDown(e);
+      return identify(header, this.config().auth.keys);
+    }
+  }
+
+  /** Refuses (403) a key naming a route or model outside its `models`; true when refused. */
+  refuseModel(res: ServerResponse, key: KeyConfig | null, model: string, requestId: string): boolean {
+    if (!key || allowed(key, model)) return false;
+    const refused = notAllowed(key, model);
+    sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId });
+    return true;
+  }
+
+  /** Refuses (429, retry-after) a request that would take its key over its tokens per minute; true when refused. */
+  async refuseTokens(res: ServerResponse, key: KeyConfig, tokens: number, requestId: string): Promise<boolean> {
+    const refused = await admitTokens(key, tokens, this.store, this.now()).catch((e: unknown) => void this.serveWhenDown(e)); // down and serving: not counted
+    if (refused) sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId, 'retry-after': String(refused.retryAfterS) });
+    return refused !== undefined;
+  }
+}
