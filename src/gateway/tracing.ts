@@ -38,7 +38,7 @@ export function endRequestSpan(r: RequestSpan, status: number, errorCode: string
 export function startCallSpan(parent: RequestSpan, modelId: string, model: ModelConfig, attributes: Attributes = {}): { span: Span; headers: Record<string, string> } {
   let host = '';
   try {
-    host = new URL(model.baseURL).host;
+    if (!model.deployments) host = new URL(model.baseURL).host; // with deployments the call's endpoint is drawn later
   } catch {
     // a replay model has no real URL
   }

@@ -20,10 +20,11 @@ export async function runServe(argv: string[]): Promise<void> {
   const gateway = await Gateway.create(config);
   if (values['check']) {
     await gateway.close();
-    const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out`);
+    const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out`);
     const routes = Object.entries(config.routes).map(([id, r]) => `  ${id}: ${r.router}, λ ${r.lambda}${r.schedule.length > 0 ? ' (scheduled)' : ''}${r.budget ? ' (budget-controlled)' : ''}`);
     const store = config.store.backend === 'redis' ? `redis at ${config.store.url}` : `sqlite at ${config.store.path}`;
-    process.stdout.write(`config OK: ${models.length} models, ${routes.length} routes, store ${store}, listening would be on ${config.server.host}:${config.server.port}\nmodels:\n${models.join('\n')}\n${routes.length > 0 ? `routes:\n${routes.join('\n')}\n` : ''}`);
+    const extras = [config.cache.enabled ? `answer cache (${config.cache.ttlSeconds} s)` : '', config.tracing ? 'tracing' : '', config.responses.store ? '' : 'no stored responses'].filter(Boolean);
+    process.stdout.write(`config OK: ${models.length} models, ${routes.length} routes, store ${store}${extras.length > 0 ? `, ${extras.join(', ')}` : ''}, listening would be on ${config.server.host}:${config.server.port}\nmodels:\n${models.join('\n')}\n${routes.length > 0 ? `routes:\n${routes.join('\n')}\n` : ''}`);
     return;
   }
   const url = await gateway.listen();
