@@ -60,6 +60,11 @@ export const EdgeConfigSchema = z.object({
       k: z.number().int().min(1).default(2),
       /** The swarm's models, when the router knows more (it then picks among these only). */
       models: z.array(z.string().min(1)).min(1).optional(),
+      /**
+       * Where a router that learns from feedback (a bandit: ucb1, thompson, linucb …) keeps what it
+       * learned: loaded at start when the file exists (instead of `router`), written on shutdown.
+       */
+      learnedState: z.string().min(1).optional(),
     })
     .optional(),
   /**
@@ -96,5 +101,6 @@ export function readEdgeConfig(file: string): EdgeConfig {
   const c = withDefaults(readConfigFile(file, EdgeConfigSchema));
   if (c.aggregate.scorer) c.aggregate.scorer = resolve(dirname(resolve(file)), c.aggregate.scorer);
   if (c.routing) c.routing.router = resolve(dirname(resolve(file)), c.routing.router);
+  if (c.routing?.learnedState) c.routing.learnedState = resolve(dirname(resolve(file)), c.routing.learnedState);
   return c;
 }

@@ -188,6 +188,40 @@ describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
     await expect(EdgeNode.create(parseEdgeConfig({ node: { id: 'w' }, model: { id: 'm', baseURL: upURL }, ...auth }), { logger: silent, env: { SWARM_SECRET: 'short' } })).rejects.toThrow(/at least 16/);
   });
 
+  it('learns from feedback: a bandit routing the swarm moves to the model whose answers are rated well, and keeps what it learned across a restart', async () => {
+    const { createRouter } = await import('../routers/registry.js');
+    const { buildMatrix } = await import('../data/load.js');
+    const { writeFileSync, existsSync } = await import('node:fs');
+    const router = createRouter('ucb1:bootstrap=false');
+    await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
+    const file = join(dir, 'ucb1.json');
+    writeFileSync(file, JSON.stringify(router.toArtifact()));
+    const learnedState = join(dir, 'ucb1-learned.json');
+    const routing = { routing: { router: file, lambda: 0, k: 1, models: ['small-1', 'small-2'], learnedState }, gossip: { fanout: 2, ttl: 3, windowMs: 600_000, maxProposals: 4 } };
+    const p = await start('p1', 'small-1', []);
+    const q = await start('q1', 'small-2', [p.url]);
+    const origin = await start('o1', 'big-model', [q.url], routing);
+    const ask = async (node: EdgeNode): Promise<{ id: string; model: string }> => {
+      const r = await fetch(`${node.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'swarm', messages: [{ role: 'user', content: question.prompt }] }) });
+      return { id: r.headers.get('x-request-id') as string, model: r.headers.get('x-switchyard-model') as string };
+    };
+    const rate = async (node: EdgeNode, id: string, score: number): Promise<unknown> => (await fetch(`${node.url}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request_id: id, score }) })).json();
+    const picks: string[] = [];
+    for (let k = 0; k < 12; k++) {
+      const a = await ask(origin);
+      picks.push(a.model);
+      expect(await rate(origin, a.id, a.model === 'small-2' ? 1 : 0)).toEqual({ request_id: a.id, recorded: true, router_updated: true });
+    }
+    expect(new Set(picks.slice(0, 2))).toEqual(new Set(['small-1', 'small-2'])); // each arm tried first
+    expect(picks.slice(-4)).toEqual(['small-2', 'small-2', 'small-2', 'small-2']);
+    expect(await (await fetch(`${origin.url}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request_id: 'nope', score: 1 }) })).json()).toMatchObject({ error: { code: 'request_not_found' } });
+    // what it learned survives a restart
+    await origin.close();
+    expect(existsSync(learnedState)).toBe(true);
+    const again = await start('o2', 'big-model', [q.url], routing);
+    expect((await ask(again)).model).toBe('small-2');
+  });
+
   it('routes inside the swarm: only the nodes running the models the router picks propose; the origin answers alone when none of them does', async () => {
     const { createRouter } = await import('../routers/registry.js');
     const { buildMatrix } = await import('../data/load.js');

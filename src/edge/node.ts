@@ -9,13 +9,14 @@
  * See docs/edge.md.
  */
 import { randomUUID } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { SwitchyardError } from '../core/errors.js';
 import { createRng, hashString, type Rng } from '../core/random.js';
 import { keyOf, UNKNOWN_KEY_MESSAGE } from '../gateway/auth.js';
-import { ChatRequestSchema, parseJsonBody, promptOf, readBody, sendError, sendJson, type ChatRequest } from '../gateway/http.js';
+import { ChatRequestSchema, FeedbackSchema, parseJsonBody, promptOf, readBody, sendError, sendJson, type ChatRequest } from '../gateway/http.js';
 import { aggregateRequest, pickProposal, propose, type Proposal, type ProposalDeps } from '../gateway/mixture.js';
 import { undiciPost, type HttpPost } from '../gateway/providers/openai-compatible.js';
 import { sendCompletion } from '../gateway/stream.js';
@@ -47,6 +48,8 @@ export interface EdgeNodeDeps {
 export const SWARM_MODEL = 'swarm';
 /** How long a message is remembered as seen: past the signing window on both sides, so a replayed message is a duplicate. */
 const seenMs = (maxSkewMs: number): number => Math.max(60_000, 2 * maxSkewMs + 5_000);
+/** Answered requests remembered for feedback. */
+const RECENT_LIMIT = 10_000;
 
 interface OpenQuery {
   readonly proposals: Proposal[];
@@ -68,6 +71,9 @@ export class EdgeNode {
   private readonly membership: Membership;
   private readonly seen = new Map<string, number>();
   private readonly open = new Map<string, OpenQuery>();
+  /** Answered requests (their prompt and the model whose answer was kept), for feedback. */
+  private readonly recent = new Map<string, { readonly prompt: string; readonly model: string }>();
+  private learned = false;
   private readonly background = new Set<Promise<void>>();
   private readonly fetchFn: typeof fetch;
   private readonly now: () => number;
@@ -102,8 +108,9 @@ export class EdgeNode {
     }
     let router = deps.router;
     if (!router && config.routing) {
-      const [{ readArtifactFile }, { routerFromArtifact }] = await Promise.all([import('../routers/artifact.js'), import('../routers/registry.js')]);
-      router = await routerFromArtifact(readArtifactFile(config.routing.router));
+      const [{ existsSync }, { readArtifactFile }, { routerFromArtifact }] = await Promise.all([import('node:fs'), import('../routers/artifact.js'), import('../routers/registry.js')]);
+      const learned = config.routing.learnedState;
+      router = await routerFromArtifact(readArtifactFile(learned && existsSync(learned) ? learned : config.routing.router));
     }
     return new EdgeNode(config, scorer, router, deps);
   }
@@ -142,6 +149,27 @@ export class EdgeNode {
     const server = this.server;
     if (server) await new Promise<void>((r) => server.close(() => r()));
     server?.closeAllConnections();
+    this.saveLearned();
+  }
+
+  /** Writes what the router learned from feedback to `routing.learnedState` (atomically: a temporary file renamed). */
+  private saveLearned(): void {
+    const file = this.config.routing?.learnedState;
+    if (!file || !this.router || !this.learned) return;
+    writeFileSync(`${file}.tmp`, JSON.stringify(this.router.toArtifact()));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  /** POST /v1/feedback {request_id, score}: a score for an answer this node gave; a router that learns (a bandit) learns from it. */
+  private async feedback(res: ServerResponse, id: string, score: number): Promise<void> {
+    const answered = this.recent.get(id);
+    if (!answered) return sendError(res, 404, 'request_not_found', `no answer of this node has request id ${id} (it remembers the last ${RECENT_LIMIT})`);
+    const learns = this.router?.update !== undefined;
+    if (learns) {
+      await this.router?.update?.([{ prompt: { text: answered.prompt }, model: answered.model, score }]);
+      this.learned = true;
+    }
+    return sendJson(res, 200, { request_id: id, recorded: true, router_updated: learns });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -151,7 +179,7 @@ export class EdgeNode {
     if (req.method === 'GET' && url === '/v1/models') {
       return sendJson(res, 200, { object: 'list', data: [SWARM_MODEL, this.config.model.id].map((id) => ({ id, object: 'model', created: 0, owned_by: 'switchyard-edge' })) });
     }
-    if (req.method !== 'POST' || (url !== '/edge/gossip' && url !== '/v1/chat/completions')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
+    if (req.method !== 'POST' || (url !== '/edge/gossip' && url !== '/v1/chat/completions' && url !== '/v1/feedback')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
     const text = await readBody(req, this.config.node.bodyLimitBytes);
     if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.node.bodyLimitBytes} bytes`);
     if (url === '/edge/gossip') {
@@ -167,6 +195,10 @@ export class EdgeNode {
     }
     const keys = this.config.auth.keys;
     if (keys.length > 0 && !keyOf(req.headers.authorization, keys)) return sendError(res, 401, 'invalid_api_key', UNKNOWN_KEY_MESSAGE);
+    if (url === '/v1/feedback') {
+      const fb = parseJsonBody(res, text, FeedbackSchema);
+      return fb ? this.feedback(res, fb.request_id, fb.score) : undefined;
+    }
     const body = parseJsonBody(res, text, ChatRequestSchema);
     if (!body) return;
     if (body.model !== SWARM_MODEL && body.model !== this.config.model.id) {
@@ -224,6 +256,8 @@ export class EdgeNode {
       ...(wanted ? { 'x-switchyard-wanted': wanted.join(',') } : {}),
     };
     this.log.info({ requestId: id, proposals: open.nodes.length, how, model: answer.model }, 'edge request');
+    this.recent.set(id, { prompt, model: answer.model });
+    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value as string);
     return sendCompletion(res, { ...answer.completion, model: answer.model }, headers, stream === true, streamOptions?.include_usage === true, async () => undefined, false);
   }
 

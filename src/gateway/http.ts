@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { errorBody, type HttpErrorCode } from './openai-errors.js';
 import { contentText } from './replay-upstream/replay-data.js';
 
+/** POST /v1/feedback: a score in [0, 1] for an answered request (the gateway's and an edge node's). */
+export const FeedbackSchema = z.object({ request_id: z.string().min(1), score: z.number().min(0).max(1) });
+
 /** The part of a chat completion request Switchyard reads; everything else passes through. */
 export const ChatRequestSchema = z
   .object({

@@ -21,7 +21,7 @@ import { GatewayMetrics } from './metrics.js';
 import { ModelUpstreams } from './deployments.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
-import { ChatRequestSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused } from './http.js';
+import { ChatRequestSchema, FeedbackSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused } from './http.js';
 import { InFlight } from './in-flight.js';
 import { requestLambda } from './request-lambda.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost } from './providers/openai-compatible.js';
@@ -68,7 +68,6 @@ interface RecentRequest {
 }
 
 
-const FeedbackSchema = z.object({ request_id: z.string().min(1), score: z.number().min(0).max(1) });
 const RECENT_LIMIT = 10_000;
 const READY_TIMEOUT_MS = 1000;
 /** Why a request still in flight when the drain ran out was cut. */
