@@ -51,6 +51,13 @@ describe('switchyard train / route', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/\[artifact_invalid\]/);
     expect(run(['train', '--data', data, '--router', 'nope', '--out', artifact]).stderr).toMatch(/\[router_unknown\]/);
+    // an output folder that does not exist yet is made; a path that cannot be a file is named, not a crash
+    const nested = join(dir, 'new', 'folder', 'r.json');
+    expect(run(['train', '--data', data, '--router', 'best-single', '--out', nested]).status).toBe(0);
+    expect(JSON.parse(readFileSync(nested, 'utf8'))).toMatchObject({ kind: 'best-single' });
+    const onDir = run(['train', '--data', data, '--router', 'best-single', '--out', dir]);
+    expect(onDir.status).toBe(2);
+    expect(onDir.stderr).toMatch(/--out: cannot write .*EISDIR/);
   });
 });
 

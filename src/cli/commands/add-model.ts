@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DataError, SwitchyardError, invalidArgument } from '../../core/errors.js';
 import { createRng, shuffleInPlace } from '../../core/random.js';
@@ -8,7 +8,7 @@ import { readArtifactFile } from '../../routers/artifact.js';
 import { CrossAttentionRouter, type LabelledOutcome } from '../../routers/cross-attention/cross-attention.js';
 import { routerFromArtifact } from '../../routers/registry.js';
 import type { ModelCard } from '../../spec/dataset.js';
-import { numberFlag, parse, requireString } from '../args.js';
+import { numberFlag, parse, requireString, writeOutput } from '../args.js';
 
 const USAGE = `usage: switchyard add-model --router ROUTER.json --model ID --out NEW.json
          (--data DIR [--labelled N] [--seed N] | --labels FILE.jsonl --input-price P --output-price P)
@@ -87,7 +87,7 @@ export async function runAddModel(argv: string[]): Promise<void> {
   }
   const t0 = performance.now();
   const report = await router.addModel(card, labelled);
-  writeFileSync(out, JSON.stringify(router.toArtifact()) + '\n');
+  writeOutput('out', out, JSON.stringify(router.toArtifact()) + '\n');
   const near = report.neighbours.map((nb) => `${nb.model} (r = ${nb.correlation.toFixed(2)})`).join(', ') || 'none (random start)';
   process.stdout.write(`added ${id} from ${report.prompts} labelled prompts in ${((performance.now() - t0) / 1000).toFixed(1)} s; started from ${near} → ${out}\n`);
 }

@@ -8,7 +8,7 @@ import { readGatewayConfig } from '../../gateway/config.js';
 import { modelPosts } from '../../gateway/providers/model-posts.js';
 import { undiciPost } from '../../gateway/providers/openai-compatible.js';
 import { costOf } from '../../gateway/usage-cost.js';
-import { numberFlag, parse, requireString } from '../args.js';
+import { numberFlag, parse, prepareOutput, requireString } from '../args.js';
 
 export const COLLECT_USAGE = `usage: switchyard data collect --config switchyard.yaml --prompts prompts.jsonl --out outcomes.jsonl
                                (--judge MODEL | --grader exact) [--models a,b,c] [--concurrency N]
@@ -35,6 +35,7 @@ export async function runCollect(argv: string[]): Promise<void> {
   const config = readGatewayConfig(requireString(values, 'config', COLLECT_USAGE));
   const items = readPromptItems(requireString(values, 'prompts', COLLECT_USAGE));
   const out = requireString(values, 'out', COLLECT_USAGE);
+  prepareOutput('out', out);
   const judge = typeof values['judge'] === 'string' ? values['judge'] : undefined;
   const graderName = values['grader'];
   if ((judge === undefined) === (graderName === undefined)) throw invalidArgument(`data collect: give one of --judge MODEL or --grader exact\n\n${COLLECT_USAGE}`);

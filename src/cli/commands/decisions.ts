@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { hashKey } from '../../gateway/auth.js';
 import { readGatewayConfig } from '../../gateway/config.js';
 import { openStore } from '../../gateway/store/open-store.js';
@@ -7,7 +6,7 @@ import { exportTraffic, type TrafficQuery } from '../../gateway/traffic-export.j
 import { summariseDecisions, type RouteSummary } from '../../gateway/decision-summary.js';
 import { fmtCost, textTable } from '../../eval/format.js';
 import { invalidArgument } from '../../core/errors.js';
-import { numberFlag, parse, requireString } from '../args.js';
+import { numberFlag, parse, requireString, writeOutput } from '../args.js';
 
 const USAGE = `usage: switchyard decisions --config switchyard.yaml [--route R] [--limit N] [--since ISO-DATE] [--json]
        switchyard decisions --config switchyard.yaml --export traffic.jsonl [--route R] [--since ISO-DATE]
@@ -49,7 +48,7 @@ export async function runDecisions(argv: string[]): Promise<void> {
 
 async function exportTo(store: GatewayStore, file: string, q: TrafficQuery): Promise<void> {
   const { rows, requests, skipped } = await exportTraffic(store, q);
-  writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : ''));
+  writeOutput('export', file, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : ''));
   const left = Object.entries(skipped).filter(([, n]) => n > 0).map(([why, n]) => `${n} ${SKIPPED[why as keyof typeof skipped]}`);
   process.stderr.write(`wrote ${rows.length} rows (${requests} requests with feedback) to ${file}${left.length > 0 ? `; left out: ${left.join(', ')}` : ''}\n`);
   if (skipped.noPrompt > 0) process.stderr.write('(prompts are kept only with store.keepPrompts: true)\n');

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { invalidArgument } from '../../core/errors.js';
 import { modelStats, rankByCost } from '../../data/stats.js';
 import { openDataset } from '../../data/open.js';
@@ -8,7 +7,7 @@ import { evaluateSwarm, type SwarmOptions } from '../../edge/swarm-eval.js';
 import { replayPrompts } from '../../eval/replay.js';
 import { createRouter } from '../../routers/registry.js';
 import { hasResponses, responseScorerColumns } from '../../eval/mixture-scores.js';
-import { numberFlag, parse, requireString } from '../args.js';
+import { numberFlag, parse, requireString, writeOutput } from '../args.js';
 
 const USAGE = `usage: switchyard edge serve --config edge.yaml
        switchyard edge eval --data DIR [--models a,b,c] [--drop 0,0.2,0.5] [--router SPEC --k K --lambda L] [--seed N] [--json FILE]
@@ -74,5 +73,5 @@ async function evalSwarm(argv: string[]): Promise<void> {
   const width = Math.max(...rows.map((r) => r.label.length));
   process.stdout.write(`${matrix.meta.name}: swarm of ${models.join(', ')} on ${test.size} test prompts\n\n${'answer'.padEnd(width)}  quality  proposals\n${'-'.repeat(width)}  -------  ---------\n`);
   for (const r of rows) process.stdout.write(`${r.label.padEnd(width)}  ${r.quality.toFixed(3).padStart(7)}  ${r.proposals.toFixed(2).padStart(9)}\n`);
-  if (typeof values['json'] === 'string') writeFileSync(values['json'], JSON.stringify({ dataset: matrix.meta.name, models, seed, rows }, null, 1) + '\n');
+  if (typeof values['json'] === 'string') writeOutput('json', values['json'], JSON.stringify({ dataset: matrix.meta.name, models, seed, rows }, null, 1) + '\n');
 }

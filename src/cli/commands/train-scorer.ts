@@ -1,9 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import { invalidArgument } from '../../core/errors.js';
 import { openDataset } from '../../data/open.js';
 import { hasResponses, readAnswers } from '../../eval/mixture-scores.js';
 import { ResponseScorer } from '../../routers/post-generation/response-scorer.js';
-import { numberFlag, parse, requireString } from '../args.js';
+import { numberFlag, parse, requireString, writeOutput } from '../args.js';
 
 const USAGE = `usage: switchyard train-scorer --data DIR [--seed N] --out scorer.json
 
@@ -23,6 +22,6 @@ export async function runTrainScorer(argv: string[]): Promise<void> {
   if (fit.length === 0) throw invalidArgument(`--data: ${data} has no scored answers in its train split`);
   const t0 = performance.now();
   const scorer = await ResponseScorer.fit(fit, { seed });
-  writeFileSync(out, JSON.stringify(scorer.toArtifact()) + '\n');
+  writeOutput('out', out, JSON.stringify(scorer.toArtifact()) + '\n');
   process.stdout.write(`trained a response scorer on ${fit.length} train answers in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${out}\n`);
 }

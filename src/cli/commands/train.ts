@@ -1,10 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { invalidArgument } from '../../core/errors.js';
 import { openDataset } from '../../data/open.js';
 import { fmtCost, fmtNum, textTable } from '../../eval/format.js';
 import { PredictorRouter } from '../../routers/predictor.js';
 import { createRouter } from '../../routers/registry.js';
-import { numberFlag, parse, requireString } from '../args.js';
+import { numberFlag, parse, requireString, writeOutput } from '../args.js';
 
 const USAGE = `usage: switchyard train --data DIR --router NAME [--encoder SPEC] [--seed N] --out router.json
 
@@ -29,7 +28,7 @@ export async function runTrain(argv: string[]): Promise<void> {
   const t0 = performance.now();
   await router.fit(train, { seed, log });
   const secs = (performance.now() - t0) / 1000;
-  writeFileSync(out, JSON.stringify(router.toArtifact()) + '\n');
+  writeOutput('out', out, JSON.stringify(router.toArtifact()) + '\n');
   const lines = [`trained ${full} on ${train.size} prompts × ${matrix.modelCount} models in ${secs.toFixed(1)} s → ${out}`];
   if (router instanceof PredictorRouter) {
     lines.push(`calibration: ECE ${fmtNum(router.report.eceRaw, 4)} raw → ${fmtNum(router.report.eceCalibrated, 4)} calibrated (${router.report.rows} out-of-fold predictions)`);
