@@ -100,6 +100,16 @@ describe('switchyard serve: SIGHUP reloads routes and keys', () => {
   });
 });
 
+describe('examples/local.yaml', () => {
+  it('is a valid config: two replay models of routellm_gsm8k behind two routes of one router', async () => {
+    const { readGatewayConfig } = await import('../src/gateway/config.js');
+    const c = readGatewayConfig('examples/local.yaml');
+    expect(Object.keys(c.routes)).toEqual(['auto', 'auto-cheap']);
+    expect(Object.values(c.models).map((m) => [m.provider, m.data?.endsWith('shared/data/routellm_gsm8k')])).toEqual([['replay', true], ['replay', true]]);
+    expect(c.routes['auto']?.router).toMatch(/out\/gsm8k-linear\.json$/);
+  });
+});
+
 describe('examples/switchyard.yaml', () => {
   it('is a valid config whose prices all resolve', async () => {
     const { readGatewayConfig } = await import('../src/gateway/config.js');
