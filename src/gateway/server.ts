@@ -460,7 +460,7 @@ export class Gateway {
     const cacheHeader = cache ? { 'x-switchyard-cache': mode === 'use' ? 'miss' : mode } : {};
     // a whole answer is kept (a stream that did not finish cleanly has none)
     const keep = mode === 'bypass' ? undefined : (modelId: string, completion: Record<string, unknown> | undefined): Promise<void> => {
-      if (!completion) return Promise.resolve();
+      if (!completion || (completion['choices'] as unknown[] | undefined)?.length !== 1) return Promise.resolve(); // one choice: a stream replays one
       this.metrics.cache.of(routeName, 'stored').value++;
       return (cache as CompletionCache).put(cacheKey(modelId), completion);
     };
