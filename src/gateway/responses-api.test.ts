@@ -115,6 +115,17 @@ describe('Responses API (POST /v1/responses)', () => {
       { role: 'tool', tool_call_id: 'call_1', content: '{"sky":"sunny"}' },
     ]);
     expect(second).toMatchObject({ previous_response_id: first.id, output_text: 'Sunny in Paris.' });
+    // its input items: the conversation before its answer, earlier turns included (newest first by default)
+    const items: Array<Record<string, unknown>> = [];
+    for await (const item of client.responses.inputItems.list(second.id, { order: 'asc' })) items.push(item as unknown as Record<string, unknown>);
+    expect(items).toMatchObject([
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Weather in Paris?' }] },
+      { type: 'function_call', call_id: 'call_1', name: 'weather', arguments: '{"city":"Paris"}' },
+      { type: 'function_call_output', call_id: 'call_1', output: '{"sky":"sunny"}' },
+    ]);
+    const newest: string[] = [];
+    for await (const item of client.responses.inputItems.list(second.id)) newest.push(item.type);
+    expect(newest).toEqual(['function_call_output', 'function_call', 'message']);
     // a third turn on the second carries all of it, its text answer included, and its own instructions only
     await client.responses.create({ model: 'tooler', previous_response_id: second.id, instructions: 'Be brief.', input: 'And tomorrow?' });
     expect(t.toolRequests[before + 2]?.messages.map((m) => [m['role'], m['content']])).toEqual([

@@ -14,7 +14,7 @@ import { UNKNOWN_KEY_MESSAGE } from './auth.js';
 import { parseJsonBody, readBody, sendError, sendJson } from './http.js';
 import { callOwnChat, chatChunks, type LoopbackDeps } from './loopback.js';
 import { ResponsesRequestSchema, toChatRequest, type ChatMessage, type ResponsesRequest } from './responses-request.js';
-import { assistantMessage, type StoredResponses } from './responses-store.js';
+import { assistantMessage, inputItems, type StoredResponses } from './responses-store.js';
 
 export interface ResponsesDeps extends LoopbackDeps {
   readonly stored: StoredResponses;
@@ -242,8 +242,8 @@ export async function serveResponses(req: IncomingMessage, res: ServerResponse, 
   await relayAsResponseEvents(body, up.body, res, up.headers, deps.now(), store);
 }
 
-/** GET /v1/responses/{id} (the stored response) and DELETE /v1/responses/{id}. */
-export async function serveStoredResponse(req: IncomingMessage, res: ServerResponse, id: string, deps: Pick<ResponsesDeps, 'stored' | 'keyName' | 'requestId'>): Promise<void> {
+/** GET /v1/responses/{id} (the stored response), GET /v1/responses/{id}/input_items (its input, newest first unless `order=asc`) and DELETE /v1/responses/{id}. */
+export async function serveStoredResponse(req: IncomingMessage, res: ServerResponse, id: string, part: 'response' | 'input_items', deps: Pick<ResponsesDeps, 'stored' | 'keyName' | 'requestId'>): Promise<void> {
   const ids = { 'x-request-id': deps.requestId };
   const key = deps.keyName(req.headers.authorization);
   if (key === undefined) return sendError(res, 401, 'invalid_api_key', UNKNOWN_KEY_MESSAGE, ids);
@@ -251,5 +251,9 @@ export async function serveStoredResponse(req: IncomingMessage, res: ServerRespo
   const missing = (): void => sendError(res, 404, 'response_not_found', `no stored response "${id}" (expired, deleted, created with store: false, or by another API key)`, ids);
   if (req.method === 'DELETE') return (await deps.stored.delete(id, key)) ? sendJson(res, 200, { id, object: 'response', deleted: true }, ids) : missing();
   const stored = await deps.stored.load(id, key);
-  return stored ? sendJson(res, 200, stored.response, ids) : missing();
+  if (!stored) return missing();
+  if (part === 'response') return sendJson(res, 200, stored.response, ids);
+  const items = inputItems(stored);
+  if (!/[?&]order=asc/.test(req.url ?? '')) items.reverse();
+  return sendJson(res, 200, { object: 'list', data: items, first_id: items[0]?.['id'] ?? null, last_id: items[items.length - 1]?.['id'] ?? null, has_more: false }, ids);
 }

@@ -56,3 +56,25 @@ export function assistantMessage(output: readonly Record<string, unknown>[]): Ch
   }
   return { role: 'assistant', content: text === '' && calls.length > 0 ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}) };
 }
+
+/**
+ * The input items of a stored response (`GET /v1/responses/{id}/input_items`): its conversation
+ * before the answer — earlier turns included when it continued another — as Responses API items.
+ */
+export function inputItems(stored: StoredResponse): Array<Record<string, unknown>> {
+  const id = String(stored.response['id']).replace(/^resp_/, '');
+  const items: Array<Record<string, unknown>> = [];
+  stored.messages.slice(0, -1).forEach((m, k) => {
+    const itemId = (kind: string, j = 0): string => `${kind}_${id}_${k}${j > 0 ? `_${j}` : ''}`;
+    if (m.role === 'tool') return void items.push({ type: 'function_call_output', id: itemId('fco'), call_id: m.tool_call_id ?? '', output: m.content ?? '', status: 'completed' });
+    if (m.content !== null && m.content !== '') {
+      const part = m.role === 'assistant' ? { type: 'output_text', text: m.content, annotations: [] } : { type: 'input_text', text: m.content };
+      items.push({ type: 'message', id: itemId('msg'), role: m.role, content: [part], status: 'completed' });
+    }
+    (m.tool_calls ?? []).forEach((c, j) => {
+      const fn = (c['function'] ?? {}) as { name?: string; arguments?: string };
+      items.push({ type: 'function_call', id: itemId('fc', j + 1), call_id: c['id'], name: fn.name ?? '', arguments: fn.arguments ?? '', status: 'completed' });
+    });
+  });
+  return items;
+}

@@ -364,8 +364,10 @@ export class Gateway {
       const deps = { post: this.post, origin: this.origin, bodyLimitBytes: this.config.server.bodyLimitBytes, now: this.now, requestId };
       return url === '/v1/responses' ? serveResponses(req, res, { ...deps, stored: this.stored, keyName: this.admission.keyName }) : serveMessages(req, res, deps);
     }
-    const storedId = /^\/v1\/responses\/([A-Za-z0-9_-]{1,128})$/.exec(url ?? '')?.[1];
-    if (storedId && (req.method === 'GET' || req.method === 'DELETE')) return serveStoredResponse(req, res, storedId, { stored: this.stored, keyName: this.admission.keyName, requestId });
+    const stored = /^\/v1\/responses\/([A-Za-z0-9_-]{1,128})(\/input_items)?$/.exec(url ?? '');
+    if (stored?.[1] && (req.method === 'GET' || (req.method === 'DELETE' && !stored[2]))) {
+      return serveStoredResponse(req, res, stored[1], stored[2] ? 'input_items' : 'response', { stored: this.stored, keyName: this.admission.keyName, requestId });
+    }
     if (req.method === 'POST' && url === '/v1/messages/count_tokens') {
       return serveCountTokens(req, res, { bodyLimitBytes: this.config.server.bodyLimitBytes, requestId, keyKnown: (h) => this.admission.keyName(h) !== undefined });
     }
