@@ -61,3 +61,10 @@ export async function* chatChunks<T>(body: AsyncIterable<Uint8Array>): AsyncGene
     yield JSON.parse(data) as T;
   }
 }
+
+/** Passes the chat pipeline's error answer (OpenAI-shaped: auth, budget, limits, routing, upstreams) on as it is. */
+export async function relayError(res: ServerResponse, up: OwnChatAnswer): Promise<void> {
+  const raw = await up.body.text();
+  res.writeHead(up.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), ...up.headers });
+  res.end(raw);
+}

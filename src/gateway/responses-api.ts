@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UNKNOWN_KEY_MESSAGE } from './auth.js';
 import { parseJsonBody, readBody, sendError, sendJson } from './http.js';
-import { callOwnChat, chatChunks, type LoopbackDeps } from './loopback.js';
+import { callOwnChat, chatChunks, relayError, type LoopbackDeps } from './loopback.js';
 import { ResponsesRequestSchema, toChatRequest, type ChatMessage, type ResponsesRequest } from './responses-request.js';
 import { assistantMessage, inputItems, type StoredResponses } from './responses-store.js';
 
@@ -227,15 +227,9 @@ export async function serveResponses(req: IncomingMessage, res: ServerResponse, 
   const store = async (response: Record<string, unknown>): Promise<void> => {
     if (body.store !== false && key !== undefined) await deps.stored.save({ key, response, messages: [...t.conversation, assistantMessage(response['output'] as Array<Record<string, unknown>>)] });
   };
-  if (up.status !== 200 || !stream) {
-    const raw = await up.body.text();
-    if (up.status !== 200) {
-      // the chat pipeline's OpenAI-shaped error (auth, budget, limits, routing, upstreams), as it is
-      res.writeHead(up.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(raw), ...up.headers });
-      res.end(raw);
-      return;
-    }
-    const response = fromChatCompletion(body, JSON.parse(raw) as ChatCompletionLike, deps.now());
+  if (up.status !== 200) return relayError(res, up);
+  if (!stream) {
+    const response = fromChatCompletion(body, JSON.parse(await up.body.text()) as ChatCompletionLike, deps.now());
     await store(response);
     return sendJson(res, 200, response, up.headers);
   }

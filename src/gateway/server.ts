@@ -32,6 +32,7 @@ import { contentText } from './replay-upstream/replay-data.js';
 import type { AttemptOutcome } from './retry-policy.js';
 import { runUseLiteInWorker } from '../encoders/use-lite.js';
 import { serveCountTokens, serveMessages } from './messages-api.js';
+import { serveCompletions } from './completions-api.js';
 import { serveResponses, serveStoredResponse } from './responses-api.js';
 import { StoredResponses } from './responses-store.js';
 import { aggregateRequest } from './mixture.js';
@@ -359,9 +360,10 @@ export class Gateway {
       if (url.startsWith('/v1/models/') && (this.routes.has(id) || id in this.config.models)) return sendJson(res, 200, card(id), { 'x-request-id': requestId });
       return sendError(res, 404, 'model_not_found', `"${id}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`, { 'x-request-id': requestId });
     }
-    if (req.method === 'POST' && (url === '/v1/responses' || url === '/v1/messages')) {
-      // the Responses and Anthropic Messages APIs go through /v1/chat/completions, which authenticates, routes and records them
+    if (req.method === 'POST' && (url === '/v1/responses' || url === '/v1/messages' || url === '/v1/completions')) {
+      // the Responses, Anthropic Messages and legacy completions APIs go through /v1/chat/completions, which authenticates, routes and records them
       const deps = { post: this.post, origin: this.origin, bodyLimitBytes: this.config.server.bodyLimitBytes, now: this.now, requestId };
+      if (url === '/v1/completions') return serveCompletions(req, res, deps);
       return url === '/v1/responses' ? serveResponses(req, res, { ...deps, stored: this.stored, keyName: this.admission.keyName }) : serveMessages(req, res, deps);
     }
     const stored = /^\/v1\/responses\/([A-Za-z0-9_-]{1,128})(\/input_items)?$/.exec(url ?? '');
