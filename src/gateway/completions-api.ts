@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { parseJsonBody, readBody, sendError, sendJson, type ChatRequest } from './http.js';
+import { readJsonBody, sendError, sendJson, type ChatRequest } from './http.js';
 import { callOwnChat, chatChunks, relayError, type LoopbackDeps } from './loopback.js';
 
 export const CompletionsRequestSchema = z
@@ -67,9 +67,7 @@ const completion = (id: string, created: number, model: string, text: string, fi
 /** POST /v1/completions: translate, call the gateway's own /v1/chat/completions, translate back. */
 export async function serveCompletions(req: IncomingMessage, res: ServerResponse, deps: LoopbackDeps): Promise<void> {
   const ids = { 'x-request-id': deps.requestId };
-  const text = await readBody(req, deps.bodyLimitBytes);
-  if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${deps.bodyLimitBytes} bytes`, ids);
-  const body = parseJsonBody(res, text, CompletionsRequestSchema, ids);
+  const body = await readJsonBody(req, res, deps.bodyLimitBytes, CompletionsRequestSchema, ids);
   if (!body) return;
   const t = completionToChat(body);
   if (!t.ok) return sendError(res, 400, 'invalid_request', t.message, ids);

@@ -73,6 +73,13 @@ export function sendRefused(res: ServerResponse, modelId: string, call: { readon
   sendError(res, call.status ?? 502, 'upstream_error', `${modelId} answered ${call.status}: ${call.body.slice(0, 300)}`, { ...headers, 'x-switchyard-model': modelId }, 'invalid_request_error');
 }
 
+/** Reads a request's JSON body (up to `limit` bytes) and validates it; on failure answers 413 or 400 itself and returns undefined. */
+export async function readJsonBody<T>(req: IncomingMessage, res: ServerResponse, limit: number, schema: z.ZodType<T>, headers: Record<string, string> = {}): Promise<T | undefined> {
+  const text = await readBody(req, limit);
+  if (text === undefined) return void sendError(res, 413, 'invalid_request', `request body over ${limit} bytes`, headers);
+  return parseJsonBody(res, text, schema, headers);
+}
+
 /** Parses and validates a JSON body; on failure answers 400 `invalid_request` itself and returns undefined. */
 export function parseJsonBody<T>(res: ServerResponse, text: string, schema: z.ZodType<T>, headers: Record<string, string> = {}): T | undefined {
   const parsed = parseJsonText(text, schema);

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UNKNOWN_KEY_MESSAGE } from './auth.js';
-import { parseJsonBody, readBody, sendError, sendJson } from './http.js';
+import { readJsonBody, sendError, sendJson } from './http.js';
 import { callOwnChat, chatChunks, relayError, type LoopbackDeps } from './loopback.js';
 import { ResponsesRequestSchema, toChatRequest, type ChatMessage, type ResponsesRequest } from './responses-request.js';
 import { assistantMessage, inputItems, type StoredResponses } from './responses-store.js';
@@ -206,9 +206,7 @@ export async function relayAsResponseEvents(r: ResponsesRequest, body: AsyncIter
 /** POST /v1/responses: translate (after the stored conversation it continues), call the gateway's own /v1/chat/completions, translate back, store. */
 export async function serveResponses(req: IncomingMessage, res: ServerResponse, deps: ResponsesDeps): Promise<void> {
   const ids = { 'x-request-id': deps.requestId };
-  const text = await readBody(req, deps.bodyLimitBytes);
-  if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${deps.bodyLimitBytes} bytes`, ids);
-  const body = parseJsonBody(res, text, ResponsesRequestSchema, ids);
+  const body = await readJsonBody(req, res, deps.bodyLimitBytes, ResponsesRequestSchema, ids);
   if (!body) return;
   const key = deps.keyName(req.headers.authorization);
   let history: ChatMessage[] = [];
