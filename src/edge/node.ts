@@ -8,6 +8,7 @@
  * learn each other from the messages they receive (`from`), and drop peers that stop answering.
  * See docs/edge.md.
  */
+import { remember } from '../core/lru.js';
 import { randomUUID } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -256,8 +257,7 @@ export class EdgeNode {
       ...(wanted ? { 'x-switchyard-wanted': wanted.join(',') } : {}),
     };
     this.log.info({ requestId: id, proposals: open.nodes.length, how, model: answer.model }, 'edge request');
-    this.recent.set(id, { prompt, model: answer.model });
-    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value as string);
+    remember(this.recent, id, { prompt, model: answer.model }, RECENT_LIMIT);
     return sendCompletion(res, { ...answer.completion, model: answer.model }, headers, stream === true, streamOptions?.include_usage === true, async () => undefined, false);
   }
 

@@ -3,6 +3,7 @@
  * hash for long texts), and an on-disk store for evaluation runs keyed by text hash (one binary file
  * per encoder fingerprint, appended to).
  */
+import { remember } from '../core/lru.js';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -131,14 +132,8 @@ export class CachedEncoder implements Encoder {
         appendFileSync(file, Buffer.concat(records));
       }
     }
-    for (let i = 0; i < texts.length; i++) this.remember(lru, keys[i] as string, out[i] as Float32Array);
+    for (let i = 0; i < texts.length; i++) remember(lru, keys[i] as string, out[i] as Float32Array, this.maxEntries);
     return out as Float32Array[];
-  }
-
-  private remember(lru: Map<string, Float32Array>, key: string, v: Float32Array): void {
-    if (lru.has(key)) lru.delete(key);
-    lru.set(key, v);
-    if (lru.size > this.maxEntries) lru.delete(lru.keys().next().value as string);
   }
 
   toSpec(): EncoderSpec {

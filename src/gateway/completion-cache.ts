@@ -9,6 +9,7 @@
  * `cache-control: no-store`): neither read nor written; `refresh` (or `cache-control: no-cache`)
  * skips the read and stores the new answer. See docs/gateway.md, "Cache".
  */
+import { remember } from '../core/lru.js';
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayConfig } from './config.js';
@@ -67,8 +68,7 @@ export class CompletionCache {
     const now = this.now();
     const entry = this.lru.get(key);
     if (entry && entry.expires > now) {
-      this.lru.delete(key); // most recently used last
-      this.lru.set(key, entry);
+      remember(this.lru, key, entry, this.config.maxEntries); // most recently used last
       return entry.completion;
     }
     if (entry) this.lru.delete(key);
@@ -76,20 +76,14 @@ export class CompletionCache {
     const text = await this.store.getExpiring('cache', key).catch(() => undefined); // a store that does not answer: a miss
     if (text === undefined) return undefined;
     const completion = JSON.parse(text) as Record<string, unknown>;
-    this.remember(key, completion, now + this.ttlMs); // the store knows the exact expiry; this copy may live up to a TTL longer at most
+    remember(this.lru, key, { completion, expires: now + this.ttlMs }, this.config.maxEntries); // the store knows the exact expiry; this copy may live up to a TTL longer at most
     return completion;
   }
 
   async put(key: string, completion: Record<string, unknown>): Promise<void> {
     const expires = this.now() + this.ttlMs;
-    this.remember(key, completion, expires);
+    remember(this.lru, key, { completion, expires }, this.config.maxEntries);
     if (this.store.shared) await this.store.putExpiring('cache', key, JSON.stringify(completion), expires);
-  }
-
-  private remember(key: string, completion: Record<string, unknown>, expires: number): void {
-    this.lru.delete(key);
-    this.lru.set(key, { completion, expires });
-    if (this.lru.size > this.config.maxEntries) this.lru.delete(this.lru.keys().next().value as string);
   }
 }
 

@@ -10,6 +10,7 @@
  * /v1/embeddings passed through, /health and /ready, graceful shutdown, and cancellation of the
  * upstream calls of a client that went away (in-flight.ts).
  */
+import { remember } from '../core/lru.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
@@ -287,8 +288,7 @@ export class Gateway {
   }
 
   private remember(requestId: string, r: RecentRequest): void {
-    this.recent.set(requestId, r);
-    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value as string);
+    remember(this.recent, requestId, r, RECENT_LIMIT);
   }
 
   /** POST /v1/feedback {request_id, score}: recorded, and fed to the route's router if it learns online. */

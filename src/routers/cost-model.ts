@@ -3,6 +3,7 @@
  * typical output tokens (train mean) x output price, times a per-model correction fitted on train so
  * that predicted and recorded costs agree on average.
  */
+import { remember } from '../core/lru.js';
 import { z } from 'zod';
 import { tokens } from '../data/import/common.js';
 import type { ModelCard } from '../spec/dataset.js';
@@ -85,8 +86,7 @@ export class CostModel {
     let n = tokenMemo.get(text);
     if (n === undefined) {
       n = tokens(text);
-      if (tokenMemo.size >= TOKEN_MEMO_ENTRIES) tokenMemo.delete(tokenMemo.keys().next().value as string);
-      tokenMemo.set(text, n);
+      remember(tokenMemo, text, n, TOKEN_MEMO_ENTRIES);
     }
     return n;
   }

@@ -8,6 +8,7 @@
  * Cold start: arms learn from nothing (train is used only for the PCA basis and the cost model);
  * bootstrap: every recorded outcome of the train split is observed first (MetaLLM's offline data).
  */
+import { trimOldest } from '../../core/lru.js';
 import { z } from 'zod';
 import { SwitchyardError, invalidArgument } from '../../core/errors.js';
 import { base64ToF32, f32ToBase64 } from '../../core/encode-f32.js';
@@ -162,7 +163,7 @@ export class BanditRouter extends BaseRouter {
       missing.forEach((t, k) => this.recent.set(t, this.context(E[k] as Float32Array)));
     }
     const out = prompts.map((p) => this.recent.get(p.text) as Float64Array);
-    while (this.recent.size > 1024) this.recent.delete(this.recent.keys().next().value as string);
+    trimOldest(this.recent, 1024);
     return out;
   }
 
