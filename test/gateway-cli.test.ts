@@ -1,6 +1,6 @@
 /** The gateway's CLI surfaces: decisions, keys hash, serve's config errors. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +48,22 @@ describe('switchyard decisions / keys / serve', () => {
     const bad = run(['serve', '--config', join(dir, 'routed.yaml'), '--check']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/missing\.json: cannot read router artifact/);
+  });
+
+  it('serve --check reports records a stopped gateway left in the outbox; serve writes them to the store at start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-outbox-'));
+    writeFileSync(join(dir, 'sy.yaml'), 'server: { port: 0 }\nstore: { path: gw.db, outbox: unwritten.jsonl }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 2 }\n');
+    const decision = { requestId: 'req_outbox', time: Date.parse('2026-11-22T10:00:00Z'), route: 'auto', keyId: null, lambda: 1, chosen: 'm', answered: 'm', reason: 'model named directly', candidates: [], costUsd: 0.002, latencyMs: 50, status: 200, prompt: null };
+    writeFileSync(join(dir, 'unwritten.jsonl'), `${JSON.stringify({ op: 'recordDecision', decision })}\n`);
+    const check = run(['serve', '--config', join(dir, 'sy.yaml'), '--check']);
+    expect(check.status, check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/1 records in the outbox .*unwritten\.jsonl \(written at the next start\)/);
+    expect(run(['decisions', '--config', join(dir, 'sy.yaml')]).stdout).not.toMatch(/req_outbox/); // --check only looked
+    const gw = await startCli(['serve', '--config', join(dir, 'sy.yaml')]);
+    await gw.stop();
+    expect(existsSync(join(dir, 'unwritten.jsonl'))).toBe(false);
+    const listed = run(['decisions', '--config', join(dir, 'sy.yaml')]);
+    expect(listed.stdout, `${listed.stderr}\n${gw.output()}`).toMatch(/req_outbox\s+auto\s+m\s+200/);
   });
 
   it('stops with a clear error when the configured Redis cannot be reached', () => {

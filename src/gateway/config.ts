@@ -101,8 +101,13 @@ export const GatewayConfigSchema = z.object({
        * (they need the store); `refuse` answers 503 store_unavailable. Records wait in memory either way.
        */
       whenDown: z.enum(['serve', 'refuse']).default('serve'),
+      /**
+       * Where records the store still refuses at shutdown are kept (JSON Lines, relative to the config
+       * file), to be written at the next start; `false`: they are lost with the process.
+       */
+      outbox: z.union([z.string().min(1), z.literal(false)]).default('switchyard-outbox.jsonl'),
     })
-    .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, keepPrompts: false, whenDown: 'serve' }),
+    .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, keepPrompts: false, whenDown: 'serve', outbox: 'switchyard-outbox.jsonl' }),
   auth: z
     .object({
       keys: z
@@ -175,6 +180,7 @@ export function readGatewayConfig(file: string): GatewayConfig {
     if (route.aggregate?.scorer) route.aggregate.scorer = resolve(base, route.aggregate.scorer);
   }
   if (config.store.path !== ':memory:') config.store.path = resolve(base, config.store.path);
+  if (config.store.outbox !== false) config.store.outbox = resolve(base, config.store.outbox);
   for (const m of Object.values(config.models)) if (m.data) m.data = resolve(base, m.data);
   return config;
 }

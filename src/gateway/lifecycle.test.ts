@@ -210,6 +210,41 @@ describe('gateway lifecycle: drain on shutdown, health probes, clients that go a
     await redis.stop();
   });
 
+  it.skipIf(!hasRedis)('stopped while its Redis store is down, keeps the unwritten records in the outbox and writes them at the next start', async () => {
+    const { freePort } = await import('../../test/helpers/processes.js');
+    const { hashKey } = await import('./auth.js');
+    const port = await freePort();
+    let redis = await startRedis(port);
+    const outbox = join(mkdtempSync(join(dir, 'outbox-')), 'switchyard-outbox.jsonl');
+    const keys = [{ name: 'team', sha256: hashKey('sk-team'), dailyBudgetUsd: 100 }];
+    const config = parseGatewayConfig({ server: { port: 0 }, store: { backend: 'redis', outbox }, auth: { keys }, models: { [model]: { baseURL: urls['slow'] as string, inputPricePerMTok: 1, outputPricePerMTok: 2 } }, routes: {} });
+    const start = async (): Promise<{ gateway: Gateway; client: OpenAI }> => {
+      const store = new RedisStore({ url: redis.ready, keyPrefix: 'outbox:' });
+      await store.ready();
+      const gateway = await Gateway.create(config, { store, logger: pino({ enabled: false }) });
+      gateways.push(gateway);
+      return { gateway, client: new OpenAI({ baseURL: await gateway.listen(), apiKey: 'sk-team', maxRetries: 0 }) };
+    };
+    const first = await start();
+    await redis.stop();
+    const answered = await first.client.chat.completions.create({ model, messages: [{ role: 'user', content: prompt }] }).withResponse();
+    const id = answered.response.headers.get('x-request-id') as string;
+    await first.gateway.close(); // Redis still down: decision and spend go to the outbox
+    expect(first.gateway.store.spilled).toBeGreaterThanOrEqual(2);
+    expect(first.gateway.store.pendingWrites).toBe(0);
+    redis = await startRedis(port); // an empty Redis (no persistence in tests)
+    const second = await start();
+    let found: DecisionRecord | undefined;
+    for (let k = 0; k < 40 && !found; k++) {
+      found = await second.gateway.store.getDecision(id).catch(() => undefined);
+      if (!found) await sleep(50);
+    }
+    expect(found).toMatchObject({ requestId: id, status: 200, answered: model, keyId: 'team' });
+    expect(await second.gateway.store.spend('team', 0)).toBeGreaterThan(0);
+    await second.gateway.close();
+    await redis.stop();
+  });
+
   it('cancels a stream whose client went away: 499 with the cost of what was streamed, not a 502', async () => {
     const { client, file } = await open('trickle');
     const abort = new AbortController();

@@ -13,6 +13,7 @@
 import { remember } from '../core/lru.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
@@ -59,6 +60,8 @@ export interface GatewayDeps {
   readonly store?: GatewayStore;
   /** Structured JSON logs (default: pino to stderr). Never given API keys; prompts only with logging.prompts. */
   readonly logger?: Logger;
+  /** Leave records a previous process left in the outbox for a later start (`serve --check` only looks). */
+  readonly leaveOutbox?: boolean;
 }
 
 /** What feedback needs of a recent request (kept in memory; prompts reach the store only if configured). */
@@ -137,6 +140,7 @@ export class Gateway {
         this.log.warn({ operation, err: (e as Error).message }, 'store operation failed');
       },
       onPending: (n) => this.metrics.storePending.set(n),
+      ...(config.store.outbox === false ? {} : { outbox: resolve(config.store.outbox) }),
     });
     this.nextRequestId = requestIds(this.now);
     this.retry = { maxRetries: config.retries, rng: this.rng, now: this.now, sleep: this.sleep };
@@ -165,6 +169,9 @@ export class Gateway {
    */
   static async create(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
     const g = new Gateway(config, deps, deps.store ?? (await openStore(config.store)));
+    const back = deps.leaveOutbox ? { restored: 0, invalid: 0 } : g.store.restore(); // what a previous process could not write before it stopped
+    if (back.restored > 0) g.log.info({ records: back.restored, outbox: config.store.outbox }, 'writing the records a previous process left in the outbox');
+    if (back.invalid > 0) g.log.warn({ lines: back.invalid, outbox: config.store.outbox }, 'outbox lines that are not valid records were skipped');
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
     for (const [id, post] of await modelPosts(config.models, g.post, g.now)) g.posts.set(id, post);
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
@@ -244,6 +251,7 @@ export class Gateway {
     await closed;
     for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot on close failed'));
     await this.store.close();
+    if (this.store.spilled > 0) this.log.warn({ records: this.store.spilled, outbox: this.config.store.outbox }, 'the store was still down at shutdown: these records wait in the outbox for the next start');
     if (this.store.pendingWrites > 0) this.log.error({ records: this.store.pendingWrites }, 'the store was still down at shutdown: these records were not written');
     try {
       this.log.flush();

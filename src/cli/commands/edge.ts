@@ -38,11 +38,12 @@ async function serve(argv: string[]): Promise<void> {
   process.env['SWITCHYARD_CACHE_DIR'] = '';
   const config = readEdgeConfig(requireString(values, 'config', USAGE));
   const node = await EdgeNode.create(config);
-  const url = await node.listen();
-  process.stderr.write(`switchyard edge node "${config.node.id}" (${config.model.id}) listening on ${url}; seed peers: ${config.peers.join(', ') || 'none'}\n`);
+  // handlers before the readiness line: a signal right after it must still stop the node gracefully
   const stop = (): void => void node.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  const url = await node.listen();
+  process.stderr.write(`switchyard edge node "${config.node.id}" (${config.model.id}) listening on ${url}; seed peers: ${config.peers.join(', ') || 'none'}\n`);
 }
 
 async function evalSwarm(argv: string[]): Promise<void> {

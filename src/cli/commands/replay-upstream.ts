@@ -28,9 +28,9 @@ export async function runReplayUpstream(argv: string[]): Promise<void> {
   if (faultRate > 0 && faults.length === 0) throw invalidArgument('--fault-rate needs --faults');
   const replay = await ReplayData.load(loadDataset(data));
   const server = new ReplayUpstream(replay, { latencyMs, chunkDelayMs, faultRate, faults, seed });
-  const url = await server.listen(port, typeof values['host'] === 'string' ? values['host'] : '127.0.0.1');
-  process.stderr.write(`replay upstream for ${replay.matrix.meta.name} (${replay.matrix.size} prompts × ${replay.models.length} models) listening on ${url}\n`);
   const stop = (): void => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  const url = await server.listen(port, typeof values['host'] === 'string' ? values['host'] : '127.0.0.1');
+  process.stderr.write(`replay upstream for ${replay.matrix.meta.name} (${replay.matrix.size} prompts × ${replay.models.length} models) listening on ${url}\n`);
 }

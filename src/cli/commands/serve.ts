@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { readGatewayConfig } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/server.js';
 import { parse, requireString } from '../args.js';
@@ -17,21 +18,28 @@ export async function runServe(argv: string[]): Promise<void> {
   process.env['SWITCHYARD_CACHE_DIR'] = '';
   const file = requireString(values, 'config', USAGE);
   const config = readGatewayConfig(file);
-  const gateway = await Gateway.create(config);
+  // stop gracefully (drain, write the store's records) on a signal at any point from here on: one
+  // that came before the handler was installed would kill the process with what it held in memory
+  let gateway: Gateway | undefined;
+  let stopping = false;
+  const stop = (): void => {
+    stopping = true;
+    if (gateway) void gateway.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  gateway = await Gateway.create(config, { leaveOutbox: values['check'] === true });
+  if (stopping) return stop();
   if (values['check']) {
     await gateway.close();
     const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out`);
     const routes = Object.entries(config.routes).map(([id, r]) => `  ${id}: ${r.router}, λ ${r.lambda}${r.schedule.length > 0 ? ' (scheduled)' : ''}${r.budget ? ' (budget-controlled)' : ''}`);
     const store = config.store.backend === 'redis' ? `redis at ${config.store.url}` : `sqlite at ${config.store.path}`;
-    const extras = [config.cache.enabled ? `answer cache (${config.cache.ttlSeconds} s)` : '', config.tracing ? 'tracing' : '', config.responses.store ? '' : 'no stored responses'].filter(Boolean);
+    const waiting = config.store.outbox !== false && existsSync(config.store.outbox) ? readFileSync(config.store.outbox, 'utf8').split('\n').filter((l) => l.trim() !== '').length : 0;
+    const extras = [config.cache.enabled ? `answer cache (${config.cache.ttlSeconds} s)` : '', config.tracing ? 'tracing' : '', config.responses.store ? '' : 'no stored responses', waiting > 0 ? `${waiting} records in the outbox ${config.store.outbox} (written at the next start)` : ''].filter(Boolean);
     process.stdout.write(`config OK: ${models.length} models, ${routes.length} routes, store ${store}${extras.length > 0 ? `, ${extras.join(', ')}` : ''}, listening would be on ${config.server.host}:${config.server.port}\nmodels:\n${models.join('\n')}\n${routes.length > 0 ? `routes:\n${routes.join('\n')}\n` : ''}`);
     return;
   }
-  const url = await gateway.listen();
-  process.stderr.write(`switchyard gateway listening on ${url} (routes: ${Object.keys(config.routes).join(', ') || 'none'}; models: ${Object.keys(config.models).join(', ')})\n`);
-  const stop = (): void => void gateway.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   // SIGHUP: reload routes and keys (one reload at a time; a bad config keeps the running one)
   let reloading = Promise.resolve();
   process.on('SIGHUP', () => {
@@ -44,4 +52,6 @@ export async function runServe(argv: string[]): Promise<void> {
       }
     });
   });
+  const url = await gateway.listen();
+  process.stderr.write(`switchyard gateway listening on ${url} (routes: ${Object.keys(config.routes).join(', ') || 'none'}; models: ${Object.keys(config.models).join(', ')})\n`);
 }

@@ -8,7 +8,10 @@
  * `store_unavailable` (or, for budgets and rate limits, serves anyway: `store.whenDown`). After a
  * failure the store counts as down — reads fail at once and writes queue, so an outage adds no
  * latency — until a retry every `retryMs` (the queued writes, or a ping) finds it answering again.
+ * Writes still queued when the gateway stops go to the outbox file (outbox.ts) and are written to the
+ * store at the next start.
  */
+import { applyFact, claim, spill, type Fact } from './outbox.js';
 import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
 
 export class StoreUnavailableError extends Error {
@@ -25,10 +28,12 @@ export interface ResilienceHooks {
   readonly onPending: (count: number) => void;
   readonly maxPending?: number;
   readonly retryMs?: number;
+  /** Where writes still queued at close are kept for the next start (none: they are lost with the process). */
+  readonly outbox?: string;
 }
 
 export class ResilientStore implements GatewayStore {
-  private readonly pending: Array<{ readonly operation: string; readonly write: () => Promise<unknown> }> = [];
+  private readonly pending: Fact[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private closed = false;
@@ -36,6 +41,8 @@ export class ResilientStore implements GatewayStore {
   private down = false;
   /** Writes dropped because the queue was full (oldest first). */
   dropped = 0;
+  /** Writes left in the outbox file at close. */
+  spilled = 0;
 
   constructor(
     readonly inner: GatewayStore,
@@ -51,16 +58,16 @@ export class ResilientStore implements GatewayStore {
   }
 
   /** A write of a fact: done now if the store answers (and nothing is queued before it), else queued. */
-  private async keep(operation: string, write: () => Promise<unknown>): Promise<void> {
+  private async keep(fact: Fact): Promise<void> {
     if (this.pending.length === 0 && !this.down) {
       try {
-        await write();
+        await applyFact(this.inner, fact);
         return;
       } catch (e) {
-        this.failed(operation, e);
+        this.failed(fact.op, e);
       }
     }
-    this.pending.push({ operation, write });
+    this.pending.push(fact);
     if (this.pending.length > (this.hooks.maxPending ?? 100_000)) {
       this.pending.shift();
       this.dropped++;
@@ -94,11 +101,11 @@ export class ResilientStore implements GatewayStore {
     this.flushing ??= (async () => {
       try {
         while (this.pending.length > 0) {
-          const head = this.pending[0] as (typeof this.pending)[number];
+          const head = this.pending[0] as Fact;
           try {
-            await head.write();
+            await applyFact(this.inner, head);
           } catch (e) {
-            this.failed(head.operation, e);
+            this.failed(head.op, e);
             return;
           }
           this.pending.shift();
@@ -124,17 +131,30 @@ export class ResilientStore implements GatewayStore {
     }
   }
 
-  recordDecision(d: DecisionRecord): Promise<void> {
-    return this.keep('recordDecision', () => this.inner.recordDecision(d));
+  recordDecision(decision: DecisionRecord): Promise<void> {
+    return this.keep({ op: 'recordDecision', decision });
   }
   addSpend(keyId: string, usd: number, time: number): Promise<void> {
-    return this.keep('addSpend', () => this.inner.addSpend(keyId, usd, time));
+    return this.keep({ op: 'addSpend', keyId, usd, time });
   }
   recordFeedback(requestId: string, score: number, time: number): Promise<void> {
-    return this.keep('recordFeedback', () => this.inner.recordFeedback(requestId, score, time));
+    return this.keep({ op: 'recordFeedback', requestId, score, time });
   }
   putExpiring(kind: ExpiringKind, id: string, text: string, expiresAt: number): Promise<void> {
-    return this.keep('putExpiring', () => this.inner.putExpiring(kind, id, text, expiresAt));
+    return this.keep({ op: 'putExpiring', kind, id, text, expiresAt });
+  }
+
+  /**
+   * Takes the records a previous process left in the outbox and writes them (queued first, in order);
+   * returns how many, and how many lines were not valid records.
+   */
+  restore(): { readonly restored: number; readonly invalid: number } {
+    const found = this.hooks.outbox === undefined ? undefined : claim(this.hooks.outbox);
+    if (!found || found.facts.length === 0) return { restored: 0, invalid: found?.invalid ?? 0 };
+    this.pending.unshift(...found.facts);
+    this.hooks.onPending(this.pending.length);
+    void this.flush().catch(() => undefined);
+    return { restored: found.facts.length, invalid: found.invalid };
   }
   getDecision(requestId: string): Promise<DecisionRecord | undefined> {
     return this.ask('getDecision', () => this.inner.getDecision(requestId));
@@ -176,12 +196,24 @@ export class ResilientStore implements GatewayStore {
     return this.inner.ready();
   }
 
-  /** Writes what is queued if the store answers, then closes it (what it still refuses is reported by `pendingWrites`). */
+  /**
+   * Writes what is queued if the store answers, then closes it; what it still refuses goes to the
+   * outbox (counted by `spilled`), or is reported by `pendingWrites` when there is no outbox.
+   */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();
+    if (this.pending.length > 0 && this.hooks.outbox !== undefined) {
+      try {
+        this.spilled = spill(this.hooks.outbox, this.pending);
+        this.pending.length = 0;
+        this.hooks.onPending(0);
+      } catch (e) {
+        this.hooks.onError('outbox', e); // not writable: the records stay counted in pendingWrites
+      }
+    }
     await this.inner.close();
   }
 }

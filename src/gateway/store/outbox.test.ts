@@ -1,0 +1,112 @@
+/**
+ * The outbox: writes a store still refused at close are kept on disk and written at the next start.
+ * A real SQLite store behind a switch that makes every call fail (an outage).
+ */
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { claim } from './outbox.js';
+import { ResilientStore } from './resilient-store.js';
+import { SqliteStore } from './sqlite-store.js';
+import type { DecisionRecord, GatewayStore } from './store.js';
+
+/** A store whose calls (but close) fail while `outage.down` is set. */
+function flaky(inner: GatewayStore): { store: GatewayStore; outage: { down: boolean } } {
+  const outage = { down: false };
+  const store = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => (outage.down && prop !== 'close' ? Promise.reject(new Error('connection refused')) : (value as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
+  return { store, outage };
+}
+
+const decision = (requestId: string): DecisionRecord => ({
+  requestId,
+  time: 1_700_000_000_000,
+  route: 'auto',
+  keyId: 'team',
+  lambda: 0.5,
+  chosen: 'small',
+  answered: 'small',
+  reason: 'knn: small predicted quality 0.810',
+  candidates: [{ model: 'small', quality: 0.81, cost: 1e-5, utility: 0.8 }, { model: 'large' }],
+  costUsd: 0.00002,
+  latencyMs: 120,
+  status: 200,
+  prompt: null,
+});
+const hooks = (outbox: string, errors: string[] = []) => ({ onError: (op: string) => void errors.push(op), onPending: () => undefined, outbox, retryMs: 50 });
+
+describe('outbox', () => {
+  it('keeps the writes a store refuses at close and writes them, in order, at the next start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-outbox-'));
+    const outbox = join(dir, 'outbox.jsonl');
+    const { store, outage } = flaky(new SqliteStore(join(dir, 'a.db')));
+    const first = new ResilientStore(store, hooks(outbox));
+    outage.down = true;
+    await first.recordDecision(decision('req_1'));
+    await first.addSpend('team', 0.25, 1_700_000_000_000);
+    await first.recordFeedback('req_1', 0.9, 1_700_000_000_500);
+    await first.putExpiring('prompt', 'req_1', 'What is 2 + 2?', 1_800_000_000_000);
+    await first.putExpiring('cache', 'k1', '{"answer":1}', 1_800_000_000_000); // disposable: not kept
+    expect(first.pendingWrites).toBe(5);
+    await first.close();
+    expect(first.spilled).toBe(4);
+    expect(first.pendingWrites).toBe(0);
+    expect(readFileSync(outbox, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { op: string }).op)).toEqual(['recordDecision', 'addSpend', 'recordFeedback', 'putExpiring']);
+    expect(statSync(outbox).mode & 0o777).toBe(0o600); // prompts are user text
+
+    // the next process: the store answers again
+    const second = new ResilientStore(new SqliteStore(join(dir, 'a.db')), hooks(outbox));
+    expect(second.restore()).toEqual({ restored: 4, invalid: 0 });
+    expect(existsSync(outbox)).toBe(false);
+    await second.flush();
+    expect(await second.getDecision('req_1')).toEqual(decision('req_1'));
+    expect(await second.spend('team', 0)).toBeCloseTo(0.25);
+    expect(await second.listFeedback()).toEqual([{ requestId: 'req_1', score: 0.9, time: 1_700_000_000_500 }]);
+    expect(await second.getExpiring('prompt', 'req_1')).toBe('What is 2 + 2?');
+    expect(await second.getExpiring('cache', 'k1')).toBeUndefined();
+    await second.close();
+    expect(second.spilled).toBe(0);
+    expect(existsSync(outbox)).toBe(false); // nothing left: no file
+  });
+
+  it('skips lines that are not records (a torn last line), and appends when two processes stop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-outbox-'));
+    const outbox = join(dir, 'outbox.jsonl');
+    for (const id of ['req_a', 'req_b']) {
+      const { store, outage } = flaky(new SqliteStore(':memory:'));
+      const s = new ResilientStore(store, hooks(outbox));
+      outage.down = true;
+      await s.recordDecision(decision(id));
+      await s.close();
+    }
+    appendFileSync(outbox, '{"op":"addSpend","keyId":"team","usd":"a lot"}\n{"op":"recordDeci');
+    const got = claim(outbox);
+    expect(got?.facts.map((f) => (f.op === 'recordDecision' ? f.decision.requestId : f.op))).toEqual(['req_a', 'req_b']);
+    expect(got?.invalid).toBe(2);
+    expect(claim(outbox)).toBeUndefined(); // claimed once
+  });
+
+  it('records nothing to disk when the store takes every write, and reports a store still down without an outbox', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-outbox-'));
+    const outbox = join(dir, 'outbox.jsonl');
+    const ok = new ResilientStore(new SqliteStore(':memory:'), hooks(outbox));
+    await ok.recordDecision(decision('req_ok'));
+    await ok.close();
+    expect(existsSync(outbox)).toBe(false);
+
+    const { store, outage } = flaky(new SqliteStore(':memory:'));
+    const errors: string[] = [];
+    const none = new ResilientStore(store, { onError: (op) => void errors.push(op), onPending: () => undefined });
+    outage.down = true;
+    await none.recordDecision(decision('req_lost'));
+    await none.close();
+    expect(none.pendingWrites).toBe(1); // the gateway logs these as lost
+    expect(errors).toContain('recordDecision');
+  });
+});
