@@ -1,6 +1,6 @@
 /** The gateway's CLI surfaces: decisions, keys hash, serve's config errors. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -107,9 +107,11 @@ describe('switchyard serve: SIGHUP reloads routes and keys', () => {
       write('  b: { router: missing.json }');
       expect(await reloaded(2)).toMatch(/reload of .* failed, the running config stays: .*missing\.json/);
       expect(await ids({ authorization: 'Bearer sk-team' })).toEqual(expect.arrayContaining(['a', 'b']));
-      // models changed: routes reload, the models section needs a restart
+      // models repriced: applied; the server section needs a restart
       write('  a: { router: r.json, lambda: 0.5 }', '', 9);
-      expect(await reloaded(3)).toMatch(/\(routes: a\); changes to models need a restart$/);
+      expect(await reloaded(3)).toMatch(/\(routes: a; models: ~big-model ~small-1 ~small-2 ~small-3\)$/);
+      writeFileSync(file, readFileSync(file, 'utf8').replace('server: { port: 0 }', 'server: { port: 0, drainMs: 1000 }'));
+      expect(await reloaded(4)).toMatch(/\(routes: a\); changes to server need a restart$/);
     } finally {
       await gw.stop();
     }

@@ -3,7 +3,7 @@ import { GatewayMetrics } from './metrics.js';
 
 describe('gateway metrics', () => {
   it('exposes per-request counters and cumulative histograms in Prometheus text', async () => {
-    const m = new GatewayMetrics(new Map());
+    const m = new GatewayMetrics(() => new Map());
     const request = { route: 'auto', chosen: 'big', answered: 'big', status: 200, costUsd: 0.002, latencyMs: 3, upstreamMs: 2, overheadMs: 0.4 };
     m.observeRequest(request);
     m.observeRequest({ ...request, latencyMs: 0.5 }); // exactly on a bound: counted in that bucket

@@ -129,7 +129,8 @@ export class GatewayMetrics {
 
   private readonly bundles = new Map<string, RequestSeries>();
 
-  constructor(upstreams: ReadonlyMap<string, ModelUpstreams>) {
+  /** `upstreams`: the configured models' breakers now (a reload may change the models). */
+  constructor(upstreams: () => ReadonlyMap<string, ModelUpstreams>) {
     const code = (s: CircuitState): number => (s === 'closed' ? 0 : s === 'half-open' ? 1 : 2);
     new Gauge({
       name: 'switchyard_circuit_state',
@@ -137,7 +138,8 @@ export class GatewayMetrics {
       labelNames: ['model'],
       registers: [this.registry],
       collect(): void {
-        for (const [model, u] of upstreams) this.set({ model }, code(u.state));
+        this.reset(); // a model removed by a reload is no longer reported
+        for (const [model, u] of upstreams()) this.set({ model }, code(u.state));
       },
     });
     new Gauge({
@@ -146,7 +148,8 @@ export class GatewayMetrics {
       labelNames: ['model', 'deployment'],
       registers: [this.registry],
       collect(): void {
-        for (const [model, u] of upstreams) if (u.size > 1) u.breakers.forEach((b, d) => this.set({ model, deployment: String(d) }, code(b.state)));
+        this.reset();
+        for (const [model, u] of upstreams()) if (u.size > 1) u.breakers.forEach((b, d) => this.set({ model, deployment: String(d) }, code(b.state)));
       },
     });
   }

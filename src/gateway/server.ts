@@ -73,6 +73,30 @@ interface RecentRequest {
 }
 
 
+/** What a reload changed: the routes now served, models added/removed/changed, sections that need a restart. */
+export interface ReloadResult {
+  readonly routes: string[];
+  readonly models: { readonly added: string[]; readonly removed: string[]; readonly changed: string[] };
+  readonly ignored: string[];
+}
+
+/** The configured models with their transports and breakers (see Gateway.models). */
+interface ModelSet {
+  readonly config: Readonly<Record<string, ModelConfig>>;
+  readonly posts: ReadonlyMap<string, HttpPost>;
+  readonly upstreams: ReadonlyMap<string, ModelUpstreams>;
+}
+
+/** Breakers per model: kept from `previous` for a model whose config did not change (its state is still true), new otherwise. */
+function upstreamsFor(models: Readonly<Record<string, ModelConfig>>, previous: ModelSet | undefined, now: () => number): Map<string, ModelUpstreams> {
+  const out = new Map<string, ModelUpstreams>();
+  for (const [id, m] of Object.entries(models)) {
+    const kept = previous?.upstreams.get(id);
+    out.set(id, kept && JSON.stringify(previous?.config[id]) === JSON.stringify(m) ? kept : new ModelUpstreams(m, { failureThreshold: 5, cooldownMs: 30_000 }, now));
+  }
+  return out;
+}
+
 const RECENT_LIMIT = 10_000;
 const READY_TIMEOUT_MS = 1000;
 /** Why a request still in flight when the drain ran out was cut. */
@@ -83,11 +107,13 @@ const PENDING_PROMPT_MS = 24 * 3600_000;
 export class Gateway {
   private server: Server | undefined;
   private readonly routes = new Map<string, LoadedRoute>();
-  /** Each model's deployments and their circuit breakers. */
-  private readonly upstreams = new Map<string, ModelUpstreams>();
+  /**
+   * Each model's deployments and circuit breakers, and its own transport when not plain HTTP
+   * (Anthropic, the in-process replay provider). Replaced whole on reload: a request keeps the set it
+   * started with.
+   */
+  private models: ModelSet;
   private readonly post: HttpPost;
-  /** Per model: its own transport when not plain HTTP (the in-process replay provider). */
-  private readonly posts = new Map<string, HttpPost>();
   private readonly env: Readonly<Record<string, string | undefined>>;
   private readonly now: () => number;
   private readonly rng: Rng;
@@ -131,8 +157,8 @@ export class Gateway {
     this.now = deps.now ?? Date.now;
     this.rng = deps.rng ?? createRng(0);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    for (const [id, m] of Object.entries(config.models)) this.upstreams.set(id, new ModelUpstreams(m, { failureThreshold: 5, cooldownMs: 30_000 }, this.now));
-    this.metrics = new GatewayMetrics(this.upstreams);
+    this.models = { config: config.models, posts: new Map(), upstreams: upstreamsFor(config.models, undefined, this.now) };
+    this.metrics = new GatewayMetrics(() => this.models.upstreams);
     // an outage of the store (a Redis restart) never fails an answered request: its records wait in memory
     this.store = new ResilientStore(store, {
       onError: (operation, e) => {
@@ -173,7 +199,7 @@ export class Gateway {
     if (back.restored > 0) g.log.info({ records: back.restored, outbox: config.store.outbox }, 'writing the records a previous process left in the outbox');
     if (back.invalid > 0) g.log.warn({ lines: back.invalid, outbox: config.store.outbox }, 'outbox lines that are not valid records were skipped');
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
-    for (const [id, post] of await modelPosts(config.models, g.post, g.now)) g.posts.set(id, post);
+    g.models = { ...g.models, posts: await modelPosts(config.models, g.post, g.now) };
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
     g.startSync();
     return g;
@@ -187,25 +213,38 @@ export class Gateway {
   }
 
   /**
-   * Applies a new config without a restart (`switchyard serve` does on SIGHUP): the routes — router
-   * artifacts, λ, schedules, budgets, aggregators — and the API keys. Routes that learn save their
-   * state first and resume from it. Every route is loaded before any is swapped in, so a bad artifact
-   * leaves the running config untouched (the error is thrown); requests in flight finish on the routes
-   * they started with. Sections that need a restart are returned as `ignored` when they changed.
+   * Applies a new config without a restart (`switchyard serve` does on SIGHUP): the models — added,
+   * removed, prices, endpoints, deployments — the routes — router artifacts, λ, schedules, budgets,
+   * aggregators — and the API keys. Routes that learn save their state first and resume from it.
+   * Every model transport and route is loaded before anything is swapped in, so a bad artifact or a
+   * route naming a model no longer configured leaves the running config untouched (the error is
+   * thrown); requests in flight finish with the models and routes they started with; a model whose
+   * config did not change keeps its circuit breakers. Sections that need a restart are returned as
+   * `ignored` when they changed.
    */
-  async reload(next: GatewayConfig): Promise<{ readonly routes: string[]; readonly ignored: string[] }> {
-    const fixed = ['server', 'timeouts', 'retries', 'store', 'logging', 'models', 'responses', 'cache'] as const;
+  async reload(next: GatewayConfig): Promise<ReloadResult> {
+    const fixed = ['server', 'timeouts', 'retries', 'store', 'logging', 'responses', 'cache'] as const;
     const ignored = fixed.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.current[k]));
+    const before = this.current.models;
+    const same = (id: string): boolean => JSON.stringify(before[id]) === JSON.stringify(next.models[id]);
+    const models = {
+      added: Object.keys(next.models).filter((id) => !(id in before)),
+      removed: Object.keys(before).filter((id) => !(id in next.models)),
+      changed: Object.keys(next.models).filter((id) => id in before && !same(id)),
+    };
     for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot before reload failed'));
-    const config: GatewayConfig = { ...this.current, routes: next.routes, auth: next.auth };
+    const config: GatewayConfig = { ...this.current, models: next.models, routes: next.routes, auth: next.auth };
+    const modelsChanged = models.added.length + models.removed.length + models.changed.length > 0;
+    const set: ModelSet = modelsChanged ? { config: next.models, posts: await modelPosts(next.models, this.post, this.now), upstreams: upstreamsFor(next.models, this.models, this.now) } : this.models;
     const loaded = new Map<string, LoadedRoute>();
     for (const [name, rc] of Object.entries(next.routes)) loaded.set(name, await loadRoute(name, rc, config, this.store));
     this.current = config;
+    this.models = set;
     this.routes.clear();
     for (const [name, route] of loaded) this.routes.set(name, route);
     this.startSync();
-    this.log.info({ routes: [...loaded.keys()], keys: config.auth.keys.length, ignored }, 'config reloaded');
-    return { routes: [...loaded.keys()], ignored };
+    this.log.info({ routes: [...loaded.keys()], keys: config.auth.keys.length, models, ignored }, 'config reloaded');
+    return { routes: [...loaded.keys()], models, ignored };
   }
 
   async listen(): Promise<string> {
@@ -337,11 +376,11 @@ export class Gateway {
   }
 
   /** What planning a routed request needs: the models, timeouts and call dependencies of a cascade's or soft routing's calls. */
-  private planDeps(client: CallSignal): PlanDeps {
+  private planDeps(client: CallSignal, models: ModelSet): PlanDeps {
     return {
-      models: this.config.models,
+      models: models.config,
       timeouts: this.config.timeouts,
-      calls: () => ({ post: (id: string) => this.posts.get(id) ?? this.post, env: this.env, cost: costOf, upstreams: (id: string) => this.upstreams.get(id), retry: this.retry, cancel: client }),
+      calls: () => ({ post: (id: string) => models.posts.get(id) ?? this.post, env: this.env, cost: costOf, upstreams: (id: string) => models.upstreams.get(id), retry: this.retry, cancel: client }),
       countStep: (r, m, outcome) => void this.metrics.cascadeSteps.of(r, m, outcome).value++,
     };
   }
@@ -402,7 +441,8 @@ export class Gateway {
       }
       const record = (modelId: string, status: number, costUsd: number): Promise<void> =>
         this.record({ requestId, time: this.now(), route: modelId, keyId: auth.key?.name ?? null, lambda: 0, chosen: modelId, answered: status === 200 ? modelId : null, reason: 'embeddings', candidates: [], costUsd, latencyMs: performance.now() - started, status, prompt: null }, undefined);
-      const deps = (modelId: string): ModelCallDeps => ({ post: this.post, env: this.env, upstreams: this.upstreams.get(modelId), retry: this.retry, cancel: client });
+      const { upstreams } = this.models;
+      const deps = (modelId: string): ModelCallDeps => ({ post: this.post, env: this.env, upstreams: upstreams.get(modelId), retry: this.retry, cancel: client });
       return serveEmbeddings({ res, body, models: this.config.models, routes: [...this.routes.keys()], timeouts: this.config.timeouts, deps, headers: { 'x-request-id': requestId }, record });
     }
     const body = parseJsonBody(res, text, ChatRequestSchema, { 'x-request-id': requestId });
@@ -414,16 +454,17 @@ export class Gateway {
     }
 
     // resolve the route (or a model named directly) and rank the models to try
+    const models = this.models; // this request's models, should a reload swap them meanwhile
     const prompt = promptOf(body.messages);
     const route = this.routes.get(body.model);
     const chosenLambda = requestLambda(req.headers, route ? route.lambda.lambda(this.now()) : 0, route?.learning.router);
     if (!chosenLambda.ok) return sendError(res, 400, 'invalid_request', chosenLambda.message);
     const { lambda } = chosenLambda;
-    if (!route && !(body.model in this.config.models)) {
+    if (!route && !(body.model in models.config)) {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
     }
     if (this.admission.refuseModel(res, auth.key, body.model, requestId)) return;
-    const { order, candidates, reason, proposals, picked, escalated } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client)) : directPlan(body.model);
+    const { order, candidates, reason, proposals, picked, escalated } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client, models)) : directPlan(body.model);
     // what was paid before the answering call: soft routing's proposers, a cascade's answers not kept
     const proposalCost = [...proposals, ...escalated].reduce((sum, p) => sum + p.costUsd, 0);
     const cascadeHeader = escalated.length > 0 ? { 'x-switchyard-escalated-from': escalated.map((p) => p.model).join(',') } : {};
@@ -481,9 +522,9 @@ export class Gateway {
     let last: { status: number | undefined; outcome: AttemptOutcome | undefined } = { status: undefined, outcome: undefined };
     const overhead = performance.now() - started; // gateway time before the first upstream call
     for (const modelId of order) {
-      const model = this.config.models[modelId] as ModelConfig;
+      const model = models.config[modelId] as ModelConfig;
       const traced = span ? startCallSpan(span, modelId, model) : undefined;
-      const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: this.posts.get(modelId) ?? this.post, env: this.env, upstreams: this.upstreams.get(modelId), retry: this.retry, cancel: client, headers: traced?.headers });
+      const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: models.posts.get(modelId) ?? this.post, env: this.env, upstreams: models.upstreams.get(modelId), retry: this.retry, cancel: client, headers: traced?.headers });
       if (call.kind !== 'ok') endCallSpan(traced, call.kind);
       if (call.kind === 'cancelled') return gone(model, modelId, 0);
       if (call.kind === 'refused') return sendRefused(res, modelId, call, { 'x-request-id': requestId });
@@ -520,7 +561,7 @@ export class Gateway {
       if (client.aborted) return gone(model, modelId, 0);
       // the body broke off (or is not JSON): nothing has reached the client yet, so the next model may answer
       endCallSpan(traced, 'broken');
-      this.upstreams.get(modelId)?.failure(call.deployment);
+      models.upstreams.get(modelId)?.failure(call.deployment);
       last = { status: undefined, outcome: { kind: 'connection-error' } };
     }
     const status = last.status === 429 ? 429 : 502;

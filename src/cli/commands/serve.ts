@@ -9,8 +9,9 @@ An OpenAI-compatible gateway: POST /v1/chat/completions with "model" naming a ro
 router + λ) or a configured model; GET /v1/models. See README for a complete config.
 --check loads everything (config, prices, router artifacts, store) as serving would, says what it
 found and exits: 0 when the gateway would start, 2 with every problem listed when not.
-SIGHUP reloads the routes (router artifacts, λ, schedules) and the API keys from the config file
-without a restart; a config that does not load leaves the running one in force.`;
+SIGHUP reloads the models (added, removed, prices, endpoints), the routes (router artifacts, λ,
+schedules) and the API keys from the config file without a restart; a config that does not load
+leaves the running one in force.`;
 
 export async function runServe(argv: string[]): Promise<void> {
   const { values } = parse(argv, { config: { type: 'string' }, check: { type: 'boolean' } }, USAGE);
@@ -46,7 +47,8 @@ export async function runServe(argv: string[]): Promise<void> {
     reloading = reloading.then(async () => {
       try {
         const r = await gateway.reload(readGatewayConfig(file));
-        process.stderr.write(`switchyard: reloaded ${file} (routes: ${r.routes.join(', ') || 'none'})${r.ignored.length > 0 ? `; changes to ${r.ignored.join(', ')} need a restart` : ''}\n`);
+        const m = [...r.models.added.map((id) => `+${id}`), ...r.models.removed.map((id) => `-${id}`), ...r.models.changed.map((id) => `~${id}`)];
+        process.stderr.write(`switchyard: reloaded ${file} (routes: ${r.routes.join(', ') || 'none'}${m.length > 0 ? `; models: ${m.join(' ')}` : ''})${r.ignored.length > 0 ? `; changes to ${r.ignored.join(', ')} need a restart` : ''}\n`);
       } catch (e) {
         process.stderr.write(`switchyard: reload of ${file} failed, the running config stays: ${(e as Error).message}\n`);
       }
