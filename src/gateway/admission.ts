@@ -5,9 +5,9 @@
  * refused with 503 `store_unavailable` (`refuse`, through the StoreUnavailableError it lets through).
  */
 import type { ServerResponse } from 'node:http';
-import { admitTokens, allowed, authorize, identify, keyOf, notAllowed, type AuthResult, type KeyConfig } from './auth.js';
+import { admitTokens, allowed, authorize, identify, keyOf, notAllowed, startOfUtcDay, startOfUtcMonth, type AuthResult, type KeyConfig } from './auth.js';
 import type { GatewayConfig } from './config.js';
-import { sendError } from './http.js';
+import { sendError, sendJson } from './http.js';
 import { StoreUnavailableError } from './store/resilient-store.js';
 import type { GatewayStore } from './store/store.js';
 
@@ -53,5 +53,31 @@ export class Admission {
     const refused = await admitTokens(key, tokens, this.store, this.now()).catch((e: unknown) => void this.serveWhenDown(e)); // down and serving: not counted
     if (refused) sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId, 'retry-after': String(refused.retryAfterS) });
     return refused !== undefined;
+  }
+
+  /**
+   * GET /v1/usage: what the calling key spent this UTC day and month against its budgets, and its
+   * limits — answered even when a budget is spent (it does not count as a request). Without
+   * configured keys there is nothing per key to report. A store that does not answer: 503.
+   */
+  async usage(res: ServerResponse, header: string | undefined, requestId: string): Promise<void> {
+    const who = identify(header, this.config().auth.keys);
+    if (!who.ok) return sendError(res, who.status, who.code, who.message, { 'x-request-id': requestId });
+    const key = who.key;
+    if (!key) return sendJson(res, 200, { object: 'switchyard.usage', key: null, note: 'no API keys are configured: spend is tracked per key' }, { 'x-request-id': requestId });
+    const now = this.now();
+    const period = async (start: number, budget: number | undefined): Promise<Record<string, unknown>> => {
+      const spent = await this.store.spend(key.name, start);
+      return { start: new Date(start).toISOString(), spent_usd: spent, budget_usd: budget ?? null, remaining_usd: budget === undefined ? null : Math.max(0, budget - spent) };
+    };
+    const [day, month] = [await period(startOfUtcDay(now), key.dailyBudgetUsd), await period(startOfUtcMonth(now), key.monthlyBudgetUsd)];
+    sendJson(res, 200, {
+      object: 'switchyard.usage',
+      key: key.name,
+      day,
+      month,
+      limits: { requests_per_minute: key.requestsPerMinute ?? null, tokens_per_minute: key.tokensPerMinute ?? null },
+      models: key.models ?? null,
+    }, { 'x-request-id': requestId });
   }
 }

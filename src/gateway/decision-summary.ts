@@ -93,3 +93,42 @@ function versusBest(answered: readonly DecisionRecord[]): RouteSummary['versusBe
     predictedQualityRouted: acc.qualityRouted / acc.requests,
   };
 }
+
+/** Spend grouped by API key or by the model that answered, with each group's spend per route. */
+export interface SpendRow {
+  /** The key's name (`(no key)` when none are configured), or the model (`(none)`: nothing answered). */
+  readonly group: string;
+  readonly requests: number;
+  readonly answered: number;
+  readonly spentUsd: number;
+  /** This group's share of all the spend listed. */
+  readonly shareOfSpend: number;
+  /** USD per route, dearest first. */
+  readonly byRoute: Readonly<Record<string, number>>;
+}
+
+/** Who spent what (`key`) or where the money went (`model`), dearest first. */
+export function spendBy(decisions: readonly DecisionRecord[], by: 'key' | 'model'): SpendRow[] {
+  const groups = new Map<string, { requests: number; answered: number; spent: number; routes: Map<string, number> }>();
+  let total = 0;
+  for (const d of decisions) {
+    const name = by === 'key' ? (d.keyId ?? '(no key)') : (d.answered ?? '(none)');
+    const g = groups.get(name) ?? { requests: 0, answered: 0, spent: 0, routes: new Map<string, number>() };
+    g.requests++;
+    if (d.status === 200 && d.answered !== null) g.answered++;
+    g.spent += d.costUsd;
+    g.routes.set(d.route, (g.routes.get(d.route) ?? 0) + d.costUsd);
+    groups.set(name, g);
+    total += d.costUsd;
+  }
+  return [...groups]
+    .map(([group, g]) => ({
+      group,
+      requests: g.requests,
+      answered: g.answered,
+      spentUsd: g.spent,
+      shareOfSpend: total > 0 ? g.spent / total : 0,
+      byRoute: Object.fromEntries([...g.routes].sort((a, b) => b[1] - a[1])),
+    }))
+    .sort((a, b) => b.spentUsd - a.spentUsd || a.group.localeCompare(b.group));
+}

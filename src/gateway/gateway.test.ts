@@ -229,6 +229,12 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect(d?.costUsd).toBeGreaterThan(0);
     await expect(team.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] })).rejects.toMatchObject({ status: 429, code: 'budget_exceeded' });
     expect((await gateway.store.listDecisions({ route: 'auto' })).map((x) => x.requestId)).toContain(id);
+    // the key can still see what it spent (GET /v1/usage, through the SDK's generic get)
+    const usage = await team.get<{ key: string; day: { spent_usd: number; budget_usd: number; remaining_usd: number }; month: { spent_usd: number; budget_usd: null } }>('/usage');
+    expect(usage).toMatchObject({ object: 'switchyard.usage', key: 'team-a', day: { budget_usd: 1e-9, remaining_usd: 0 }, month: { budget_usd: null, remaining_usd: null }, limits: { requests_per_minute: null } });
+    expect(usage.day.spent_usd).toBeCloseTo(d?.costUsd ?? NaN, 15);
+    expect(usage.month.spent_usd).toBeCloseTo(d?.costUsd ?? NaN, 15);
+    await expect(anonymous.get('/usage')).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
   });
 
   it('limits a key to the routes and models of its models list (403 model_not_allowed), and lists only those to it', async () => {

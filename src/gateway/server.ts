@@ -407,6 +407,7 @@ export class Gateway {
       if (url.startsWith('/v1/models/') && (this.routes.has(id) || id in this.config.models)) return sendJson(res, 200, card(id), { 'x-request-id': requestId });
       return sendError(res, 404, 'model_not_found', `"${id}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`, { 'x-request-id': requestId });
     }
+    if (req.method === 'GET' && url === '/v1/usage') return this.admission.usage(res, req.headers.authorization, requestId);
     if (req.method === 'POST' && (url === '/v1/responses' || url === '/v1/messages' || url === '/v1/completions')) {
       // the Responses, Anthropic Messages and legacy completions APIs go through /v1/chat/completions, which authenticates, routes and records them
       const deps = { post: this.post, origin: this.origin, bodyLimitBytes: this.config.server.bodyLimitBytes, now: this.now, requestId };

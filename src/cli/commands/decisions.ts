@@ -3,24 +3,29 @@ import { readGatewayConfig } from '../../gateway/config.js';
 import { openStore } from '../../gateway/store/open-store.js';
 import type { GatewayStore } from '../../gateway/store/store.js';
 import { exportTraffic, type TrafficQuery } from '../../gateway/traffic-export.js';
-import { summariseDecisions, type RouteSummary } from '../../gateway/decision-summary.js';
+import { spendBy, summariseDecisions, type RouteSummary, type SpendRow } from '../../gateway/decision-summary.js';
 import { fmtCost, textTable } from '../../eval/format.js';
 import { invalidArgument } from '../../core/errors.js';
 import { numberFlag, parse, requireString, writeOutput } from '../args.js';
 
 const USAGE = `usage: switchyard decisions --config switchyard.yaml [--route R] [--limit N] [--since ISO-DATE] [--json]
        switchyard decisions --config switchyard.yaml --export traffic.jsonl [--route R] [--since ISO-DATE]
-       switchyard decisions --config switchyard.yaml --summary [--route R] [--since ISO-DATE] [--limit N] [--json]
+       switchyard decisions --config switchyard.yaml --summary [--by route|key|model] [--route R] [--since ISO-DATE] [--limit N] [--json]
 
 The gateway's decision log: request id, route, chosen and answering model, why, cost, latency.
 --export writes the answered requests that received feedback (since the date) as training data, one
 row per (prompt, model) with the mean score and cost, for \`switchyard data import --from long\`;
 it needs the prompts: store.keepPrompts: true (or a Redis store's pending prompts, kept 24 h).
 --summary reports per route: requests, spend, model shares, feedback, and the predicted saving
-against always calling the route's best model (over the newest --limit decisions, default 100000).`;
+against always calling the route's best model (over the newest --limit decisions, default 100000);
+--by key: spend per API key (who spent what), --by model: spend per answering model, each with its
+routes.`;
 
 export async function runDecisions(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { config: { type: 'string' }, route: { type: 'string' }, limit: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, export: { type: 'string' }, summary: { type: 'boolean' } }, USAGE);
+  const { values } = parse(argv, { config: { type: 'string' }, route: { type: 'string' }, limit: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, export: { type: 'string' }, summary: { type: 'boolean' }, by: { type: 'string' } }, USAGE);
+  const by = values['by'] ?? 'route';
+  if (by !== 'route' && by !== 'key' && by !== 'model') throw invalidArgument(`--by: expected route, key or model, got "${String(by)}"`);
+  if (values['by'] !== undefined && !values['summary']) throw invalidArgument('--by goes with --summary');
   const config = readGatewayConfig(requireString(values, 'config', USAGE));
   const limit = numberFlag(values, 'limit', values['summary'] ? 100_000 : 20, (v) => Number.isInteger(v) && v > 0, 'a positive integer');
   const since = typeof values['since'] === 'string' ? Date.parse(values['since']) : undefined;
@@ -30,6 +35,11 @@ export async function runDecisions(argv: string[]): Promise<void> {
   try {
     if (typeof values['export'] === 'string') return await exportTo(store, values['export'], query);
     const rows = await store.listDecisions({ limit, ...query });
+    if (values['summary'] && by !== 'route') {
+      const spend = spendBy(rows, by);
+      process.stdout.write(values['json'] ? JSON.stringify(spend, null, 1) + '\n' : formatSpend(spend, by));
+      return;
+    }
     if (values['summary']) {
       const summaries = summariseDecisions(rows, await store.listFeedback(since));
       process.stdout.write(values['json'] ? JSON.stringify(summaries, null, 1) + '\n' : summaries.map(formatSummary).join('\n') || 'no decisions\n');
@@ -67,6 +77,12 @@ function formatSummary(r: RouteSummary): string {
     lines.push(`  vs always ${v.model} (best predicted quality), on ${v.requests} requests: predicted cost ${fmtCost(v.predictedCostBestUsd)} → ${fmtCost(v.predictedCostRoutedUsd)} routed (${Math.abs(v.saving) < 0.005 ? '±0%' : `${v.saving > 0 ? '−' : '+'}${pct(Math.abs(v.saving))}`}), predicted quality ${v.predictedQualityBest.toFixed(3)} → ${v.predictedQualityRouted.toFixed(3)}`);
   }
   return lines.join('\n') + '\n';
+}
+
+function formatSpend(rows: readonly SpendRow[], by: 'key' | 'model'): string {
+  if (rows.length === 0) return 'no decisions\n';
+  const table = rows.map((r) => [r.group, String(r.requests), String(r.answered), fmtCost(r.spentUsd), `${(100 * r.shareOfSpend).toFixed(1)}%`, Object.entries(r.byRoute).map(([route, usd]) => `${route} ${fmtCost(usd)}`).join(', ')]);
+  return textTable([by, 'requests', 'answered', 'spent', 'share', 'by route'], table) + '\n';
 }
 
 const SKIPPED = { noDecision: 'with no decision recorded', notAnswered: 'not answered', noPrompt: 'without a kept prompt', otherRoute: 'on other routes' } as const;
