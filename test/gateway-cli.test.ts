@@ -64,6 +64,12 @@ describe('switchyard decisions / keys / serve', () => {
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/^config OK: 1 models, 0 routes, store sqlite at .*gw\.db/);
     expect(ok.stdout).toMatch(/m: openai-compatible at http:\/\/127\.0\.0\.1:9\/v1, \$1 \/ \$2 per M tokens/);
+    expect(ok.stderr).toBe('');
+    writeFileSync(join(dir, 'keyed.yaml'), 'store: { path: gw.db }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", apiKeyEnv: SY_TEST_UNSET_KEY, inputPricePerMTok: 1, outputPricePerMTok: 2, deployments: [{ baseURL: "http://127.0.0.1:9/v1" }, { baseURL: "http://127.0.0.1:8/v1", headerEnv: { api-key: SY_TEST_UNSET_AZURE } }] }\n');
+    const keyed = run(['serve', '--config', join(dir, 'keyed.yaml'), '--check']);
+    expect(keyed.status, keyed.stderr).toBe(0); // a warning, not an error: the variable may be set where it runs
+    expect(keyed.stderr).toMatch(/models\.m\.apiKeyEnv: SY_TEST_UNSET_KEY is not set/);
+    expect(keyed.stderr).toMatch(/models\.m\.deployments\.1\.headerEnv\.api-key: SY_TEST_UNSET_AZURE is not set/);
     writeFileSync(join(dir, 'routed.yaml'), 'models:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 2 }\nroutes:\n  auto: { router: missing.json }\n');
     const bad = run(['serve', '--config', join(dir, 'routed.yaml'), '--check']);
     expect(bad.status).toBe(2);

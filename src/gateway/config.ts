@@ -8,6 +8,9 @@ import { readConfigFile } from '../core/config-file.js';
 import { BudgetControlSchema, ScheduleSchema } from './dynamic-lambda.js';
 import { resolvePrices } from './prices.js';
 
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 export const ModelConfigSchema = z.object({
   /**
    * `openai-compatible` (OpenAI, Together, Groq, vLLM, Ollama, LM Studio, replay-upstream …),
@@ -20,8 +23,14 @@ export const ModelConfigSchema = z.object({
   data: z.string().min(1).optional(),
   /** The model name the upstream expects (default: the key). */
   upstreamModel: z.string().min(1).optional(),
-  /** Environment variable holding the API key (never the key itself). */
+  /** Environment variable holding the API key (never the key itself), sent as `Authorization: Bearer`. */
   apiKeyEnv: z.string().optional(),
+  /** Query parameters on every call (Azure OpenAI's classic endpoints: `api-version`). */
+  query: z.record(z.string(), z.string()).optional(),
+  /** Extra request headers, not secret (OpenRouter's `HTTP-Referer`, `X-Title`, a tenant id …). */
+  headers: z.record(z.string().regex(HEADER_NAME, 'expected an HTTP header name'), z.string()).optional(),
+  /** Headers whose values are read from environment variables (Azure OpenAI's `api-key: AZURE_OPENAI_KEY`). */
+  headerEnv: z.record(z.string().regex(HEADER_NAME, 'expected an HTTP header name'), z.string().min(1)).optional(),
   /** USD per million tokens; when absent, looked up in @pydantic/genai-prices (see prices.ts). */
   inputPricePerMTok: z.number().nonnegative().optional(),
   outputPricePerMTok: z.number().nonnegative().optional(),
@@ -35,10 +44,20 @@ export const ModelConfigSchema = z.object({
   /**
    * Several endpoints serving this model (regions, accounts, Azure deployments): each call goes to
    * one, drawn by `weight` among those whose circuit is closed, and a retry to another
-   * (deployments.ts). Each overrides `baseURL`, and `apiKeyEnv` / `upstreamModel` where given.
+   * (deployments.ts). Each overrides `baseURL`, and `apiKeyEnv` / `upstreamModel` / `query` /
+   * `headerEnv` where given.
    */
   deployments: z
-    .array(z.object({ baseURL: z.string().url(), apiKeyEnv: z.string().optional(), upstreamModel: z.string().min(1).optional(), weight: z.number().positive().default(1) }))
+    .array(
+      z.object({
+        baseURL: z.string().url(),
+        apiKeyEnv: z.string().optional(),
+        upstreamModel: z.string().min(1).optional(),
+        query: z.record(z.string(), z.string()).optional(),
+        headerEnv: z.record(z.string().regex(HEADER_NAME, 'expected an HTTP header name'), z.string().min(1)).optional(),
+        weight: z.number().positive().default(1),
+      }),
+    )
     .min(1)
     .optional(),
 })

@@ -38,6 +38,15 @@ export async function runServe(argv: string[]): Promise<void> {
     const store = config.store.backend === 'redis' ? `redis at ${config.store.url}` : `sqlite at ${config.store.path}`;
     const waiting = config.store.outbox !== false && existsSync(config.store.outbox) ? readFileSync(config.store.outbox, 'utf8').split('\n').filter((l) => l.trim() !== '').length : 0;
     const extras = [config.cache.enabled ? `answer cache (${config.cache.ttlSeconds} s)` : '', config.tracing ? 'tracing' : '', config.responses.store ? '' : 'no stored responses', waiting > 0 ? `${waiting} records in the outbox ${config.store.outbox} (written at the next start)` : ''].filter(Boolean);
+    // variables a model reads its key or headers from, and that are not set here
+    const unset = Object.entries(config.models).flatMap(([id, m]) =>
+      [m, ...(m.deployments ?? [])].flatMap((d, k) => {
+        const where = k === 0 ? `models.${id}` : `models.${id}.deployments.${k - 1}`;
+        const vars = [...(d.apiKeyEnv ? [[`${where}.apiKeyEnv`, d.apiKeyEnv]] : []), ...Object.entries(d.headerEnv ?? {}).map(([h, v]) => [`${where}.headerEnv.${h}`, v])];
+        return vars.filter(([, v]) => !process.env[v as string]).map(([path, v]) => `  ${path}: ${v} is not set (calls will go without it)`);
+      }),
+    );
+    if (unset.length > 0) process.stderr.write(`warnings:\n${unset.join('\n')}\n`);
     process.stdout.write(`config OK: ${models.length} models, ${routes.length} routes, store ${store}${extras.length > 0 ? `, ${extras.join(', ')}` : ''}, listening would be on ${config.server.host}:${config.server.port}\nmodels:\n${models.join('\n')}\n${routes.length > 0 ? `routes:\n${routes.join('\n')}\n` : ''}`);
     return;
   }

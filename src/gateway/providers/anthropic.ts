@@ -21,9 +21,12 @@ function textBody(text: string): UpstreamResponse['body'] {
 export function anthropicPost(inner: HttpPost, now: () => number = Date.now): HttpPost {
   return async (url, headers, raw, signal) => {
     const req = JSON.parse(raw) as OpenAIChatRequest;
-    const target = new URL(url.href.replace(/\/chat\/completions$/, '/messages'));
-    const key = headers['authorization']?.replace(/^Bearer /, '');
-    const up = await inner(target, { 'content-type': 'application/json', 'anthropic-version': ANTHROPIC_VERSION, ...(key ? { 'x-api-key': key } : {}) }, JSON.stringify(toAnthropicRequest(req, req.model)), signal);
+    const target = new URL(url.href);
+    target.pathname = target.pathname.replace(/\/chat\/completions$/, '/messages');
+    // the model's own headers (an `anthropic-beta`, a newer `anthropic-version`) and trace context pass on; the key goes as x-api-key
+    const { authorization, 'content-type': _type, ...rest } = headers;
+    const key = authorization?.replace(/^Bearer /, '');
+    const up = await inner(target, { 'content-type': 'application/json', 'anthropic-version': ANTHROPIC_VERSION, ...rest, ...(key ? { 'x-api-key': key } : {}) }, JSON.stringify(toAnthropicRequest(req, req.model)), signal);
     if (up.status < 200 || up.status >= 300) return up;
     const created = Math.floor(now() / 1000);
     if (!req.stream) {

@@ -74,8 +74,29 @@ const urls = new WeakMap<ModelConfig, Partial<Record<Endpoint, URL>>>();
 function endpointUrl(model: ModelConfig, endpoint: Endpoint): URL {
   let known = urls.get(model);
   if (!known) urls.set(model, (known = {}));
-  return (known[endpoint] ??= new URL(`${model.baseURL.replace(/\/$/, '')}/${endpoint}`));
+  if (known[endpoint]) return known[endpoint];
+  const url = new URL(`${model.baseURL.replace(/\/$/, '')}/${endpoint}`);
+  for (const [k, v] of Object.entries(model.query ?? {})) url.searchParams.set(k, v);
+  return (known[endpoint] = url);
 }
+
+/** A model's own request headers: its static `headers`, then those read from the environment (`headerEnv`; unset variables send nothing). */
+const ownHeaders = new WeakMap<ModelConfig, Readonly<Record<string, string>>>();
+function headersOf(model: ModelConfig, env: Readonly<Record<string, string | undefined>>): Readonly<Record<string, string>> {
+  if (!model.headers && !model.headerEnv) return NONE;
+  if (!model.headerEnv) {
+    let known = ownHeaders.get(model);
+    if (!known) ownHeaders.set(model, (known = { ...model.headers }));
+    return known;
+  }
+  const out: Record<string, string> = { ...model.headers };
+  for (const [name, variable] of Object.entries(model.headerEnv)) {
+    const value = env[variable];
+    if (value) out[name] = value;
+  }
+  return out;
+}
+const NONE: Readonly<Record<string, string>> = {};
 
 export type UpstreamResult =
   | { readonly ok: true; readonly status: number; readonly response: UpstreamResponse; readonly finish: () => void }
@@ -106,7 +127,7 @@ export async function callEndpoint(
     if (cancel?.aborted) throw cancel.reason ?? new Error('cancelled');
     const response = await deps.post(
       endpointUrl(model, endpoint),
-      { 'content-type': 'application/json', ...deps.headers, ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      { 'content-type': 'application/json', ...headersOf(model, deps.env), ...deps.headers, ...(key ? { authorization: `Bearer ${key}` } : {}) },
       JSON.stringify({ ...body, model: model.upstreamModel ?? modelId }),
       signal,
     );
