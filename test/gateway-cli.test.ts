@@ -48,6 +48,12 @@ describe('switchyard decisions / keys / serve', () => {
 
   it('hashes keys, and serve lists every config problem with its path', () => {
     expect(run(['keys', 'hash', 'sk-abc']).stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    const made = run(['keys', 'new', '--name', 'team-a']);
+    const key = made.stdout.trim();
+    expect(key).toMatch(/^sk-sy-[\w-]{43}$/);
+    expect(made.stderr).toContain(`- { name: team-a, sha256: ${run(['keys', 'hash', key]).stdout.trim()} }`);
+    expect(run(['keys', 'new', '--name', 'team-a']).stdout.trim()).not.toBe(key);
+    expect(run(['keys', 'new', '--name', 'a b']).stderr).toMatch(/--name: letters, digits/);
     const dir = mkdtempSync(join(tmpdir(), 'sy-cfg-'));
     writeFileSync(join(dir, 'bad.yaml'), 'models:\n  m: { baseURL: nope, inputPricePerMTok: 1, outputPricePerMTok: 1 }\nroutes:\n  auto: { router: r.json, lambda: 1.5 }\nauth:\n  keys: [{ name: a, sha256: xyz }]\n');
     const r = run(['serve', '--config', join(dir, 'bad.yaml')]);

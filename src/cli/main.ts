@@ -29,7 +29,7 @@ usage: switchyard <command> [options]   (--help on any command)
   train-scorer  fit a response scorer on a dataset's recorded answers (soft routing's pick-one aggregator)
   serve         the OpenAI-compatible routing gateway
   decisions     the gateway's decision log (from its store)
-  keys hash K   the sha256 of an API key, for auth.keys in the config
+  keys new      a new random API key and its auth.keys entry (keys hash K: the sha256 of a key)
   replay-upstream  an OpenAI-compatible server answering with recorded responses (tests, benchmarks)
   edge serve    a node of the distributed mixture-of-agents (local model, gossip with peers)
   edge eval     replay a swarm of small models on a dataset's recorded answers

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hashKey } from '../../gateway/auth.js';
 import { readGatewayConfig } from '../../gateway/config.js';
 import { openStore } from '../../gateway/store/open-store.js';
@@ -87,8 +88,19 @@ function formatSpend(rows: readonly SpendRow[], by: 'key' | 'model'): string {
 
 const SKIPPED = { noDecision: 'with no decision recorded', notAnswered: 'not answered', noPrompt: 'without a kept prompt', otherRoute: 'on other routes' } as const;
 
+const KEYS_USAGE = `usage: switchyard keys hash KEY          the sha256 to put in auth.keys[].sha256
+       switchyard keys new --name NAME    a new random API key, and its auth.keys entry for the config`;
+
 export async function runKeys(argv: string[]): Promise<void> {
-  const [sub, key] = argv;
-  if (sub !== 'hash' || !key) throw invalidArgument('usage: switchyard keys hash KEY   (prints the sha256 to put in auth.keys[].sha256)');
-  process.stdout.write(hashKey(key) + '\n');
+  const [sub, ...rest] = argv;
+  if (sub === 'hash' && rest[0]) return void process.stdout.write(hashKey(rest[0]) + '\n');
+  if (sub !== 'new') throw invalidArgument(KEYS_USAGE);
+  const { values } = parse(rest, { name: { type: 'string' } }, KEYS_USAGE);
+  const name = requireString(values, 'name', KEYS_USAGE);
+  if (!/^[\w.-]+$/.test(name)) throw invalidArgument(`--name: letters, digits, '_', '.' and '-' only, got "${name}"`);
+  // 32 random bytes: the key is shown once; only its hash goes into the config
+  const key = `sk-sy-${randomBytes(32).toString('base64url')}`;
+  process.stderr.write('the key (give it to its user; it is not stored anywhere):\n');
+  process.stdout.write(`${key}\n`);
+  process.stderr.write(`its entry under auth.keys in the config (budgets, limits and models optional):\n  - { name: ${name}, sha256: ${hashKey(key)} }\n`);
 }
