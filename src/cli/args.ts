@@ -1,8 +1,9 @@
 /** Flag parsing shared by the subcommands: every bad flag is reported by name. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { invalidArgument } from '../core/errors.js';
+import { makeDir } from '../core/fs.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -39,7 +40,7 @@ export function numberFlag(values: Record<string, unknown>, name: string, fallba
 /** Writes an output file named by `--flag`, creating its folder; a file that cannot be written is an error naming the flag. */
 export function writeOutput(flag: string, file: string, text: string): void {
   try {
-    mkdirSync(dirname(resolve(file)), { recursive: true });
+    makeDir(dirname(resolve(file)));
     writeFileSync(file, text);
   } catch (e) {
     throw invalidArgument(`--${flag}: cannot write ${file}: ${(e as Error).message}`);
@@ -49,7 +50,7 @@ export function writeOutput(flag: string, file: string, text: string): void {
 /** Makes sure the folder of an output file named by `--flag` exists (for files written piece by piece). */
 export function prepareOutput(flag: string, file: string): void {
   try {
-    mkdirSync(dirname(resolve(file)), { recursive: true });
+    makeDir(dirname(resolve(file)));
   } catch (e) {
     throw invalidArgument(`--${flag}: cannot create the folder of ${file}: ${(e as Error).message}`);
   }

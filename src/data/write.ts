@@ -1,5 +1,6 @@
 /** Writes the routing-matrix format (dataset.json, matrix.jsonl, responses.jsonl.gz). */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { makeDir } from '../core/fs.js';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { DatasetMeta, MatrixRow, ResponseRow } from '../spec/dataset.js';
@@ -10,7 +11,7 @@ export function writeDataset(
   rows: readonly MatrixRow[],
   responses: readonly ResponseRow[] = [],
 ): void {
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   const splits: Record<string, number> = {};
   for (const r of rows) splits[r.split] = (splits[r.split] ?? 0) + 1;
   writeFileSync(join(dir, 'dataset.json'), JSON.stringify({ ...meta, splits }, null, 2) + '\n');

@@ -5,7 +5,8 @@
  */
 import { remember } from '../core/lru.js';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { makeDir } from '../core/fs.js';
 import { join } from 'node:path';
 import type { Encoder, EncoderSpec } from '../spec/encoder.js';
 
@@ -128,7 +129,7 @@ export class CachedEncoder implements Encoder {
       for (const i of missing) out[i] = byText.get(texts[i] as string);
       const file = this.diskFile();
       if (file && records.length > 0) {
-        mkdirSync(this.dir as string, { recursive: true });
+        makeDir(this.dir as string);
         appendFileSync(file, Buffer.concat(records));
       }
     }

@@ -8,7 +8,7 @@ import { readArtifactFile } from '../../routers/artifact.js';
 import { CrossAttentionRouter, type LabelledOutcome } from '../../routers/cross-attention/cross-attention.js';
 import { routerFromArtifact } from '../../routers/registry.js';
 import type { ModelCard } from '../../spec/dataset.js';
-import { numberFlag, parse, requireString, writeOutput } from '../args.js';
+import { numberFlag, parse, prepareOutput, requireString, writeOutput } from '../args.js';
 
 const USAGE = `usage: switchyard add-model --router ROUTER.json --model ID --out NEW.json
          (--data DIR [--labelled N] [--seed N] | --labels FILE.jsonl --input-price P --output-price P)
@@ -60,6 +60,7 @@ export async function runAddModel(argv: string[]): Promise<void> {
   const routerFile = requireString(values, 'router', USAGE);
   const id = requireString(values, 'model', USAGE);
   const out = requireString(values, 'out', USAGE);
+  prepareOutput('out', out);
   const router = await routerFromArtifact(readArtifactFile(routerFile));
   if (!(router instanceof CrossAttentionRouter)) throw invalidArgument(`--router: only a cross-attention router can add a model without retraining (${routerFile} is ${router.kind}); retrain it with the new model instead`);
   let card: ModelCard;

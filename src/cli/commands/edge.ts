@@ -52,6 +52,7 @@ async function evalSwarm(argv: string[]): Promise<void> {
   const seed = numberFlag(values, 'seed', 0, Number.isInteger, 'an integer');
   const drops = typeof values['drop'] === 'string' ? values['drop'].split(',').map(Number) : [0, 0.2, 0.5];
   if (drops.some((d) => !(d >= 0 && d < 1))) throw invalidArgument(`--drop: expected probabilities in [0, 1), got ${String(values['drop'])}`);
+  if (typeof values['router'] !== 'string' && (values['k'] !== undefined || values['lambda'] !== undefined)) throw invalidArgument('--k and --lambda go with --router (which models each node asks)');
   const matrix = openDataset(data);
   const train = matrix.view('train');
   const test = matrix.view('test');

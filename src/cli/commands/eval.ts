@@ -1,4 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { openDataset } from '../../data/open.js';
@@ -9,7 +8,7 @@ import { BANDIT_ALGORITHMS } from '../../routers/bandit/bandit.js';
 import { renderReport } from '../../eval/report-html.js';
 import { onlineTable, summaryTable } from '../../eval/summary-table.js';
 import { createRouter, parseRouterSpec } from '../../routers/registry.js';
-import { numberFlag, parse, requireString } from '../args.js';
+import { numberFlag, parse, prepareOutput, requireString, writeOutput } from '../args.js';
 import { progressReporter } from '../progress.js';
 
 export const BASELINES = ['best-single', 'cheapest', 'random'];
@@ -48,6 +47,7 @@ export async function runEval(argv: string[]): Promise<void> {
   );
   const data = requireString(values, 'data', USAGE);
   const out = requireString(values, 'out', USAGE);
+  prepareOutput('out', join(out, 'results.json')); // before the work, so a bad --out fails at once
   const lambdas = numberFlag(values, 'lambdas', 21, (v) => Number.isInteger(v) && v >= 2, 'an integer ≥ 2');
   const bootstrap = numberFlag(values, 'bootstrap', 1000, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0');
   const seed = numberFlag(values, 'seed', 0, Number.isInteger, 'an integer');
@@ -105,8 +105,7 @@ export async function runEval(argv: string[]): Promise<void> {
   }
   const result = await evaluate(test, train, routers, { lambdas, bootstrap, seed, onProgress: progressReporter() });
   if (online) result.online = await evaluateOnline(test, train, banditSpecs, { lambdas: onlineLambdas, seeds, adaptation: true, onProgress: progressReporter() });
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'results.json'), JSON.stringify(result, null, 1) + '\n');
-  writeFileSync(join(out, 'report.html'), await renderReport(result));
+  writeOutput('out', join(out, 'results.json'), JSON.stringify(result, null, 1) + '\n');
+  writeOutput('out', join(out, 'report.html'), await renderReport(result));
   process.stdout.write(summaryTable(result) + (result.online ? `\n\n${onlineTable(result.online)}` : '') + `\n\nwrote ${join(out, 'results.json')} and ${join(out, 'report.html')}\n`);
 }

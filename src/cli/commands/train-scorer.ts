@@ -2,7 +2,7 @@ import { invalidArgument } from '../../core/errors.js';
 import { openDataset } from '../../data/open.js';
 import { hasResponses, readAnswers } from '../../eval/mixture-scores.js';
 import { ResponseScorer } from '../../routers/post-generation/response-scorer.js';
-import { numberFlag, parse, requireString, writeOutput } from '../args.js';
+import { numberFlag, parse, prepareOutput, requireString, writeOutput } from '../args.js';
 
 const USAGE = `usage: switchyard train-scorer --data DIR [--seed N] --out scorer.json
 
@@ -15,6 +15,7 @@ export async function runTrainScorer(argv: string[]): Promise<void> {
   const { values } = parse(argv, { data: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } }, USAGE);
   const data = requireString(values, 'data', USAGE);
   const out = requireString(values, 'out', USAGE);
+  prepareOutput('out', out);
   const seed = numberFlag(values, 'seed', 0, Number.isInteger, 'an integer');
   const train = openDataset(data).view('train');
   if (!hasResponses(train)) throw invalidArgument(`--data: ${data} has no responses.jsonl.gz (answer texts) to learn from`);

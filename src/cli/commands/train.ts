@@ -3,7 +3,7 @@ import { openDataset } from '../../data/open.js';
 import { fmtCost, fmtNum, textTable } from '../../eval/format.js';
 import { PredictorRouter } from '../../routers/predictor.js';
 import { createRouter } from '../../routers/registry.js';
-import { numberFlag, parse, requireString, writeOutput } from '../args.js';
+import { numberFlag, parse, prepareOutput, requireString, writeOutput } from '../args.js';
 
 const USAGE = `usage: switchyard train --data DIR --router NAME [--encoder SPEC] [--seed N] --out router.json
 
@@ -17,6 +17,7 @@ export async function runTrain(argv: string[]): Promise<void> {
   const data = requireString(values, 'data', USAGE);
   const spec = requireString(values, 'router', USAGE);
   const out = requireString(values, 'out', USAGE);
+  prepareOutput('out', out); // before fitting, so a bad --out fails at once
   const seed = numberFlag(values, 'seed', 0, Number.isInteger, 'an integer');
   const encoder = values['encoder'];
   const full = typeof encoder === 'string' ? `${spec}${spec.includes(':') ? ';' : ':'}encoder=${encoder}` : spec;
