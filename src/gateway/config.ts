@@ -125,6 +125,12 @@ export const GatewayConfigSchema = z.object({
        * file), to be written at the next start; `false`: they are lost with the process.
        */
       outbox: z.union([z.string().min(1), z.literal(false)]).default('switchyard-outbox.jsonl'),
+      /**
+       * Encrypt the user text the store keeps (kept prompts, stored responses, cached answers, the
+       * learning log's prompts, the outbox) with AES-256-GCM: `keyEnv` names the variable holding a
+       * 32-byte key (base64 or hex); `previousKeyEnvs` keys still open what they sealed (rotation).
+       */
+      encryption: z.object({ keyEnv: z.string().min(1), previousKeyEnvs: z.array(z.string().min(1)).default([]) }).optional(),
     })
     .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, keepPrompts: false, whenDown: 'serve', outbox: 'switchyard-outbox.jsonl' }),
   auth: z

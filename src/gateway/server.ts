@@ -42,6 +42,8 @@ import { directPlan, planRequest, type PlanDeps } from './routing-plan.js';
 import { openStore } from './store/open-store.js';
 import { endCallSpan, endRequestSpan, startCallSpan, startRequestSpan, type RequestSpan } from './tracing.js';
 import { ResilientStore, StoreUnavailableError } from './store/resilient-store.js';
+import { EncryptedStore } from './store/encrypted-store.js';
+import { createCipher } from './store/encryption.js';
 import { answerJson, pipeStream, sendCompletion, type StreamEnd } from './stream.js';
 import { CompletionAssembler, CompletionCache, cacheMode } from './completion-cache.js';
 import { CostModel } from '../routers/cost-model.js';
@@ -160,13 +162,16 @@ export class Gateway {
     this.models = { config: config.models, posts: new Map(), upstreams: upstreamsFor(config.models, undefined, this.now) };
     this.metrics = new GatewayMetrics(() => this.models.upstreams);
     // an outage of the store (a Redis restart) never fails an answered request: its records wait in memory
-    this.store = new ResilientStore(store, {
+    // user text encrypted at rest when configured (a missing or malformed key stops the start here)
+    const cipher = config.store.encryption ? createCipher(config.store.encryption, this.env) : undefined;
+    this.store = new ResilientStore(cipher ? new EncryptedStore(store, cipher) : store, {
       onError: (operation, e) => {
         this.metrics.storeErrors.of(operation).value++;
         this.log.warn({ operation, err: (e as Error).message }, 'store operation failed');
       },
       onPending: (n) => this.metrics.storePending.set(n),
       ...(config.store.outbox === false ? {} : { outbox: resolve(config.store.outbox) }),
+      ...(cipher ? { cipher } : {}),
     });
     this.nextRequestId = requestIds(this.now);
     this.retry = { maxRetries: config.retries, rng: this.rng, now: this.now, sleep: this.sleep };

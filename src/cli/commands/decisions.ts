@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hashKey } from '../../gateway/auth.js';
 import { readGatewayConfig } from '../../gateway/config.js';
 import { openStore } from '../../gateway/store/open-store.js';
+import { EncryptedStore } from '../../gateway/store/encrypted-store.js';
+import { createCipher } from '../../gateway/store/encryption.js';
 import type { GatewayStore } from '../../gateway/store/store.js';
 import { exportTraffic, type TrafficQuery } from '../../gateway/traffic-export.js';
 import { spendBy, summariseDecisions, type RouteSummary, type SpendRow } from '../../gateway/decision-summary.js';
@@ -32,7 +34,10 @@ export async function runDecisions(argv: string[]): Promise<void> {
   const since = typeof values['since'] === 'string' ? Date.parse(values['since']) : undefined;
   if (since !== undefined && Number.isNaN(since)) throw invalidArgument(`--since: expected a date (e.g. 2026-11-22T00:00:00Z), got "${String(values['since'])}"`);
   const query = { ...(typeof values['route'] === 'string' ? { route: values['route'] } : {}), ...(since !== undefined ? { since } : {}) };
-  const store = await openStore(config.store);
+  // kept prompts are read in clear with the gateway's key (store.encryption)
+  const cipher = config.store.encryption ? createCipher(config.store.encryption, process.env) : undefined;
+  const opened = await openStore(config.store);
+  const store = cipher ? new EncryptedStore(opened, cipher) : opened;
   try {
     if (typeof values['export'] === 'string') return await exportTo(store, values['export'], query);
     const rows = await store.listDecisions({ limit, ...query });

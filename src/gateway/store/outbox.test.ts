@@ -6,6 +6,8 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { createCipher } from './encryption.js';
 import { claim } from './outbox.js';
 import { ResilientStore } from './resilient-store.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -90,6 +92,24 @@ describe('outbox', () => {
     expect(got?.facts.map((f) => (f.op === 'recordDecision' ? f.decision.requestId : f.op))).toEqual(['req_a', 'req_b']);
     expect(got?.invalid).toBe(2);
     expect(claim(outbox)).toBeUndefined(); // claimed once
+  });
+
+  it('seals its lines with the store cipher (store.encryption), and skips lines no configured key opens', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-outbox-'));
+    const outbox = join(dir, 'outbox.jsonl');
+    const cipher = createCipher({ keyEnv: 'K', previousKeyEnvs: [] }, { K: randomBytes(32).toString('base64') });
+    const { store, outage } = flaky(new SqliteStore(':memory:'));
+    const s = new ResilientStore(store, { ...hooks(outbox), cipher });
+    outage.down = true;
+    await s.putExpiring('prompt', 'req_1', 'a private question', 1_800_000_000_000);
+    await s.close();
+    expect(readFileSync(outbox, 'utf8')).not.toContain('private');
+    expect(readFileSync(outbox, 'utf8')).toMatch(/^enc:v1:/);
+    const other = createCipher({ keyEnv: 'K', previousKeyEnvs: [] }, { K: randomBytes(32).toString('base64') });
+    appendFileSync(outbox, `${other.seal('{"op":"addSpend","keyId":"x","usd":1,"time":1}')}\n`);
+    const got = claim(outbox, Date.now(), cipher);
+    expect(got?.facts).toEqual([{ op: 'putExpiring', kind: 'prompt', id: 'req_1', text: 'a private question', expiresAt: 1_800_000_000_000 }]);
+    expect(got?.invalid).toBe(1);
   });
 
   it('records nothing to disk when the store takes every write, and reports a store still down without an outbox', async () => {

@@ -10,6 +10,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { z } from 'zod';
+import type { Cipher } from './encryption.js';
 import type { DecisionRecord, ExpiringKind, GatewayStore } from './store.js';
 
 const CandidateSchema = z.object({ model: z.string(), quality: z.number().optional(), cost: z.number().optional(), utility: z.number().optional() });
@@ -63,20 +64,21 @@ export function applyFact(store: GatewayStore, f: Fact): Promise<void> {
  * Appends facts to the outbox file in one write (owner-only permissions: kept prompts and responses
  * are user text). Cached answers are not kept: they can be asked again.
  */
-export function spill(path: string, facts: readonly Fact[]): number {
+export function spill(path: string, facts: readonly Fact[], cipher?: Cipher): number {
   const kept = facts.filter((f) => !(f.op === 'putExpiring' && f.kind === 'cache'));
-  if (kept.length > 0) appendFileSync(path, kept.map((f) => `${JSON.stringify(f)}\n`).join(''), { mode: 0o600 });
+  const line = (f: Fact): string => (cipher ? cipher.seal(JSON.stringify(f)) : JSON.stringify(f));
+  if (kept.length > 0) appendFileSync(path, kept.map((f) => `${line(f)}\n`).join(''), { mode: 0o600 });
   return kept.length;
 }
 
 export interface Claimed {
   readonly facts: Fact[];
-  /** Lines that were not a valid record (a truncated last line after a crash mid-write, an edit): skipped. */
+  /** Lines that were not a valid record (a truncated last line after a crash mid-write, an edit, a key no longer configured): skipped. */
   readonly invalid: number;
 }
 
 /** Takes the outbox's records (and removes the file); undefined when there is none or another process claimed it first. */
-export function claim(path: string, now: number = Date.now()): Claimed | undefined {
+export function claim(path: string, now: number = Date.now(), cipher?: Cipher): Claimed | undefined {
   if (!existsSync(path)) return undefined;
   const mine = `${path}.${process.pid}.${now}.claimed`;
   try {
@@ -90,7 +92,7 @@ export function claim(path: string, now: number = Date.now()): Claimed | undefin
     if (line.trim() === '') continue;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(line);
+      parsed = JSON.parse(cipher ? (cipher.open(line) ?? '') : line); // a line sealed with a key no longer configured: invalid
     } catch {
       invalid++;
       continue;

@@ -11,6 +11,7 @@
  * Writes still queued when the gateway stops go to the outbox file (outbox.ts) and are written to the
  * store at the next start.
  */
+import type { Cipher } from './encryption.js';
 import { applyFact, claim, spill, type Fact } from './outbox.js';
 import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
 
@@ -30,6 +31,8 @@ export interface ResilienceHooks {
   readonly retryMs?: number;
   /** Where writes still queued at close are kept for the next start (none: they are lost with the process). */
   readonly outbox?: string;
+  /** Seals the outbox's lines (store.encryption). */
+  readonly cipher?: Cipher;
 }
 
 export class ResilientStore implements GatewayStore {
@@ -149,7 +152,7 @@ export class ResilientStore implements GatewayStore {
    * returns how many, and how many lines were not valid records.
    */
   restore(): { readonly restored: number; readonly invalid: number } {
-    const found = this.hooks.outbox === undefined ? undefined : claim(this.hooks.outbox);
+    const found = this.hooks.outbox === undefined ? undefined : claim(this.hooks.outbox, Date.now(), this.hooks.cipher);
     if (!found || found.facts.length === 0) return { restored: 0, invalid: found?.invalid ?? 0 };
     this.pending.unshift(...found.facts);
     this.hooks.onPending(this.pending.length);
@@ -207,7 +210,7 @@ export class ResilientStore implements GatewayStore {
     await this.flush();
     if (this.pending.length > 0 && this.hooks.outbox !== undefined) {
       try {
-        this.spilled = spill(this.hooks.outbox, this.pending);
+        this.spilled = spill(this.hooks.outbox, this.pending, this.hooks.cipher);
         this.pending.length = 0;
         this.hooks.onPending(0);
       } catch (e) {

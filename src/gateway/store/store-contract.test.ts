@@ -1,14 +1,17 @@
 /** One contract for every GatewayStore: SQLite (embedded) and Redis (a redis-server the test starts). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRedis, startRedis, type Running } from '../../../test/helpers/processes.js';
+import { randomBytes } from 'node:crypto';
+import { EncryptedStore } from './encrypted-store.js';
+import { createCipher } from './encryption.js';
 import { RedisStore } from './redis-store.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { DecisionRecord, GatewayStore } from './store.js';
 
 if (!hasRedis) console.warn('SKIP: redis-server is not installed (apt-get install -y redis-server), so the Redis store contract cannot run');
 
-const decision = (id: string, time: number, route = 'auto'): DecisionRecord => ({
-  requestId: id, time, route, keyId: 'k', lambda: 0.3, chosen: 'a', answered: 'b', reason: 'why', candidates: [{ model: 'a', quality: 0.9, cost: 1e-3 }], costUsd: 2e-3, latencyMs: 12.5, status: 200, prompt: null,
+const decision = (id: string, time: number, route = 'auto', prompt: string | null = null): DecisionRecord => ({
+  requestId: id, time, route, keyId: 'k', lambda: 0.3, chosen: 'a', answered: 'b', reason: 'why', candidates: [{ model: 'a', quality: 0.9, cost: 1e-3 }], costUsd: 2e-3, latencyMs: 12.5, status: 200, prompt,
 });
 
 function storeContract(name: string, open: () => Promise<GatewayStore>): void {
@@ -22,8 +25,10 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
     it('records decisions and lists them newest first, by route, since a time, up to a limit', async () => {
       await store.recordDecision(decision('r1', 1000));
       await store.recordDecision(decision('r2', 2000, 'cheap'));
-      await store.recordDecision(decision('r3', 3000));
+      await store.recordDecision(decision('r3', 3000, 'auto', 'What is 2 + 2? ✓'));
       expect(await store.getDecision('r2')).toEqual(decision('r2', 2000, 'cheap'));
+      expect(await store.getDecision('r3')).toEqual(decision('r3', 3000, 'auto', 'What is 2 + 2? ✓'));
+      expect((await store.listDecisions())[0]?.prompt).toBe('What is 2 + 2? ✓');
       expect(await store.getDecision('nope')).toBeUndefined();
       expect((await store.listDecisions()).map((d) => d.requestId)).toEqual(['r3', 'r2', 'r1']);
       expect((await store.listDecisions({ route: 'auto' })).map((d) => d.requestId)).toEqual(['r3', 'r1']);
@@ -104,6 +109,8 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
 }
 
 storeContract('sqlite', async () => new SqliteStore(':memory:'));
+// encryption at rest is invisible to the store's users
+storeContract('sqlite, encrypted', async () => new EncryptedStore(new SqliteStore(':memory:'), createCipher({ keyEnv: 'K', previousKeyEnvs: [] }, { K: randomBytes(32).toString('base64') })));
 
 describe.skipIf(!hasRedis)('redis', () => {
   let redis: Running | undefined;

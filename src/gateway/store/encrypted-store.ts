@@ -1,0 +1,86 @@
+/**
+ * A store that keeps user text encrypted (encryption.ts): the prompt of a decision, the prompt of a
+ * learning event, and every expiring document (kept prompts, stored responses, cached answers) are
+ * sealed on the way in and opened on the way out; everything else (ids, models, costs, counters,
+ * router state) passes as it is, so budgets, limits and queries work unchanged. A value no
+ * configured key can open reads as missing: a decision's prompt as null, an expiring document as
+ * absent (a cache miss, a response not found), a learning event's prompt as empty (the event stays in
+ * the log's order).
+ */
+import type { Cipher } from './encryption.js';
+import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
+
+export class EncryptedStore implements GatewayStore {
+  constructor(
+    private readonly inner: GatewayStore,
+    private readonly cipher: Cipher,
+  ) {}
+
+  get shared(): boolean {
+    return this.inner.shared;
+  }
+
+  private opened(d: DecisionRecord): DecisionRecord {
+    return d.prompt === null ? d : { ...d, prompt: this.cipher.open(d.prompt) ?? null };
+  }
+
+  recordDecision(d: DecisionRecord): Promise<void> {
+    return this.inner.recordDecision(d.prompt === null ? d : { ...d, prompt: this.cipher.seal(d.prompt) });
+  }
+  async getDecision(requestId: string): Promise<DecisionRecord | undefined> {
+    const d = await this.inner.getDecision(requestId);
+    return d && this.opened(d);
+  }
+  async listDecisions(q?: DecisionQuery): Promise<DecisionRecord[]> {
+    return (await this.inner.listDecisions(q)).map((d) => this.opened(d));
+  }
+  appendFeedbackEvent(route: string, event: FeedbackEvent): Promise<number> {
+    return this.inner.appendFeedbackEvent(route, { ...event, prompt: this.cipher.seal(event.prompt) });
+  }
+  async feedbackEventsAfter(route: string, after: number, limit: number): Promise<SequencedEvent[]> {
+    // kept in the sequence (replicas apply the log in order): an unreadable prompt teaches as an empty one
+    return (await this.inner.feedbackEventsAfter(route, after, limit)).map((e) => ({ seq: e.seq, event: { ...e.event, prompt: this.cipher.open(e.event.prompt) ?? '' } }));
+  }
+  putExpiring(kind: ExpiringKind, id: string, text: string, expiresAt: number): Promise<void> {
+    return this.inner.putExpiring(kind, id, this.cipher.seal(text), expiresAt);
+  }
+  async getExpiring(kind: ExpiringKind, id: string): Promise<string | undefined> {
+    const value = await this.inner.getExpiring(kind, id);
+    return value === undefined ? undefined : this.cipher.open(value);
+  }
+
+  // no user text: passed through
+  recordFeedback(requestId: string, score: number, time: number): Promise<void> {
+    return this.inner.recordFeedback(requestId, score, time);
+  }
+  listFeedback(since?: number): Promise<FeedbackRecord[]> {
+    return this.inner.listFeedback(since);
+  }
+  addSpend(keyId: string, usd: number, time: number): Promise<void> {
+    return this.inner.addSpend(keyId, usd, time);
+  }
+  countInWindow(counter: RateCounter, keyId: string, windowStart: number, amount?: number): Promise<number> {
+    return this.inner.countInWindow(counter, keyId, windowStart, amount);
+  }
+  spend(keyId: string, since: number): Promise<number> {
+    return this.inner.spend(keyId, since);
+  }
+  trimFeedbackEvents(route: string, upTo: number): Promise<void> {
+    return this.inner.trimFeedbackEvents(route, upTo);
+  }
+  saveRouterState(route: string, snapshot: RouterSnapshot): Promise<void> {
+    return this.inner.saveRouterState(route, snapshot);
+  }
+  loadRouterState(route: string): Promise<RouterSnapshot | undefined> {
+    return this.inner.loadRouterState(route);
+  }
+  deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean> {
+    return this.inner.deleteExpiring(kind, id);
+  }
+  ready(): Promise<void> {
+    return this.inner.ready();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
