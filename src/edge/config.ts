@@ -6,6 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { readConfigFile, validateConfig } from '../core/config-file.js';
+import { TlsConfigSchema, resolveTlsPaths } from '../core/tls.js';
 import { ModelConfigSchema, type ModelConfig } from '../gateway/config.js';
 
 export const EdgeConfigSchema = z.object({
@@ -14,9 +15,15 @@ export const EdgeConfigSchema = z.object({
     id: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(9100),
-    /** The URL peers reach this node at (default http://host:port). */
+    /** The URL peers reach this node at (default http://host:port, https:// with `tls`). */
     advertise: z.string().url().optional(),
     bodyLimitBytes: z.number().int().positive().default(1 << 20),
+    /**
+     * Serve HTTPS, and gossip over it (core/tls.ts). With `caFile` peers' certificates are checked
+     * against the swarm's CA; with `requireClientCert` only nodes holding a certificate that CA signed
+     * can talk to this one (mutual TLS: encrypted and authenticated gossip).
+     */
+    tls: TlsConfigSchema.optional(),
   }),
   /** The node's local model: `id` names it in proposals; the rest is a gateway model entry (prices default to 0). */
   model: z.intersection(z.object({ id: z.string().min(1) }), ModelConfigSchema),
@@ -102,5 +109,6 @@ export function readEdgeConfig(file: string): EdgeConfig {
   if (c.aggregate.scorer) c.aggregate.scorer = resolve(dirname(resolve(file)), c.aggregate.scorer);
   if (c.routing) c.routing.router = resolve(dirname(resolve(file)), c.routing.router);
   if (c.routing?.learnedState) c.routing.learnedState = resolve(dirname(resolve(file)), c.routing.learnedState);
+  if (c.node.tls) c.node.tls = resolveTlsPaths(c.node.tls, file);
   return c;
 }

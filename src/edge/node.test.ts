@@ -6,7 +6,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { hasOpenssl, testPki } from '../../test/helpers/tls.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -25,6 +27,7 @@ import { parseEdgeConfig } from './config.js';
 import { EdgeNode, type EdgeNodeDeps } from './node.js';
 
 const silent = pino({ level: 'silent' });
+if (!hasOpenssl) console.warn('SKIP: openssl is not installed (apt-get install -y openssl), so the edge TLS test cannot run');
 
 describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sy-edge-'));
@@ -186,6 +189,28 @@ describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
     // a node named to use a secret that is not set refuses to start
     await expect(EdgeNode.create(parseEdgeConfig({ node: { id: 'w' }, model: { id: 'm', baseURL: upURL }, ...auth }), { logger: silent, env: {} })).rejects.toThrow(/SWARM_SECRET is not set/);
     await expect(EdgeNode.create(parseEdgeConfig({ node: { id: 'w' }, model: { id: 'm', baseURL: upURL }, ...auth }), { logger: silent, env: { SWARM_SECRET: 'short' } })).rejects.toThrow(/at least 16/);
+  });
+
+  it.skipIf(!hasOpenssl)('over mutual TLS: nodes holding certificates of the swarm CA gossip over HTTPS; nobody else can talk to a node', async () => {
+    const pki = testPki();
+    const tls = (name: string) => ({ ...pki.issue(name), caFile: pki.caFile, requireClientCert: true });
+    const s = await start('s', 'small-1', [], { node: { id: 's', port: 0, tls: tls('s') } });
+    const t = await start('t', 'small-2', [s.url], { node: { id: 't', port: 0, tls: tls('t') } });
+    expect(s.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    // a client of the swarm holds a certificate of its CA too
+    const app = pki.issue('app');
+    const agent = (c: { certFile?: string; keyFile?: string }, ca = pki.caFile): Agent => new Agent({ connect: { ca: readFileSync(ca), ...(c.certFile ? { cert: readFileSync(c.certFile), key: readFileSync(c.keyFile as string) } : {}) } });
+    const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'unused', maxRetries: 0, fetchOptions: { dispatcher: agent(app) } as never });
+    const { response } = await client.chat.completions.create({ model: 'swarm', messages: [{ role: 'user', content: question.prompt }] }).withResponse();
+    expect(response.headers.get('x-switchyard-proposers')?.split(',').sort()).toEqual(['s', 't']); // gossip went both ways, over TLS
+    // no certificate, or one of another CA: the handshake fails before any request is read
+    const outsider = testPki('another CA').issue('x');
+    const ask = (dispatcher: Agent) => undiciFetch(`${s.url}/edge/gossip`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', dispatcher });
+    await expect(ask(agent({}))).rejects.toThrow();
+    await expect(ask(agent(outsider))).rejects.toThrow();
+    expect((await ask(agent(app))).status).toBe(400); // a certificate of the swarm: heard (and the empty message refused)
+    // a node whose certificate file cannot be read does not start, naming the setting
+    await expect(EdgeNode.create(parseEdgeConfig({ node: { id: 'w', tls: { certFile: join(pki.dir, 'missing.crt'), keyFile: join(pki.dir, 'w.key') } }, model: { id: 'm', baseURL: upURL } }), { logger: silent })).rejects.toThrow(/node\.tls\.certFile: cannot read .*missing\.crt/);
   });
 
   it('learns from feedback: a bandit routing the swarm moves to the model whose answers are rated well, and keeps what it learned across a restart', async () => {

@@ -12,6 +12,9 @@ import { remember } from '../core/lru.js';
 import { randomUUID } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { fetch as undiciFetch } from 'undici';
+import { clientAgent, loadTls, serverOptions, type TlsMaterial } from '../core/tls.js';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { SwitchyardError } from '../core/errors.js';
@@ -82,6 +85,8 @@ export class EdgeNode {
   private readonly proposalDeps: ProposalDeps;
   /** The swarm's shared secret (auth.secretEnv): gossip is signed with it and unsigned gossip refused. */
   private readonly secret: string | undefined;
+  /** node.tls: HTTPS, and the client that gossips with peers over it. */
+  private readonly tls: TlsMaterial | undefined;
 
   private constructor(
     readonly config: EdgeConfig,
@@ -90,10 +95,13 @@ export class EdgeNode {
     deps: EdgeNodeDeps,
   ) {
     const rng = deps.rng ?? createRng(hashString(config.node.id, 0));
-    this.fetchFn = deps.fetch ?? fetch;
+    this.tls = config.node.tls ? loadTls(config.node.tls, 'node.tls') : undefined;
+    const agent = this.tls ? clientAgent(this.tls) : undefined;
+    // over TLS, gossip trusts the swarm's CA and presents this node's certificate
+    this.fetchFn = deps.fetch ?? (agent ? ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>) : fetch);
     this.now = deps.now ?? Date.now;
     this.log = deps.logger ?? pino({ level: 'info' });
-    this.self = config.node.advertise ?? `http://${config.node.host}:${config.node.port}`;
+    this.self = config.node.advertise ?? `${this.tls ? 'https' : 'http'}://${config.node.host}:${config.node.port}`;
     this.membership = new Membership(this.self, config.peers, rng, config.gossip.dropAfterFailures);
     this.secret = swarmSecret(config, deps.env ?? process.env);
     const post = deps.post ?? undiciPost(5000);
@@ -126,18 +134,19 @@ export class EdgeNode {
   }
 
   async listen(): Promise<string> {
-    const server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.handle(req, res).catch((e: unknown) => {
         this.log.error({ err: e }, 'edge request failed');
         if (!res.headersSent) sendError(res, 500, 'internal_error', 'internal error');
         else res.destroy();
       });
-    });
+    };
+    const server = this.tls ? createHttpsServer(serverOptions(this.tls), handler) : createServer(handler);
     this.server = server;
     await new Promise<void>((r) => server.listen(this.config.node.port, this.config.node.host, r));
     const port = (server.address() as AddressInfo).port;
-    if (!this.config.node.advertise) this.self = `http://${this.config.node.host}:${port}`;
-    if (!this.secret) this.log.warn({ node: this.config.node.id }, 'edge: no auth.secretEnv — any host that reaches this port can send queries to its model, inject proposals and add peers; set a shared secret outside a trusted network');
+    if (!this.config.node.advertise) this.self = `${this.tls ? 'https' : 'http'}://${this.config.node.host}:${port}`;
+    if (!this.secret && !this.tls?.requireClientCert) this.log.warn({ node: this.config.node.id }, 'edge: no auth.secretEnv — any host that reaches this port can send queries to its model, inject proposals and add peers; set a shared secret outside a trusted network');
     return this.self;
   }
 

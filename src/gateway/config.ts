@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { readConfigFile } from '../core/config-file.js';
 import { BudgetControlSchema, ScheduleSchema } from './dynamic-lambda.js';
 import { resolvePrices } from './prices.js';
+import { TlsConfigSchema, resolveTlsPaths } from '../core/tls.js';
 
 /** An HTTP header name (RFC 9110 token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -99,6 +100,8 @@ export const GatewayConfigSchema = z.object({
       drainMs: z.number().int().min(0).default(30_000),
       /** Run the `use-lite` encoder on a worker thread, so a new prompt's 12–60 ms do not hold the event loop. */
       encoderWorker: z.boolean().default(true),
+      /** Serve HTTPS (certificate and key files; `caFile` + `requireClientCert`: mutual TLS). Default: plain HTTP (TLS at a load balancer). */
+      tls: TlsConfigSchema.optional(),
     })
     .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1 << 20, drainMs: 30_000, encoderWorker: true }),
   timeouts: z
@@ -206,6 +209,7 @@ export function readGatewayConfig(file: string): GatewayConfig {
   }
   if (config.store.path !== ':memory:') config.store.path = resolve(base, config.store.path);
   if (config.store.outbox !== false) config.store.outbox = resolve(base, config.store.outbox);
+  if (config.server.tls) config.server.tls = resolveTlsPaths(config.server.tls, file);
   for (const m of Object.values(config.models)) if (m.data) m.data = resolve(base, m.data);
   return config;
 }

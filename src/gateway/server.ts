@@ -14,6 +14,9 @@ import { remember } from '../core/lru.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
+import { loadTls, serverOptions, type TlsMaterial } from '../core/tls.js';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
@@ -100,6 +103,8 @@ function upstreamsFor(models: Readonly<Record<string, ModelConfig>>, previous: M
 }
 
 const RECENT_LIMIT = 10_000;
+/** The header carrying the loopback listener's token (server.tls). */
+const LOOPBACK_HEADER = 'x-switchyard-loopback';
 const READY_TIMEOUT_MS = 1000;
 /** Why a request still in flight when the drain ran out was cut. */
 const SHUTDOWN = 'the gateway shut down before the request finished';
@@ -108,6 +113,14 @@ const PENDING_PROMPT_MS = 24 * 3600_000;
 
 export class Gateway {
   private server: Server | undefined;
+  /**
+   * With server.tls: a plain listener on 127.0.0.1 for the gateway's calls to itself (the Responses,
+   * Messages and completions APIs go through /v1/chat/completions), taking only requests that carry
+   * this process's random token.
+   */
+  private loopback: { readonly server: Server; readonly token: string } | undefined;
+  /** server.tls, read at start (a file that cannot be read stops it, `serve --check` included). */
+  private readonly tls: TlsMaterial | undefined;
   private readonly routes = new Map<string, LoadedRoute>();
   /**
    * Each model's deployments and circuit breakers, and its own transport when not plain HTTP
@@ -162,6 +175,7 @@ export class Gateway {
     this.models = { config: config.models, posts: new Map(), upstreams: upstreamsFor(config.models, undefined, this.now) };
     this.metrics = new GatewayMetrics(() => this.models.upstreams);
     // an outage of the store (a Redis restart) never fails an answered request: its records wait in memory
+    this.tls = config.server.tls ? loadTls(config.server.tls, 'server.tls') : undefined;
     // user text encrypted at rest when configured (a missing or malformed key stops the start here)
     const cipher = config.store.encryption ? createCipher(config.store.encryption, this.env) : undefined;
     this.store = new ResilientStore(cipher ? new EncryptedStore(store, cipher) : store, {
@@ -253,12 +267,30 @@ export class Gateway {
   }
 
   async listen(): Promise<string> {
-    this.server = createServer((req, res) => void this.serve(req, res));
-    await new Promise<void>((r) => this.server?.listen(this.config.server.port, this.config.server.host, r));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.serve(req, res);
+    const tls = this.tls;
+    const listening = async (server: Server, port: number, host: string): Promise<number> => {
+      await new Promise<void>((r) => server.listen(port, host, r));
+      return (server.address() as AddressInfo).port;
+    };
+    this.server = tls ? createHttpsServer(serverOptions(tls), handler) : createServer(handler);
     const { host } = this.config.server;
-    const port = (this.server.address() as AddressInfo).port;
-    this.origin = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`; // how /v1/responses reaches /v1/chat/completions
-    return `http://${host}:${port}/v1`;
+    const port = await listening(this.server, this.config.server.port, host);
+    if (tls) {
+      const token = randomBytes(24).toString('base64url');
+      const own = createServer((req, res) => (req.headers[LOOPBACK_HEADER] === token ? handler(req, res) : sendError(res, 401, 'invalid_api_key', "this listener takes the gateway's own calls only")));
+      this.loopback = { server: own, token };
+      this.origin = `http://127.0.0.1:${await listening(own, 0, '127.0.0.1')}`;
+    } else {
+      this.origin = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`; // how /v1/responses reaches /v1/chat/completions
+    }
+    return `${tls ? 'https' : 'http'}://${host}:${port}/v1`;
+  }
+
+  /** How the loopback APIs reach /v1/chat/completions (with the loopback listener's token over TLS). */
+  private get ownPost(): HttpPost {
+    const token = this.loopback?.token;
+    return token ? (url, headers, body, signal) => this.post(url, { ...headers, [LOOPBACK_HEADER]: token }, body, signal) : this.post;
   }
 
   /** Applies feedback other replicas received (shared stores); errors are logged, never thrown. */
@@ -293,6 +325,13 @@ export class Gateway {
     server?.closeAllConnections();
     await this.inFlight.settled(2000); // the cut requests record themselves
     await closed;
+    if (this.loopback) {
+      // the drained requests are answered: the gateway's calls to itself are over too
+      const own = this.loopback.server;
+      const done = new Promise<void>((r) => own.close(() => r()));
+      own.closeAllConnections();
+      await done;
+    }
     for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot on close failed'));
     await this.store.close();
     if (this.store.spilled > 0) this.log.warn({ records: this.store.spilled, outbox: this.config.store.outbox }, 'the store was still down at shutdown: these records wait in the outbox for the next start');
@@ -415,7 +454,7 @@ export class Gateway {
     if (req.method === 'GET' && url === '/v1/usage') return this.admission.usage(res, req.headers.authorization, requestId);
     if (req.method === 'POST' && (url === '/v1/responses' || url === '/v1/messages' || url === '/v1/completions')) {
       // the Responses, Anthropic Messages and legacy completions APIs go through /v1/chat/completions, which authenticates, routes and records them
-      const deps = { post: this.post, origin: this.origin, bodyLimitBytes: this.config.server.bodyLimitBytes, now: this.now, requestId };
+      const deps = { post: this.ownPost, origin: this.origin, bodyLimitBytes: this.config.server.bodyLimitBytes, now: this.now, requestId };
       if (url === '/v1/completions') return serveCompletions(req, res, deps);
       return url === '/v1/responses' ? serveResponses(req, res, { ...deps, stored: this.stored, keyName: this.admission.keyName }) : serveMessages(req, res, deps);
     }

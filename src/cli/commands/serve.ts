@@ -37,7 +37,7 @@ export async function runServe(argv: string[]): Promise<void> {
     const routes = Object.entries(config.routes).map(([id, r]) => `  ${id}: ${r.router}, λ ${r.lambda}${r.schedule.length > 0 ? ' (scheduled)' : ''}${r.budget ? ' (budget-controlled)' : ''}`);
     const store = config.store.backend === 'redis' ? `redis at ${config.store.url}` : `sqlite at ${config.store.path}`;
     const waiting = config.store.outbox !== false && existsSync(config.store.outbox) ? readFileSync(config.store.outbox, 'utf8').split('\n').filter((l) => l.trim() !== '').length : 0;
-    const extras = [config.cache.enabled ? `answer cache (${config.cache.ttlSeconds} s)` : '', config.tracing ? 'tracing' : '', config.responses.store ? '' : 'no stored responses', config.store.encryption ? 'encrypted at rest' : '', waiting > 0 ? `${waiting} records in the outbox ${config.store.outbox} (written at the next start)` : ''].filter(Boolean);
+    const extras = [config.cache.enabled ? `answer cache (${config.cache.ttlSeconds} s)` : '', config.tracing ? 'tracing' : '', config.responses.store ? '' : 'no stored responses', config.store.encryption ? 'encrypted at rest' : '', config.server.tls ? `HTTPS${config.server.tls.requireClientCert ? ' with client certificates' : ''}` : '', waiting > 0 ? `${waiting} records in the outbox ${config.store.outbox} (written at the next start)` : ''].filter(Boolean);
     // variables a model reads its key or headers from, and that are not set here
     const unset = Object.entries(config.models).flatMap(([id, m]) =>
       [m, ...(m.deployments ?? [])].flatMap((d, k) => {
