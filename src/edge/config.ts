@@ -72,6 +72,8 @@ export const EdgeConfigSchema = z.object({
        * learned: loaded at start when the file exists (instead of `router`), written on shutdown.
        */
       learnedState: z.string().min(1).optional(),
+      /** Spread the feedback this node receives to the swarm by gossip (and learn from what others receive). */
+      shareFeedback: z.boolean().default(true),
     })
     .optional(),
   /**

@@ -3,7 +3,9 @@
  * chat request out from the node that took it (its `origin`); every node that receives it answers
  * with its own model and pushes a `proposal` back — to the origin directly, and by gossip when the
  * origin cannot be reached directly. Each message names its last sender (`from`), which is how nodes
- * learn peers; `ttl` bounds the hops. Duplicates are recognised by (kind, id, node).
+ * learn peers; `ttl` bounds the hops. Duplicates are recognised by (kind, id, node). A `feedback`
+ * spreads a client's score of an answer to every node, so each node's learning router learns from
+ * the whole swarm's feedback.
  */
 import { z } from 'zod';
 
@@ -36,11 +38,23 @@ export const ProposalMessageSchema = Envelope.extend({
   completion: z.record(z.string(), z.unknown()),
 });
 
-export const GossipMessageSchema = z.discriminatedUnion('kind', [QueryMessageSchema, ProposalMessageSchema]);
+/** A score a client gave an answer of the swarm, spread so every node's learning router learns from it. */
+export const FeedbackMessageSchema = Envelope.extend({
+  kind: z.literal('feedback'),
+  /** The node that answered and received the score. */
+  node: z.string().min(1),
+  /** The prompt (contextual bandits learn from it), the model whose answer was kept, the score. */
+  prompt: z.string(),
+  model: z.string().min(1),
+  score: z.number().min(0).max(1),
+});
+
+export const GossipMessageSchema = z.discriminatedUnion('kind', [QueryMessageSchema, ProposalMessageSchema, FeedbackMessageSchema]);
 export type QueryMessage = z.infer<typeof QueryMessageSchema>;
 export type ProposalMessage = z.infer<typeof ProposalMessageSchema>;
+export type FeedbackMessage = z.infer<typeof FeedbackMessageSchema>;
 export type GossipMessage = z.infer<typeof GossipMessageSchema>;
 
 export function messageKey(m: GossipMessage): string {
-  return m.kind === 'query' ? `q:${m.id}` : `p:${m.id}:${m.node}`;
+  return m.kind === 'query' ? `q:${m.id}` : m.kind === 'feedback' ? `f:${m.id}` : `p:${m.id}:${m.node}`;
 }

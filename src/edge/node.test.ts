@@ -247,6 +247,34 @@ describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
     expect((await ask(again)).model).toBe('small-2');
   });
 
+  it('spreads feedback by gossip: a node that received no score routes by what the swarm learned', async () => {
+    const { createRouter } = await import('../routers/registry.js');
+    const { buildMatrix } = await import('../data/load.js');
+    const { writeFileSync } = await import('node:fs');
+    const router = createRouter('ucb1:bootstrap=false');
+    await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
+    const file = join(dir, 'ucb1-shared.json');
+    writeFileSync(file, JSON.stringify(router.toArtifact()));
+    const routing = (shareFeedback: boolean) => ({ routing: { router: file, lambda: 0, k: 1, models: ['small-1', 'small-2'], shareFeedback }, gossip: { fanout: 3, ttl: 3, windowMs: 600_000, maxProposals: 4 } });
+    const p = await start('p3', 'small-1', []);
+    const q = await start('q3', 'small-2', [p.url]);
+    const listener = await start('l3', 'big-model', [q.url], routing(true)); // gets no feedback itself
+    const loner = await start('n3', 'big-model', [q.url], routing(false)); // does not take the swarm's feedback
+    const rated = await start('r3', 'big-model', [listener.url, loner.url, q.url], routing(true));
+    const ask = async (node: EdgeNode): Promise<{ id: string; model: string }> => {
+      const r = await fetch(`${node.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'swarm', messages: [{ role: 'user', content: question.prompt }] }) });
+      return { id: r.headers.get('x-request-id') as string, model: r.headers.get('x-switchyard-model') as string };
+    };
+    for (let k = 0; k < 12; k++) {
+      const a = await ask(rated);
+      await fetch(`${rated.url}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request_id: a.id, score: a.model === 'small-2' ? 1 : 0 }) });
+    }
+    await new Promise((r) => setTimeout(r, 300)); // the last scores are still travelling
+    // the listener learned from r3's scores: it goes straight to small-2; the loner, untaught, stays on its first untried arm
+    expect([(await ask(listener)).model, (await ask(listener)).model]).toEqual(['small-2', 'small-2']);
+    expect([(await ask(loner)).model, (await ask(loner)).model]).toEqual(['small-1', 'small-1']);
+  });
+
   it('routes inside the swarm: only the nodes running the models the router picks propose; the origin answers alone when none of them does', async () => {
     const { createRouter } = await import('../routers/registry.js');
     const { buildMatrix } = await import('../data/load.js');

@@ -29,7 +29,7 @@ import type { ResponseScorer } from '../routers/post-generation/response-scorer.
 import type { Decision, Router } from '../spec/router.js';
 import type { EdgeConfig } from './config.js';
 import { Membership } from './membership.js';
-import { GossipMessageSchema, messageKey, type GossipMessage, type ProposalMessage, type QueryMessage } from './messages.js';
+import { GossipMessageSchema, messageKey, type FeedbackMessage, type GossipMessage, type ProposalMessage, type QueryMessage } from './messages.js';
 import { SIGNATURE_HEADER, signBody, verifyBody } from './signing.js';
 
 export interface EdgeNodeDeps {
@@ -174,12 +174,22 @@ export class EdgeNode {
   private async feedback(res: ServerResponse, id: string, score: number): Promise<void> {
     const answered = this.recent.get(id);
     if (!answered) return sendError(res, 404, 'request_not_found', `no answer of this node has request id ${id} (it remembers the last ${RECENT_LIMIT})`);
-    const learns = this.router?.update !== undefined;
-    if (learns) {
-      await this.router?.update?.([{ prompt: { text: answered.prompt }, model: answered.model, score }]);
-      this.learned = true;
+    const learns = await this.learn(answered.prompt, answered.model, score);
+    if (this.config.routing?.shareFeedback) {
+      // the swarm learns from it too: every node's learning router gets the score
+      const message: FeedbackMessage = { kind: 'feedback', id: randomUUID(), origin: this.self, from: this.self, ttl: this.config.gossip.ttl, node: this.config.node.id, prompt: answered.prompt, model: answered.model, score };
+      this.markSeen(messageKey(message));
+      this.spawn(this.push(message, this.config.gossip.fanout, []));
     }
     return sendJson(res, 200, { request_id: id, recorded: true, router_updated: learns });
+  }
+
+  /** Teaches a router that learns (a bandit) an outcome; false when there is none. */
+  private async learn(prompt: string, model: string, score: number): Promise<boolean> {
+    if (this.router?.update === undefined) return false;
+    await this.router.update([{ prompt: { text: prompt }, model, score }]);
+    this.learned = true;
+    return true;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -313,6 +323,13 @@ export class EdgeNode {
     if (m.kind === 'query') {
       this.membership.heard(m.origin);
       this.spawn(this.onQuery(m));
+      return true;
+    }
+    if (m.kind === 'feedback') {
+      // passed on (ttl permitting); learned from when this node routes with feedback shared
+      const forward = m.ttl > 1 ? this.push({ ...m, from: this.self, ttl: m.ttl - 1 }, this.config.gossip.fanout, [m.from, m.origin]) : Promise.resolve();
+      const learn = this.config.routing?.shareFeedback ? this.learn(m.prompt, m.model, m.score).then(() => undefined) : Promise.resolve();
+      this.spawn(Promise.all([forward, learn]).then(() => undefined));
       return true;
     }
     const open = this.open.get(m.id);
