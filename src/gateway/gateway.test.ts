@@ -235,6 +235,10 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect(usage.day.spent_usd).toBeCloseTo(d?.costUsd ?? NaN, 15);
     expect(usage.month.spent_usd).toBeCloseTo(d?.costUsd ?? NaN, 15);
     await expect(anonymous.get('/usage')).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
+    // per-key spend and budgets for Prometheus alerts
+    const metrics = await (await fetch(url.replace(/\/v1$/, '/metrics'))).text();
+    expect(Number(/^switchyard_key_cost_usd_total\{key="team-a"\} (\S+)$/m.exec(metrics)?.[1])).toBeCloseTo(d?.costUsd ?? NaN, 15);
+    expect(metrics).toMatch(/^switchyard_key_budget_usd\{key="team-a",period="day"\} 1e-9$/m);
   });
 
   it('limits a key to the routes and models of its models list (403 model_not_allowed), and lists only those to it', async () => {

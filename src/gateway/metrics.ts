@@ -125,12 +125,13 @@ export class GatewayMetrics {
   readonly storePending = new Gauge({ name: 'switchyard_store_pending_writes', help: 'Records waiting in memory for the store to answer again', registers: [this.registry] });
   readonly cache = new PlainCounter('switchyard_cache_total', 'Answer cache (when enabled) by route: hit, miss, refresh and bypass (the client asked so), stored (an answer kept)', ['route', 'result'], this.registry);
   readonly cascadeSteps = new PlainCounter('switchyard_cascade_steps_total', "A cascade's steps before its last model, by what became of the answer: kept, escalated (judged too low) or failed", ['route', 'model', 'outcome'], this.registry);
+  readonly keyCost = new PlainCounter('switchyard_key_cost_usd_total', 'Spend per API key, USD (alert on increase(…[1d]) against switchyard_key_budget_usd)', ['key'], this.registry);
   readonly overhead = new PlainHistogram('switchyard_overhead_duration_seconds', 'Gateway time before the first upstream call (parse, auth, routing)', ['route'], this.registry);
 
   private readonly bundles = new Map<string, RequestSeries>();
 
   /** `upstreams`: the configured models' breakers now (a reload may change the models). */
-  constructor(upstreams: () => ReadonlyMap<string, ModelUpstreams>) {
+  constructor(upstreams: () => ReadonlyMap<string, ModelUpstreams>, keys: () => ReadonlyArray<{ readonly name: string; readonly dailyBudgetUsd?: number | undefined; readonly monthlyBudgetUsd?: number | undefined }> = () => []) {
     const code = (s: CircuitState): number => (s === 'closed' ? 0 : s === 'half-open' ? 1 : 2);
     new Gauge({
       name: 'switchyard_circuit_state',
@@ -140,6 +141,19 @@ export class GatewayMetrics {
       collect(): void {
         this.reset(); // a model removed by a reload is no longer reported
         for (const [model, u] of upstreams()) this.set({ model }, code(u.state));
+      },
+    });
+    new Gauge({
+      name: 'switchyard_key_budget_usd',
+      help: "An API key's configured budget, USD, per period (day, month)",
+      labelNames: ['key', 'period'],
+      registers: [this.registry],
+      collect(): void {
+        this.reset(); // keys change on reload
+        for (const k of keys()) {
+          if (k.dailyBudgetUsd !== undefined) this.set({ key: k.name, period: 'day' }, k.dailyBudgetUsd);
+          if (k.monthlyBudgetUsd !== undefined) this.set({ key: k.name, period: 'month' }, k.monthlyBudgetUsd);
+        }
       },
     });
     new Gauge({

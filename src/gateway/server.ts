@@ -173,7 +173,7 @@ export class Gateway {
     this.rng = deps.rng ?? createRng(0);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.models = { config: config.models, posts: new Map(), upstreams: upstreamsFor(config.models, undefined, this.now) };
-    this.metrics = new GatewayMetrics(() => this.models.upstreams);
+    this.metrics = new GatewayMetrics(() => this.models.upstreams, () => this.current.auth.keys);
     // an outage of the store (a Redis restart) never fails an answered request: its records wait in memory
     this.tls = config.server.tls ? loadTls(config.server.tls, 'server.tls') : undefined;
     // user text encrypted at rest when configured (a missing or malformed key stops the start here)
@@ -409,6 +409,7 @@ export class Gateway {
       controller.observe(d.costUsd, d.time);
       this.metrics.lambda.set({ route: d.route }, controller.lambda(d.time));
     }
+    if (d.keyId && d.costUsd > 0) this.metrics.keyCost.of(d.keyId).value += d.costUsd;
     this.metrics.observeRequest({ route: d.route, chosen: d.chosen, answered: d.answered, status: d.status, costUsd: d.costUsd, latencyMs: d.latencyMs, upstreamMs, overheadMs });
     this.log.info({ requestId: d.requestId, route: d.route, key: d.keyId, chosen: d.chosen, model: d.answered, status: d.status, costUsd: d.costUsd, latencyMs: Number(d.latencyMs.toFixed(3)), ...(this.config.logging.prompts && recent ? { prompt: recent.prompt } : {}) }, 'request');
     await this.store.recordDecision(d);
