@@ -37,6 +37,7 @@ describe('switchyard data collect', () => {
   let upstream: Running;
   let judge: Server;
   let judged = 0;
+  let pairwise = 0;
   let config = '';
   const prompts = join(dir, 'prompts.jsonl');
 
@@ -48,6 +49,15 @@ describe('switchyard data collect', () => {
       req.on('end', () => {
         judged++;
         const body = JSON.parse(raw) as { messages: Array<{ content: string }> };
+        const pair = /\[The Start of Assistant A's Answer\]\n([\s\S]*)\n\[The End of Assistant A's Answer\][\s\S]*\[The Start of Assistant B's Answer\]\n([\s\S]*)\n\[The End of Assistant B's Answer\]/.exec(body.messages[1]?.content ?? '');
+        if (pair) {
+          pairwise++;
+          // prefers the answer that commits to a result; between two alike it favours the first position (a biased judge)
+          const [a, b] = [pair[1]?.startsWith('The result is'), pair[2]?.startsWith('The result is')];
+          const verdict = a === b ? 'A' : a ? 'A' : 'B';
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return void res.end(JSON.stringify({ id: 'j', object: 'chat.completion', created: 1, model: 'judge', choices: [{ index: 0, message: { role: 'assistant', content: `Verdict: [[${verdict}]]` }, finish_reason: 'stop' }], usage: { prompt_tokens: 200, completion_tokens: 10, total_tokens: 210 } }));
+        }
         const answer = /\[The Start of Assistant's Answer\]\n([\s\S]*)\n\[The End of Assistant's Answer\]/.exec(body.messages[1]?.content ?? '')?.[1] ?? '';
         const content = `The assistant ${answer.startsWith('The result is') ? 'commits to a result' : 'hedges'}. Rating: [[${answer.startsWith('The result is') ? 9 : 2}]]`;
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -97,6 +107,28 @@ describe('switchyard data collect', () => {
     writeFileSync(out, `${kept.join('\n')}\n{"id":"p9","mod`);
     const resumed = await run(['data', 'collect', '--config', config, '--prompts', prompts, '--out', out, '--judge', 'judge', '--models', models.join(',')]);
     expect(resumed.stdout).toMatch(/collected 3 \(prompt, model\) pairs \(27 already in/);
+  }, 60_000);
+
+  it('grades pairwise against a baseline model, both orders, so a judge biased to the first position is cancelled out', async () => {
+    const out = join(dir, 'pairwise.jsonl');
+    const r = await run(['data', 'collect', '--config', config, '--prompts', prompts, '--out', out, '--judge', 'judge', '--versus', 'small-1', '--models', 'big-model,small-2']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/graded by judge judge against small-1's answers \(pairwise\)/);
+    expect(r.stdout).toMatch(/collected 30 \(prompt, model\) pairs/); // the baseline's rows too
+    expect(pairwise).toBe(40); // 10 prompts × 2 candidates × 2 orders; the baseline is not judged
+    const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; model: string; score: number; response: string });
+    const commits = (id: string, model: string): boolean => (answers.find((a) => a.id === id && a.model === model)?.response ?? '').startsWith('The result is');
+    for (const row of rows) {
+      if (row.model === 'small-1') {
+        expect(row.score).toBe(0.5);
+        continue;
+      }
+      const [mine, base] = [commits(row.id, row.model), commits(row.id, 'small-1')];
+      expect(row.score, `${row.id} ${row.model}`).toBe(mine === base ? 0.5 : mine ? 1 : 0); // alike: A then B wins, a tie on average
+    }
+    expect(new Set(rows.filter((x) => x.model !== 'small-1').map((x) => x.score)).size).toBeGreaterThan(1);
+    const bad = await run(['data', 'collect', '--config', config, '--prompts', prompts, '--out', join(dir, 'y.jsonl'), '--grader', 'exact', '--versus', 'small-1']);
+    expect(bad.stderr).toMatch(/--versus goes with --judge MODEL/);
   }, 60_000);
 
   it('grades by exact match with a reference, and names what is wrong', async () => {

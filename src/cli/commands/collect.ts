@@ -1,7 +1,7 @@
 import { invalidArgument } from '../../core/errors.js';
 import { createRng } from '../../core/random.js';
 import { collect, readPromptItems } from '../../data/collect/collect.js';
-import { exactGrader, judgeGrader, type Grader } from '../../data/collect/graders.js';
+import { exactGrader, judgeGrader, pairwiseGrader, type Grader } from '../../data/collect/graders.js';
 import { importLongLog } from '../../data/import/long.js';
 import { writeDataset } from '../../data/write.js';
 import { readGatewayConfig } from '../../gateway/config.js';
@@ -11,7 +11,7 @@ import { costOf } from '../../gateway/usage-cost.js';
 import { numberFlag, parse, prepareOutput, requireString } from '../args.js';
 
 export const COLLECT_USAGE = `usage: switchyard data collect --config switchyard.yaml --prompts prompts.jsonl --out outcomes.jsonl
-                               (--judge MODEL | --grader exact) [--models a,b,c] [--concurrency N]
+                               (--judge MODEL [--versus BASELINE] | --grader exact) [--models a,b,c] [--concurrency N]
                                [--max-tokens N] [--temperature T] [--dataset DIR [--test-fraction F] [--seed N]]
 
 Sends every prompt to every model (the config's providers, keys and prices; its retries), grades each
@@ -19,6 +19,9 @@ answer, and appends one row per (prompt, model) to --out as it goes; run it agai
   --prompts FILE   JSONL: {"prompt": "...", "id"?, "task"?, "split"?, "reference"?} per line
   --judge MODEL    a configured model rates each answer 1-10 (MT-Bench single-answer grading;
                    reference-guided when the prompt has a reference); score = (rating - 1) / 9
+  --versus MODEL   with --judge: pairwise instead — each answer against MODEL's answer to the same
+                   prompt, judged twice with the answers swapped; score = win rate (win 1, tie 0.5),
+                   the baseline itself 0.5 (MT-Bench's pairwise prompt; AlpacaEval-style scores)
   --grader exact   score 1 when the answer gives the prompt's reference (a letter, a number, a text), else 0
   --models         the candidates (default: every configured model but the judge)
   --dataset DIR    then import the rows into a routing-matrix folder (as data import --from long)`;
@@ -27,7 +30,7 @@ export async function runCollect(argv: string[]): Promise<void> {
   const { values } = parse(
     argv,
     {
-      config: { type: 'string' }, prompts: { type: 'string' }, out: { type: 'string' }, judge: { type: 'string' }, grader: { type: 'string' }, models: { type: 'string' },
+      config: { type: 'string' }, prompts: { type: 'string' }, out: { type: 'string' }, judge: { type: 'string' }, versus: { type: 'string' }, grader: { type: 'string' }, models: { type: 'string' },
       concurrency: { type: 'string' }, 'max-tokens': { type: 'string' }, temperature: { type: 'string' }, dataset: { type: 'string' }, 'test-fraction': { type: 'string' }, seed: { type: 'string' },
     },
     COLLECT_USAGE,
@@ -41,7 +44,11 @@ export async function runCollect(argv: string[]): Promise<void> {
   if ((judge === undefined) === (graderName === undefined)) throw invalidArgument(`data collect: give one of --judge MODEL or --grader exact\n\n${COLLECT_USAGE}`);
   if (graderName !== undefined && graderName !== 'exact') throw invalidArgument(`--grader: expected "exact", got ${JSON.stringify(graderName)} (or use --judge MODEL)`);
   if (judge !== undefined && !(judge in config.models)) throw invalidArgument(`--judge: "${judge}" is not a model of the config (${Object.keys(config.models).join(', ')})`);
-  const models = typeof values['models'] === 'string' ? values['models'].split(',').map((m) => m.trim()).filter(Boolean) : Object.keys(config.models).filter((m) => m !== judge);
+  const versus = typeof values['versus'] === 'string' ? values['versus'] : undefined;
+  if (versus !== undefined && judge === undefined) throw invalidArgument('--versus goes with --judge MODEL (the judge compares each answer with the baseline\'s)');
+  if (versus !== undefined && !(versus in config.models)) throw invalidArgument(`--versus: "${versus}" is not a model of the config (${Object.keys(config.models).join(', ')})`);
+  const listed = typeof values['models'] === 'string' ? values['models'].split(',').map((m) => m.trim()).filter(Boolean) : Object.keys(config.models).filter((m) => m !== judge);
+  const models = versus !== undefined && !listed.includes(versus) ? [versus, ...listed] : listed; // the baseline's answers are collected too
   const unknown = models.filter((m) => !(m in config.models));
   if (unknown.length > 0) throw invalidArgument(`--models: ${unknown.join(', ')} not in the config (${Object.keys(config.models).join(', ')})`);
   if (models.length === 0) throw invalidArgument('--models: no candidate models');
@@ -62,11 +69,11 @@ export async function runCollect(argv: string[]): Promise<void> {
     retry: { maxRetries: config.retries, rng: createRng(0), now: Date.now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) },
   };
   const timeouts = { firstByteMs: config.timeouts.firstByteMs, totalMs: config.timeouts.totalMs };
-  const grade: Grader = judge !== undefined ? judgeGrader(judge, config.models, timeouts, deps) : exactGrader;
+  const grade: Grader = judge === undefined ? exactGrader : versus !== undefined ? pairwiseGrader(judge, versus, config.models, timeouts, deps) : judgeGrader(judge, config.models, timeouts, deps);
   const request = { ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}), ...(temperature !== undefined ? { temperature } : {}) };
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  log(`collecting ${items.length} prompts × ${models.length} models (${models.join(', ')}), graded by ${judge ? `judge ${judge}` : 'exact match'}, into ${out}`);
-  const report = await collect({ items, models, configs: config.models, grade, out, concurrency, timeouts, deps, log, request });
+  log(`collecting ${items.length} prompts × ${models.length} models (${models.join(', ')}), graded by ${judge ? `judge ${judge}${versus ? ` against ${versus}'s answers (pairwise)` : ''}` : 'exact match'}, into ${out}`);
+  const report = await collect({ items, models, configs: config.models, grade, out, concurrency, timeouts, deps, log, request, ...(versus ? { baseline: versus } : {}) });
   for (const f of report.failed.slice(0, 10)) log(`warning: ${f.id} × ${f.model}: ${f.why}`);
   if (report.failed.length > 10) log(`warning: … and ${report.failed.length - 10} more pairs without a row`);
   process.stdout.write(

@@ -13,10 +13,10 @@ import { z } from 'zod';
 import { DataError } from '../../core/errors.js';
 import { hashString } from '../../core/random.js';
 import type { ModelConfig } from '../../gateway/config.js';
-import { propose, type ProposalDeps } from '../../gateway/mixture.js';
+import { propose, type Proposal, type ProposalDeps } from '../../gateway/mixture.js';
 import type { UpstreamTimeouts } from '../../gateway/providers/openai-compatible.js';
 import { formatZodIssues } from '../responses.js';
-import type { Grader } from './graders.js';
+import type { GradeContext, Grader } from './graders.js';
 
 const PromptItemSchema = z
   .object({
@@ -79,20 +79,22 @@ export interface CollectedRow {
   readonly cost_usd: number;
 }
 
-/** The (prompt id, model) pairs already in an output file (a run resumes after them). */
-export function collectedPairs(file: string): Set<string> {
+/** The (prompt id, model) pairs already in an output file (a run resumes after them), and the answers of `keep`'s model by prompt id. */
+export function collectedPairs(file: string, keep?: string): { done: Set<string>; kept: Map<string, string> } {
   const done = new Set<string>();
-  if (!existsSync(file)) return done;
+  const kept = new Map<string, string>();
+  if (!existsSync(file)) return { done, kept };
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (line.trim() === '') continue;
     try {
-      const r = JSON.parse(line) as { id?: unknown; model?: unknown };
+      const r = JSON.parse(line) as { id?: unknown; model?: unknown; response?: unknown };
       if (typeof r.id === 'string' && typeof r.model === 'string') done.add(`${r.id}\u0000${r.model}`);
+      if (r.model === keep && typeof r.id === 'string' && typeof r.response === 'string') kept.set(r.id, r.response);
     } catch {
       // a line cut by a crash: that pair is collected again
     }
   }
-  return done;
+  return { done, kept };
 }
 
 export interface CollectJob {
@@ -108,6 +110,8 @@ export interface CollectJob {
   readonly log?: (line: string) => void;
   /** Sampling options sent with every prompt (e.g. temperature, max_tokens). */
   readonly request?: Readonly<Record<string, unknown>>;
+  /** Pairwise grading's baseline model: its answers are asked once per prompt and lent to the grader. */
+  readonly baseline?: string;
 }
 
 export interface CollectReport {
@@ -121,7 +125,19 @@ export interface CollectReport {
 
 /** Asks every model every prompt (at most `concurrency` calls at once), grades, appends a row per pair. */
 export async function collect(job: CollectJob): Promise<CollectReport> {
-  const done = collectedPairs(job.out);
+  const { done, kept } = collectedPairs(job.out, job.baseline);
+  // the baseline's answer to each prompt, asked once: for its own row and for grading the others against it
+  const baselineAnswers = new Map<string, Promise<Proposal | undefined>>();
+  const answerOf = (item: PromptItem, model: string): Promise<Proposal | undefined> => {
+    const ask = (): Promise<Proposal | undefined> => propose([model], job.configs, { ...job.request, model, messages: [{ role: 'user', content: item.prompt }] } as Parameters<typeof propose>[2], job.timeouts, job.deps).then(([p]) => p);
+    if (model !== job.baseline) return ask();
+    let p = baselineAnswers.get(item.id);
+    if (!p) baselineAnswers.set(item.id, (p = ask()));
+    return p;
+  };
+  const context = (item: PromptItem): GradeContext => ({
+    baselineAnswer: async () => kept.get(item.id) ?? (job.baseline ? (await answerOf(item, job.baseline))?.text : undefined),
+  });
   const pairs = job.items.flatMap((item) => job.models.map((model) => ({ item, model }))).filter((p) => !done.has(`${p.item.id}\u0000${p.model}`));
   const skipped = job.items.length * job.models.length - pairs.length;
   const failed: Array<{ id: string; model: string; why: string }> = [];
@@ -133,14 +149,13 @@ export async function collect(job: CollectJob): Promise<CollectReport> {
   const worker = async (): Promise<void> => {
     while (next < pairs.length) {
       const { item, model } = pairs[next++] as (typeof pairs)[number];
-      const body = { ...job.request, model, messages: [{ role: 'user', content: item.prompt }] };
-      const [answer] = await propose([model], job.configs, body as Parameters<typeof propose>[2], job.timeouts, job.deps);
+      const answer = await answerOf(item, model);
       if (!answer) {
         failed.push({ id: item.id, model, why: 'the model did not answer (after retries)' });
         continue;
       }
       answerCostUsd += answer.costUsd;
-      const grade = await job.grade(item, answer.text);
+      const grade = await job.grade(item, answer.text, model, context(item));
       if (!grade) {
         failed.push({ id: item.id, model, why: 'the answer could not be graded' });
         continue;

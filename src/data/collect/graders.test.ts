@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { choiceOf, judgeMessages, lastNumber, matchesReference, ratingOf } from './graders.js';
+import { choiceOf, judgeMessages, lastNumber, matchesReference, ratingOf, pairwiseMessages, verdictOf } from './graders.js';
 
 describe('collect graders', () => {
   it('reads a choice letter, a final number and a short text answer against a reference', () => {
@@ -31,5 +31,15 @@ describe('collect graders', () => {
     expect(ratingOf('Rating: [[7.5]]')).toBeCloseTo(6.5 / 9, 12);
     expect(ratingOf('Rating: 8/10')).toBeUndefined();
     expect(ratingOf('Rating: [[11]]')).toBeUndefined();
+  });
+});
+
+describe('pairwise verdicts', () => {
+  it('reads the last [[A]] / [[B]] / [[C]] a judge wrote', () => {
+    expect(verdictOf('A is clearer. [[A]]')).toBe('A');
+    expect(verdictOf('Not [[A]] after all: [[B]]')).toBe('B');
+    expect(verdictOf('They are equal. [[C]]')).toBe('C');
+    expect(verdictOf('I cannot decide.')).toBeUndefined();
+    expect(pairwiseMessages({ prompt: 'Q?' }, 'first', 'second')[1]?.content).toMatch(/\[The Start of Assistant A's Answer\]\nfirst\n[\s\S]*\[The Start of Assistant B's Answer\]\nsecond\n/);
   });
 });

@@ -6,6 +6,10 @@
  * - `judge`: an LLM judge (any configured model) rates the answer 1–10 by the single-answer grading
  *   prompt of MT-Bench (Zheng et al. 2023), reference-guided when the prompt has a `reference`; the
  *   rating `[[r]]` becomes (r − 1) / 9.
+ * - `pairwise` (`--judge MODEL --versus BASELINE`): the judge compares each answer with the baseline
+ *   model's answer to the same prompt by MT-Bench's pairwise prompt, twice with the two answers in
+ *   swapped positions (a judge's position bias cancels out); win 1, tie 0.5, loss 0, averaged over the
+ *   two orders — a win rate against the baseline, as AlpacaEval scores. The baseline itself scores 0.5.
  */
 import type { ModelConfig } from '../../gateway/config.js';
 import { propose, type ProposalDeps } from '../../gateway/mixture.js';
@@ -22,8 +26,13 @@ export interface Grade {
   readonly costUsd: number;
 }
 
-/** Grades one answer; undefined when it could not be graded (the judge failed or gave no rating). */
-export type Grader = (item: GradedItem, answer: string) => Promise<Grade | undefined>;
+/** What a grader may ask of the collection: the baseline model's answer to the same prompt (pairwise grading). */
+export interface GradeContext {
+  baselineAnswer(): Promise<string | undefined>;
+}
+
+/** Grades one answer of `model`; undefined when it could not be graded (the judge failed or gave no rating). */
+export type Grader = (item: GradedItem, answer: string, model: string, context: GradeContext) => Promise<Grade | undefined>;
 
 const LETTER = /^\(?([A-E])(?:[).:*\s]|$)/;
 const LETTER_STATED = /\b(?:answer|option|choice)\s*(?:is|:)?\s*\(?([A-E])\)?(?![A-Za-z])/;
@@ -96,5 +105,49 @@ export function judgeGrader(judge: string, configs: Readonly<Record<string, Mode
     const [verdict] = await propose([judge], configs, { model: judge, messages: judgeMessages(item, answer), temperature: 0 }, timeouts, deps);
     const score = verdict ? ratingOf(verdict.text) : undefined;
     return verdict && score !== undefined ? { score, costUsd: verdict.costUsd } : undefined;
+  };
+}
+
+/** MT-Bench's pairwise prompt: which of two answers is better ([[A]], [[B]], or [[C]] for a tie). */
+export function pairwiseMessages(item: GradedItem, a: string, b: string): Array<{ role: 'system' | 'user'; content: string }> {
+  const task =
+    'Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants to the user question displayed below. ' +
+    "You should choose the assistant that follows the user's instructions and answers the user's question better. " +
+    'Your evaluation should consider factors such as the helpfulness, relevance, accuracy, depth, creativity, and level of detail of their responses. ' +
+    'Begin your evaluation by comparing the two responses and provide a short explanation. ' +
+    'Avoid any position biases and ensure that the order in which the responses were presented does not influence your decision. ' +
+    'Do not allow the length of the responses to influence your evaluation. Do not favor certain names of the assistants. Be as objective as possible. ' +
+    'After providing your explanation, output your final verdict by strictly following this format: "[[A]]" if assistant A is better, "[[B]]" if assistant B is better, and "[[C]]" for a tie.';
+  const reference = item.reference ? `\n\n[The Start of Reference Answer]\n${item.reference}\n[The End of Reference Answer]` : '';
+  const user = `${task}\n\n[User Question]\n${item.prompt}${reference}\n\n[The Start of Assistant A's Answer]\n${a}\n[The End of Assistant A's Answer]\n\n[The Start of Assistant B's Answer]\n${b}\n[The End of Assistant B's Answer]`;
+  return [
+    { role: 'system', content: 'You are a helpful assistant.' },
+    { role: 'user', content: user },
+  ];
+}
+
+/** The judge's last verdict: `A`, `B` or `C` (a tie), or undefined. */
+export function verdictOf(judgement: string): 'A' | 'B' | 'C' | undefined {
+  const all = [...judgement.matchAll(/\[\[([ABC])\]\]/g)];
+  return all[all.length - 1]?.[1] as 'A' | 'B' | 'C' | undefined;
+}
+
+/**
+ * Pairwise grading against `baseline`'s answer (from the collection: `context.baselineAnswer()`), both orders: the candidate's
+ * mean of win 1 / tie 0.5 / loss 0. An order whose verdict is missing is left out; none: ungraded.
+ */
+export function pairwiseGrader(judge: string, baseline: string, configs: Readonly<Record<string, ModelConfig>>, timeouts: UpstreamTimeouts, deps: ProposalDeps): Grader {
+  const ask = async (item: GradedItem, a: string, b: string): Promise<{ verdict: 'A' | 'B' | 'C' | undefined; costUsd: number }> => {
+    const [v] = await propose([judge], configs, { model: judge, messages: pairwiseMessages(item, a, b), temperature: 0 }, timeouts, deps);
+    return { verdict: v ? verdictOf(v.text) : undefined, costUsd: v?.costUsd ?? 0 };
+  };
+  return async (item, candidate, model, context) => {
+    if (model === baseline) return { score: 0.5, costUsd: 0 };
+    const base = await context.baselineAnswer();
+    if (base === undefined) return undefined;
+    const [first, second] = await Promise.all([ask(item, base, candidate), ask(item, candidate, base)]); // the candidate as B, then as A
+    const points = [first.verdict === undefined ? undefined : first.verdict === 'B' ? 1 : first.verdict === 'C' ? 0.5 : 0, second.verdict === undefined ? undefined : second.verdict === 'A' ? 1 : second.verdict === 'C' ? 0.5 : 0].filter((p): p is number => p !== undefined);
+    if (points.length === 0) return undefined;
+    return { score: points.reduce((a, b) => a + b, 0) / points.length, costUsd: first.costUsd + second.costUsd };
   };
 }
