@@ -11,19 +11,16 @@
  * upstream calls of a client that went away (in-flight.ts).
  */
 import { remember } from '../core/lru.js';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { createServer as createHttpsServer } from 'node:https';
-import { loadTls, serverOptions, type TlsMaterial } from '../core/tls.js';
+import { loadTls, type TlsMaterial } from '../core/tls.js';
+import { listen, type Listening } from './listeners.js';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
 import { allowed, keyOf } from './auth.js';
 import { Admission } from './admission.js';
 import { GatewayMetrics } from './metrics.js';
-import { ModelUpstreams } from './deployments.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
 import { ChatRequestSchema, FeedbackSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused } from './http.js';
@@ -32,7 +29,7 @@ import { requestLambda } from './request-lambda.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost } from './providers/openai-compatible.js';
 import { callModel, type ModelCallDeps, type RetryDeps } from './model-call.js';
 import { EmbeddingsRequestSchema, serveEmbeddings } from './embeddings.js';
-import { modelPosts } from './providers/model-posts.js';
+import { loadModelSet, modelChanges, upstreamsFor, type ModelChanges, type ModelSet } from './model-set.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import type { AttemptOutcome } from './retry-policy.js';
 import { runUseLiteInWorker } from '../encoders/use-lite.js';
@@ -81,30 +78,11 @@ interface RecentRequest {
 /** What a reload changed: the routes now served, models added/removed/changed, sections that need a restart. */
 export interface ReloadResult {
   readonly routes: string[];
-  readonly models: { readonly added: string[]; readonly removed: string[]; readonly changed: string[] };
+  readonly models: ModelChanges;
   readonly ignored: string[];
 }
 
-/** The configured models with their transports and breakers (see Gateway.models). */
-interface ModelSet {
-  readonly config: Readonly<Record<string, ModelConfig>>;
-  readonly posts: ReadonlyMap<string, HttpPost>;
-  readonly upstreams: ReadonlyMap<string, ModelUpstreams>;
-}
-
-/** Breakers per model: kept from `previous` for a model whose config did not change (its state is still true), new otherwise. */
-function upstreamsFor(models: Readonly<Record<string, ModelConfig>>, previous: ModelSet | undefined, now: () => number): Map<string, ModelUpstreams> {
-  const out = new Map<string, ModelUpstreams>();
-  for (const [id, m] of Object.entries(models)) {
-    const kept = previous?.upstreams.get(id);
-    out.set(id, kept && JSON.stringify(previous?.config[id]) === JSON.stringify(m) ? kept : new ModelUpstreams(m, { failureThreshold: 5, cooldownMs: 30_000 }, now));
-  }
-  return out;
-}
-
 const RECENT_LIMIT = 10_000;
-/** The header carrying the loopback listener's token (server.tls). */
-const LOOPBACK_HEADER = 'x-switchyard-loopback';
 const READY_TIMEOUT_MS = 1000;
 /** Why a request still in flight when the drain ran out was cut. */
 const SHUTDOWN = 'the gateway shut down before the request finished';
@@ -113,12 +91,10 @@ const PENDING_PROMPT_MS = 24 * 3600_000;
 
 export class Gateway {
   private server: Server | undefined;
-  /**
-   * With server.tls: a plain listener on 127.0.0.1 for the gateway's calls to itself (the Responses,
-   * Messages and completions APIs go through /v1/chat/completions), taking only requests that carry
-   * this process's random token.
-   */
-  private loopback: { readonly server: Server; readonly token: string } | undefined;
+  /** The public listener and how the gateway reaches itself (listeners.ts). */
+  private listening: Listening | undefined;
+  /** How the Responses, Messages and completions APIs call /v1/chat/completions. */
+  private ownPost: HttpPost;
   /** server.tls, read at start (a file that cannot be read stops it, `serve --check` included). */
   private readonly tls: TlsMaterial | undefined;
   private readonly routes = new Map<string, LoadedRoute>();
@@ -168,11 +144,12 @@ export class Gateway {
   ) {
     const config = current;
     this.post = deps.fetch ? fetchPost(deps.fetch) : undiciPost(config.timeouts.connectMs);
+    this.ownPost = this.post;
     this.env = deps.env ?? process.env;
     this.now = deps.now ?? Date.now;
     this.rng = deps.rng ?? createRng(0);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    this.models = { config: config.models, posts: new Map(), upstreams: upstreamsFor(config.models, undefined, this.now) };
+    this.models = { config: config.models, posts: new Map(), upstreams: upstreamsFor(config.models, undefined, this.now) }; // transports loaded in create()
     this.metrics = new GatewayMetrics(() => this.models.upstreams, () => this.current.auth.keys);
     // an outage of the store (a Redis restart) never fails an answered request: its records wait in memory
     this.tls = config.server.tls ? loadTls(config.server.tls, 'server.tls') : undefined;
@@ -218,7 +195,7 @@ export class Gateway {
     if (back.restored > 0) g.log.info({ records: back.restored, outbox: config.store.outbox }, 'writing the records a previous process left in the outbox');
     if (back.invalid > 0) g.log.warn({ lines: back.invalid, outbox: config.store.outbox }, 'outbox lines that are not valid records were skipped');
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
-    g.models = { ...g.models, posts: await modelPosts(config.models, g.post, g.now) };
+    g.models = await loadModelSet(config.models, g.post, g.now, g.models);
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
     g.startSync();
     return g;
@@ -244,17 +221,11 @@ export class Gateway {
   async reload(next: GatewayConfig): Promise<ReloadResult> {
     const fixed = ['server', 'timeouts', 'retries', 'store', 'logging', 'responses', 'cache'] as const;
     const ignored = fixed.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.current[k]));
-    const before = this.current.models;
-    const same = (id: string): boolean => JSON.stringify(before[id]) === JSON.stringify(next.models[id]);
-    const models = {
-      added: Object.keys(next.models).filter((id) => !(id in before)),
-      removed: Object.keys(before).filter((id) => !(id in next.models)),
-      changed: Object.keys(next.models).filter((id) => id in before && !same(id)),
-    };
+    const models = modelChanges(this.current.models, next.models);
     for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot before reload failed'));
     const config: GatewayConfig = { ...this.current, models: next.models, routes: next.routes, auth: next.auth };
     const modelsChanged = models.added.length + models.removed.length + models.changed.length > 0;
-    const set: ModelSet = modelsChanged ? { config: next.models, posts: await modelPosts(next.models, this.post, this.now), upstreams: upstreamsFor(next.models, this.models, this.now) } : this.models;
+    const set = modelsChanged ? await loadModelSet(next.models, this.post, this.now, this.models) : this.models;
     const loaded = new Map<string, LoadedRoute>();
     for (const [name, rc] of Object.entries(next.routes)) loaded.set(name, await loadRoute(name, rc, config, this.store));
     this.current = config;
@@ -267,30 +238,11 @@ export class Gateway {
   }
 
   async listen(): Promise<string> {
-    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.serve(req, res);
-    const tls = this.tls;
-    const listening = async (server: Server, port: number, host: string): Promise<number> => {
-      await new Promise<void>((r) => server.listen(port, host, r));
-      return (server.address() as AddressInfo).port;
-    };
-    this.server = tls ? createHttpsServer(serverOptions(tls), handler) : createServer(handler);
-    const { host } = this.config.server;
-    const port = await listening(this.server, this.config.server.port, host);
-    if (tls) {
-      const token = randomBytes(24).toString('base64url');
-      const own = createServer((req, res) => (req.headers[LOOPBACK_HEADER] === token ? handler(req, res) : sendError(res, 401, 'invalid_api_key', "this listener takes the gateway's own calls only")));
-      this.loopback = { server: own, token };
-      this.origin = `http://127.0.0.1:${await listening(own, 0, '127.0.0.1')}`;
-    } else {
-      this.origin = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`; // how /v1/responses reaches /v1/chat/completions
-    }
-    return `${tls ? 'https' : 'http'}://${host}:${port}/v1`;
-  }
-
-  /** How the loopback APIs reach /v1/chat/completions (with the loopback listener's token over TLS). */
-  private get ownPost(): HttpPost {
-    const token = this.loopback?.token;
-    return token ? (url, headers, body, signal) => this.post(url, { ...headers, [LOOPBACK_HEADER]: token }, body, signal) : this.post;
+    this.listening = await listen((req, res) => void this.serve(req, res), this.config.server.host, this.config.server.port, this.tls);
+    this.server = this.listening.server;
+    this.origin = this.listening.origin;
+    this.ownPost = this.listening.ownPost(this.post);
+    return this.listening.url;
   }
 
   /** Applies feedback other replicas received (shared stores); errors are logged, never thrown. */
@@ -325,13 +277,7 @@ export class Gateway {
     server?.closeAllConnections();
     await this.inFlight.settled(2000); // the cut requests record themselves
     await closed;
-    if (this.loopback) {
-      // the drained requests are answered: the gateway's calls to itself are over too
-      const own = this.loopback.server;
-      const done = new Promise<void>((r) => own.close(() => r()));
-      own.closeAllConnections();
-      await done;
-    }
+    await this.listening?.closeLoopback(); // the drained requests are answered: the gateway's calls to itself are over too
     for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot on close failed'));
     await this.store.close();
     if (this.store.spilled > 0) this.log.warn({ records: this.store.spilled, outbox: this.config.store.outbox }, 'the store was still down at shutdown: these records wait in the outbox for the next start');
