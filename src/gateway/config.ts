@@ -38,6 +38,11 @@ export const ModelConfigSchema = z.object({
   /** Input tokens read from / written to the provider's prompt cache, USD per million (default: the table's, else the input price). */
   cachedInputPricePerMTok: z.number().nonnegative().optional(),
   cacheWritePricePerMTok: z.number().nonnegative().optional(),
+  /**
+   * The most tokens (prompt + completion) the model takes; a routed request that would not fit is
+   * not sent to it (default: the price table's figure when it knows the model; unknown: no limit).
+   */
+  contextWindow: z.number().int().positive().optional(),
   /** The genai-prices provider id to look the model up under (openai, anthropic, groq, …). */
   priceProvider: z.string().optional(),
   /** This model's own first-byte and total timeouts (a reasoning model thinks long before its first token), over the config's `timeouts`. */
@@ -189,7 +194,8 @@ export function withPrices(config: GatewayConfigInput): GatewayConfig {
   const models: Record<string, ModelConfig> = {};
   for (const [id, m] of Object.entries(config.models)) {
     const p = resolvePrices(id, m);
-    models[id] = { ...m, inputPricePerMTok: p.inputPricePerMTok, outputPricePerMTok: p.outputPricePerMTok, cachedInputPricePerMTok: p.cachedInputPricePerMTok, cacheWritePricePerMTok: p.cacheWritePricePerMTok };
+    const contextWindow = m.contextWindow ?? p.contextWindow;
+    models[id] = { ...m, inputPricePerMTok: p.inputPricePerMTok, outputPricePerMTok: p.outputPricePerMTok, cachedInputPricePerMTok: p.cachedInputPricePerMTok, cacheWritePricePerMTok: p.cacheWritePricePerMTok, ...(contextWindow !== undefined ? { contextWindow } : {}) };
   }
   return { ...config, models };
 }

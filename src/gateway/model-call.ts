@@ -10,6 +10,12 @@ import type { ModelUpstreams } from './deployments.js';
 import { callEndpoint, type CallSignal, type Endpoint, type HttpPost, type UpstreamResult, type UpstreamTimeouts } from './providers/openai-compatible.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutcome } from './retry-policy.js';
 
+/**
+ * How providers say a request does not fit the model's context: OpenAI's `context_length_exceeded`,
+ * vLLM's and OpenAI's "maximum context length", Anthropic's "prompt is too long", TGI's "must be <= N".
+ */
+const CONTEXT_OVERFLOW = /context_length_exceeded|maximum context length|context window|prompt is too long|tokens? \+ `?max_new_tokens`? must be <=/i;
+
 export interface RetryDeps {
   readonly maxRetries: number;
   readonly rng: Rng;
@@ -32,8 +38,11 @@ export interface ModelCallDeps {
 export type ModelCall =
   /** The upstream (`deployment`) answered 2xx; the caller reads the response and calls `finish`. */
   | { readonly kind: 'ok'; readonly result: Extract<UpstreamResult, { ok: true }>; readonly deployment: number }
-  /** A final answer that is not the model's fault to retry (400, 401, 404 …): the client's answer. */
-  | { readonly kind: 'refused'; readonly status: number | undefined; readonly body: string }
+  /**
+   * A final answer that is not the model's fault to retry (400, 401, 404 …): the client's answer —
+   * unless `tooLong`: the prompt does not fit this model's context, and a model with a larger one may answer.
+   */
+  | { readonly kind: 'refused'; readonly status: number | undefined; readonly body: string; readonly tooLong: boolean }
   /** Retries used up or the circuit open: the caller falls back or gives up. */
   | { readonly kind: 'failed'; readonly status: number | undefined; readonly outcome: AttemptOutcome }
   /** The client went away (deps.cancel): no answer is wanted any more. */
@@ -64,7 +73,7 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     const retryable = result.outcome.kind !== 'response' || isRetryableStatus(result.outcome.status);
     if (retryable) breaker?.failure();
     else breaker?.success(); // the upstream is up; a 4xx is the request's fault (and this ends a half-open probe)
-    if (!retryable) return { kind: 'refused', status: result.status, body: result.body ?? '' };
+    if (!retryable) return { kind: 'refused', status: result.status, body: result.body ?? '', tooLong: result.status === 400 && CONTEXT_OVERFLOW.test(result.body ?? '') };
     const d = decideRetry(result.outcome, attempt, { ...DEFAULT_RETRY_POLICY, maxRetries: retry.maxRetries }, retry.rng, retry.now());
     if (!d.retry) return { kind: 'failed', ...last };
     await retry.sleep(d.delayMs);

@@ -12,6 +12,8 @@ export interface Prices {
   /** Prompt-cache reads and writes (USD per million input tokens); the input price where the model has no cache price. */
   readonly cachedInputPricePerMTok: number;
   readonly cacheWritePricePerMTok: number;
+  /** The model's context window in tokens, when the table knows it. */
+  readonly contextWindow?: number | undefined;
   readonly source: string;
 }
 
@@ -20,7 +22,7 @@ export function lookupPrices(model: string, providerId?: string): Prices | undef
   if (!r) return undefined;
   // a flat cache price where the table has one (tiered and conditional prices: the input price)
   const flat = (k: string): number => (typeof r.model_price[k] === 'number' ? (r.model_price[k] as number) : r.input_price);
-  return { inputPricePerMTok: r.input_price, outputPricePerMTok: r.output_price, cachedInputPricePerMTok: flat('cache_read_mtok'), cacheWritePricePerMTok: flat('cache_write_mtok'), source: `@pydantic/genai-prices (${r.provider.id}/${r.model.id})` };
+  return { inputPricePerMTok: r.input_price, outputPricePerMTok: r.output_price, cachedInputPricePerMTok: flat('cache_read_mtok'), cacheWritePricePerMTok: flat('cache_write_mtok'), contextWindow: r.model.context_window, source: `@pydantic/genai-prices (${r.provider.id}/${r.model.id})` };
 }
 
 export function resolvePrices(
@@ -36,6 +38,7 @@ export function resolvePrices(
       outputPricePerMTok: m.outputPricePerMTok,
       cachedInputPricePerMTok: m.cachedInputPricePerMTok ?? (known ? known.cachedInputPricePerMTok * scale : m.inputPricePerMTok),
       cacheWritePricePerMTok: m.cacheWritePricePerMTok ?? (known ? known.cacheWritePricePerMTok * scale : m.inputPricePerMTok),
+      contextWindow: known?.contextWindow,
       source: 'config',
     };
   }
@@ -48,6 +51,7 @@ export function resolvePrices(
     outputPricePerMTok: m.outputPricePerMTok ?? found.outputPricePerMTok,
     cachedInputPricePerMTok: m.cachedInputPricePerMTok ?? found.cachedInputPricePerMTok,
     cacheWritePricePerMTok: m.cacheWritePricePerMTok ?? found.cacheWritePricePerMTok,
+    contextWindow: found.contextWindow,
     source: found.source,
   };
 }

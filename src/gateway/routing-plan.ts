@@ -34,12 +34,13 @@ export interface PlanDeps {
 /** A request naming a model directly: that model, nothing else. */
 export const directPlan = (model: string): Plan => ({ order: [model], candidates: [], reason: 'model named directly', proposals: [], picked: undefined, escalated: [] });
 
-export async function planRequest(route: LoadedRoute, body: ChatRequest, prompt: string, lambda: number, deps: PlanDeps): Promise<Plan> {
-  const [decision] = await route.learning.router.route([{ text: prompt }], { lambda, candidates: route.models });
+/** `allowed`: the route's models this request may go to (those whose context it fits; default all). */
+export async function planRequest(route: LoadedRoute, body: ChatRequest, prompt: string, lambda: number, deps: PlanDeps, allowed: readonly string[] = route.models): Promise<Plan> {
+  const [decision] = await route.learning.router.route([{ text: prompt }], { lambda, candidates: allowed });
   const chosen = decision?.models[0] as string;
   const candidates = decision?.candidates ?? [];
-  const ranked = [...candidates].filter((c) => route.models.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
-  const order = [chosen, ...ranked.filter((m) => m !== chosen), ...route.models.filter((m) => m !== chosen && !ranked.includes(m))];
+  const ranked = [...candidates].filter((c) => allowed.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
+  const order = [chosen, ...ranked.filter((m) => m !== chosen), ...allowed.filter((m) => m !== chosen && !ranked.includes(m))];
   const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined, escalated: [] };
   if (decision?.kind === 'cascade') {
     // a cascade: cheap models first, each answer judged; the last model goes through the normal pipeline

@@ -23,7 +23,7 @@ import { Admission } from './admission.js';
 import { GatewayMetrics } from './metrics.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
-import { ChatRequestSchema, FeedbackSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused } from './http.js';
+import { ChatRequestSchema, FeedbackSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused, type ChatRequest } from './http.js';
 import { InFlight } from './in-flight.js';
 import { requestLambda } from './request-lambda.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost } from './providers/openai-compatible.js';
@@ -74,6 +74,22 @@ interface RecentRequest {
   readonly costUsd: number;
 }
 
+
+/** A request's tokens as admission and context windows count them: its messages (cl100k) plus the completion tokens it asks for. */
+function requestTokens(body: ChatRequest): number {
+  const asked = Number(body['max_completion_tokens'] ?? body['max_tokens'] ?? 0);
+  return body.messages.reduce((sum, m) => sum + CostModel.countTokens(contentText(m.content)), 0) + (Number.isFinite(asked) && asked > 0 ? asked : 0);
+}
+
+/**
+ * The route's models whose context window the request fits (undefined: none of them has a known
+ * window, so all may take it — nothing is counted); empty when it fits none.
+ */
+function fittingModels(route: LoadedRoute, models: Readonly<Record<string, ModelConfig>>, body: ChatRequest): readonly string[] | undefined {
+  if (!route.models.some((m) => models[m]?.contextWindow !== undefined)) return undefined;
+  const needed = requestTokens(body);
+  return route.models.filter((m) => (models[m]?.contextWindow ?? Infinity) >= needed);
+}
 
 /** What a reload changed: the routes now served, models added/removed/changed, sections that need a restart. */
 export interface ReloadResult {
@@ -440,9 +456,7 @@ export class Gateway {
     const body = parseJsonBody(res, text, ChatRequestSchema, { 'x-request-id': requestId });
     if (!body) return;
     if (auth.key?.tokensPerMinute !== undefined) {
-      const asked = Number(body['max_completion_tokens'] ?? body['max_tokens'] ?? 0);
-      const tokens = body.messages.reduce((sum, m) => sum + CostModel.countTokens(contentText(m.content)), 0) + (Number.isFinite(asked) && asked > 0 ? asked : 0);
-      if (await this.admission.refuseTokens(res, auth.key, tokens, requestId)) return;
+      if (await this.admission.refuseTokens(res, auth.key, requestTokens(body), requestId)) return;
     }
 
     // resolve the route (or a model named directly) and rank the models to try
@@ -456,7 +470,12 @@ export class Gateway {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
     }
     if (this.admission.refuseModel(res, auth.key, body.model, requestId)) return;
-    const { order, candidates, reason, proposals, picked, escalated } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client, models)) : directPlan(body.model);
+    const fitting = route ? fittingModels(route, models.config, body) : undefined;
+    if (fitting?.length === 0) {
+      const largest = (route?.models ?? []).reduce((a, m) => ((models.config[m]?.contextWindow ?? 0) > (models.config[a]?.contextWindow ?? 0) ? m : a));
+      return sendError(res, 400, 'context_length_exceeded', `this request needs ~${requestTokens(body)} tokens (prompt + max_tokens); the largest context among route ${route?.name}'s models is ${models.config[largest]?.contextWindow} (${largest})`, { 'x-request-id': requestId });
+    }
+    const { order, candidates, reason, proposals, picked, escalated } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client, models), fitting) : directPlan(body.model);
     // what was paid before the answering call: soft routing's proposers, a cascade's answers not kept
     const proposalCost = [...proposals, ...escalated].reduce((sum, p) => sum + p.costUsd, 0);
     const cascadeHeader = escalated.length > 0 ? { 'x-switchyard-escalated-from': escalated.map((p) => p.model).join(',') } : {};
@@ -519,6 +538,10 @@ export class Gateway {
       const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: models.posts.get(modelId) ?? this.post, env: this.env, upstreams: models.upstreams.get(modelId), retry: this.retry, cancel: client, headers: traced?.headers });
       if (call.kind !== 'ok') endCallSpan(traced, call.kind);
       if (call.kind === 'cancelled') return gone(model, modelId, 0);
+      if (call.kind === 'refused' && call.tooLong && modelId !== order[order.length - 1]) {
+        last = { status: call.status, outcome: { kind: 'response', status: call.status ?? 400 } }; // too long for this model: the next may take it
+        continue;
+      }
       if (call.kind === 'refused') return sendRefused(res, modelId, call, { 'x-request-id': requestId });
       if (call.kind === 'failed') {
         last = call;
