@@ -61,6 +61,13 @@ describe('switchyard decisions / keys / serve', () => {
     expect(r.stderr).toMatch(/models\.m\.baseURL/);
     expect(r.stderr).toMatch(/routes\.auto\.lambda/);
     expect(r.stderr).toMatch(/auth\.keys\.0\.sha256/);
+    // a misspelt key is an error naming the key it was probably meant to be, not silently ignored
+    writeFileSync(join(dir, 'typo.yaml'), 'server: { hots: "0.0.0.0" }\nstroe: { path: x.db }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 1, apikeyEnv: KEY }\n');
+    const typo = run(['serve', '--config', join(dir, 'typo.yaml'), '--check']);
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain('server.hots: unknown key (did you mean "host"?)');
+    expect(typo.stderr).toContain('stroe: unknown key (did you mean "store"?)');
+    expect(typo.stderr).toContain('models.m.apikeyEnv: unknown key (did you mean "apiKeyEnv"?)');
   });
 
   it('serve --check loads everything as serving would, reports it and exits', () => {

@@ -18,8 +18,67 @@ export function readConfigFile<T>(file: string, schema: z.ZodType<T>): T {
 export function validateConfig<T>(raw: unknown, schema: z.ZodType<T>, where: string): T {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    const lines = parsed.error.issues.flatMap((i) => {
+      const at = i.path.map(String).join('.');
+      if (i.code !== 'unrecognized_keys') return [`  ${at || '(root)'}: ${i.message}`];
+      // a misspelt key would otherwise be ignored without a word: name it, and the key it was probably meant to be
+      const known = knownKeys(schema, i.path);
+      return i.keys.map((k) => {
+        const guess = closest(k, known);
+        return `  ${at ? `${at}.` : ''}${k}: unknown key${guess ? ` (did you mean "${guess}"?)` : known.length > 0 ? ` (known here: ${known.join(', ')})` : ''}`;
+      });
+    });
     throw new SwitchyardError('invalid_argument', `${where}: invalid config:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+interface SchemaDef {
+  readonly type: string;
+  readonly shape?: Record<string, z.ZodType>;
+  readonly innerType?: z.ZodType;
+  readonly element?: z.ZodType;
+  readonly valueType?: z.ZodType;
+  readonly in?: z.ZodType;
+}
+const defOf = (s: z.ZodType): SchemaDef => (s as unknown as { _zod: { def: SchemaDef } })._zod.def;
+
+/** The keys an object schema at `path` knows (through optionals, defaults, arrays and records). */
+function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let s: z.ZodType | undefined = schema;
+  let i = 0;
+  while (s) {
+    const d = defOf(s);
+    if (d.innerType) s = d.innerType;
+    else if (d.type === 'pipe' && d.in) s = d.in;
+    else if (i === path.length) return d.shape ? Object.keys(d.shape) : [];
+    else if (d.shape) s = d.shape[String(path[i++])];
+    else if (d.element) (s = d.element), i++;
+    else if (d.valueType) (s = d.valueType), i++;
+    else return [];
+  }
+  return [];
+}
+
+/** The known key nearest to `key` (case aside, or at most 2 edits away), if any. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const exact = known.find((k) => k.toLowerCase() === lower);
+  if (exact) return exact;
+  let best: { key: string; d: number } | undefined;
+  for (const k of known) {
+    const d = editDistance(lower, k.toLowerCase());
+    if (d <= 2 && (!best || d < best.d)) best = { key: k, d };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length] as number;
 }

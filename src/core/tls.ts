@@ -11,7 +11,7 @@ import { Agent } from 'undici';
 import { z } from 'zod';
 import { invalidArgument } from './errors.js';
 
-export const TlsConfigSchema = z.object({
+export const TlsConfigSchema = z.strictObject({
   /** PEM certificate chain of this server (relative to the config file). */
   certFile: z.string().min(1),
   /** PEM private key. */

@@ -7,10 +7,10 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { readConfigFile, validateConfig } from '../core/config-file.js';
 import { TlsConfigSchema, resolveTlsPaths } from '../core/tls.js';
-import { ModelConfigSchema, type ModelConfig } from '../gateway/config.js';
+import { MODEL_FIELDS, modelRules, type ModelConfig } from '../gateway/config.js';
 
-export const EdgeConfigSchema = z.object({
-  node: z.object({
+export const EdgeConfigSchema = z.strictObject({
+  node: z.strictObject({
     /** Unique in the swarm; proposals are told apart by it. */
     id: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
     host: z.string().default('127.0.0.1'),
@@ -26,11 +26,11 @@ export const EdgeConfigSchema = z.object({
     tls: TlsConfigSchema.optional(),
   }),
   /** The node's local model: `id` names it in proposals; the rest is a gateway model entry (prices default to 0). */
-  model: z.intersection(z.object({ id: z.string().min(1) }), ModelConfigSchema),
+  model: z.strictObject({ id: z.string().min(1), ...MODEL_FIELDS }).superRefine(modelRules),
   /** Seed peers (their advertised URLs); the node learns more from the messages it receives. */
   peers: z.array(z.string().url()).default([]),
   gossip: z
-    .object({
+    .strictObject({
       /** Peers each message is pushed to. */
       fanout: z.number().int().min(1).max(64).default(3),
       /** Hops a message travels at most. */
@@ -44,7 +44,7 @@ export const EdgeConfigSchema = z.object({
     })
     .default({ fanout: 3, ttl: 3, windowMs: 3000, maxProposals: 8, dropAfterFailures: 3 }),
   aggregate: z
-    .object({
+    .strictObject({
       /**
        * `scorer`: a response scorer file (`switchyard train-scorer`) picks the best proposal;
        * `local`: the node's own model writes the answer from the proposals (mixture-of-agents);
@@ -61,7 +61,7 @@ export const EdgeConfigSchema = z.object({
    * models propose, the others only pass the query on. Absent: every node proposes.
    */
   routing: z
-    .object({
+    .strictObject({
       router: z.string().min(1),
       lambda: z.number().min(0).max(1).default(0.5),
       k: z.number().int().min(1).default(2),
@@ -83,15 +83,15 @@ export const EdgeConfigSchema = z.object({
    * none: any client.
    */
   auth: z
-    .object({
+    .strictObject({
       secretEnv: z.string().min(1).optional(),
       /** How far a gossip message's signing time may be from this node's clock. */
       maxSkewMs: z.number().int().positive().max(600_000).default(30_000),
-      keys: z.array(z.object({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 hex of the key (64 lowercase hex digits)') })).default([]),
+      keys: z.array(z.strictObject({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 hex of the key (64 lowercase hex digits)') })).default([]),
     })
     .default({ maxSkewMs: 30_000, keys: [] }),
   timeouts: z
-    .object({ firstByteMs: z.number().int().positive().default(60_000), totalMs: z.number().int().positive().default(120_000), gossipMs: z.number().int().positive().default(2000) })
+    .strictObject({ firstByteMs: z.number().int().positive().default(60_000), totalMs: z.number().int().positive().default(120_000), gossipMs: z.number().int().positive().default(2000) })
     .default({ firstByteMs: 60_000, totalMs: 120_000, gossipMs: 2000 }),
 });
 export type EdgeConfigInput = z.infer<typeof EdgeConfigSchema>;

@@ -147,6 +147,9 @@ describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
     expect(await (await post('/edge/gossip', query)).json()).toEqual({ accepted: true });
     expect(await (await post('/edge/gossip', query)).json()).toEqual({ accepted: false });
     expect(() => parseEdgeConfig({ node: { id: 'bad id!' }, model: { id: 'm' }, aggregate: { kind: 'scorer' } })).toThrow(/node\.id: .*\n.*aggregate\.scorer/s);
+    const typos = (): unknown => parseEdgeConfig({ node: { id: 'n' }, model: { id: 'm', baseURL: upURL }, gosip: { fanout: 2 }, routing: { router: 'r.json', shareFeedbak: true } });
+    expect(typos).toThrow('gosip: unknown key (did you mean "gossip"?)');
+    expect(typos).toThrow('routing.shareFeedbak: unknown key (did you mean "shareFeedback"?)');
   });
 
   it('with a swarm secret: members gossip signed messages; unsigned, forged, changed or stale gossip is refused and teaches nothing; client keys guard the chat endpoint', async () => {

@@ -12,7 +12,8 @@ import { TlsConfigSchema, resolveTlsPaths } from '../core/tls.js';
 /** An HTTP header name (RFC 9110 token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-export const ModelConfigSchema = z.object({
+/** A model's fields (the edge config's `model` adds its `id`). */
+export const MODEL_FIELDS = {
   /**
    * `openai-compatible` (OpenAI, Together, Groq, vLLM, Ollama, LM Studio, replay-upstream …),
    * `anthropic` (Messages API, baseURL e.g. https://api.anthropic.com/v1) or
@@ -46,7 +47,7 @@ export const ModelConfigSchema = z.object({
   /** The genai-prices provider id to look the model up under (openai, anthropic, groq, …). */
   priceProvider: z.string().optional(),
   /** This model's own first-byte and total timeouts (a reasoning model thinks long before its first token), over the config's `timeouts`. */
-  timeouts: z.object({ firstByteMs: z.number().int().positive().optional(), totalMs: z.number().int().positive().optional() }).optional(),
+  timeouts: z.strictObject({ firstByteMs: z.number().int().positive().optional(), totalMs: z.number().int().positive().optional() }).optional(),
   /**
    * Several endpoints serving this model (regions, accounts, Azure deployments): each call goes to
    * one, drawn by `weight` among those whose circuit is closed, and a retry to another
@@ -55,7 +56,7 @@ export const ModelConfigSchema = z.object({
    */
   deployments: z
     .array(
-      z.object({
+      z.strictObject({
         baseURL: z.string().url(),
         apiKeyEnv: z.string().optional(),
         upstreamModel: z.string().min(1).optional(),
@@ -66,14 +67,20 @@ export const ModelConfigSchema = z.object({
     )
     .min(1)
     .optional(),
-})
-  .refine((m) => m.provider !== 'replay' || m.data !== undefined, { message: 'a replay model needs "data" (a routing-matrix folder)', path: ['data'] })
-  .refine((m) => m.provider !== 'replay' || m.deployments === undefined, { message: 'a replay model answers in process: it has no deployments', path: ['deployments'] });
+};
+
+/** What a model's fields must agree on. */
+export function modelRules(m: { readonly provider: string; readonly data?: string | undefined; readonly deployments?: readonly unknown[] | undefined }, ctx: z.RefinementCtx): void {
+  if (m.provider === 'replay' && m.data === undefined) ctx.addIssue({ code: 'custom', message: 'a replay model needs "data" (a routing-matrix folder)', path: ['data'] });
+  if (m.provider === 'replay' && m.deployments !== undefined) ctx.addIssue({ code: 'custom', message: 'a replay model answers in process: it has no deployments', path: ['deployments'] });
+}
+
+export const ModelConfigSchema = z.strictObject(MODEL_FIELDS).superRefine(modelRules);
 export type ModelConfigInput = z.infer<typeof ModelConfigSchema>;
 /** A model with its prices resolved. */
 export type ModelConfig = ModelConfigInput & { inputPricePerMTok: number; outputPricePerMTok: number };
 
-export const RouteConfigSchema = z.object({
+export const RouteConfigSchema = z.strictObject({
   /** Path of a router artifact (`switchyard train --out`), relative to the config file. */
   router: z.string().min(1),
   lambda: z.number().min(0).max(1).default(0.5),
@@ -89,15 +96,15 @@ export const RouteConfigSchema = z.object({
    * train-scorer`) that picks the best proposer's answer.
    */
   aggregate: z
-    .object({ model: z.string().min(1).optional(), scorer: z.string().min(1).optional() })
+    .strictObject({ model: z.string().min(1).optional(), scorer: z.string().min(1).optional() })
     .refine((a) => (a.model === undefined) !== (a.scorer === undefined), 'give exactly one of "model" or "scorer"')
     .optional(),
 });
 export type RouteConfig = z.infer<typeof RouteConfigSchema>;
 
-export const GatewayConfigSchema = z.object({
+export const GatewayConfigSchema = z.strictObject({
   server: z
-    .object({
+    .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
       bodyLimitBytes: z.number().int().positive().default(1 << 20),
@@ -110,11 +117,11 @@ export const GatewayConfigSchema = z.object({
     })
     .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1 << 20, drainMs: 30_000, encoderWorker: true }),
   timeouts: z
-    .object({ connectMs: z.number().int().positive().default(5000), firstByteMs: z.number().int().positive().default(30_000), totalMs: z.number().int().positive().default(120_000) })
+    .strictObject({ connectMs: z.number().int().positive().default(5000), firstByteMs: z.number().int().positive().default(30_000), totalMs: z.number().int().positive().default(120_000) })
     .default({ connectMs: 5000, firstByteMs: 30_000, totalMs: 120_000 }),
   retries: z.number().int().min(0).max(10).default(2),
   store: z
-    .object({
+    .strictObject({
       /** `sqlite` (embedded, one process) or `redis` (shared by replicas). */
       backend: z.enum(['sqlite', 'redis']).default('sqlite'),
       path: z.string().min(1).default('switchyard.db'),
@@ -138,14 +145,14 @@ export const GatewayConfigSchema = z.object({
        * learning log's prompts, the outbox) with AES-256-GCM: `keyEnv` names the variable holding a
        * 32-byte key (base64 or hex); `previousKeyEnvs` keys still open what they sealed (rotation).
        */
-      encryption: z.object({ keyEnv: z.string().min(1), previousKeyEnvs: z.array(z.string().min(1)).default([]) }).optional(),
+      encryption: z.strictObject({ keyEnv: z.string().min(1), previousKeyEnvs: z.array(z.string().min(1)).default([]) }).optional(),
     })
     .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, keepPrompts: false, whenDown: 'serve', outbox: 'switchyard-outbox.jsonl' }),
   auth: z
-    .object({
+    .strictObject({
       keys: z
         .array(
-          z.object({
+          z.strictObject({
             name: z.string().min(1),
             /** sha256 hex of the key (\`switchyard keys hash KEY\`); keys are never stored in clear. */
             sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex characters (sha256 of the key)'),
@@ -162,20 +169,20 @@ export const GatewayConfigSchema = z.object({
         .default([]),
     })
     .default({ keys: [] }),
-  logging: z.object({ prompts: z.boolean().default(false) }).default({ prompts: false }),
+  logging: z.strictObject({ prompts: z.boolean().default(false) }).default({ prompts: false }),
   /** OpenTelemetry spans per request and model call, through @opentelemetry/api (tracing.ts); the application registers the SDK. */
   tracing: z.boolean().default(false),
   /**
    * The Responses API's stored responses (previous_response_id, GET/DELETE /v1/responses/{id}), kept in
    * the store: `store: false` keeps none (a request's own `store: false` opts out too); `ttlDays`: how long.
    */
-  responses: z.object({ store: z.boolean().default(true), ttlDays: z.number().positive().max(3650).default(30) }).default({ store: true, ttlDays: 30 }),
+  responses: z.strictObject({ store: z.boolean().default(true), ttlDays: z.number().positive().max(3650).default(30) }).default({ store: true, ttlDays: 30 }),
   /**
    * The exact-match answer cache (completion-cache.ts): a request its model already answered within
    * `ttlSeconds` gets that answer again, free. Per API key unless `sharedAcrossKeys`.
    */
   cache: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(false),
       ttlSeconds: z.number().int().positive().default(3600),
       /** Answers each process keeps (least recently used go first); a Redis store also shares them between replicas. */

@@ -7,14 +7,14 @@
 import { z } from 'zod';
 
 export const ScheduleSchema = z.array(
-  z.object({
+  z.strictObject({
     /** Hours of the UTC day, "9-17" (inclusive) or "22-5" (wrapping midnight). */
     hours: z.string().regex(/^([01]?\d|2[0-3])-([01]?\d|2[0-3])$/, 'expected "H-H", hours 0..23'),
     lambda: z.number().min(0).max(1),
   }),
 );
 
-export const BudgetControlSchema = z.object({
+export const BudgetControlSchema = z.strictObject({
   /** Target spend rate of the route, USD per hour. */
   usdPerHour: z.number().positive(),
   /** How far λ moves per hour at 100% overspend. */

@@ -14,10 +14,10 @@ import { expectArtifact, parseState } from '../artifact.js';
 import { BaseRouter } from '../base.js';
 import { CostModel } from '../cost-model.js';
 
-export const RulesConfigSchema = z.object({
+export const RulesConfigSchema = z.strictObject({
   tiers: z
     .array(
-      z.object({
+      z.strictObject({
         name: z.string().min(1),
         when: z
           .object({

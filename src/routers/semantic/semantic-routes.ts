@@ -15,9 +15,9 @@ import type { Decision, FitContext, PromptInput, RoutePrefs, RouterArtifact } fr
 import { parseState } from '../artifact.js';
 import { PredictorRouter, predictorConfig, type PredictorOptions } from '../predictor.js';
 
-export const SemanticRoutesConfigSchema = z.object({
+export const SemanticRoutesConfigSchema = z.strictObject({
   routes: z
-    .array(z.object({ name: z.string().min(1), utterances: z.array(z.string().min(1)).min(1), models: z.array(z.string().min(1)).min(1).optional() }))
+    .array(z.strictObject({ name: z.string().min(1), utterances: z.array(z.string().min(1)).min(1), models: z.array(z.string().min(1)).min(1).optional() }))
     .default([]),
   threshold: z.union([z.number().min(-1).max(1), z.literal('auto')]).default('auto'),
   /** Learned routes when none are configured. */
