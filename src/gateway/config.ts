@@ -107,7 +107,8 @@ export const GatewayConfigSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
-      bodyLimitBytes: z.number().int().positive().default(1 << 20),
+      /** The largest request body taken (16 MiB: room for images sent inline as data URLs); larger ones get 413. */
+      bodyLimitBytes: z.number().int().positive().default(16 << 20),
       /** On SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are cut. */
       drainMs: z.number().int().min(0).default(30_000),
       /** Run the `use-lite` encoder on a worker thread, so a new prompt's 12–60 ms do not hold the event loop. */
@@ -115,7 +116,7 @@ export const GatewayConfigSchema = z.strictObject({
       /** Serve HTTPS (certificate and key files; `caFile` + `requireClientCert`: mutual TLS). Default: plain HTTP (TLS at a load balancer). */
       tls: TlsConfigSchema.optional(),
     })
-    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1 << 20, drainMs: 30_000, encoderWorker: true }),
+    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 16 << 20, drainMs: 30_000, encoderWorker: true }),
   timeouts: z
     .strictObject({ connectMs: z.number().int().positive().default(5000), firstByteMs: z.number().int().positive().default(30_000), totalMs: z.number().int().positive().default(120_000) })
     .default({ connectMs: 5000, firstByteMs: 30_000, totalMs: 120_000 }),

@@ -204,6 +204,14 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     await expect(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }, { headers: { 'x-switchyard-budget-usd': '0.1', 'x-switchyard-lambda': '0' } })).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
   });
 
+  it('takes an image sent inline (a 3 MB data URL) within the default body limit, routing on the text beside it', async () => {
+    const { client } = await open(configFor());
+    const image = `data:image/png;base64,${Buffer.alloc(3 << 20, 7).toString('base64')}`;
+    const r = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: [{ type: 'text', text: prompt }, { type: 'image_url', image_url: { url: image } }] }] }).withResponse();
+    expect(r.response.status).toBe(200);
+    expect(r.response.headers.get('x-switchyard-model')).toBe(chosenAtHalf); // the router saw the text
+  });
+
   it('refuses a body over the size limit with 413, and keeps serving on that connection', async () => {
     const { client, url } = await open(configFor({ server: { port: 0, bodyLimitBytes: 4096 } }));
     const big = 'x'.repeat(200_000);

@@ -73,7 +73,7 @@ export class ReplayUpstream {
 
   /** The same recorded answers in Anthropic's Messages format (for the gateway's Anthropic provider). */
   private async anthropic(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const text = await readBody(req, this.options.maxBodyBytes ?? 4 << 20);
+    const text = await readBody(req, this.options.maxBodyBytes ?? 16 << 20);
     if (text === undefined) return sendError(res, 413, 'invalid_request', 'request body too large');
     const body = parseJsonBody(res, text, AnthropicRequestSchema);
     if (!body) return;
@@ -103,7 +103,7 @@ export class ReplayUpstream {
       sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
       return;
     }
-    const text = await readBody(req, this.options.maxBodyBytes ?? 4 << 20);
+    const text = await readBody(req, this.options.maxBodyBytes ?? 16 << 20);
     if (text === undefined) {
       sendError(res, 413, 'invalid_request', 'request body too large');
       return;
