@@ -29,10 +29,10 @@ describe('switchyard decisions / keys / serve', () => {
   it('sums spend per API key and per answering model (decisions --summary --by key|model)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-spend-'));
     const store = new SqliteStore(join(dir, 'gw.db'));
-    const at = (requestId: string, keyId: string | null, route: string, answered: string | null, costUsd: number, status = 200) => store.recordDecision({ requestId, time: Date.parse('2026-11-22T10:00:00Z'), route, keyId, lambda: 0.5, chosen: answered ?? 'big', answered, reason: 'r', candidates: [], costUsd, latencyMs: 10, status, prompt: null });
-    await at('req_1', 'search', 'auto', 'big', 0.03);
-    await at('req_2', 'search', 'cheap', 'small', 0.001);
-    await at('req_3', 'support', 'auto', 'small', 0.002);
+    const at = (requestId: string, keyId: string | null, route: string, answered: string | null, costUsd: number, status = 200, tags?: Record<string, string>) => store.recordDecision({ requestId, time: Date.parse('2026-11-22T10:00:00Z'), route, keyId, lambda: 0.5, chosen: answered ?? 'big', answered, reason: 'r', candidates: [], costUsd, latencyMs: 10, status, prompt: null, ...(tags ? { tags } : {}) });
+    await at('req_1', 'search', 'auto', 'big', 0.03, 200, { user: 'ana', feature: 'qa' });
+    await at('req_2', 'search', 'cheap', 'small', 0.001, 200, { user: 'ben', feature: 'qa' });
+    await at('req_3', 'support', 'auto', 'small', 0.002, 200, { user: 'ana' });
     await at('req_4', 'support', 'auto', null, 0, 502);
     await store.close();
     writeFileSync(join(dir, 'sy.yaml'), 'store: { path: gw.db }\nmodels:\n  big: { baseURL: "http://127.0.0.1:1/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n');
@@ -43,7 +43,10 @@ describe('switchyard decisions / keys / serve', () => {
     expect(lines[3]).toMatch(/^support\s+2\s+1\s+\$2\.00e-3\s+6\.1%\s+auto \$2\.00e-3$/);
     const byModel = JSON.parse(run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary', '--by', 'model', '--json']).stdout) as Array<{ group: string; spentUsd: number }>;
     expect(byModel.map((r) => [r.group, Number(r.spentUsd.toFixed(6))])).toEqual([['big', 0.03], ['small', 0.003], ['(none)', 0]]);
-    expect(run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary', '--by', 'team']).stderr).toMatch(/--by: expected route, key or model, got "team"/);
+    const byUser = JSON.parse(run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary', '--by', 'user', '--json']).stdout) as Array<{ group: string; spentUsd: number; requests: number }>;
+    expect(byUser.map((r) => [r.group, Number(r.spentUsd.toFixed(6)), r.requests])).toEqual([['ana', 0.032, 2], ['ben', 0.001, 1], ['(untagged)', 0, 1]]);
+    expect(run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary', '--by', 'tag:feature']).stdout).toMatch(/^qa\s+2\s+2\s+\$3\.10e-2/m);
+    expect(run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary', '--by', 'team']).stderr).toMatch(/--by: expected route, key, model, user or tag:NAME, got "team"/);
   });
 
   it('hashes keys, and serve lists every config problem with its path', () => {

@@ -94,9 +94,9 @@ function versusBest(answered: readonly DecisionRecord[]): RouteSummary['versusBe
   };
 }
 
-/** Spend grouped by API key or by the model that answered, with each group's spend per route. */
+/** Spend grouped by API key, by the model that answered, or by a tag (tags.ts), with each group's spend per route. */
 export interface SpendRow {
-  /** The key's name (`(no key)` when none are configured), or the model (`(none)`: nothing answered). */
+  /** The key's name (`(no key)` when none are configured), the model (`(none)`: nothing answered), or the tag's value (`(untagged)`). */
   readonly group: string;
   readonly requests: number;
   readonly answered: number;
@@ -107,12 +107,12 @@ export interface SpendRow {
   readonly byRoute: Readonly<Record<string, number>>;
 }
 
-/** Who spent what (`key`) or where the money went (`model`), dearest first. */
-export function spendBy(decisions: readonly DecisionRecord[], by: 'key' | 'model'): SpendRow[] {
+/** Who spent what (`key`, or a tag such as `user`), or where the money went (`model`), dearest first. */
+export function spendBy(decisions: readonly DecisionRecord[], by: 'key' | 'model' | { readonly tag: string }): SpendRow[] {
   const groups = new Map<string, { requests: number; answered: number; spent: number; routes: Map<string, number> }>();
   let total = 0;
   for (const d of decisions) {
-    const name = by === 'key' ? (d.keyId ?? '(no key)') : (d.answered ?? '(none)');
+    const name = by === 'key' ? (d.keyId ?? '(no key)') : by === 'model' ? (d.answered ?? '(none)') : (d.tags?.[by.tag] ?? '(untagged)');
     const g = groups.get(name) ?? { requests: 0, answered: 0, spent: 0, routes: new Map<string, number>() };
     g.requests++;
     if (d.status === 200 && d.answered !== null) g.answered++;

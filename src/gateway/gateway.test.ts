@@ -204,6 +204,18 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     await expect(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }, { headers: { 'x-switchyard-budget-usd': '0.1', 'x-switchyard-lambda': '0' } })).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
   });
 
+  it("records the request's spend tags — its user, its metadata, the x-switchyard-tags header — and refuses a malformed header", async () => {
+    const { gateway, client } = await open(configFor());
+    const r = await client.chat.completions
+      .create({ model: 'auto', user: 'u-42', metadata: { feature: 'search' }, messages: [{ role: 'user', content: prompt }] }, { headers: { 'x-switchyard-tags': 'team=growth, feature=autocomplete' } })
+      .withResponse();
+    const d = await gateway.store.getDecision(r.response.headers.get('x-request-id') as string);
+    expect(d?.tags).toEqual({ user: 'u-42', feature: 'autocomplete', team: 'growth' }); // the header wins over metadata
+    await expect(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }, { headers: { 'x-switchyard-tags': 'team growth' } })).rejects.toMatchObject({ status: 400, code: 'invalid_request', message: expect.stringContaining('x-switchyard-tags: expected key=value pairs') });
+    const plain = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse();
+    expect((await gateway.store.getDecision(plain.response.headers.get('x-request-id') as string))?.tags).toBeUndefined();
+  });
+
   it('takes an image sent inline (a 3 MB data URL) within the default body limit, routing on the text beside it', async () => {
     const { client } = await open(configFor());
     const image = `data:image/png;base64,${Buffer.alloc(3 << 20, 7).toString('base64')}`;

@@ -49,6 +49,7 @@ import { CompletionAssembler, CompletionCache, cacheMode } from './completion-ca
 import { CostModel } from '../routers/cost-model.js';
 import { costOf } from './usage-cost.js';
 import { requestIds } from './request-id.js';
+import { requestTags } from './tags.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
 
 export interface GatewayDeps {
@@ -459,6 +460,8 @@ export class Gateway {
       if (await this.admission.refuseTokens(res, auth.key, requestTokens(body), requestId)) return;
     }
 
+    const tagged = requestTags(body, req.headers);
+    if (!tagged.ok) return sendError(res, 400, 'invalid_request', tagged.message, { 'x-request-id': requestId });
     // resolve the route (or a model named directly) and rank the models to try
     const models = this.models; // this request's models, should a reload swap them meanwhile
     const prompt = promptOf(body.messages);
@@ -484,6 +487,7 @@ export class Gateway {
     const decision = (answered: string | null, status: number, costUsd: number, why = reason): DecisionRecord => ({
       requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered, reason: why, candidates,
       costUsd: costUsd + proposalCost, latencyMs: performance.now() - started, status, prompt: status === 200 && this.config.store.keepPrompts ? prompt : null,
+      ...(tagged.tags ? { tags: tagged.tags } : {}),
     });
     // the client went away (499) or the shutdown cut the request (503): recorded with the cost of the
     // prompt and of the output streamed so far (the provider bills what it generated); nothing is sent

@@ -13,7 +13,7 @@ import { numberFlag, parse, requireString, writeOutput } from '../args.js';
 
 const USAGE = `usage: switchyard decisions --config switchyard.yaml [--route R] [--limit N] [--since ISO-DATE] [--json]
        switchyard decisions --config switchyard.yaml --export traffic.jsonl [--route R] [--since ISO-DATE]
-       switchyard decisions --config switchyard.yaml --summary [--by route|key|model] [--route R] [--since ISO-DATE] [--limit N] [--json]
+       switchyard decisions --config switchyard.yaml --summary [--by route|key|model|user|tag:NAME] [--route R] [--since ISO-DATE] [--limit N] [--json]
 
 The gateway's decision log: request id, route, chosen and answering model, why, cost, latency.
 --export writes the answered requests that received feedback (since the date) as training data, one
@@ -21,13 +21,15 @@ row per (prompt, model) with the mean score and cost, for \`switchyard data impo
 it needs the prompts: store.keepPrompts: true (or a Redis store's pending prompts, kept 24 h).
 --summary reports per route: requests, spend, model shares, feedback, and the predicted saving
 against always calling the route's best model (over the newest --limit decisions, default 100000);
---by key: spend per API key (who spent what), --by model: spend per answering model, each with its
-routes.`;
+--by key: spend per API key (who spent what), --by model: spend per answering model, --by user: per
+end user (the requests' \`user\`), --by tag:NAME: per value of a tag (\`metadata\` or the
+x-switchyard-tags header), each with its routes.`;
 
 export async function runDecisions(argv: string[]): Promise<void> {
   const { values } = parse(argv, { config: { type: 'string' }, route: { type: 'string' }, limit: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, export: { type: 'string' }, summary: { type: 'boolean' }, by: { type: 'string' } }, USAGE);
-  const by = values['by'] ?? 'route';
-  if (by !== 'route' && by !== 'key' && by !== 'model') throw invalidArgument(`--by: expected route, key or model, got "${String(by)}"`);
+  const by = typeof values['by'] === 'string' ? values['by'] : 'route';
+  const tag = by === 'user' ? 'user' : /^tag:[A-Za-z0-9_.:-]{1,64}$/.test(by) ? by.slice(4) : undefined;
+  if (by !== 'route' && by !== 'key' && by !== 'model' && tag === undefined) throw invalidArgument(`--by: expected route, key, model, user or tag:NAME, got "${String(by)}"`);
   if (values['by'] !== undefined && !values['summary']) throw invalidArgument('--by goes with --summary');
   const config = readGatewayConfig(requireString(values, 'config', USAGE));
   const limit = numberFlag(values, 'limit', values['summary'] ? 100_000 : 20, (v) => Number.isInteger(v) && v > 0, 'a positive integer');
@@ -42,8 +44,8 @@ export async function runDecisions(argv: string[]): Promise<void> {
     if (typeof values['export'] === 'string') return await exportTo(store, values['export'], query);
     const rows = await store.listDecisions({ limit, ...query });
     if (values['summary'] && by !== 'route') {
-      const spend = spendBy(rows, by);
-      process.stdout.write(values['json'] ? JSON.stringify(spend, null, 1) + '\n' : formatSpend(spend, by));
+      const spend = spendBy(rows, tag !== undefined ? { tag } : (by as 'key' | 'model'));
+      process.stdout.write(values['json'] ? JSON.stringify(spend, null, 1) + '\n' : formatSpend(spend, tag ?? by));
       return;
     }
     if (values['summary']) {
@@ -85,7 +87,7 @@ function formatSummary(r: RouteSummary): string {
   return lines.join('\n') + '\n';
 }
 
-function formatSpend(rows: readonly SpendRow[], by: 'key' | 'model'): string {
+function formatSpend(rows: readonly SpendRow[], by: string): string {
   if (rows.length === 0) return 'no decisions\n';
   const table = rows.map((r) => [r.group, String(r.requests), String(r.answered), fmtCost(r.spentUsd), `${(100 * r.shareOfSpend).toFixed(1)}%`, Object.entries(r.byRoute).map(([route, usd]) => `${route} ${fmtCost(usd)}`).join(', ')]);
   return textTable([by, 'requests', 'answered', 'spent', 'share', 'by route'], table) + '\n';

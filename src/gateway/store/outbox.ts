@@ -29,6 +29,7 @@ const DecisionSchema = z.object({
   latencyMs: z.number(),
   status: z.number().int(),
   prompt: z.string().nullable(),
+  tags: z.record(z.string(), z.string()).optional(),
 });
 
 /** One write of what happened, as data (so it can wait in memory, and on disk at a stop). */

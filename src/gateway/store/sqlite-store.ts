@@ -6,7 +6,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS decisions (
   request_id TEXT PRIMARY KEY, time INTEGER NOT NULL, route TEXT NOT NULL, key_id TEXT, lambda REAL NOT NULL,
   chosen TEXT NOT NULL, answered TEXT, reason TEXT NOT NULL, candidates TEXT NOT NULL, cost_usd REAL NOT NULL,
-  latency_ms REAL NOT NULL, status INTEGER NOT NULL, prompt TEXT
+  latency_ms REAL NOT NULL, status INTEGER NOT NULL, prompt TEXT, tags TEXT
 );
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time);
 CREATE TABLE IF NOT EXISTS feedback (request_id TEXT NOT NULL, score REAL NOT NULL, time INTEGER NOT NULL);
@@ -36,6 +36,7 @@ interface DecisionRow {
   latency_ms: number;
   status: number;
   prompt: string | null;
+  tags: string | null;
 }
 
 const toRecord = (r: DecisionRow): DecisionRecord => ({
@@ -52,6 +53,7 @@ const toRecord = (r: DecisionRow): DecisionRecord => ({
   latencyMs: r.latency_ms,
   status: r.status,
   prompt: r.prompt,
+  ...(r.tags ? { tags: JSON.parse(r.tags) as Record<string, string> } : {}),
 });
 
 export class SqliteStore implements GatewayStore {
@@ -76,9 +78,11 @@ export class SqliteStore implements GatewayStore {
     this.db.exec(SCHEMA);
     const cols = (this.db.prepare('PRAGMA table_info(router_state)').all() as Array<{ name: string }>).map((c) => c.name);
     if (!cols.includes('seq')) this.db.exec('ALTER TABLE router_state ADD COLUMN seq INTEGER NOT NULL DEFAULT 0'); // stores of earlier versions
+    const decisionCols = (this.db.prepare('PRAGMA table_info(decisions)').all() as Array<{ name: string }>).map((c) => c.name);
+    if (!decisionCols.includes('tags')) this.db.exec('ALTER TABLE decisions ADD COLUMN tags TEXT');
     this.stmts = {
       insertDecision: this.db.prepare(
-        'INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO decisions (request_id, time, route, key_id, lambda, chosen, answered, reason, candidates, cost_usd, latency_ms, status, prompt, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       getDecision: this.db.prepare('SELECT * FROM decisions WHERE request_id = ?'),
       insertFeedback: this.db.prepare('INSERT INTO feedback VALUES (?, ?, ?)'),
@@ -128,7 +132,7 @@ export class SqliteStore implements GatewayStore {
   }
 
   private insertDecision(d: DecisionRecord): void {
-    this.stmts.insertDecision.run(d.requestId, d.time, d.route, d.keyId, d.lambda, d.chosen, d.answered, d.reason, JSON.stringify(d.candidates), d.costUsd, d.latencyMs, d.status, d.prompt);
+    this.stmts.insertDecision.run(d.requestId, d.time, d.route, d.keyId, d.lambda, d.chosen, d.answered, d.reason, JSON.stringify(d.candidates), d.costUsd, d.latencyMs, d.status, d.prompt, d.tags ? JSON.stringify(d.tags) : null);
   }
 
   async getDecision(requestId: string): Promise<DecisionRecord | undefined> {

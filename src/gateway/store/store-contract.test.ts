@@ -24,9 +24,9 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
 
     it('records decisions and lists them newest first, by route, since a time, up to a limit', async () => {
       await store.recordDecision(decision('r1', 1000));
-      await store.recordDecision(decision('r2', 2000, 'cheap'));
+      await store.recordDecision({ ...decision('r2', 2000, 'cheap'), tags: { user: 'u-42', feature: 'search' } });
       await store.recordDecision(decision('r3', 3000, 'auto', 'What is 2 + 2? ✓'));
-      expect(await store.getDecision('r2')).toEqual(decision('r2', 2000, 'cheap'));
+      expect(await store.getDecision('r2')).toEqual({ ...decision('r2', 2000, 'cheap'), tags: { user: 'u-42', feature: 'search' } });
       expect(await store.getDecision('r3')).toEqual(decision('r3', 3000, 'auto', 'What is 2 + 2? ✓'));
       expect((await store.listDecisions())[0]?.prompt).toBe('What is 2 + 2? ✓');
       expect(await store.getDecision('nope')).toBeUndefined();
@@ -120,5 +120,25 @@ describe.skipIf(!hasRedis)('redis', () => {
     const store = new RedisStore({ url: redis.ready, keyPrefix: 'contract:' });
     await store.ready();
     return store;
+  });
+});
+
+describe('sqlite store of an earlier version', () => {
+  it('gains the columns added since, keeping its decisions', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const Database = (await import('better-sqlite3')).default;
+    const file = join(mkdtempSync(join(tmpdir(), 'sy-old-')), 'old.db');
+    const old = new Database(file);
+    old.exec(`CREATE TABLE decisions (request_id TEXT PRIMARY KEY, time INTEGER NOT NULL, route TEXT NOT NULL, key_id TEXT, lambda REAL NOT NULL,
+      chosen TEXT NOT NULL, answered TEXT, reason TEXT NOT NULL, candidates TEXT NOT NULL, cost_usd REAL NOT NULL, latency_ms REAL NOT NULL, status INTEGER NOT NULL, prompt TEXT)`);
+    old.prepare('INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run('r-old', 500, 'auto', 'k', 0.3, 'a', 'b', 'why', '[]', 0.001, 5, 200, null);
+    old.close();
+    const store = new SqliteStore(file);
+    await store.recordDecision({ ...decision('r-new', 1000), tags: { user: 'u-1' } });
+    expect((await store.getDecision('r-old'))?.tags).toBeUndefined();
+    expect((await store.getDecision('r-new'))?.tags).toEqual({ user: 'u-1' });
+    await store.close();
   });
 });

@@ -27,6 +27,11 @@ export interface DecisionRecord {
   readonly status: number;
   /** The prompt text only when the store keeps prompts (off by default). */
   readonly prompt: string | null;
+  /**
+   * Who and what the request was for, to split spend by (`decisions --summary --by user|tag:NAME`):
+   * the request's `user`, its `metadata`, and the `x-switchyard-tags` header (tags.ts).
+   */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** A score received through POST /v1/feedback. */
