@@ -87,7 +87,13 @@ function requestTokens(body: ChatRequest): number {
  * window, so all may take it — nothing is counted); empty when it fits none.
  */
 function fittingModels(route: LoadedRoute, models: Readonly<Record<string, ModelConfig>>, body: ChatRequest): readonly string[] | undefined {
-  if (!route.models.some((m) => models[m]?.contextWindow !== undefined)) return undefined;
+  let smallest = Infinity;
+  for (const m of route.models) smallest = Math.min(smallest, models[m]?.contextWindow ?? Infinity);
+  if (smallest === Infinity) return undefined;
+  // a token is at least one UTF-8 byte, at most 3 a UTF-16 unit: a request surely within the smallest window is not counted
+  const asked = Number(body['max_completion_tokens'] ?? body['max_tokens'] ?? 0);
+  const units = body.messages.reduce((sum, m) => sum + contentText(m.content).length, 0);
+  if (3 * units + (Number.isFinite(asked) && asked > 0 ? asked : 0) <= smallest) return undefined;
   const needed = requestTokens(body);
   return route.models.filter((m) => (models[m]?.contextWindow ?? Infinity) >= needed);
 }
