@@ -354,9 +354,16 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
   it('exposes Prometheus metrics and logs one JSON line per request, without keys or prompts', async () => {
     const { url, client } = await open(configFor({}, chosenAtHalf));
     logLines.length = 0;
-    await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] });
+    const answered = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] });
+    let streamed = 0;
+    for await (const c of await client.chat.completions.create({ model: 'auto', stream: true, messages: [{ role: 'user', content: prompt }] })) streamed += c.usage?.completion_tokens ?? 0;
     const text = await (await fetch(url.replace(/\/v1$/, '/metrics'))).text();
-    expect(text).toMatch(/switchyard_requests_total\{route="auto",model="[^"]+",status="200"\} 1/);
+    expect(text).toMatch(/switchyard_requests_total\{route="auto",model="[^"]+",status="200"\} 2/);
+    // tokens by answering model and type: the JSON answer's usage plus the stream's (its usage chunk, asked for upstream)
+    const tokens = (type: string): number => Number(new RegExp(`^switchyard_tokens_total\\{model="${answered.model}",type="${type}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(tokens('input')).toBe(2 * (answered.usage?.prompt_tokens ?? NaN));
+    expect(tokens('output')).toBe(2 * (answered.usage?.completion_tokens ?? NaN));
+    expect(streamed).toBe(0); // the client did not ask for the usage chunk: the gateway read it and kept it back
     expect(text).toMatch(new RegExp(`switchyard_fallbacks_total\\{route="auto",from="${chosenAtHalf}"`));
     expect(text).toMatch(new RegExp(`switchyard_circuit_state\\{model="${chosenAtHalf}"\\} 0`));
     expect(text).toMatch(/switchyard_overhead_duration_seconds_bucket/);

@@ -125,6 +125,7 @@ export class GatewayMetrics {
   readonly storePending = new Gauge({ name: 'switchyard_store_pending_writes', help: 'Records waiting in memory for the store to answer again', registers: [this.registry] });
   readonly cache = new PlainCounter('switchyard_cache_total', 'Answer cache (when enabled) by route: hit, miss, refresh and bypass (the client asked so), stored (an answer kept)', ['route', 'result'], this.registry);
   readonly cascadeSteps = new PlainCounter('switchyard_cascade_steps_total', "A cascade's steps before its last model, by what became of the answer: kept, escalated (judged too low) or failed", ['route', 'model', 'outcome'], this.registry);
+  readonly tokens = new PlainCounter('switchyard_tokens_total', "Tokens of the answering models' usage, by model and type: input (all prompt tokens), cached_input (of those, read from the provider's prompt cache), output", ['model', 'type'], this.registry);
   readonly keyCost = new PlainCounter('switchyard_key_cost_usd_total', 'Spend per API key, USD (alert on increase(…[1d]) against switchyard_key_budget_usd)', ['key'], this.registry);
   readonly overhead = new PlainHistogram('switchyard_overhead_duration_seconds', 'Gateway time before the first upstream call (parse, auth, routing)', ['route'], this.registry);
 
@@ -187,6 +188,14 @@ export class GatewayMetrics {
   }
 
   /** Everything a finished request adds to the metrics. */
+  /** An answer's usage (the answering call's; soft routing's proposers and cascade steps are not counted here). */
+  countTokens(model: string, usage: { readonly prompt_tokens?: number; readonly completion_tokens?: number; readonly prompt_tokens_details?: { readonly cached_tokens?: number } | null }): void {
+    this.tokens.of(model, 'input').value += usage.prompt_tokens ?? 0;
+    this.tokens.of(model, 'output').value += usage.completion_tokens ?? 0;
+    const cached = usage.prompt_tokens_details?.cached_tokens ?? 0;
+    if (cached > 0) this.tokens.of(model, 'cached_input').value += cached;
+  }
+
   observeRequest(r: { route: string; chosen: string; answered: string | null; status: number; costUsd: number; latencyMs: number; upstreamMs: number; overheadMs: number }): void {
     const b = this.bundle(r.route, r.chosen, r.answered, r.status);
     b.requests.value++;

@@ -47,7 +47,7 @@ import { createCipher } from './store/encryption.js';
 import { answerJson, pipeStream, sendCompletion, type StreamEnd } from './stream.js';
 import { CompletionAssembler, CompletionCache, cacheMode } from './completion-cache.js';
 import { CostModel } from '../routers/cost-model.js';
-import { costOf } from './usage-cost.js';
+import { costOf, type UsageLike } from './usage-cost.js';
 import { requestIds } from './request-id.js';
 import { requestTags } from './tags.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
@@ -573,8 +573,10 @@ export class Gateway {
       // the request's cost: this call plus any soft-routing proposers; a stream that broke midway is
       // recorded as a 502 (the client got an error event), and feedback cannot refer to it
       const collect = keep && body.stream ? new CompletionAssembler() : undefined;
-      const after = (callCost: number, end: StreamEnd = 'done', dataEvents = 0, answer?: Record<string, unknown>): Promise<void> => {
-        endCallSpan(traced, end, callCost, answer?.['usage'] as { prompt_tokens?: number; completion_tokens?: number } | undefined);
+      const after = (callCost: number, end: StreamEnd = 'done', dataEvents = 0, answer?: Record<string, unknown>, streamed?: UsageLike): Promise<void> => {
+        const usage = streamed ?? (answer?.['usage'] as UsageLike | undefined);
+        if (usage) this.metrics.countTokens(modelId, usage);
+        endCallSpan(traced, end, callCost, usage);
         span?.span.setAttributes({ 'gen_ai.response.model': modelId, 'switchyard.cost_usd': callCost + proposalCost });
         if (end === 'cancelled') return gone(model, modelId, dataEvents, callCost);
         const ok = end === 'done';

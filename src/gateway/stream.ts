@@ -27,7 +27,7 @@ export interface StreamJob {
    * Records the request: with the cost the usage chunk gave (0 if none came), how the stream ended,
    * and how many data events were passed on (an estimate of the output tokens of a cut stream).
    */
-  readonly after: (costUsd: number, end: StreamEnd, dataEvents: number) => Promise<void>;
+  readonly after: (costUsd: number, end: StreamEnd, dataEvents: number, answer: undefined, usage: UsageLike | undefined) => Promise<void>;
   /** Aborted when the client went away: a stream that breaks then was cancelled, not broken. */
   readonly client?: CallSignal | undefined;
   /** Cost of other calls in the request (soft-routing proposers), for the cost comment. */
@@ -49,6 +49,7 @@ export async function pipeStream(job: StreamJob): Promise<void> {
   const { res, upstream, finish, headers, model, modelId, clientWantsUsage, after, otherCalls, recordFirst, collect } = job;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
   let cost = 0;
+  let usage: UsageLike | undefined;
   let events = 0;
   let recorded = false;
   let ended = false;
@@ -76,8 +77,8 @@ export async function pipeStream(job: StreamJob): Promise<void> {
             continue;
           }
           const data = event.toString('utf8', DATA.length).trimEnd();
-          const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: { prompt_tokens?: number; completion_tokens?: number } | null };
-          if (obj.usage) cost = costOf(obj.usage, model);
+          const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: UsageLike | null };
+          if (obj.usage) (usage = obj.usage), (cost = costOf(obj.usage, model));
           if (obj.usage && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
           out.push(Buffer.from(`data: ${obj.model === modelId ? data : JSON.stringify({ ...obj, model: modelId })}\n\n`));
         } else if (isData) {
@@ -85,7 +86,7 @@ export async function pipeStream(job: StreamJob): Promise<void> {
           if (recordFirst && !recorded) {
             recorded = true;
             flush();
-            await after(cost, 'done', events); // before the client sees the end (see the non-streaming path)
+            await after(cost, 'done', events, undefined, usage); // before the client sees the end (see the non-streaming path)
           }
           out.push(DONE_EVENT);
           // the end: the last bytes and the chunked terminator in one write
@@ -99,13 +100,13 @@ export async function pipeStream(job: StreamJob): Promise<void> {
       flush();
     }
     if (!ended) res.end();
-    if (!recorded) await after(cost, 'done', events);
+    if (!recorded) await after(cost, 'done', events, undefined, usage);
   } catch (e) {
     // the client went away (its call was cancelled): nobody is left to tell
     const end: StreamEnd = ended ? 'done' : job.client?.aborted ? 'cancelled' : 'broken';
     // bytes were already sent: never end as a silent success (a break after [DONE] lost nothing)
     if (end === 'broken') res.end(`event: error\ndata: ${JSON.stringify(errorBody('upstream_stream_broken', `the upstream stream broke: ${(e as Error).message}`, 'server_error'))}\n\n`);
-    if (!recorded) await after(cost, end, events);
+    if (!recorded) await after(cost, end, events, undefined, usage);
   } finally {
     finish();
   }
