@@ -46,6 +46,16 @@ describe('switchyard decisions / keys / serve', () => {
     const byUser = JSON.parse(run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary', '--by', 'user', '--json']).stdout) as Array<{ group: string; spentUsd: number; requests: number }>;
     expect(byUser.map((r) => [r.group, Number(r.spentUsd.toFixed(6)), r.requests])).toEqual([['ana', 0.032, 2], ['ben', 0.001, 1], ['(untagged)', 0, 1]]);
     expect(run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary', '--by', 'tag:feature']).stdout).toMatch(/^qa\s+2\s+2\s+\$3\.10e-2/m);
+    // a route with a shadow router: the summary compares the two
+    const shadowed = new SqliteStore(join(dir, 'gw.db'));
+    const candidates = [{ model: 'big', quality: 0.9, cost: 0.01 }, { model: 'small', quality: 0.7, cost: 0.001 }];
+    for (const [id, chosen] of [['s1', 'big'], ['s2', 'small'], ['s3', 'big']] as const) {
+      await shadowed.recordDecision({ requestId: id, time: Date.parse('2026-11-22T11:00:00Z'), route: 'canary', keyId: null, lambda: 0.5, chosen, answered: chosen, reason: 'r', candidates, costUsd: 0.001, latencyMs: 5, status: 200, prompt: null, shadow: { model: 'small' } });
+    }
+    await shadowed.close();
+    const summary = run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary', '--route', 'canary']).stdout;
+    expect(summary).toMatch(/shadow router: agrees on 33% of 3 requests; its choices: small 100%/);
+    expect(summary).toMatch(/by the live router's predictions, on 3: cost \$2\.10e-2 live → \$3\.00e-3 shadow, quality 0\.833 → 0\.700/);
     expect(run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary', '--by', 'team']).stderr).toMatch(/--by: expected route, key, model, user or tag:NAME, got "team"/);
   });
 

@@ -91,6 +91,12 @@ export const RouteConfigSchema = z.strictObject({
   /** A controller that raises or lowers λ to hold a target spend rate. */
   budget: BudgetControlSchema.optional(),
   /**
+   * A candidate router artifact run beside the route's own, in shadow: it decides every request too,
+   * its choice is recorded with the decision and never called — `decisions --summary` compares the
+   * two before you switch (relative to the config file).
+   */
+  shadow: z.string().min(1).optional(),
+  /**
    * Soft routing (needed by a router with soft=k > 1): `model`, an aggregator model that writes the
    * answer from the proposers' answers, or `scorer`, a response scorer file (`switchyard
    * train-scorer`) that picks the best proposer's answer.
@@ -220,6 +226,7 @@ export function readGatewayConfig(file: string): GatewayConfig {
   for (const route of Object.values(config.routes)) {
     route.router = resolve(base, route.router);
     if (route.aggregate?.scorer) route.aggregate.scorer = resolve(base, route.aggregate.scorer);
+    if (route.shadow) route.shadow = resolve(base, route.shadow);
   }
   if (config.store.path !== ':memory:') config.store.path = resolve(base, config.store.path);
   if (config.store.outbox !== false) config.store.outbox = resolve(base, config.store.outbox);

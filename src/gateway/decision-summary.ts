@@ -28,6 +28,23 @@ export interface RouteSummary {
     readonly predictedQualityBest: number;
     readonly predictedQualityRouted: number;
   } | null;
+  /**
+   * The route's shadow router (`routes.X.shadow`) against the live one, on the requests it decided:
+   * how often they agree, and the live router's predictions (cost, quality) for each one's choices —
+   * like for like; null without a shadow.
+   */
+  readonly shadow: {
+    readonly requests: number;
+    readonly agreement: number;
+    /** Requests where the live router predicted both choices (the sums below are over these). */
+    readonly compared: number;
+    readonly predictedCostLiveUsd: number;
+    readonly predictedCostShadowUsd: number;
+    readonly predictedQualityLive: number;
+    readonly predictedQualityShadow: number;
+    /** The shadow's choices, by share. */
+    readonly shares: Readonly<Record<string, number>>;
+  } | null;
 }
 
 export function summariseDecisions(decisions: readonly DecisionRecord[], feedback: readonly FeedbackRecord[]): RouteSummary[] {
@@ -56,6 +73,38 @@ function summariseRoute(route: string, list: readonly DecisionRecord[], scores: 
     shares,
     feedback: { count: rated.length, meanScore: rated.length > 0 ? rated.reduce((a, b) => a + b, 0) / rated.length : null },
     versusBest: versusBest(answered),
+    shadow: versusShadow(list),
+  };
+}
+
+function versusShadow(list: readonly DecisionRecord[]): RouteSummary['shadow'] {
+  const shadowed = list.filter((d) => d.shadow !== undefined);
+  if (shadowed.length === 0) return null;
+  const acc = { agree: 0, compared: 0, costLive: 0, costShadow: 0, qualityLive: 0, qualityShadow: 0 };
+  const counts: Record<string, number> = {};
+  for (const d of shadowed) {
+    const s = (d.shadow as NonNullable<DecisionRecord['shadow']>).model;
+    counts[s] = (counts[s] ?? 0) + 1;
+    if (s === d.chosen) acc.agree++;
+    const live = d.candidates.find((c) => c.model === d.chosen);
+    const other = d.candidates.find((c) => c.model === s);
+    if (live?.cost === undefined || other?.cost === undefined || live.quality === undefined || other.quality === undefined) continue;
+    acc.compared++;
+    acc.costLive += live.cost;
+    acc.costShadow += other.cost;
+    acc.qualityLive += live.quality;
+    acc.qualityShadow += other.quality;
+  }
+  const n = Math.max(1, acc.compared);
+  return {
+    requests: shadowed.length,
+    agreement: acc.agree / shadowed.length,
+    compared: acc.compared,
+    predictedCostLiveUsd: acc.costLive,
+    predictedCostShadowUsd: acc.costShadow,
+    predictedQualityLive: acc.qualityLive / n,
+    predictedQualityShadow: acc.qualityShadow / n,
+    shares: Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([m, c]) => [m, c / shadowed.length])),
   };
 }
 

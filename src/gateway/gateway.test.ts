@@ -204,6 +204,28 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     await expect(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }, { headers: { 'x-switchyard-budget-usd': '0.1', 'x-switchyard-lambda': '0' } })).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
   });
 
+  it('runs a candidate router in shadow: its choice is recorded beside the live one, never called, and summarised', async () => {
+    const { summariseDecisions } = await import('./decision-summary.js');
+    const cheap = meta.models[meta.models.length - 1]?.id as string;
+    const fixed = createRouter(`fixed:model=${cheap}`);
+    await fixed.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
+    const shadowFile = join(dir, 'shadow-fixed.json');
+    writeFileSync(shadowFile, JSON.stringify(fixed.toArtifact()));
+    const { gateway, client } = await open(configFor({ routes: { auto: { router: artifactFile, lambda: 0.5, shadow: shadowFile } } }));
+    const ids: string[] = [];
+    for (const r of test.slice(0, 6)) {
+      const a = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: r.prompt }] }).withResponse();
+      expect(a.response.headers.get('x-switchyard-model')).toBeTruthy();
+      ids.push(a.response.headers.get('x-request-id') as string);
+    }
+    const decisions = await Promise.all(ids.map(async (id) => (await gateway.store.getDecision(id)) as NonNullable<Awaited<ReturnType<typeof gateway.store.getDecision>>>));
+    for (const d of decisions) expect(d.shadow?.model).toBe(cheap);
+    expect(decisions.every((d) => d.answered === d.chosen)).toBe(true); // the shadow's choice was not called
+    const [summary] = summariseDecisions(decisions, []);
+    expect(summary?.shadow).toMatchObject({ requests: 6, agreement: decisions.filter((d) => d.chosen === cheap).length / 6, shares: { [cheap]: 1 } });
+    expect(summary?.shadow?.compared).toBe(6);
+  });
+
   it("records the request's spend tags — its user, its metadata, the x-switchyard-tags header — and refuses a malformed header", async () => {
     const { gateway, client } = await open(configFor());
     const r = await client.chat.completions

@@ -8,7 +8,7 @@ import { SwitchyardError } from '../core/errors.js';
 import { readArtifactFile } from '../routers/artifact.js';
 import { ResponseScorer } from '../routers/post-generation/response-scorer.js';
 import { routerFromArtifact } from '../routers/registry.js';
-import type { RouterArtifact } from '../spec/router.js';
+import type { Router, RouterArtifact } from '../spec/router.js';
 import type { GatewayConfig, RouteConfig } from './config.js';
 import { LambdaController } from './dynamic-lambda.js';
 import { LearningRoute } from './learning.js';
@@ -23,6 +23,8 @@ export interface LoadedRoute {
   readonly aggregator: Aggregator | undefined;
   readonly lambda: LambdaController;
   readonly models: readonly string[];
+  /** A candidate router deciding in shadow (`routes.X.shadow`): recorded, never called. */
+  readonly shadow: Router | undefined;
 }
 
 /** A route's soft-routing aggregator from its config: a configured model, or a response scorer file. */
@@ -54,7 +56,9 @@ export async function loadRoute(name: string, rc: RouteConfig, config: GatewayCo
   const aggregator = loadAggregator(name, rc.aggregate, config);
   const soft = Number(artifact.config['soft'] ?? 1);
   if (soft > 1 && aggregator === undefined) throw new SwitchyardError('invalid_argument', `routes.${name}.aggregate: the router routes soft (soft=${soft}: ${soft} models answer), so the route needs an aggregator (aggregate: { model: … } or { scorer: scorer.json })`);
+  const shadow = rc.shadow ? await routerFromArtifact(readArtifactFile(rc.shadow)) : undefined;
+  if (shadow && !models.some((m) => shadow.models.includes(m))) throw new SwitchyardError('invalid_argument', `routes.${name}.shadow: ${rc.shadow} knows none of the route's models (${models.join(', ')})`);
   const learning = new LearningRoute(name, router, store, saved?.seq ?? 0);
   await learning.sync(); // feedback received after the snapshot (here or on another replica)
-  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models };
+  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models, shadow };
 }

@@ -11,6 +11,7 @@ import type { ChatRequest } from './http.js';
 import { pickProposal, propose, type Proposal, type ProposalDeps } from './mixture.js';
 import type { UpstreamTimeouts } from './providers/openai-compatible.js';
 import type { LoadedRoute } from './routes.js';
+import type { ShadowChoice } from './store/store.js';
 
 export interface Plan {
   readonly order: readonly string[];
@@ -20,6 +21,8 @@ export interface Plan {
   readonly picked: Proposal | undefined;
   /** A cascade's answers paid for and not kept (cascade.ts). */
   readonly escalated: readonly Proposal[];
+  /** The shadow router's choice, when the route has one. */
+  readonly shadow?: ShadowChoice | undefined;
 }
 
 export interface PlanDeps {
@@ -29,6 +32,19 @@ export interface PlanDeps {
   readonly calls: () => ProposalDeps;
   /** Counts a cascade step (switchyard_cascade_steps_total). */
   readonly countStep: (route: string, model: string, outcome: string) => void;
+}
+
+/** What the route's shadow router would choose among `allowed` (those it knows), with its own predictions for that model. */
+async function shadowChoice(route: LoadedRoute, prompt: string, lambda: number, allowed: readonly string[]): Promise<ShadowChoice | undefined> {
+  const shadow = route.shadow;
+  if (!shadow) return undefined;
+  const candidates = allowed.filter((m) => shadow.models.includes(m));
+  if (candidates.length === 0) return undefined;
+  const [d] = await shadow.route([{ text: prompt }], { lambda, candidates });
+  const model = d?.models[0];
+  if (model === undefined) return undefined;
+  const own = d?.candidates?.find((c) => c.model === model);
+  return { model, ...(own?.quality !== undefined ? { quality: own.quality } : {}), ...(own?.cost !== undefined ? { cost: own.cost } : {}) };
 }
 
 /** A request naming a model directly: that model, nothing else. */
@@ -41,7 +57,7 @@ export async function planRequest(route: LoadedRoute, body: ChatRequest, prompt:
   const candidates = decision?.candidates ?? [];
   const ranked = [...candidates].filter((c) => allowed.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
   const order = [chosen, ...ranked.filter((m) => m !== chosen), ...allowed.filter((m) => m !== chosen && !ranked.includes(m))];
-  const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined, escalated: [] };
+  const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined, escalated: [], shadow: await shadowChoice(route, prompt, lambda, allowed) };
   if (decision?.kind === 'cascade') {
     // a cascade: cheap models first, each answer judged; the last model goes through the normal pipeline
     const c = await runCascade(decision, route.learning.router, prompt, deps.models, body, deps.timeouts, deps.calls());

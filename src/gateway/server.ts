@@ -484,7 +484,7 @@ export class Gateway {
       const largest = (route?.models ?? []).reduce((a, m) => ((models.config[m]?.contextWindow ?? 0) > (models.config[a]?.contextWindow ?? 0) ? m : a));
       return sendError(res, 400, 'context_length_exceeded', `this request needs ~${requestTokens(body)} tokens (prompt + max_tokens); the largest context among route ${route?.name}'s models is ${models.config[largest]?.contextWindow} (${largest})`, { 'x-request-id': requestId });
     }
-    const { order, candidates, reason, proposals, picked, escalated } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client, models), fitting) : directPlan(body.model);
+    const { order, candidates, reason, proposals, picked, escalated, shadow } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client, models), fitting) : directPlan(body.model);
     // what was paid before the answering call: soft routing's proposers, a cascade's answers not kept
     const proposalCost = [...proposals, ...escalated].reduce((sum, p) => sum + p.costUsd, 0);
     const cascadeHeader = escalated.length > 0 ? { 'x-switchyard-escalated-from': escalated.map((p) => p.model).join(',') } : {};
@@ -494,6 +494,7 @@ export class Gateway {
       requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered, reason: why, candidates,
       costUsd: costUsd + proposalCost, latencyMs: performance.now() - started, status, prompt: status === 200 && this.config.store.keepPrompts ? prompt : null,
       ...(tagged.tags ? { tags: tagged.tags } : {}),
+      ...(shadow ? { shadow } : {}),
     });
     // the client went away (499) or the shutdown cut the request (503): recorded with the cost of the
     // prompt and of the output streamed so far (the provider bills what it generated); nothing is sent

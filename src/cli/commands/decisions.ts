@@ -84,6 +84,12 @@ function formatSummary(r: RouteSummary): string {
   if (v) {
     lines.push(`  vs always ${v.model} (best predicted quality), on ${v.requests} requests: predicted cost ${fmtCost(v.predictedCostBestUsd)} → ${fmtCost(v.predictedCostRoutedUsd)} routed (${Math.abs(v.saving) < 0.005 ? '±0%' : `${v.saving > 0 ? '−' : '+'}${pct(Math.abs(v.saving))}`}), predicted quality ${v.predictedQualityBest.toFixed(3)} → ${v.predictedQualityRouted.toFixed(3)}`);
   }
+  const s = r.shadow;
+  if (s) {
+    const shares = Object.entries(s.shares).map(([m, v]) => `${m} ${pct(v)}`).join(', ');
+    lines.push(`  shadow router: agrees on ${pct(s.agreement)} of ${s.requests} requests; its choices: ${shares}`);
+    if (s.compared > 0) lines.push(`    by the live router's predictions, on ${s.compared}: cost ${fmtCost(s.predictedCostLiveUsd)} live → ${fmtCost(s.predictedCostShadowUsd)} shadow, quality ${s.predictedQualityLive.toFixed(3)} → ${s.predictedQualityShadow.toFixed(3)}`);
+  }
   return lines.join('\n') + '\n';
 }
 

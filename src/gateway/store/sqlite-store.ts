@@ -1,12 +1,12 @@
 /** The embedded store: SQLite through better-sqlite3, WAL journal, prepared statements. */
 import Database from 'better-sqlite3';
-import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
+import type { ShadowChoice, DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS decisions (
   request_id TEXT PRIMARY KEY, time INTEGER NOT NULL, route TEXT NOT NULL, key_id TEXT, lambda REAL NOT NULL,
   chosen TEXT NOT NULL, answered TEXT, reason TEXT NOT NULL, candidates TEXT NOT NULL, cost_usd REAL NOT NULL,
-  latency_ms REAL NOT NULL, status INTEGER NOT NULL, prompt TEXT, tags TEXT
+  latency_ms REAL NOT NULL, status INTEGER NOT NULL, prompt TEXT, tags TEXT, shadow TEXT
 );
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time);
 CREATE TABLE IF NOT EXISTS feedback (request_id TEXT NOT NULL, score REAL NOT NULL, time INTEGER NOT NULL);
@@ -37,6 +37,7 @@ interface DecisionRow {
   status: number;
   prompt: string | null;
   tags: string | null;
+  shadow: string | null;
 }
 
 const toRecord = (r: DecisionRow): DecisionRecord => ({
@@ -54,6 +55,7 @@ const toRecord = (r: DecisionRow): DecisionRecord => ({
   status: r.status,
   prompt: r.prompt,
   ...(r.tags ? { tags: JSON.parse(r.tags) as Record<string, string> } : {}),
+  ...(r.shadow ? { shadow: JSON.parse(r.shadow) as ShadowChoice } : {}),
 });
 
 export class SqliteStore implements GatewayStore {
@@ -79,10 +81,10 @@ export class SqliteStore implements GatewayStore {
     const cols = (this.db.prepare('PRAGMA table_info(router_state)').all() as Array<{ name: string }>).map((c) => c.name);
     if (!cols.includes('seq')) this.db.exec('ALTER TABLE router_state ADD COLUMN seq INTEGER NOT NULL DEFAULT 0'); // stores of earlier versions
     const decisionCols = (this.db.prepare('PRAGMA table_info(decisions)').all() as Array<{ name: string }>).map((c) => c.name);
-    if (!decisionCols.includes('tags')) this.db.exec('ALTER TABLE decisions ADD COLUMN tags TEXT');
+    for (const col of ['tags', 'shadow']) if (!decisionCols.includes(col)) this.db.exec(`ALTER TABLE decisions ADD COLUMN ${col} TEXT`);
     this.stmts = {
       insertDecision: this.db.prepare(
-        'INSERT OR REPLACE INTO decisions (request_id, time, route, key_id, lambda, chosen, answered, reason, candidates, cost_usd, latency_ms, status, prompt, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO decisions (request_id, time, route, key_id, lambda, chosen, answered, reason, candidates, cost_usd, latency_ms, status, prompt, tags, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       getDecision: this.db.prepare('SELECT * FROM decisions WHERE request_id = ?'),
       insertFeedback: this.db.prepare('INSERT INTO feedback VALUES (?, ?, ?)'),
@@ -132,7 +134,7 @@ export class SqliteStore implements GatewayStore {
   }
 
   private insertDecision(d: DecisionRecord): void {
-    this.stmts.insertDecision.run(d.requestId, d.time, d.route, d.keyId, d.lambda, d.chosen, d.answered, d.reason, JSON.stringify(d.candidates), d.costUsd, d.latencyMs, d.status, d.prompt, d.tags ? JSON.stringify(d.tags) : null);
+    this.stmts.insertDecision.run(d.requestId, d.time, d.route, d.keyId, d.lambda, d.chosen, d.answered, d.reason, JSON.stringify(d.candidates), d.costUsd, d.latencyMs, d.status, d.prompt, d.tags ? JSON.stringify(d.tags) : null, d.shadow ? JSON.stringify(d.shadow) : null);
   }
 
   async getDecision(requestId: string): Promise<DecisionRecord | undefined> {

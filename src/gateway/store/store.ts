@@ -32,6 +32,14 @@ export interface DecisionRecord {
    * the request's `user`, its `metadata`, and the `x-switchyard-tags` header (tags.ts).
    */
   readonly tags?: Readonly<Record<string, string>>;
+  /** What the route's shadow router (`routes.X.shadow`) would have chosen, with its own predictions. */
+  readonly shadow?: ShadowChoice;
+}
+
+export interface ShadowChoice {
+  readonly model: string;
+  readonly quality?: number;
+  readonly cost?: number;
 }
 
 /** A score received through POST /v1/feedback. */
