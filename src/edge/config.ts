@@ -41,8 +41,10 @@ export const EdgeConfigSchema = z.strictObject({
       maxProposals: z.number().int().min(1).default(8),
       /** A peer that failed this many sends in a row leaves the view (it rejoins when it sends again). */
       dropAfterFailures: z.number().int().min(1).default(3),
+      /** Gossip messages a second this node takes from one address (a burst of as many); more get 429 with retry-after. */
+      maxPerSecond: z.number().int().min(1).default(1000),
     })
-    .default({ fanout: 3, ttl: 3, windowMs: 3000, maxProposals: 8, dropAfterFailures: 3 }),
+    .default({ fanout: 3, ttl: 3, windowMs: 3000, maxProposals: 8, dropAfterFailures: 3, maxPerSecond: 1000 }),
   aggregate: z
     .strictObject({
       /**

@@ -152,6 +152,21 @@ describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
     expect(typos).toThrow('routing.shareFeedbak: unknown key (did you mean "shareFeedback"?)');
   });
 
+  it('takes at most gossip.maxPerSecond messages a second from one address (429 with retry-after), then again as time passes', async () => {
+    let clock = 1_000_000;
+    const n = await start('rl', 'small-1', [], { gossip: { fanout: 2, ttl: 3, windowMs: 1500, maxProposals: 4, maxPerSecond: 3 } }, { now: () => clock });
+    const send = (k: number): Promise<Response> =>
+      fetch(`${n.url}/edge/gossip`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'proposal', id: `rl-${k}`, origin: 'http://127.0.0.1:9', from: 'http://127.0.0.1:9', ttl: 1, node: 'x', model: 'm', text: 't', completion: {} }) });
+    const statuses: number[] = [];
+    for (let k = 0; k < 5; k++) statuses.push((await send(k)).status);
+    expect(statuses).toEqual([202, 202, 202, 429, 429]);
+    const refused = await send(5);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    clock += 1000; // a second later: a full bucket again
+    expect((await send(6)).status).toBe(202);
+  });
+
   it('with a swarm secret: members gossip signed messages; unsigned, forged, changed or stale gossip is refused and teaches nothing; client keys guard the chat endpoint', async () => {
     const { hashKey } = await import('../gateway/auth.js');
     const { SIGNATURE_HEADER, signBody } = await import('./signing.js');

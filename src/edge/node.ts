@@ -78,6 +78,8 @@ export class EdgeNode {
   /** Answered requests (their prompt and the model whose answer was kept), for feedback. */
   private readonly recent = new Map<string, { readonly prompt: string; readonly model: string }>();
   private learned = false;
+  /** Gossip admitted per sending address (admitGossip). */
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly background = new Set<Promise<void>>();
   private readonly fetchFn: typeof fetch;
   private readonly now: () => number;
@@ -184,6 +186,19 @@ export class EdgeNode {
     return sendJson(res, 200, { request_id: id, recorded: true, router_updated: learns });
   }
 
+  /** A token bucket per sending address: `gossip.maxPerSecond` a second, bursts of as many. */
+  private admitGossip(address: string): boolean {
+    const rate = this.config.gossip.maxPerSecond;
+    const now = this.now();
+    const bucket = this.buckets.get(address) ?? { tokens: rate, at: now };
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) / 1000) * rate);
+    bucket.at = now;
+    remember(this.buckets, address, bucket, RECENT_LIMIT);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
   /** Teaches a router that learns (a bandit) an outcome; false when there is none. */
   private async learn(prompt: string, model: string, score: number): Promise<boolean> {
     if (this.router?.update === undefined) return false;
@@ -203,6 +218,8 @@ export class EdgeNode {
     const text = await readBody(req, this.config.node.bodyLimitBytes);
     if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.node.bodyLimitBytes} bytes`);
     if (url === '/edge/gossip') {
+      // one sender (a buggy or hostile node, or a client posing as one) cannot flood this node
+      if (!this.admitGossip(req.socket.remoteAddress ?? '')) return sendError(res, 429, 'rate_limited', `more than ${this.config.gossip.maxPerSecond} gossip messages a second from ${req.socket.remoteAddress ?? 'this address'}`, { 'retry-after': '1' });
       if (this.secret) {
         const header = req.headers[SIGNATURE_HEADER];
         const verdict = verifyBody(this.secret, typeof header === 'string' ? header : undefined, text, this.now(), this.config.auth.maxSkewMs);
@@ -372,6 +389,7 @@ export class EdgeNode {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...(this.secret ? { [SIGNATURE_HEADER]: signBody(this.secret, body, this.now()) } : {}) };
       const r = await this.fetchFn(new URL('/edge/gossip', peer), { method: 'POST', headers, body, signal: AbortSignal.timeout(this.config.timeouts.gossipMs) });
       await r.arrayBuffer();
+      if (r.status === 429) return false; // the peer is busy: not delivered, but it stays in the view
       if (r.status >= 500 || r.status === 401) throw new Error(`status ${r.status}`); // 401: the peer is not of this swarm (another secret)
       this.membership.succeeded(peer);
       return true;
