@@ -35,13 +35,16 @@ export interface OwnChatAnswer {
  * overrides the client's header (Anthropic clients send their key as `x-api-key`). The call is
  * cancelled when the client goes away.
  */
-export async function callOwnChat(req: IncomingMessage, res: ServerResponse, deps: LoopbackDeps, chat: ChatRequest, stream: boolean, authorization?: string): Promise<OwnChatAnswer> {
+export async function callOwnChat(req: IncomingMessage, res: ServerResponse, deps: LoopbackDeps, chat: ChatRequest, stream: boolean, authorization?: string, tags?: Readonly<Record<string, string>>): Promise<OwnChatAnswer> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   for (const h of FORWARDED) {
     const v = req.headers[h];
     if (typeof v === 'string') headers[h] = v;
   }
   if (authorization) headers['authorization'] = authorization;
+  // the API's own tags (the Responses API's metadata, Anthropic's metadata.user_id), before the client's header (which wins)
+  const own = Object.entries(tags ?? {}).filter(([, v]) => !/[,;]/.test(v)).map(([k, v]) => `${k}=${v}`);
+  if (own.length > 0) headers['x-switchyard-tags'] = [...own, ...(headers['x-switchyard-tags'] ? [headers['x-switchyard-tags']] : [])].join(',');
   const signal = new CallSignal();
   res.once('close', () => {
     if (!res.writableEnded) signal.abort(new Error('the client went away'));

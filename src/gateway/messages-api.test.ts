@@ -26,6 +26,9 @@ describe('Anthropic Messages API (POST /v1/messages)', () => {
     expect(data.usage.output_tokens).toBeGreaterThan(0);
     const decision = await t.gateway.store.getDecision(response.headers.get('x-request-id') as string);
     expect(decision).toMatchObject({ route: 'auto', keyId: 'team', answered: model, status: 200 });
+    // Anthropic's metadata.user_id is the spend tag user
+    const tagged = await client.messages.create({ model: 'auto', max_tokens: 300, metadata: { user_id: 'u-9' }, messages: [{ role: 'user', content: t.question.prompt }] }).withResponse();
+    expect((await t.gateway.store.getDecision(tagged.response.headers.get('x-request-id') as string))?.tags).toEqual({ user: 'u-9' });
   });
 
   it('streams the Messages events; the SDK assembles the same message', async () => {

@@ -42,6 +42,8 @@ export const MessagesRequestSchema = z
     stream: z.boolean().optional(),
     tools: z.array(z.object({ name: z.string().min(1), description: z.string().optional(), input_schema: z.unknown().optional(), type: z.string().optional() }).loose()).optional(),
     tool_choice: z.object({ type: z.enum(['auto', 'any', 'none', 'tool']), name: z.string().optional(), disable_parallel_tool_use: z.boolean().optional() }).loose().optional(),
+    /** Anthropic's `metadata.user_id`: recorded as the spend tag `user` (tags.ts). */
+    metadata: z.object({ user_id: z.string().nullable().optional() }).loose().optional(),
   })
   .loose();
 export type MessagesRequest = z.infer<typeof MessagesRequestSchema>;
@@ -264,7 +266,8 @@ export async function serveMessages(req: IncomingMessage, res: ServerResponse, d
   const { body, chat } = read;
   const stream = body.stream === true;
   // Anthropic clients send their key as x-api-key: it is the gateway key
-  const up = await callOwnChat(req, res, deps, chat, stream, anthropicAuthorization(req));
+  const userId = body.metadata?.user_id;
+  const up = await callOwnChat(req, res, deps, chat, stream, anthropicAuthorization(req), typeof userId === 'string' && userId !== '' ? { user: userId } : undefined);
   if (up.status !== 200 || !stream) {
     const answer = await up.body.text();
     if (up.status !== 200) {

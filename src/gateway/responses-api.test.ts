@@ -30,6 +30,9 @@ describe('Responses API (POST /v1/responses)', () => {
     expect(Number(response.headers.get('x-switchyard-cost-usd'))).toBeGreaterThan(0);
     const decision = await t.gateway.store.getDecision(response.headers.get('x-request-id') as string);
     expect(decision).toMatchObject({ route: 'auto', keyId: 'team', answered: model, status: 200 });
+    // spend tags: the request's user and metadata
+    const tagged = await client.responses.create({ model: 'auto', input: t.question.prompt, user: 'u-7', metadata: { feature: 'faq' } }).withResponse();
+    expect((await t.gateway.store.getDecision(tagged.response.headers.get('x-request-id') as string))?.tags).toEqual({ user: 'u-7', feature: 'faq' });
     // input as message items with content parts
     const items = await client.responses.create({ model: 'auto', input: [{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: [{ type: 'input_text', text: t.question.prompt }] }] });
     expect(items.output_text).toBe(t.answerOf(items.model));

@@ -220,7 +220,7 @@ export async function serveResponses(req: IncomingMessage, res: ServerResponse, 
   const t = toChatRequest(body, history);
   if (!t.ok) return sendError(res, 400, 'invalid_request', t.message, ids);
   const stream = body.stream === true;
-  const up = await callOwnChat(req, res, deps, t.chat, stream);
+  const up = await callOwnChat(req, res, deps, t.chat, stream, undefined, body.metadata ?? undefined);
   // kept before the client has it, so its next request (to any replica) finds it
   const store = async (response: Record<string, unknown>): Promise<void> => {
     if (body.store !== false && key !== undefined) await deps.stored.save({ key, response, messages: [...t.conversation, assistantMessage(response['output'] as Array<Record<string, unknown>>)] });
