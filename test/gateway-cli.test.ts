@@ -1,15 +1,24 @@
 /** The gateway's CLI surfaces: decisions, keys hash, serve's config errors. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/gateway/store/sqlite-store.js';
-import { startCli } from './helpers/processes.js';
+import { freePort, startCli } from './helpers/processes.js';
 import { syntheticDir } from './helpers/synthetic.js';
 
 const CLI = resolve('dist/src/cli/main.js');
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+/** The CLI without blocking this process (a server it calls may live here). */
+const runAsync = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((done) => {
+    const p = spawn(process.execPath, [CLI, ...args]);
+    let [stdout, stderr] = ['', ''];
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('close', (status) => done({ status, stdout, stderr }));
+  });
 
 describe('switchyard decisions / keys / serve', () => {
   it('lists recorded decisions from the configured store', async () => {
@@ -116,6 +125,26 @@ describe('switchyard decisions / keys / serve', () => {
     expect(existsSync(join(dir, 'unwritten.jsonl'))).toBe(false);
     const listed = run(['decisions', '--config', join(dir, 'sy.yaml')]);
     expect(listed.stdout, `${listed.stderr}\n${gw.output()}`).toMatch(/req_outbox\s+auto\s+m\s+200/);
+  });
+
+  it('serve --check --probe asks every endpoint for its model list with its key, and fails naming those that do not answer', async () => {
+    const data = syntheticDir({ prompts: 20, answers: true });
+    const upstream = await startCli(['replay-upstream', '--data', data, '--port', '0']);
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'sy-probe-'));
+      writeFileSync(join(dir, 'ok.yaml'), `store: { path: gw.db }\nmodels:\n  m: { baseURL: "${upstream.ready}", inputPricePerMTok: 1, outputPricePerMTok: 2 }\n`);
+      const ok = await runAsync(['serve', '--config', join(dir, 'ok.yaml'), '--check', '--probe']);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(/ok {3}m: 200 \(http:\/\/127\.0\.0\.1:\d+\/v1\/models\)/);
+      writeFileSync(join(dir, 'bad.yaml'), `store: { path: gw.db }\nmodels:\n  m: { baseURL: "${upstream.ready}", inputPricePerMTok: 1, outputPricePerMTok: 2 }\n  gone: { baseURL: "http://127.0.0.1:${await freePort()}/v1", inputPricePerMTok: 1, outputPricePerMTok: 2 }\n`);
+      const bad = await runAsync(['serve', '--config', join(dir, 'bad.yaml'), '--check', '--probe']);
+      expect(bad.status).toBe(2);
+      expect(bad.stdout).toMatch(/FAIL gone: unreachable: ECONNREFUSED/);
+      expect(bad.stderr).toMatch(/--probe: 1 of 2 endpoints did not answer: gone/);
+      expect((await runAsync(['serve', '--config', join(dir, 'ok.yaml'), '--probe'])).stderr).toMatch(/--probe goes with --check/);
+    } finally {
+      await upstream.stop();
+    }
   });
 
   it('stops with a clear error when the configured Redis cannot be reached', () => {

@@ -1,20 +1,25 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readGatewayConfig } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/server.js';
+import { probeModels } from '../../gateway/probe.js';
+import { invalidArgument } from '../../core/errors.js';
 import { parse, requireString } from '../args.js';
 
-const USAGE = `usage: switchyard serve --config switchyard.yaml [--check]
+const USAGE = `usage: switchyard serve --config switchyard.yaml [--check [--probe]]
 
 An OpenAI-compatible gateway: POST /v1/chat/completions with "model" naming a route (a trained
 router + λ) or a configured model; GET /v1/models. See README for a complete config.
 --check loads everything (config, prices, router artifacts, store) as serving would, says what it
 found and exits: 0 when the gateway would start, 2 with every problem listed when not.
+--probe also asks every endpoint (each model, each deployment) for its model list with the
+configured key, as the gateway would call it, and exits 2 when one does not answer 2xx.
 SIGHUP reloads the models (added, removed, prices, endpoints), the routes (router artifacts, λ,
 schedules) and the API keys from the config file without a restart; a config that does not load
 leaves the running one in force.`;
 
 export async function runServe(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { config: { type: 'string' }, check: { type: 'boolean' } }, USAGE);
+  const { values } = parse(argv, { config: { type: 'string' }, check: { type: 'boolean' }, probe: { type: 'boolean' } }, USAGE);
+  if (values['probe'] && !values['check']) throw invalidArgument('--probe goes with --check');
   // the on-disk embedding cache is for evaluation runs; serving keeps embeddings in memory only
   process.env['SWITCHYARD_CACHE_DIR'] = '';
   const file = requireString(values, 'config', USAGE);
@@ -48,6 +53,12 @@ export async function runServe(argv: string[]): Promise<void> {
     );
     if (unset.length > 0) process.stderr.write(`warnings:\n${unset.join('\n')}\n`);
     process.stdout.write(`config OK: ${models.length} models, ${routes.length} routes, store ${store}${extras.length > 0 ? `, ${extras.join(', ')}` : ''}, listening would be on ${config.server.host}:${config.server.port}\nmodels:\n${models.join('\n')}\n${routes.length > 0 ? `routes:\n${routes.join('\n')}\n` : ''}`);
+    if (values['probe']) {
+      const results = await probeModels(config.models, process.env, config.timeouts.connectMs);
+      process.stdout.write(`probe (GET …/models with each model's key):\n${results.map((r) => `  ${r.ok ? 'ok  ' : 'FAIL'} ${r.target}: ${r.outcome} (${r.url})`).join('\n') || '  nothing to probe (replay models only)'}\n`);
+      const failed = results.filter((r) => !r.ok);
+      if (failed.length > 0) throw invalidArgument(`--probe: ${failed.length} of ${results.length} endpoints did not answer: ${failed.map((r) => r.target).join(', ')}`);
+    }
     return;
   }
   // SIGHUP: reload routes and keys (one reload at a time; a bad config keeps the running one)
