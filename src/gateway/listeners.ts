@@ -5,7 +5,7 @@
  * a second, plain listener on 127.0.0.1 that takes only requests carrying this process's random token,
  * so neither certificates nor client-certificate checks stand in the way and nobody else can use it.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -42,7 +42,12 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
     return { server, url, origin, ownPost: (post) => post, closeLoopback: async () => undefined };
   }
   const token = randomBytes(24).toString('base64url');
-  const own = createServer((req, res) => (req.headers[LOOPBACK_HEADER] === token ? handler(req, res) : sendError(res, 401, 'invalid_api_key', "this listener takes the gateway's own calls only")));
+  const expected = Buffer.from(token);
+  const ours = (v: string | string[] | undefined): boolean => {
+    const got = typeof v === 'string' ? Buffer.from(v) : undefined;
+    return got !== undefined && got.length === expected.length && timingSafeEqual(got, expected);
+  };
+  const own = createServer((req, res) => (ours(req.headers[LOOPBACK_HEADER]) ? handler(req, res) : sendError(res, 401, 'invalid_api_key', "this listener takes the gateway's own calls only")));
   const origin = `http://127.0.0.1:${await listenOn(own, 0, '127.0.0.1')}`;
   return {
     server,
