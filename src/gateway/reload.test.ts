@@ -95,7 +95,25 @@ describe('reloading models without a restart', () => {
     expect((await ask(a)).data.model).toBe(a);
   });
 
+  it('applies timeouts, retries, the answer cache and logging too; says what still needs a restart', async () => {
+    const base = config({ [a]: { at: 'fast' } });
+    await gateway.reload(base);
+    const on = { ...base, cache: { ...base.cache, enabled: true }, retries: 3, timeouts: { ...base.timeouts, totalMs: 60_000 } };
+    expect((await gateway.reload(on)).ignored).toEqual([]);
+    expect(gateway.config.retries).toBe(3);
+    expect(gateway.config.timeouts.totalMs).toBe(60_000);
+    await ask(a);
+    expect((await ask(a)).response.headers.get('x-switchyard-cache')).toBe('hit'); // the cache is on without a restart
+    const moved = { ...on, server: { ...on.server, port: 1 }, timeouts: { ...on.timeouts, connectMs: 1 } };
+    expect((await gateway.reload(moved)).ignored).toEqual(['server', 'timeouts.connectMs']);
+    expect(gateway.config.timeouts.connectMs).toBe(base.timeouts.connectMs); // kept: the pools use it
+    const off = await gateway.reload({ ...on, cache: { ...on.cache, enabled: false } });
+    expect(off.ignored).toEqual([]);
+    expect((await ask(a)).response.headers.get('x-switchyard-cache')).toBeNull();
+  });
+
   it('keeps the running models and routes when a route of the new config does not load', async () => {
+    await gateway.reload(config({ [a]: { at: 'fast' }, [b]: { at: 'fast' } }));
     const bad = { ...config({ [a]: { at: 'fast' } }), routes: { auto: { router: join(dir, 'missing.json'), lambda: 0.5, schedule: [] } } } as unknown as ReturnType<typeof config>;
     await expect(gateway.reload(bad)).rejects.toThrow(/missing\.json/);
     expect((await client.models.list()).data.map((m) => m.id)).toEqual([a, b]);

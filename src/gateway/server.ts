@@ -147,11 +147,11 @@ export class Gateway {
   private logFlushTimer: NodeJS.Timeout | undefined;
   private readonly nextRequestId: () => string;
   /** The retry policy's dependencies, for routed calls and proposers alike. */
-  private readonly retry: RetryDeps;
+  private retry: RetryDeps;
   /** The Responses API's stored responses. */
-  private readonly stored: StoredResponses;
+  private stored: StoredResponses;
   /** The exact-match answer cache, when enabled. */
-  private readonly cache: CompletionCache | undefined;
+  private cache: CompletionCache | undefined;
   /** Keys, budgets, rate limits and the models a key may name. */
   private readonly admission: Admission;
 
@@ -234,7 +234,8 @@ export class Gateway {
   /**
    * Applies a new config without a restart (`switchyard serve` does on SIGHUP): the models — added,
    * removed, prices, endpoints, deployments — the routes — router artifacts, λ, schedules, budgets,
-   * aggregators — and the API keys. Routes that learn save their state first and resume from it.
+   * aggregators, shadows — the API keys, timeouts (but the connect timeout), retries, the answer
+   * cache (emptied when its settings change), stored responses' settings, logging and tracing. Routes that learn save their state first and resume from it.
    * Every model transport and route is loaded before anything is swapped in, so a bad artifact or a
    * route naming a model no longer configured leaves the running config untouched (the error is
    * thrown); requests in flight finish with the models and routes they started with; a model whose
@@ -242,17 +243,22 @@ export class Gateway {
    * `ignored` when they changed.
    */
   async reload(next: GatewayConfig): Promise<ReloadResult> {
-    const fixed = ['server', 'timeouts', 'retries', 'store', 'logging', 'responses', 'cache'] as const;
-    const ignored = fixed.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.current[k]));
-    const models = modelChanges(this.current.models, next.models);
+    const before = this.current;
+    const fixed = ['server', 'store'] as const;
+    const ignored: string[] = fixed.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(before[k]));
+    if (next.timeouts.connectMs !== before.timeouts.connectMs) ignored.push('timeouts.connectMs'); // the connection pools keep theirs
+    const models = modelChanges(before.models, next.models);
     for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot before reload failed'));
-    const config: GatewayConfig = { ...this.current, models: next.models, routes: next.routes, auth: next.auth };
+    const config: GatewayConfig = { ...next, server: before.server, store: before.store, timeouts: { ...next.timeouts, connectMs: before.timeouts.connectMs } };
     const modelsChanged = models.added.length + models.removed.length + models.changed.length > 0;
     const set = modelsChanged ? await loadModelSet(next.models, this.post, this.now, this.models) : this.models;
     const loaded = new Map<string, LoadedRoute>();
     for (const [name, rc] of Object.entries(next.routes)) loaded.set(name, await loadRoute(name, rc, config, this.store));
     this.current = config;
     this.models = set;
+    this.retry = { ...this.retry, maxRetries: config.retries };
+    if (JSON.stringify(config.cache) !== JSON.stringify(before.cache)) this.cache = config.cache.enabled ? new CompletionCache(config.cache, this.store, this.now) : undefined;
+    if (JSON.stringify(config.responses) !== JSON.stringify(before.responses)) this.stored = new StoredResponses(this.store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
     this.routes.clear();
     for (const [name, route] of loaded) this.routes.set(name, route);
     this.startSync();
