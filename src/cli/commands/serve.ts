@@ -13,9 +13,9 @@ router + λ) or a configured model; GET /v1/models. See README for a complete co
 found and exits: 0 when the gateway would start, 2 with every problem listed when not.
 --probe also asks every endpoint (each model, each deployment) for its model list with the
 configured key, as the gateway would call it, and exits 2 when one does not answer 2xx.
-SIGHUP reloads the models (added, removed, prices, endpoints), the routes (router artifacts, λ,
-schedules) and the API keys from the config file without a restart; a config that does not load
-leaves the running one in force.`;
+SIGHUP reloads the config file without a restart — models, routes, keys, timeouts, retries, cache,
+logging (only server, store and timeouts.connectMs need one); a config that does not load leaves the
+running one in force.`;
 
 export async function runServe(argv: string[]): Promise<void> {
   const { values } = parse(argv, { config: { type: 'string' }, check: { type: 'boolean' }, probe: { type: 'boolean' } }, USAGE);
