@@ -12,10 +12,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Pool } from 'undici';
 import { loadDataset } from '../src/data/load.js';
 import { createRouter } from '../src/routers/registry.js';
-import { waitFor } from './gateway-trio.js';
+import { drive, waitFor } from './gateway-trio.js';
 
 const { values } = parseArgs({
   options: { a: { type: 'string' }, b: { type: 'string' }, batch: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' }, router: { type: 'string' }, data: { type: 'string' }, named: { type: 'boolean' } },
@@ -50,23 +49,9 @@ try {
   const texts = Array.from({ length: test.size }, (_, i) => test.text(i));
   const model = values.named ? (matrix.models[0]?.id as string) : 'auto';
   const batch = async (port: number, pid: number): Promise<{ cpu: number; ms: number }> => {
-    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64 });
     const c0 = cpuMs(pid);
-    const t0 = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: C }, async () => {
-        while (next < BATCH) {
-          const k = next++;
-          const res = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: texts[k % texts.length] }] }) });
-          await res.body.text();
-          if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
-        }
-      }),
-    );
-    const out = { cpu: cpuMs(pid) - c0, ms: performance.now() - t0 };
-    await pool.close();
-    return out;
+    const ms = await drive(port, model, texts, BATCH, C);
+    return { cpu: cpuMs(pid) - c0, ms };
   };
   await batch(PA, A.pid as number); // warm-up
   await batch(PB, B.pid as number);

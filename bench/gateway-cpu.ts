@@ -7,8 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Pool } from 'undici';
-import { startTrio } from './gateway-trio.js';
+import { drive, startTrio } from './gateway-trio.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string' }, router: { type: 'string' }, data: { type: 'string' } } });
 const N = Number(values.requests ?? 4000);
@@ -30,22 +29,8 @@ const texts = Array.from({ length: test.size }, (_, i) => test.text(i));
 const MODEL = matrix.models[0]?.id as string;
 
 async function run(port: number, model: string, pid: number, c: number): Promise<string> {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64 });
   const c0 = cpuMs(pid);
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: c }, async () => {
-      while (next < N) {
-        const k = next++;
-        const res = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: texts[k % texts.length] }] }) });
-        await res.body.text();
-        if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
-      }
-    }),
-  );
-  const secs = (performance.now() - t0) / 1000;
-  await pool.close();
+  const secs = (await drive(port, model, texts, N, c)) / 1000;
   return `${((1000 * (cpuMs(pid) - c0)) / N).toFixed(0).padStart(4)} µs CPU a request, ${(N / secs).toFixed(0).padStart(5)} req/s`;
 }
 

@@ -4,6 +4,7 @@
  * gateway serving the router as route `auto` at λ = 1 with an in-memory store.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Pool } from 'undici';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -62,4 +63,24 @@ export async function startTrio(data: string, routerSpec: string, ports: { upstr
     throw e;
   }
   return { matrix, router, upstream, proxy, gateway, stop };
+}
+
+/** Sends `n` chat requests naming `model` (the prompts in turn) to a server, `concurrency` at a time; resolves with the milliseconds it took. */
+export async function drive(port: number, model: string, texts: readonly string[], n: number, concurrency: number): Promise<number> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64 });
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const k = next++;
+        const res = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: texts[k % texts.length] }] }) });
+        await res.body.text();
+        if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+      }
+    }),
+  );
+  const ms = performance.now() - t0;
+  await pool.close();
+  return ms;
 }
