@@ -23,14 +23,13 @@ import { Admission } from './admission.js';
 import { GatewayMetrics } from './metrics.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
-import { ChatRequestSchema, FeedbackSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused, type ChatRequest } from './http.js';
+import { ChatRequestSchema, FeedbackSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused } from './http.js';
 import { InFlight } from './in-flight.js';
 import { requestLambda } from './request-lambda.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost } from './providers/openai-compatible.js';
 import { callModel, type ModelCallDeps, type RetryDeps } from './model-call.js';
 import { EmbeddingsRequestSchema, serveEmbeddings } from './embeddings.js';
 import { loadModelSet, modelChanges, upstreamsFor, type ModelChanges, type ModelSet } from './model-set.js';
-import { contentText } from './replay-upstream/replay-data.js';
 import type { AttemptOutcome } from './retry-policy.js';
 import { runUseLiteInWorker } from '../encoders/use-lite.js';
 import { serveCountTokens, serveMessages } from './messages-api.js';
@@ -50,6 +49,7 @@ import { CostModel } from '../routers/cost-model.js';
 import { costOf, type UsageLike } from './usage-cost.js';
 import { requestIds } from './request-id.js';
 import { requestTags } from './tags.js';
+import { fittingModels, requestTokens } from './context-window.js';
 import type { DecisionRecord, GatewayStore } from './store/store.js';
 
 export interface GatewayDeps {
@@ -75,28 +75,6 @@ interface RecentRequest {
   readonly costUsd: number;
 }
 
-
-/** A request's tokens as admission and context windows count them: its messages (cl100k) plus the completion tokens it asks for. */
-function requestTokens(body: ChatRequest): number {
-  const asked = Number(body['max_completion_tokens'] ?? body['max_tokens'] ?? 0);
-  return body.messages.reduce((sum, m) => sum + CostModel.countTokens(contentText(m.content)), 0) + (Number.isFinite(asked) && asked > 0 ? asked : 0);
-}
-
-/**
- * The route's models whose context window the request fits (undefined: none of them has a known
- * window, so all may take it — nothing is counted); empty when it fits none.
- */
-function fittingModels(route: LoadedRoute, models: Readonly<Record<string, ModelConfig>>, body: ChatRequest): readonly string[] | undefined {
-  let smallest = Infinity;
-  for (const m of route.models) smallest = Math.min(smallest, models[m]?.contextWindow ?? Infinity);
-  if (smallest === Infinity) return undefined;
-  // a token is at least one UTF-8 byte, at most 3 a UTF-16 unit: a request surely within the smallest window is not counted
-  const asked = Number(body['max_completion_tokens'] ?? body['max_tokens'] ?? 0);
-  const units = body.messages.reduce((sum, m) => sum + contentText(m.content).length, 0);
-  if (3 * units + (Number.isFinite(asked) && asked > 0 ? asked : 0) <= smallest) return undefined;
-  const needed = requestTokens(body);
-  return route.models.filter((m) => (models[m]?.contextWindow ?? Infinity) >= needed);
-}
 
 /** What a reload changed: the routes now served, models added/removed/changed, sections that need a restart. */
 export interface ReloadResult {
