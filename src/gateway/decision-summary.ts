@@ -77,33 +77,42 @@ function summariseRoute(route: string, list: readonly DecisionRecord[], scores: 
   };
 }
 
+/**
+ * The decisions' own predictions (the live router's candidates) for two models each — `pick` names
+ * them — summed over the decisions that predicted both: like-for-like costs and qualities.
+ */
+function comparePredictions(decisions: readonly DecisionRecord[], pick: (d: DecisionRecord) => readonly [string | null, string | null]): { n: number; costA: number; costB: number; qualityA: number; qualityB: number } {
+  const acc = { n: 0, costA: 0, costB: 0, qualityA: 0, qualityB: 0 };
+  for (const d of decisions) {
+    const [ma, mb] = pick(d);
+    const a = d.candidates.find((c) => c.model === ma);
+    const b = d.candidates.find((c) => c.model === mb);
+    if (a?.cost === undefined || b?.cost === undefined || a.quality === undefined || b.quality === undefined) continue;
+    acc.n++;
+    acc.costA += a.cost;
+    acc.costB += b.cost;
+    acc.qualityA += a.quality;
+    acc.qualityB += b.quality;
+  }
+  return acc;
+}
+
 function versusShadow(list: readonly DecisionRecord[]): RouteSummary['shadow'] {
   const shadowed = list.filter((d) => d.shadow !== undefined);
   if (shadowed.length === 0) return null;
-  const acc = { agree: 0, compared: 0, costLive: 0, costShadow: 0, qualityLive: 0, qualityShadow: 0 };
+  const shadowOf = (d: DecisionRecord): string => (d.shadow as NonNullable<DecisionRecord['shadow']>).model;
   const counts: Record<string, number> = {};
-  for (const d of shadowed) {
-    const s = (d.shadow as NonNullable<DecisionRecord['shadow']>).model;
-    counts[s] = (counts[s] ?? 0) + 1;
-    if (s === d.chosen) acc.agree++;
-    const live = d.candidates.find((c) => c.model === d.chosen);
-    const other = d.candidates.find((c) => c.model === s);
-    if (live?.cost === undefined || other?.cost === undefined || live.quality === undefined || other.quality === undefined) continue;
-    acc.compared++;
-    acc.costLive += live.cost;
-    acc.costShadow += other.cost;
-    acc.qualityLive += live.quality;
-    acc.qualityShadow += other.quality;
-  }
-  const n = Math.max(1, acc.compared);
+  for (const d of shadowed) counts[shadowOf(d)] = (counts[shadowOf(d)] ?? 0) + 1;
+  const p = comparePredictions(shadowed, (d) => [d.chosen, shadowOf(d)]);
+  const n = Math.max(1, p.n);
   return {
     requests: shadowed.length,
-    agreement: acc.agree / shadowed.length,
-    compared: acc.compared,
-    predictedCostLiveUsd: acc.costLive,
-    predictedCostShadowUsd: acc.costShadow,
-    predictedQualityLive: acc.qualityLive / n,
-    predictedQualityShadow: acc.qualityShadow / n,
+    agreement: shadowed.filter((d) => shadowOf(d) === d.chosen).length / shadowed.length,
+    compared: p.n,
+    predictedCostLiveUsd: p.costA,
+    predictedCostShadowUsd: p.costB,
+    predictedQualityLive: p.qualityA / n,
+    predictedQualityShadow: p.qualityB / n,
     shares: Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([m, c]) => [m, c / shadowed.length])),
   };
 }
@@ -120,26 +129,16 @@ function versusBest(answered: readonly DecisionRecord[]): RouteSummary['versusBe
   }
   const best = [...quality].sort((a, b) => b[1].sum / b[1].n - a[1].sum / a[1].n)[0]?.[0];
   if (best === undefined) return null;
-  const acc = { requests: 0, costBest: 0, costRouted: 0, qualityBest: 0, qualityRouted: 0 };
-  for (const d of answered) {
-    const b = d.candidates.find((c) => c.model === best);
-    const r = d.candidates.find((c) => c.model === d.answered);
-    if (b?.cost === undefined || r?.cost === undefined || b.quality === undefined || r.quality === undefined) continue;
-    acc.requests++;
-    acc.costBest += b.cost;
-    acc.costRouted += r.cost;
-    acc.qualityBest += b.quality;
-    acc.qualityRouted += r.quality;
-  }
-  if (acc.requests === 0 || !(acc.costBest > 0)) return null;
+  const p = comparePredictions(answered, (d) => [best, d.answered]);
+  if (p.n === 0 || !(p.costA > 0)) return null;
   return {
     model: best,
-    requests: acc.requests,
-    predictedCostBestUsd: acc.costBest,
-    predictedCostRoutedUsd: acc.costRouted,
-    saving: 1 - acc.costRouted / acc.costBest,
-    predictedQualityBest: acc.qualityBest / acc.requests,
-    predictedQualityRouted: acc.qualityRouted / acc.requests,
+    requests: p.n,
+    predictedCostBestUsd: p.costA,
+    predictedCostRoutedUsd: p.costB,
+    saving: 1 - p.costB / p.costA,
+    predictedQualityBest: p.qualityA / p.n,
+    predictedQualityRouted: p.qualityB / p.n,
   };
 }
 
