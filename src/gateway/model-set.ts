@@ -42,7 +42,16 @@ export function upstreamsFor(models: Readonly<Record<string, ModelConfig>>, prev
   return out;
 }
 
-/** The set for `models` (their transports loaded: a replay model's dataset is read here), reusing `previous`'s unchanged breakers. */
+/**
+ * The set for `models`: transports loaded for the models `previous` does not have as they are (a
+ * replay model's dataset is read here), `previous`'s transports and breakers kept for the others.
+ */
 export async function loadModelSet(models: Readonly<Record<string, ModelConfig>>, base: HttpPost, now: () => number, previous?: ModelSet): Promise<ModelSet> {
-  return { config: models, posts: await modelPosts(models, base, now), upstreams: upstreamsFor(models, previous, now) };
+  const kept = (id: string): boolean => previous !== undefined && same(previous.config[id], models[id]);
+  const posts = await modelPosts(Object.fromEntries(Object.entries(models).filter(([id]) => !kept(id))), base, now);
+  for (const id of Object.keys(models)) {
+    const post = kept(id) ? previous?.posts.get(id) : undefined;
+    if (post) posts.set(id, post);
+  }
+  return { config: models, posts, upstreams: upstreamsFor(models, previous, now) };
 }

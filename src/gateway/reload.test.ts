@@ -112,6 +112,16 @@ describe('reloading models without a restart', () => {
     expect((await ask(a)).response.headers.get('x-switchyard-cache')).toBeNull();
   });
 
+  it('keeps the transport of a model that did not change (an in-process replay model) when another one changes', async () => {
+    const replay = { provider: 'replay', data: dir, inputPricePerMTok: 1, outputPricePerMTok: 1 };
+    const withReplay = (price: number) => parseGatewayConfig({ server: { port: 0 }, store: { outbox: false }, retries: 0, models: { [a]: replay, [b]: { baseURL: url.fast, inputPricePerMTok: price, outputPricePerMTok: price } }, routes: {} });
+    await gateway.reload(withReplay(1));
+    expect((await ask(a)).data.choices[0]?.message.content).toMatch(/an answer to/);
+    expect((await gateway.reload(withReplay(5))).models).toEqual({ added: [], removed: [], changed: [b] });
+    expect((await ask(a)).data.choices[0]?.message.content).toMatch(/an answer to/); // still served in process
+    expect((await ask(b)).data.model).toBe(b);
+  });
+
   it('keeps the running models and routes when a route of the new config does not load', async () => {
     await gateway.reload(config({ [a]: { at: 'fast' }, [b]: { at: 'fast' } }));
     const bad = { ...config({ [a]: { at: 'fast' } }), routes: { auto: { router: join(dir, 'missing.json'), lambda: 0.5, schedule: [] } } } as unknown as ReturnType<typeof config>;

@@ -196,7 +196,7 @@ export class Gateway {
     if (back.restored > 0) g.log.info({ records: back.restored, outbox: config.store.outbox }, 'writing the records a previous process left in the outbox');
     if (back.invalid > 0) g.log.warn({ lines: back.invalid, outbox: config.store.outbox }, 'outbox lines that are not valid records were skipped');
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
-    g.models = await loadModelSet(config.models, g.post, g.now, g.models);
+    g.models = await loadModelSet(config.models, g.post, g.now);
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
     g.startSync();
     return g;
