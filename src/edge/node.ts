@@ -215,11 +215,14 @@ export class EdgeNode {
       return sendJson(res, 200, { object: 'list', data: [SWARM_MODEL, this.config.model.id].map((id) => ({ id, object: 'model', created: 0, owned_by: 'switchyard-edge' })) });
     }
     if (req.method !== 'POST' || (url !== '/edge/gossip' && url !== '/v1/chat/completions' && url !== '/v1/feedback')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
+    // one sender (a buggy or hostile node, or a client posing as one) cannot flood this node: refused before its body is read
+    if (url === '/edge/gossip' && !this.admitGossip(req.socket.remoteAddress ?? '')) {
+      req.resume();
+      return sendError(res, 429, 'rate_limited', `more than ${this.config.gossip.maxPerSecond} gossip messages a second from ${req.socket.remoteAddress ?? 'this address'}`, { 'retry-after': '1' });
+    }
     const text = await readBody(req, this.config.node.bodyLimitBytes);
     if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.node.bodyLimitBytes} bytes`);
     if (url === '/edge/gossip') {
-      // one sender (a buggy or hostile node, or a client posing as one) cannot flood this node
-      if (!this.admitGossip(req.socket.remoteAddress ?? '')) return sendError(res, 429, 'rate_limited', `more than ${this.config.gossip.maxPerSecond} gossip messages a second from ${req.socket.remoteAddress ?? 'this address'}`, { 'retry-after': '1' });
       if (this.secret) {
         const header = req.headers[SIGNATURE_HEADER];
         const verdict = verifyBody(this.secret, typeof header === 'string' ? header : undefined, text, this.now(), this.config.auth.maxSkewMs);
