@@ -92,8 +92,9 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect(Number(response.headers.get('x-switchyard-overhead-ms'))).toBeGreaterThanOrEqual(0);
     expect(response.headers.get('x-request-id')).toMatch(/^req_/);
     expect((await client.models.list()).data.map((m) => m.id)).toContain('auto');
-    expect(await client.models.retrieve('auto')).toMatchObject({ id: 'auto', object: 'model', owned_by: 'switchyard-route' });
-    expect(await client.models.retrieve(model as string)).toMatchObject({ id: model, owned_by: 'switchyard' });
+    expect(await client.models.retrieve('auto')).toMatchObject({ id: 'auto', object: 'model', owned_by: 'switchyard-route', models: meta.models.map((m) => m.id) });
+    const card = meta.models.find((m) => m.id === model);
+    expect(await client.models.retrieve(model as string)).toMatchObject({ id: model, owned_by: 'switchyard', pricing: { input_usd_per_mtok: card?.inputPricePerMTok, output_usd_per_mtok: card?.outputPricePerMTok } });
     await expect(client.models.retrieve('gpt-9')).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
   });
 

@@ -397,7 +397,13 @@ export class Gateway {
     }
     if (req.method === 'GET' && url?.startsWith('/v1/models')) {
       // the list (client.models.list), or one route or model (client.models.retrieve)
-      const card = (id: string): Record<string, unknown> => ({ id, object: 'model', created: 0, owned_by: this.routes.has(id) ? 'switchyard-route' : 'switchyard' });
+      // OpenAI's fields, and what a client choosing between them may want: a route's models; a model's prices and context window
+      const card = (id: string): Record<string, unknown> => {
+        const route = this.routes.get(id);
+        if (route) return { id, object: 'model', created: 0, owned_by: 'switchyard-route', models: route.models };
+        const m = this.config.models[id];
+        return { id, object: 'model', created: 0, owned_by: 'switchyard', pricing: { input_usd_per_mtok: m?.inputPricePerMTok, output_usd_per_mtok: m?.outputPricePerMTok }, ...(m?.contextWindow ? { context_window: m.contextWindow } : {}) };
+      };
       const key = keyOf(req.headers.authorization, this.config.auth.keys); // a key limited to some models sees those
       const listed = [...this.routes.keys(), ...Object.keys(this.config.models)].filter((id) => allowed(key, id));
       if (url === '/v1/models') return sendJson(res, 200, { object: 'list', data: listed.map(card) }, { 'x-request-id': requestId });
