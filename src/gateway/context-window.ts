@@ -10,8 +10,13 @@ import type { LoadedRoute } from './routes.js';
 
 /** A request's tokens as admission and context windows count them: its messages (cl100k) plus the completion tokens it asks for. */
 export function requestTokens(body: ChatRequest): number {
+  return body.messages.reduce((sum, m) => sum + CostModel.countTokens(contentText(m.content)), 0) + askedTokens(body);
+}
+
+/** The completion tokens a request asks for (`max_completion_tokens` or `max_tokens`; 0 when neither is a positive number). */
+function askedTokens(body: ChatRequest): number {
   const asked = Number(body['max_completion_tokens'] ?? body['max_tokens'] ?? 0);
-  return body.messages.reduce((sum, m) => sum + CostModel.countTokens(contentText(m.content)), 0) + (Number.isFinite(asked) && asked > 0 ? asked : 0);
+  return Number.isFinite(asked) && asked > 0 ? asked : 0;
 }
 
 /**
@@ -23,9 +28,8 @@ export function fittingModels(route: LoadedRoute, models: Readonly<Record<string
   for (const m of route.models) smallest = Math.min(smallest, models[m]?.contextWindow ?? Infinity);
   if (smallest === Infinity) return undefined;
   // a token is at least one UTF-8 byte, at most 3 a UTF-16 unit: a request surely within the smallest window is not counted
-  const asked = Number(body['max_completion_tokens'] ?? body['max_tokens'] ?? 0);
   const units = body.messages.reduce((sum, m) => sum + contentText(m.content).length, 0);
-  if (3 * units + (Number.isFinite(asked) && asked > 0 ? asked : 0) <= smallest) return undefined;
+  if (3 * units + askedTokens(body) <= smallest) return undefined;
   const needed = requestTokens(body);
   return route.models.filter((m) => (models[m]?.contextWindow ?? Infinity) >= needed);
 }

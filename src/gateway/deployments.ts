@@ -11,6 +11,12 @@ import type { ModelConfig } from './config.js';
 
 const RANK: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
+/** The model as each of its endpoints serves it: itself, or each deployment's overrides over it. */
+export function deploymentConfigs(model: ModelConfig): ModelConfig[] {
+  const deployments = model.deployments ?? [];
+  return deployments.length === 0 ? [model] : deployments.map(({ weight: _weight, ...d }) => ({ ...model, ...d }));
+}
+
 export class ModelUpstreams {
   readonly breakers: readonly CircuitBreaker[];
   private readonly configs: readonly ModelConfig[];
@@ -18,7 +24,7 @@ export class ModelUpstreams {
 
   constructor(model: ModelConfig, options: BreakerOptions, now: () => number) {
     const deployments = model.deployments ?? [];
-    this.configs = deployments.length === 0 ? [model] : deployments.map(({ weight: _weight, ...d }) => ({ ...model, ...d }));
+    this.configs = deploymentConfigs(model);
     this.weights = deployments.length === 0 ? [1] : deployments.map((d) => d.weight);
     this.breakers = this.configs.map(() => new CircuitBreaker(options, now));
   }

@@ -6,6 +6,9 @@
  */
 import { request } from 'undici';
 import type { ModelConfig } from './config.js';
+import { deploymentConfigs } from './deployments.js';
+import { ANTHROPIC_VERSION } from './providers/anthropic.js';
+import { endpointUrl, headersOf } from './providers/openai-compatible.js';
 
 /** How a probe asks (the gateway's own HTTP client by default; injectable for tests). */
 export type ProbeGet = (url: URL, headers: Record<string, string>, timeoutMs: number) => Promise<number>;
@@ -25,19 +28,17 @@ export interface ProbeResult {
   readonly outcome: string;
 }
 
-/** Every endpoint a model is called at: its own, or each deployment's (as deployments.ts derives them). */
+/** Every endpoint a model is called at: its own, or each deployment's. */
 function endpoints(id: string, m: ModelConfig): Array<{ target: string; config: ModelConfig }> {
-  if (!m.deployments || m.deployments.length === 0) return [{ target: id, config: m }];
-  return m.deployments.map(({ weight: _weight, ...d }, k) => ({ target: `${id} (deployment ${k})`, config: { ...m, ...d } }));
+  const configs = deploymentConfigs(m);
+  return configs.map((config, k) => ({ target: m.deployments?.length ? `${id} (deployment ${k})` : id, config }));
 }
 
 async function probeOne(target: string, m: ModelConfig, env: Readonly<Record<string, string | undefined>>, get: ProbeGet, timeoutMs: number): Promise<ProbeResult> {
-  const url = new URL(`${m.baseURL.replace(/\/$/, '')}/models`);
-  for (const [k, v] of Object.entries(m.query ?? {})) url.searchParams.set(k, v);
+  const url = endpointUrl(m, 'models');
   const key = m.apiKeyEnv ? env[m.apiKeyEnv] : undefined;
-  const headers: Record<string, string> = { ...m.headers };
-  for (const [name, variable] of Object.entries(m.headerEnv ?? {})) if (env[variable]) headers[name] = env[variable] as string;
-  if (key) Object.assign(headers, m.provider === 'anthropic' ? { 'x-api-key': key, 'anthropic-version': '2023-06-01' } : { authorization: `Bearer ${key}` });
+  const headers: Record<string, string> = { ...headersOf(m, env) };
+  if (key) Object.assign(headers, m.provider === 'anthropic' ? { 'x-api-key': key, 'anthropic-version': ANTHROPIC_VERSION } : { authorization: `Bearer ${key}` });
   try {
     const status = await get(url, headers, timeoutMs);
     const why = status === 401 || status === 403 ? `: the key was refused${m.apiKeyEnv && !key ? ` (${m.apiKeyEnv} is not set)` : ''}` : status === 404 ? ': no model list there (is baseURL right?)' : '';

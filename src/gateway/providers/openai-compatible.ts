@@ -67,11 +67,11 @@ export function fetchPost(fetchFn: typeof fetch): HttpPost {
 }
 
 /** The OpenAI-compatible endpoints the gateway calls. */
-export type Endpoint = 'chat/completions' | 'embeddings';
+export type Endpoint = 'chat/completions' | 'embeddings' | 'models';
 
 /** Each model's endpoint URLs, parsed once. */
 const urls = new WeakMap<ModelConfig, Partial<Record<Endpoint, URL>>>();
-function endpointUrl(model: ModelConfig, endpoint: Endpoint): URL {
+export function endpointUrl(model: ModelConfig, endpoint: Endpoint): URL {
   let known = urls.get(model);
   if (!known) urls.set(model, (known = {}));
   if (known[endpoint]) return known[endpoint];
@@ -82,7 +82,7 @@ function endpointUrl(model: ModelConfig, endpoint: Endpoint): URL {
 
 /** A model's own request headers: its static `headers`, then those read from the environment (`headerEnv`; unset variables send nothing). */
 const ownHeaders = new WeakMap<ModelConfig, Readonly<Record<string, string>>>();
-function headersOf(model: ModelConfig, env: Readonly<Record<string, string | undefined>>): Readonly<Record<string, string>> {
+export function headersOf(model: ModelConfig, env: Readonly<Record<string, string | undefined>>): Readonly<Record<string, string>> {
   if (!model.headers && !model.headerEnv) return NONE;
   if (!model.headerEnv) {
     let known = ownHeaders.get(model);
