@@ -97,7 +97,7 @@ describe('switchyard decisions / keys / serve', () => {
     writeFileSync(join(dir, 'sy.yaml'), 'store: { path: gw.db }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 2 }\n');
     const ok = run(['serve', '--config', join(dir, 'sy.yaml'), '--check']);
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(/^config OK: 1 models, 0 routes, store sqlite at .*gw\.db/);
+    expect(ok.stdout).toMatch(/^config OK: 1 models, 0 routes, store sqlite at .*gw\.db, no API keys \(open to every caller\)/);
     expect(ok.stdout).toMatch(/m: openai-compatible at http:\/\/127\.0\.0\.1:9\/v1, \$1 \/ \$2 per M tokens/);
     expect(ok.stderr).toBe('');
     writeFileSync(join(dir, 'keyed.yaml'), 'store: { path: gw.db }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", apiKeyEnv: SY_TEST_UNSET_KEY, inputPricePerMTok: 1, outputPricePerMTok: 2, deployments: [{ baseURL: "http://127.0.0.1:9/v1" }, { baseURL: "http://127.0.0.1:8/v1", headerEnv: { api-key: SY_TEST_UNSET_AZURE } }] }\n');

@@ -17,11 +17,13 @@ export class Admission {
     private readonly config: () => GatewayConfig,
     private readonly store: GatewayStore,
     private readonly now: () => number,
+    /** The keys in force: the config's and the admin API's (key-table.ts). */
+    private readonly keys: () => readonly KeyConfig[],
   ) {}
 
   /** The API key a bearer header names: its name, null when no keys are configured, undefined when missing or unknown. */
   readonly keyName = (authorization: string | undefined): string | null | undefined => {
-    const keys = this.config().auth.keys;
+    const keys = this.keys();
     return keys.length === 0 ? null : keyOf(authorization, keys)?.name;
   };
 
@@ -33,10 +35,10 @@ export class Admission {
   /** The bearer key, its budgets and its request rate. */
   async authorize(header: string | undefined): Promise<AuthResult> {
     try {
-      return await authorize(header, this.config().auth.keys, this.store, this.now());
+      return await authorize(header, this.keys(), this.store, this.now());
     } catch (e) {
       this.serveWhenDown(e);
-      return identify(header, this.config().auth.keys);
+      return identify(header, this.keys());
     }
   }
 
@@ -61,7 +63,7 @@ export class Admission {
    * configured keys there is nothing per key to report. A store that does not answer: 503.
    */
   async usage(res: ServerResponse, header: string | undefined, requestId: string): Promise<void> {
-    const who = identify(header, this.config().auth.keys);
+    const who = identify(header, this.keys());
     if (!who.ok) return sendError(res, who.status, who.code, who.message, { 'x-request-id': requestId });
     const key = who.key;
     if (!key) return sendJson(res, 200, { object: 'switchyard.usage', key: null, note: 'no API keys are configured: spend is tracked per key' }, { 'x-request-id': requestId });

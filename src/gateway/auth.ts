@@ -1,5 +1,5 @@
 /** API keys (kept as sha256 hashes) and per-key budgets (USD per UTC day / month). */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { GatewayConfig } from './config.js';
 import type { GatewayStore } from './store/store.js';
 
@@ -25,10 +25,21 @@ export function startOfUtcMonth(now: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 }
 
-/** The configured key a bearer header names (undefined: missing or unknown). */
+/** A new random API key (32 random bytes): shown once to its user; only its hash is kept. */
+export function newApiKey(): string {
+  return `sk-sy-${randomBytes(32).toString('base64url')}`;
+}
+
+/** Each key list indexed by hash, once (key lists are replaced, never changed in place). */
+const indexes = new WeakMap<readonly { readonly sha256: string }[], ReadonlyMap<string, { readonly sha256: string }>>();
+
+/** The configured key a bearer header names (undefined: missing or unknown): one hash and one lookup. */
 export function keyOf<K extends { readonly sha256: string }>(header: string | undefined, keys: readonly K[]): K | undefined {
   const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-  return token ? keys.find((k) => k.sha256 === hashKey(token)) : undefined;
+  if (!token || keys.length === 0) return undefined;
+  let index = indexes.get(keys);
+  if (!index) indexes.set(keys, (index = new Map(keys.map((k) => [k.sha256, k]))));
+  return index.get(hashKey(token)) as K | undefined;
 }
 
 /** May `key` name `model` (a route or a model)? A key without a `models` list may name any; no key (none configured) too. */

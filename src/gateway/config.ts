@@ -174,8 +174,15 @@ export const GatewayConfigSchema = z.strictObject({
           }),
         )
         .default([]),
+      /**
+       * Keys of the admin API (`/v1/admin/keys`: make, change, rotate and revoke API keys at run time,
+       * kept in the store); sha256 like `keys`. None: the admin API is off. They call nothing else.
+       */
+      adminKeys: z
+        .array(z.strictObject({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex characters (sha256 of the key)') }))
+        .default([]),
     })
-    .default({ keys: [] }),
+    .default({ keys: [], adminKeys: [] }),
   logging: z.strictObject({ prompts: z.boolean().default(false) }).default({ prompts: false }),
   /** OpenTelemetry spans per request and model call, through @opentelemetry/api (tracing.ts); the application registers the SDK. */
   tracing: z.boolean().default(false),

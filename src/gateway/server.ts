@@ -20,6 +20,8 @@ import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
 import { allowed, keyOf } from './auth.js';
 import { Admission } from './admission.js';
+import { serveAdmin } from './admin-api.js';
+import { KeyTable } from './key-table.js';
 import { GatewayMetrics } from './metrics.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
@@ -132,6 +134,9 @@ export class Gateway {
   private cache: CompletionCache | undefined;
   /** Keys, budgets, rate limits and the models a key may name. */
   private readonly admission: Admission;
+  /** The API keys in force: the config's and those made through the admin API. */
+  readonly keys: KeyTable;
+  private keysTimer: NodeJS.Timeout | undefined;
 
   /** The config in force (routes and keys change on reload). */
   get config(): GatewayConfig {
@@ -151,7 +156,7 @@ export class Gateway {
     this.rng = deps.rng ?? createRng(0);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.models = { config: config.models, posts: new Map(), upstreams: upstreamsFor(config.models, undefined, this.now) }; // transports loaded in create()
-    this.metrics = new GatewayMetrics(() => this.models.upstreams, () => this.current.auth.keys);
+    this.metrics = new GatewayMetrics(() => this.models.upstreams, () => this.keys.keys());
     // an outage of the store (a Redis restart) never fails an answered request: its records wait in memory
     this.tls = config.server.tls ? loadTls(config.server.tls, 'server.tls') : undefined;
     // user text encrypted at rest when configured (a missing or malformed key stops the start here)
@@ -167,7 +172,8 @@ export class Gateway {
     });
     this.nextRequestId = requestIds(this.now);
     this.retry = { maxRetries: config.retries, rng: this.rng, now: this.now, sleep: this.sleep };
-    this.admission = new Admission(() => this.current, this.store, this.now);
+    this.keys = new KeyTable(() => this.current.auth.keys, this.store);
+    this.admission = new Admission(() => this.current, this.store, this.now, () => this.keys.keys());
     this.cache = config.cache.enabled ? new CompletionCache(config.cache, this.store, this.now) : undefined;
     this.stored = new StoredResponses(this.store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
     if (deps.logger) this.log = deps.logger;
@@ -195,6 +201,10 @@ export class Gateway {
     const back = deps.leaveOutbox ? { restored: 0, invalid: 0 } : g.store.restore(); // what a previous process could not write before it stopped
     if (back.restored > 0) g.log.info({ records: back.restored, outbox: config.store.outbox }, 'writing the records a previous process left in the outbox');
     if (back.invalid > 0) g.log.warn({ lines: back.invalid, outbox: config.store.outbox }, 'outbox lines that are not valid records were skipped');
+    // keys made through the admin API; read again every store.syncMs (another replica may change them)
+    await g.keys.refresh().catch((e: unknown) => g.log.warn({ err: (e as Error).message }, 'admin-made API keys could not be read; only the config keys count until the store answers'));
+    g.keysTimer = setInterval(() => void g.keys.refresh().catch(() => undefined), config.store.syncMs);
+    g.keysTimer.unref();
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
     g.models = await loadModelSet(config.models, g.post, g.now);
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
@@ -274,6 +284,7 @@ export class Gateway {
   private async shutdown(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
     if (this.logFlushTimer) clearInterval(this.logFlushTimer);
+    if (this.keysTimer) clearInterval(this.keysTimer);
     const server = this.server;
     const closed = new Promise<void>((r) => (server?.listening ? server.close(() => r()) : r()));
     server?.closeIdleConnections();
@@ -404,7 +415,7 @@ export class Gateway {
         const m = this.config.models[id];
         return { id, object: 'model', created: 0, owned_by: 'switchyard', pricing: { input_usd_per_mtok: m?.inputPricePerMTok, output_usd_per_mtok: m?.outputPricePerMTok }, ...(m?.contextWindow ? { context_window: m.contextWindow } : {}) };
       };
-      const key = keyOf(req.headers.authorization, this.config.auth.keys); // a key limited to some models sees those
+      const key = keyOf(req.headers.authorization, this.keys.keys()); // a key limited to some models sees those
       const listed = [...this.routes.keys(), ...Object.keys(this.config.models)].filter((id) => allowed(key, id));
       if (url === '/v1/models') return sendJson(res, 200, { object: 'list', data: listed.map(card) }, { 'x-request-id': requestId });
       const id = decodeURIComponent(url.slice('/v1/models/'.length));
@@ -412,6 +423,12 @@ export class Gateway {
       return sendError(res, 404, 'model_not_found', `"${id}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`, { 'x-request-id': requestId });
     }
     if (req.method === 'GET' && url === '/v1/usage') return this.admission.usage(res, req.headers.authorization, requestId);
+    if (url?.startsWith('/v1/admin/')) {
+      const { auth, server, models } = this.config;
+      const known = (id: string): boolean => this.routes.has(id) || id in models;
+      const audit = (action: string, name: string, admin: string): void => this.log.info({ action, key: name, admin }, 'admin');
+      return serveAdmin(req, res, url, { adminKeys: auth.adminKeys, keys: this.keys, store: this.store, now: this.now, known, bodyLimitBytes: server.bodyLimitBytes, requestId, audit });
+    }
     if (req.method === 'POST' && (url === '/v1/responses' || url === '/v1/messages' || url === '/v1/completions')) {
       // the Responses, Anthropic Messages and legacy completions APIs go through /v1/chat/completions, which authenticates, routes and records them
       const deps = { post: this.ownPost, origin: this.origin, bodyLimitBytes: this.config.server.bodyLimitBytes, now: this.now, requestId };

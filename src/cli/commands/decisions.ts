@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { hashKey } from '../../gateway/auth.js';
+import { hashKey, newApiKey } from '../../gateway/auth.js';
 import { readGatewayConfig } from '../../gateway/config.js';
 import { openStore } from '../../gateway/store/open-store.js';
 import { EncryptedStore } from '../../gateway/store/encrypted-store.js';
@@ -101,8 +100,9 @@ function formatSpend(rows: readonly SpendRow[], by: string): string {
 
 const SKIPPED = { noDecision: 'with no decision recorded', notAnswered: 'not answered', noPrompt: 'without a kept prompt', otherRoute: 'on other routes' } as const;
 
-const KEYS_USAGE = `usage: switchyard keys hash KEY          the sha256 to put in auth.keys[].sha256
-       switchyard keys new --name NAME    a new random API key, and its auth.keys entry for the config`;
+const KEYS_USAGE = `usage: switchyard keys hash KEY          the sha256 to put in auth.keys[].sha256 (or auth.adminKeys)
+       switchyard keys new --name NAME    a new random API key, and its auth.keys entry for the config
+(keys can also be made at run time through the admin API, /v1/admin/keys: docs/gateway.md)`;
 
 export async function runKeys(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
@@ -112,8 +112,8 @@ export async function runKeys(argv: string[]): Promise<void> {
   const name = requireString(values, 'name', KEYS_USAGE);
   if (!/^[\w.-]+$/.test(name)) throw invalidArgument(`--name: letters, digits, '_', '.' and '-' only, got "${name}"`);
   // 32 random bytes: the key is shown once; only its hash goes into the config
-  const key = `sk-sy-${randomBytes(32).toString('base64url')}`;
+  const key = newApiKey();
   process.stderr.write('the key (give it to its user; it is not stored anywhere):\n');
   process.stdout.write(`${key}\n`);
-  process.stderr.write(`its entry under auth.keys in the config (budgets, limits and models optional):\n  - { name: ${name}, sha256: ${hashKey(key)} }\n`);
+  process.stderr.write(`its entry under auth.keys in the config (budgets, limits and models optional; or under auth.adminKeys, for the admin API):\n  - { name: ${name}, sha256: ${hashKey(key)} }\n`);
 }

@@ -8,7 +8,7 @@
  * the log's order).
  */
 import type { Cipher } from './encryption.js';
-import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
+import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent, StoredKey } from './store.js';
 
 export class EncryptedStore implements GatewayStore {
   constructor(
@@ -76,6 +76,16 @@ export class EncryptedStore implements GatewayStore {
   }
   deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean> {
     return this.inner.deleteExpiring(kind, id);
+  }
+  // API keys are kept as hashes, with their limits
+  putKey(key: StoredKey, mode: 'create' | 'update'): Promise<boolean> {
+    return this.inner.putKey(key, mode);
+  }
+  deleteKey(name: string): Promise<boolean> {
+    return this.inner.deleteKey(name);
+  }
+  listKeys(): Promise<StoredKey[]> {
+    return this.inner.listKeys();
   }
   ready(): Promise<void> {
     return this.inner.ready();

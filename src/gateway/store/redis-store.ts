@@ -10,10 +10,11 @@
  *   state:<route>           hash {artifact, seq}: the newest router snapshot (a Lua script keeps the later seq)
  *   prompt:<id>             a served prompt for feedback on another replica (expires)
  *   rate:<key>:<window>     requests of an API key in a one-minute window (expires)
+ *   api-keys                hash name → admin-made API key (JSON: its sha256 and limits)
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
+import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent, StoredKey } from './store.js';
 
 const SPEND_KEEP_MS = 40 * 24 * 3600_000;
 
@@ -30,9 +31,17 @@ if tonumber(ARGV[2]) >= cur then
 end
 return 0`;
 
+const UPDATE_KEY = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+return 0`;
+
 interface ScriptedRedis extends Redis {
   appendEvent(seqKey: string, eventsKey: string, event: string): Promise<number>;
   saveState(key: string, artifact: string, seq: string): Promise<number>;
+  updateKey(key: string, name: string, record: string): Promise<number>;
 }
 
 export interface RedisStoreOptions {
@@ -50,6 +59,7 @@ export class RedisStore implements GatewayStore {
     const redis = new Redis(options.url, { enableAutoPipelining: true, maxRetriesPerRequest: 3, lazyConnect: false });
     redis.defineCommand('appendEvent', { numberOfKeys: 2, lua: APPEND_EVENT });
     redis.defineCommand('saveState', { numberOfKeys: 1, lua: SAVE_STATE });
+    redis.defineCommand('updateKey', { numberOfKeys: 1, lua: UPDATE_KEY });
     // connection errors surface on the commands that need the connection; ioredis reconnects by itself
     redis.on('error', () => undefined);
     this.redis = redis as ScriptedRedis;
@@ -148,6 +158,23 @@ export class RedisStore implements GatewayStore {
 
   async deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean> {
     return (await this.redis.del(`${this.p}${kind}:${id}`)) > 0;
+  }
+
+  async putKey(key: StoredKey, mode: 'create' | 'update'): Promise<boolean> {
+    const record = JSON.stringify(key);
+    const done = mode === 'create' ? await this.redis.hsetnx(`${this.p}api-keys`, key.name, record) : await this.redis.updateKey(`${this.p}api-keys`, key.name, record);
+    return Number(done) === 1;
+  }
+
+  async deleteKey(name: string): Promise<boolean> {
+    return (await this.redis.hdel(`${this.p}api-keys`, name)) > 0;
+  }
+
+  async listKeys(): Promise<StoredKey[]> {
+    const all = await this.redis.hgetall(`${this.p}api-keys`);
+    return Object.keys(all)
+      .sort()
+      .map((name) => JSON.parse(all[name] as string) as StoredKey);
   }
 
   async close(): Promise<void> {

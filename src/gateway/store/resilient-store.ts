@@ -13,7 +13,7 @@
  */
 import type { Cipher } from './encryption.js';
 import { applyFact, claim, spill, type Fact } from './outbox.js';
-import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
+import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent, StoredKey } from './store.js';
 
 export class StoreUnavailableError extends Error {
   constructor(operation: string, cause: unknown) {
@@ -194,6 +194,15 @@ export class ResilientStore implements GatewayStore {
   }
   deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean> {
     return this.ask('deleteExpiring', () => this.inner.deleteExpiring(kind, id));
+  }
+  putKey(key: StoredKey, mode: 'create' | 'update'): Promise<boolean> {
+    return this.ask('putKey', () => this.inner.putKey(key, mode));
+  }
+  deleteKey(name: string): Promise<boolean> {
+    return this.ask('deleteKey', () => this.inner.deleteKey(name));
+  }
+  listKeys(): Promise<StoredKey[]> {
+    return this.ask('listKeys', () => this.inner.listKeys());
   }
   ready(): Promise<void> {
     return this.inner.ready();

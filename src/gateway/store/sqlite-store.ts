@@ -1,6 +1,6 @@
 /** The embedded store: SQLite through better-sqlite3, WAL journal, prepared statements. */
 import Database from 'better-sqlite3';
-import type { ShadowChoice, DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent } from './store.js';
+import type { ShadowChoice, DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent, StoredKey } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS decisions (
@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS feedback_events (seq INTEGER PRIMARY KEY AUTOINCREMEN
 CREATE INDEX IF NOT EXISTS feedback_events_route ON feedback_events(route, seq);
 CREATE TABLE IF NOT EXISTS expiring (kind TEXT NOT NULL, id TEXT NOT NULL, text TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (kind, id));
 CREATE INDEX IF NOT EXISTS expiring_expires ON expiring(expires);
+CREATE TABLE IF NOT EXISTS api_keys (name TEXT PRIMARY KEY, record TEXT NOT NULL);
 `;
 
 const FLUSH_MS = 25;
@@ -102,6 +103,10 @@ export class SqliteStore implements GatewayStore {
       getExpiring: this.db.prepare('SELECT text FROM expiring WHERE kind = ? AND id = ? AND expires > ?'),
       deleteExpiring: this.db.prepare('DELETE FROM expiring WHERE kind = ? AND id = ? AND expires > ?'),
       expire: this.db.prepare('DELETE FROM expiring WHERE expires <= ?'),
+      createKey: this.db.prepare('INSERT OR IGNORE INTO api_keys VALUES (?, ?)'),
+      updateKey: this.db.prepare('UPDATE api_keys SET record = ? WHERE name = ?'),
+      deleteKey: this.db.prepare('DELETE FROM api_keys WHERE name = ?'),
+      listKeys: this.db.prepare('SELECT record FROM api_keys ORDER BY name'),
     };
   }
 
@@ -228,6 +233,22 @@ export class SqliteStore implements GatewayStore {
   async deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean> {
     this.flush();
     return this.stmts.deleteExpiring.run(kind, id, Date.now()).changes > 0;
+  }
+
+  async putKey(key: StoredKey, mode: 'create' | 'update'): Promise<boolean> {
+    this.flush();
+    const record = JSON.stringify(key);
+    return (mode === 'create' ? this.stmts.createKey.run(key.name, record) : this.stmts.updateKey.run(record, key.name)).changes > 0;
+  }
+
+  async deleteKey(name: string): Promise<boolean> {
+    this.flush();
+    return this.stmts.deleteKey.run(name).changes > 0;
+  }
+
+  async listKeys(): Promise<StoredKey[]> {
+    this.flush();
+    return (this.stmts.listKeys.all() as Array<{ record: string }>).map((r) => JSON.parse(r.record) as StoredKey);
   }
 
   async ready(): Promise<void> {

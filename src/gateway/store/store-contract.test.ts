@@ -105,6 +105,21 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
       await store.putExpiring('prompt', 'r9', 'replaced', Date.now() + 60_000);
       expect(await store.getExpiring('prompt', 'r9')).toBe('replaced');
     });
+
+    it('keeps admin-made API keys: created once per name, updated only when there, listed by name, deleted', async () => {
+      const key = { name: 'team-b', sha256: 'b'.repeat(64), dailyBudgetUsd: 5, models: ['auto'], createdAt: 1000 };
+      expect(await store.listKeys()).toEqual([]);
+      expect(await store.putKey(key, 'update')).toBe(false); // nothing to update yet
+      expect(await store.putKey(key, 'create')).toBe(true);
+      expect(await store.putKey({ ...key, sha256: 'c'.repeat(64) }, 'create')).toBe(false); // the name is taken: the first stays
+      await store.putKey({ name: 'team-a', sha256: 'a'.repeat(64), createdAt: 2000 }, 'create');
+      expect(await store.listKeys()).toEqual([{ name: 'team-a', sha256: 'a'.repeat(64), createdAt: 2000 }, key]);
+      expect(await store.putKey({ ...key, dailyBudgetUsd: 7 }, 'update')).toBe(true);
+      expect((await store.listKeys())[1]).toEqual({ ...key, dailyBudgetUsd: 7 });
+      expect(await store.deleteKey('team-a')).toBe(true);
+      expect(await store.deleteKey('team-a')).toBe(false);
+      expect((await store.listKeys()).map((k) => k.name)).toEqual(['team-b']);
+    });
   });
 }
 

@@ -83,6 +83,22 @@ export interface RouterSnapshot {
  */
 export type ExpiringKind = 'prompt' | 'response' | 'cache';
 
+/**
+ * An API key made through the admin API (`/v1/admin/keys`; the config's keys stay in the config):
+ * its sha256 and limits, never the key itself. The same fields as a config key (`auth.keys[]`).
+ */
+export interface StoredKey {
+  readonly name: string;
+  readonly sha256: string;
+  readonly dailyBudgetUsd?: number;
+  readonly monthlyBudgetUsd?: number;
+  readonly requestsPerMinute?: number;
+  readonly tokensPerMinute?: number;
+  readonly models?: readonly string[];
+  /** Unix milliseconds. */
+  readonly createdAt: number;
+}
+
 /** What per-key rate limits count. */
 export type RateCounter = 'requests' | 'tokens';
 
@@ -118,6 +134,15 @@ export interface GatewayStore {
   getExpiring(kind: ExpiringKind, id: string): Promise<string | undefined>;
   /** Deletes it; true when there was one (not expired). */
   deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean>;
+  /**
+   * Keeps an admin-made API key: `create` only when no stored key has its name (atomic, so two
+   * replicas cannot both make one), `update` only when one does; false when that did not hold.
+   */
+  putKey(key: StoredKey, mode: 'create' | 'update'): Promise<boolean>;
+  /** Deletes the stored key of that name; true when there was one. */
+  deleteKey(name: string): Promise<boolean>;
+  /** Every stored key, by name. */
+  listKeys(): Promise<StoredKey[]>;
   /** Resolves when the store answers (SQLite: a query; Redis: PING); rejects with why not. */
   ready(): Promise<void>;
   close(): Promise<void>;

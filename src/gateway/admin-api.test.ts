@@ -1,0 +1,162 @@
+/**
+ * The admin API end to end: keys made, limited, rotated and revoked over HTTP, used at once by the
+ * official openai SDK against a replay upstream, kept across a restart (SQLite) and shared by two
+ * replicas (Redis, a redis-server the test starts).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasRedis, startRedis, type Running } from '../../test/helpers/processes.js';
+import { syntheticRows } from '../../test/helpers/synthetic.js';
+import { loadDataset } from '../data/load.js';
+import { writeDataset } from '../data/write.js';
+import { hashKey } from './auth.js';
+import { parseGatewayConfig, type GatewayConfig } from './config.js';
+import { ReplayData } from './replay-upstream/replay-data.js';
+import { ReplayUpstream } from './replay-upstream/server.js';
+import { Gateway } from './server.js';
+import { RedisStore } from './store/redis-store.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { GatewayStore } from './store/store.js';
+
+if (!hasRedis) console.warn('SKIP: redis-server is not installed (apt-get install -y redis-server), so the admin API across two replicas cannot run');
+
+const ADMIN = 'sk-admin-secret';
+const STAFF = 'sk-staff';
+
+describe('admin API for keys', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-admin-'));
+  const { meta, rows } = syntheticRows({ prompts: 40 });
+  writeDataset(dir, meta, rows, rows.flatMap((r) => Object.keys(r.outcomes).map((model) => ({ id: r.id, model, response: `[${model}] ${r.id}` }))));
+  const model = meta.models[0]?.id as string;
+  const prompt = rows[0]?.prompt as string;
+  const audit: string[] = [];
+  const logger = pino({}, { write: (line: string) => void audit.push(line) });
+  let upstream: ReplayUpstream;
+  let upstreamURL = '';
+  const gateways: Gateway[] = [];
+
+  const configFor = (over: Record<string, unknown> = {}): GatewayConfig =>
+    parseGatewayConfig({
+      server: { port: 0 },
+      models: Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: upstreamURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }])),
+      auth: { keys: [{ name: 'staff', sha256: hashKey(STAFF) }], adminKeys: [{ name: 'ops', sha256: hashKey(ADMIN) }] },
+      ...over,
+    });
+  const open = async (config: GatewayConfig, store: GatewayStore = new SqliteStore(':memory:')): Promise<string> => {
+    const g = await Gateway.create(config, { store, logger });
+    gateways.push(g);
+    return g.listen();
+  };
+  /** One admin call: status and JSON body. */
+  const admin = async (url: string, method: string, path: string, body?: unknown, key = ADMIN): Promise<{ status: number; json: Record<string, unknown> }> => {
+    const res = await fetch(`${url}/admin/keys${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+  const codeOf = (r: { json: Record<string, unknown> }): unknown => (r.json['error'] as { code?: string } | undefined)?.code;
+  const chat = (url: string, apiKey: string): Promise<unknown> => new OpenAI({ baseURL: url, apiKey, maxRetries: 0 }).chat.completions.create({ model, messages: [{ role: 'user', content: prompt }] });
+
+  beforeAll(async () => {
+    upstream = new ReplayUpstream(await ReplayData.load(loadDataset(dir)));
+    upstreamURL = await upstream.listen();
+  });
+  afterAll(async () => {
+    for (const g of gateways) await g.close().catch(() => undefined);
+    await upstream.close();
+  });
+
+  it('is off without auth.adminKeys, and takes only admin keys', async () => {
+    const off = await open(configFor({ auth: { keys: [{ name: 'staff', sha256: hashKey(STAFF) }] } }));
+    expect(await admin(off, 'GET', '')).toMatchObject({ status: 404, json: { error: { code: 'not_found' } } });
+    const url = await open(configFor());
+    expect(codeOf(await admin(url, 'GET', '', undefined, STAFF))).toBe('invalid_api_key'); // an API key is not an admin key
+    expect((await admin(url, 'GET', '', undefined, 'sk-wrong')).status).toBe(401);
+    await expect(chat(url, ADMIN)).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' }); // and an admin key calls no model
+    expect(await admin(url, 'PUT', '')).toMatchObject({ status: 404, json: { error: { code: 'not_found' } } });
+  });
+
+  it('makes a key that works at once, with its budget, models and spend; changes, rotates and revokes it', async () => {
+    const url = await open(configFor());
+    const made = await admin(url, 'POST', '', { name: 'team-x', daily_budget_usd: 1e-9, models: [model] });
+    expect(made.status).toBe(201);
+    expect(made.json).toMatchObject({ object: 'switchyard.api_key', name: 'team-x', source: 'admin', daily_budget_usd: 1e-9, monthly_budget_usd: null, models: [model], spend: { day_usd: 0 } });
+    const secret = made.json['key'] as string;
+    expect(secret).toMatch(/^sk-sy-[\w-]{43}$/);
+    await chat(url, secret); // spends more than its budget…
+    await expect(chat(url, secret)).rejects.toMatchObject({ status: 429, code: 'budget_exceeded' }); // …so the next is refused
+
+    const listed = await admin(url, 'GET', '');
+    const data = listed.json['data'] as Array<Record<string, unknown>>;
+    expect(data.map((k) => [k['name'], k['source']])).toEqual([['staff', 'config'], ['team-x', 'admin']]);
+    expect(JSON.stringify(listed.json)).not.toContain(hashKey(secret)); // neither secrets nor hashes are shown
+    expect(((data[1]?.['spend'] as { day_usd: number }).day_usd)).toBeGreaterThan(1e-9);
+
+    // a limit removed (null), a typo named, an unknown model named
+    expect(await admin(url, 'PATCH', '/team-x', { daily_budget_usd: null, monthly_budget_usd: 100 })).toMatchObject({ status: 200, json: { daily_budget_usd: null, monthly_budget_usd: 100, models: [model] } });
+    await chat(url, secret);
+    const other = meta.models[1]?.id as string;
+    await expect(new OpenAI({ baseURL: url, apiKey: secret, maxRetries: 0 }).chat.completions.create({ model: other, messages: [{ role: 'user', content: prompt }] })).rejects.toMatchObject({ status: 403, code: 'model_not_allowed' });
+    const typo = await admin(url, 'PATCH', '/team-x', { daily_budget: 5 });
+    expect(typo.status).toBe(400);
+    expect(JSON.stringify(typo.json)).toContain('daily_budget');
+    expect(await admin(url, 'PATCH', '/team-x', { models: [model, 'gpt-9'] })).toMatchObject({ status: 400, json: { error: { code: 'invalid_request', message: expect.stringContaining('models.1') } } });
+    expect(codeOf(await admin(url, 'POST', '', { name: 'bad name!' }))).toBe('invalid_request');
+
+    // names are unique across the config and the store; config keys change in the config file
+    expect(codeOf(await admin(url, 'POST', '', { name: 'team-x' }))).toBe('key_exists');
+    expect(codeOf(await admin(url, 'POST', '', { name: 'staff' }))).toBe('key_exists');
+    expect(codeOf(await admin(url, 'PATCH', '/staff', { daily_budget_usd: 1 }))).toBe('key_in_config');
+    expect(codeOf(await admin(url, 'DELETE', '/staff'))).toBe('key_in_config');
+    expect(await admin(url, 'GET', '/staff')).toMatchObject({ status: 200, json: { name: 'staff', source: 'config' } });
+
+    // rotation: a new secret, the old one refused, the spend kept under the name
+    const rotated = await admin(url, 'POST', '/team-x/rotate');
+    const fresh = rotated.json['key'] as string;
+    expect(fresh).not.toBe(secret);
+    await expect(chat(url, secret)).rejects.toMatchObject({ status: 401 });
+    await chat(url, fresh);
+    expect(((rotated.json['spend'] as { day_usd: number }).day_usd)).toBeGreaterThan(0);
+
+    expect(await admin(url, 'DELETE', '/team-x')).toMatchObject({ status: 200, json: { name: 'team-x', deleted: true } });
+    await expect(chat(url, fresh)).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
+    expect(codeOf(await admin(url, 'DELETE', '/team-x'))).toBe('key_not_found');
+    expect(codeOf(await admin(url, 'GET', '/team-x'))).toBe('key_not_found');
+    // every change is in the log, with the admin key's name and never a secret
+    const lines = audit.filter((l) => l.includes('"msg":"admin"')).map((l) => JSON.parse(l) as { action: string; key: string; admin: string });
+    expect(lines.map((l) => l.action)).toEqual(['create', 'update', 'rotate', 'delete']);
+    expect(lines.every((l) => l.admin === 'ops' && l.key === 'team-x')).toBe(true);
+    expect(audit.join('\n')).not.toContain(fresh);
+  });
+
+  it('keeps the keys it made across a restart (SQLite)', async () => {
+    const file = join(dir, 'keys.db');
+    const first = await Gateway.create(configFor(), { store: new SqliteStore(file), logger });
+    const url = await first.listen();
+    const secret = (await admin(url, 'POST', '', { name: 'kept', requests_per_minute: 100 })).json['key'] as string;
+    await first.close();
+    const again = await open(configFor(), new SqliteStore(file));
+    await chat(again, secret);
+    expect(await admin(again, 'GET', '/kept')).toMatchObject({ status: 200, json: { requests_per_minute: 100 } });
+  });
+
+  describe.skipIf(!hasRedis)('two replicas on one Redis', () => {
+    let redis: Running | undefined;
+    afterAll(async () => redis?.stop());
+
+    it("sees a key made on the other replica, and its revocation, within store.syncMs", async () => {
+      redis = await startRedis();
+      const shared = (): RedisStore => new RedisStore({ url: (redis as Running).ready, keyPrefix: 'admin-test:' });
+      const config = configFor({ store: { backend: 'redis', url: redis.ready, syncMs: 50 } });
+      const [a, b] = [await open(config, shared()), await open(config, shared())];
+      const secret = (await admin(a, 'POST', '', { name: 'both' })).json['key'] as string;
+      await new Promise((r) => setTimeout(r, 150));
+      await chat(b, secret);
+      await admin(a, 'DELETE', '/both');
+      await new Promise((r) => setTimeout(r, 150));
+      await expect(chat(b, secret)).rejects.toMatchObject({ status: 401 });
+    });
+  });
+});
