@@ -46,6 +46,13 @@ export const MODEL_FIELDS = {
   contextWindow: z.number().int().positive().optional(),
   /** The genai-prices provider id to look the model up under (openai, anthropic, groq, …). */
   priceProvider: z.string().optional(),
+  /**
+   * At most this many calls in flight to the model (to each of its deployments; a deployment may set
+   * its own): a routed request finding it full goes to its next-best model, as with an open circuit
+   * (a self-hosted server's capacity spills over to a hosted one); one naming it gets 429 with
+   * `retry-after`. Default: no limit.
+   */
+  maxInFlight: z.number().int().positive().optional(),
   /** This model's own first-byte and total timeouts (a reasoning model thinks long before its first token), over the config's `timeouts`. */
   timeouts: z.strictObject({ firstByteMs: z.number().int().positive().optional(), totalMs: z.number().int().positive().optional() }).optional(),
   /**
@@ -63,6 +70,7 @@ export const MODEL_FIELDS = {
         query: z.record(z.string(), z.string()).optional(),
         headerEnv: z.record(z.string().regex(HEADER_NAME, 'expected an HTTP header name'), z.string().min(1)).optional(),
         weight: z.number().positive().default(1),
+        maxInFlight: z.number().int().positive().optional(),
       }),
     )
     .min(1)
@@ -121,6 +129,11 @@ export const GatewayConfigSchema = z.strictObject({
       encoderWorker: z.boolean().default(true),
       /** Serve HTTPS (certificate and key files; `caFile` + `requireClientCert`: mutual TLS). Default: plain HTTP (TLS at a load balancer). */
       tls: TlsConfigSchema.optional(),
+      /**
+       * At most this many API requests answered at once; more get 503 `overloaded` with `retry-after`
+       * (the official SDKs retry it), instead of queueing until every request is slow. Default: no limit.
+       */
+      maxInFlight: z.number().int().positive().optional(),
     })
     .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 16 << 20, drainMs: 30_000, encoderWorker: true }),
   timeouts: z

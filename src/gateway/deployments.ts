@@ -21,12 +21,42 @@ export class ModelUpstreams {
   readonly breakers: readonly CircuitBreaker[];
   private readonly configs: readonly ModelConfig[];
   private readonly weights: readonly number[];
+  /** Each deployment's `maxInFlight`, and its calls in flight. */
+  private readonly caps: readonly (number | undefined)[];
+  private readonly busy: number[];
 
   constructor(model: ModelConfig, options: BreakerOptions, now: () => number) {
     const deployments = model.deployments ?? [];
     this.configs = deploymentConfigs(model);
     this.weights = deployments.length === 0 ? [1] : deployments.map((d) => d.weight);
     this.breakers = this.configs.map(() => new CircuitBreaker(options, now));
+    this.caps = this.configs.map((c) => c.maxInFlight);
+    this.busy = this.configs.map(() => 0);
+  }
+
+  private hasRoom(d: number): boolean {
+    const cap = this.caps[d];
+    return cap === undefined || (this.busy[d] as number) < cap;
+  }
+
+  /** A call to deployment `d` starts (counted against its `maxInFlight` until `release`). */
+  acquire(d: number): void {
+    this.busy[d] = (this.busy[d] as number) + 1;
+  }
+
+  release(d: number): void {
+    this.busy[d] = Math.max(0, (this.busy[d] as number) - 1);
+  }
+
+  /** Calls in flight to the model, over its deployments. */
+  get inFlight(): number {
+    return this.busy.reduce((a, b) => a + b, 0);
+  }
+
+  /** No call can start because every deployment whose circuit is not open is at its `maxInFlight` (and one is). */
+  get full(): boolean {
+    const up = this.configs.map((_, d) => d).filter((d) => (this.breakers[d] as CircuitBreaker).state !== 'open');
+    return up.length > 0 && up.every((d) => !this.hasRoom(d));
   }
 
   get size(): number {
@@ -40,12 +70,13 @@ export class ModelUpstreams {
 
   /**
    * The deployment the next call goes to: drawn by weight among those not in `tried` whose breaker
-   * lets a call through, else among the tried ones; undefined when every circuit is open.
+   * lets a call through and that has room (`maxInFlight`), else among the tried ones; undefined when
+   * none does.
    */
   pick(rng: Rng, tried: ReadonlySet<number>): number | undefined {
-    if (this.configs.length === 1) return (this.breakers[0] as CircuitBreaker).allow() ? 0 : undefined;
+    if (this.configs.length === 1) return this.hasRoom(0) && (this.breakers[0] as CircuitBreaker).allow() ? 0 : undefined;
     for (const fresh of [true, false]) {
-      const pool = this.configs.map((_, d) => d).filter((d) => tried.has(d) !== fresh && (this.breakers[d] as CircuitBreaker).state !== 'open');
+      const pool = this.configs.map((_, d) => d).filter((d) => tried.has(d) !== fresh && this.hasRoom(d) && (this.breakers[d] as CircuitBreaker).state !== 'open');
       while (pool.length > 0) {
         const total = pool.reduce((s, d) => s + (this.weights[d] as number), 0);
         let x = rng.next() * total;

@@ -158,6 +158,16 @@ export class GatewayMetrics {
       },
     });
     new Gauge({
+      name: 'switchyard_model_in_flight',
+      help: 'Calls in flight per upstream model, over its deployments (against models.X.maxInFlight)',
+      labelNames: ['model'],
+      registers: [this.registry],
+      collect(): void {
+        this.reset();
+        for (const [model, u] of upstreams()) this.set({ model }, u.inFlight);
+      },
+    });
+    new Gauge({
       name: 'switchyard_deployment_circuit_state',
       help: "Circuit breaker per deployment of a model with several (deployment: its position in the model's deployments): 0 closed, 1 half-open, 2 open",
       labelNames: ['model', 'deployment'],

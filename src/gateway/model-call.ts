@@ -43,8 +43,11 @@ export type ModelCall =
    * unless `tooLong`: the prompt does not fit this model's context, and a model with a larger one may answer.
    */
   | { readonly kind: 'refused'; readonly status: number | undefined; readonly body: string; readonly tooLong: boolean }
-  /** Retries used up or the circuit open: the caller falls back or gives up. */
-  | { readonly kind: 'failed'; readonly status: number | undefined; readonly outcome: AttemptOutcome }
+  /**
+   * Retries used up or the circuit open: the caller falls back or gives up. `busy`: every deployment
+   * was at its `maxInFlight` (reported as a 429 with `retry-after: 1`).
+   */
+  | { readonly kind: 'failed'; readonly status: number | undefined; readonly outcome: AttemptOutcome; readonly busy?: boolean }
   /** The client went away (deps.cancel): no answer is wanted any more. */
   | { readonly kind: 'cancelled' };
 
@@ -57,18 +60,37 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
   for (let attempt = 0; ; attempt++) {
     // a deployment whose circuit lets the call through, one not tried yet first
     const at = upstreams ? upstreams.pick(retry.rng, tried) : 0;
-    if (at === undefined) return { kind: 'failed', ...last };
+    if (at === undefined) {
+      if (attempt === 0 && upstreams?.full) return { kind: 'failed', status: 429, outcome: { kind: 'response', status: 429, headers: { 'retry-after': '1' } }, busy: true };
+      return { kind: 'failed', ...last };
+    }
     tried.add(at);
     const breaker = upstreams?.breakers[at];
-    const result = await callEndpoint(upstreams ? upstreams.config(at) : model, modelId, body, limits, { post: deps.post, env: deps.env, cancel: deps.cancel, headers: deps.headers }, endpoint);
+    // counted against the deployment's maxInFlight until the answer is read (finish) or the call failed
+    upstreams?.acquire(at);
+    let held = upstreams !== undefined;
+    const free = (): void => {
+      if (held) upstreams?.release(at);
+      held = false;
+    };
+    let result: UpstreamResult;
+    try {
+      result = await callEndpoint(upstreams ? upstreams.config(at) : model, modelId, body, limits, { post: deps.post, env: deps.env, cancel: deps.cancel, headers: deps.headers }, endpoint);
+    } catch (e) {
+      free();
+      throw e;
+    }
     if (deps.cancel?.aborted) {
       if (result.ok) result.finish();
+      free();
       return { kind: 'cancelled' }; // not the upstream's fault: its breaker is not told
     }
     if (result.ok) {
       breaker?.success();
-      return { kind: 'ok', result, deployment: at };
+      const finish = result.finish;
+      return { kind: 'ok', result: held ? { ...result, finish: () => (free(), finish()) } : result, deployment: at };
     }
+    free();
     last = { status: result.status, outcome: result.outcome };
     const retryable = result.outcome.kind !== 'response' || isRetryableStatus(result.outcome.status);
     if (retryable) breaker?.failure();

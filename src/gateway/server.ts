@@ -326,6 +326,12 @@ export class Gateway {
 
   /** One request, tracked while in flight; its signal fires when the client goes away before the answer is complete. */
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const cap = this.current.server.maxInFlight;
+    if (cap !== undefined && this.inFlight.size >= cap && req.url?.startsWith('/v1/')) {
+      // shed load early (probes and metrics still answer): the SDKs retry a 503 after retry-after
+      this.metrics.errors.of('overloaded', '503').value++;
+      return sendError(res, 503, 'overloaded', `the gateway is answering ${this.inFlight.size} requests, its server.maxInFlight; retry shortly`, { 'retry-after': '1' });
+    }
     const client = this.inFlight.track(res);
     const span = this.current.tracing ? startRequestSpan(req.method ?? '', (req.url ?? '').split('?')[0] as string, req.headers) : undefined;
     try {
@@ -548,7 +554,7 @@ export class Gateway {
     };
     const upstreamBody: Record<string, unknown> = { ...(proposals.length > 0 ? aggregateRequest(body, proposals) : body) };
     if (body.stream) upstreamBody['stream_options'] = { ...(body.stream_options ?? {}), include_usage: true };
-    let last: { status: number | undefined; outcome: AttemptOutcome | undefined } = { status: undefined, outcome: undefined };
+    let last: { status: number | undefined; outcome: AttemptOutcome | undefined; busy?: boolean | undefined } = { status: undefined, outcome: undefined };
     const overhead = performance.now() - started; // gateway time before the first upstream call
     for (const modelId of order) {
       const model = models.config[modelId] as ModelConfig;
@@ -601,6 +607,7 @@ export class Gateway {
     }
     const status = last.status === 429 ? 429 : 502;
     await this.record(decision(null, status, 0), undefined);
-    sendError(res, status, 'upstream_unavailable', `every model failed (${order.join(', ')}); last: ${last.status ?? last.outcome?.kind ?? 'unknown'}`, { 'x-request-id': requestId });
+    const why = last.busy ? `${order[order.length - 1]} is at its maxInFlight` : `${last.status ?? last.outcome?.kind ?? 'unknown'}`;
+    sendError(res, status, 'upstream_unavailable', `every model failed (${order.join(', ')}); last: ${why}`, { 'x-request-id': requestId, ...(last.busy ? { 'retry-after': '1' } : {}) });
   }
 }

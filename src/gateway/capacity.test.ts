@@ -1,0 +1,117 @@
+/**
+ * Capacity: a model's `maxInFlight` (a full model's requests spill over to the route's next-best
+ * model; one named directly gets 429 with retry-after) and the gateway's `server.maxInFlight` (503
+ * `overloaded`), end to end with the openai SDK against replay upstreams.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticRows } from '../../test/helpers/synthetic.js';
+import { createRng } from '../core/random.js';
+import { buildMatrix, loadDataset } from '../data/load.js';
+import { writeDataset } from '../data/write.js';
+import { createRouter } from '../routers/registry.js';
+import { parseGatewayConfig, type GatewayConfig } from './config.js';
+import { ModelUpstreams } from './deployments.js';
+import { ReplayData } from './replay-upstream/replay-data.js';
+import { ReplayUpstream } from './replay-upstream/server.js';
+import { Gateway } from './server.js';
+import { SqliteStore } from './store/sqlite-store.js';
+
+describe('deployments with maxInFlight', () => {
+  it('picks only deployments with room, and says when every one is full', () => {
+    const u = new ModelUpstreams({ baseURL: 'http://a/v1', maxInFlight: 2, deployments: [{ baseURL: 'http://a/v1', weight: 1 }, { baseURL: 'http://b/v1', weight: 1, maxInFlight: 1 }] } as never, { failureThreshold: 3, cooldownMs: 1000 }, () => 0);
+    const rng = createRng(3);
+    u.acquire(1);
+    for (let k = 0; k < 20; k++) expect(u.pick(rng, new Set())).toBe(0); // b is full (its own cap, 1)
+    u.acquire(0);
+    expect(u.full).toBe(false);
+    u.acquire(0);
+    expect(u.full).toBe(true); // a took the model's cap, 2
+    expect(u.pick(rng, new Set())).toBeUndefined();
+    expect(u.inFlight).toBe(3);
+    u.release(1);
+    expect(u.pick(rng, new Set())).toBe(1);
+  });
+});
+
+describe('capacity (openai SDK → gateway → replay-upstream)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-cap-'));
+  const { meta, rows } = syntheticRows({ prompts: 120 });
+  writeDataset(dir, meta, rows, rows.flatMap((r) => Object.keys(r.outcomes).map((model) => ({ id: r.id, model, response: `[${model}] ${r.id}` }))));
+  const prompt = (rows.find((r) => r.split === 'test') as (typeof rows)[number]).prompt;
+  const logger = pino({ level: 'silent' });
+  let fast: ReplayUpstream;
+  let slow: ReplayUpstream;
+  let fastURL = '';
+  let slowURL = '';
+  let artifact = '';
+  let best = '';
+  const gateways: Gateway[] = [];
+
+  beforeAll(async () => {
+    const data = await ReplayData.load(loadDataset(dir));
+    fast = new ReplayUpstream(data);
+    slow = new ReplayUpstream(data, { latencyMs: 400 });
+    [fastURL, slowURL] = [await fast.listen(), await slow.listen()];
+    const router = createRouter('knn:encoder=hashing:dim=256');
+    await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
+    artifact = join(dir, 'knn.json');
+    writeFileSync(artifact, JSON.stringify(router.toArtifact()));
+    best = (await router.route([{ text: prompt }], { lambda: 0 }))[0]?.models[0] as string;
+  });
+  afterAll(async () => {
+    for (const g of gateways) await g.close().catch(() => undefined);
+    await fast.close();
+    await slow.close();
+  });
+
+  /** The router's first choice is slow and takes one call at a time; the others are fast. */
+  const start = async (server: Record<string, unknown> = {}): Promise<{ url: string; client: OpenAI }> => {
+    const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: m.id === best ? slowURL : fastURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok, ...(m.id === best ? { maxInFlight: 1 } : {}) }]));
+    const config: GatewayConfig = parseGatewayConfig({ server: { port: 0, ...server }, retries: 0, models, routes: { auto: { router: artifact, lambda: 0 } } });
+    const g = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger });
+    gateways.push(g);
+    const url = await g.listen();
+    return { url, client: new OpenAI({ baseURL: url, apiKey: 'sk-test', maxRetries: 0 }) };
+  };
+  const ask = (client: OpenAI, model = 'auto') => client.chat.completions.create({ model, messages: [{ role: 'user', content: prompt }] }).withResponse();
+
+  it("spills a full model's requests over to the next-best model, and takes them back once it has room", async () => {
+    const { url, client } = await start();
+    const first = ask(client);
+    await new Promise((r) => setTimeout(r, 100)); // the first call holds the slow model's one slot
+    const metrics = await (await fetch(url.replace(/\/v1$/, '/metrics'))).text();
+    expect(metrics).toContain(`switchyard_model_in_flight{model="${best}"} 1`);
+    const others = await Promise.all([ask(client), ask(client)]);
+    for (const o of others) {
+      expect(o.response.headers.get('x-switchyard-model')).not.toBe(best);
+      expect(o.response.headers.get('x-switchyard-fallback-from')).toBe(best);
+    }
+    expect((await first).response.headers.get('x-switchyard-model')).toBe(best);
+    // named directly while full: 429 with retry-after (the SDKs retry it)
+    const held = ask(client);
+    await new Promise((r) => setTimeout(r, 100));
+    const direct = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: best, messages: [{ role: 'user', content: prompt }] }) });
+    expect(direct.status).toBe(429);
+    expect(direct.headers.get('retry-after')).toBe('1');
+    expect(((await direct.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringContaining('maxInFlight') });
+    await held;
+    const again = await ask(client); // the slot is free again
+    expect(again.response.headers.get('x-switchyard-model')).toBe(best);
+    expect(again.response.headers.get('x-switchyard-fallback-from')).toBeNull();
+  });
+
+  it('sheds requests beyond server.maxInFlight with 503 overloaded, while probes still answer', async () => {
+    const { url, client } = await start({ maxInFlight: 1 });
+    const first = ask(client, best);
+    await new Promise((r) => setTimeout(r, 100));
+    await expect(ask(client)).rejects.toMatchObject({ status: 503, code: 'overloaded' });
+    expect((await fetch(url.replace(/\/v1$/, '/health'))).status).toBe(200);
+    await first;
+    expect((await ask(client)).response.status).toBe(200);
+  });
+});
