@@ -118,7 +118,7 @@ describe('switchyard decisions / keys / serve', () => {
     writeFileSync(join(dir, 'unwritten.jsonl'), `${JSON.stringify({ op: 'recordDecision', decision })}\n`);
     const check = run(['serve', '--config', join(dir, 'sy.yaml'), '--check']);
     expect(check.status, check.stderr).toBe(0);
-    expect(check.stdout).toMatch(/1 records in the outbox .*unwritten\.jsonl \(written at the next start\)/);
+    expect(check.stdout).toMatch(/1 records in the outbox .*unwritten\.jsonl and its journals \(written at the next start\)/);
     expect(run(['decisions', '--config', join(dir, 'sy.yaml')]).stdout).not.toMatch(/req_outbox/); // --check only looked
     const gw = await startCli(['serve', '--config', join(dir, 'sy.yaml')]);
     await gw.stop();

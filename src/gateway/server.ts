@@ -383,7 +383,7 @@ export class Gateway {
     this.metrics.observeRequest({ route: d.route, chosen: d.chosen, answered: d.answered, status: d.status, costUsd: d.costUsd, latencyMs: d.latencyMs, upstreamMs, overheadMs });
     this.log.info({ requestId: d.requestId, route: d.route, key: d.keyId, chosen: d.chosen, model: d.answered, status: d.status, costUsd: d.costUsd, latencyMs: Number(d.latencyMs.toFixed(3)), ...(this.config.logging.prompts && recent ? { prompt: recent.prompt } : {}) }, 'request');
     await this.store.recordDecision(d);
-    if (d.keyId && d.costUsd > 0) await this.store.addSpend(d.keyId, d.costUsd, d.time);
+    if (d.keyId && d.costUsd > 0) await this.store.addSpend(d.keyId, d.costUsd, d.time, d.requestId);
     if (recent) this.remember(d.requestId, recent);
     if (recent && this.store.shared && this.routes.get(d.route)?.learning.learns) {
       await this.store.putExpiring('prompt', d.requestId, recent.prompt, d.time + PENDING_PROMPT_MS);

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { readGatewayConfig } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/server.js';
 import { probeModels } from '../../gateway/probe.js';
+import { orphanJournals, waitingIn } from '../../gateway/store/outbox.js';
 import { invalidArgument } from '../../core/errors.js';
 import { parse, requireString } from '../args.js';
 
@@ -42,8 +43,10 @@ export async function runServe(argv: string[]): Promise<void> {
     const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out${m.contextWindow ? `, context ${m.contextWindow} tokens` : ''}`);
     const routes = Object.entries(config.routes).map(([id, r]) => `  ${id}: ${r.router}, λ ${r.lambda}${r.schedule.length > 0 ? ' (scheduled)' : ''}${r.budget ? ' (budget-controlled)' : ''}${r.shadow ? `, shadow ${r.shadow}` : ''}`);
     const store = config.store.backend === 'redis' ? `redis at ${config.store.url}` : `sqlite at ${config.store.path}`;
-    const waiting = config.store.outbox !== false && existsSync(config.store.outbox) ? readFileSync(config.store.outbox, 'utf8').split('\n').filter((l) => l.trim() !== '').length : 0;
-    const extras = [config.cache.enabled ? `answer cache (${config.cache.ttlSeconds} s)` : '', config.tracing ? 'tracing' : '', config.responses.store ? '' : 'no stored responses', config.store.encryption ? 'encrypted at rest' : '', config.server.tls ? `HTTPS${config.server.tls.requireClientCert ? ' with client certificates' : ''}` : '', config.auth.keys.length + storedKeys > 0 ? `${config.auth.keys.length} API keys in the config, ${storedKeys} made through the admin API` : 'no API keys (open to every caller)', config.auth.adminKeys.length > 0 ? 'admin API on' : '', waiting > 0 ? `${waiting} records in the outbox ${config.store.outbox} (written at the next start)` : ''].filter(Boolean);
+    // records a stopped gateway left: in the outbox (a graceful stop), in journals (a killed process)
+    const outbox = config.store.outbox === false ? undefined : resolvePath(config.store.outbox);
+    const waiting = outbox ? [outbox, ...orphanJournals(outbox)].reduce((n, f) => n + waitingIn(f), 0) : 0;
+    const extras = [config.cache.enabled ? `answer cache (${config.cache.ttlSeconds} s)` : '', config.tracing ? 'tracing' : '', config.responses.store ? '' : 'no stored responses', config.store.encryption ? 'encrypted at rest' : '', config.server.tls ? `HTTPS${config.server.tls.requireClientCert ? ' with client certificates' : ''}` : '', config.auth.keys.length + storedKeys > 0 ? `${config.auth.keys.length} API keys in the config, ${storedKeys} made through the admin API` : 'no API keys (open to every caller)', config.auth.adminKeys.length > 0 ? 'admin API on' : '', waiting > 0 ? `${waiting} records in the outbox ${config.store.outbox} and its journals (written at the next start)` : ''].filter(Boolean);
     // variables a model reads its key or headers from, and that are not set here
     const unset = Object.entries(config.models).flatMap(([id, m]) =>
       [m, ...(m.deployments ?? [])].flatMap((d, k) => {

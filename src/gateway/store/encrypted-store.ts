@@ -56,8 +56,8 @@ export class EncryptedStore implements GatewayStore {
   listFeedback(since?: number): Promise<FeedbackRecord[]> {
     return this.inner.listFeedback(since);
   }
-  addSpend(keyId: string, usd: number, time: number): Promise<void> {
-    return this.inner.addSpend(keyId, usd, time);
+  addSpend(keyId: string, usd: number, time: number, id?: string): Promise<void> {
+    return this.inner.addSpend(keyId, usd, time, id);
   }
   countInWindow(counter: RateCounter, keyId: string, windowStart: number, amount?: number): Promise<number> {
     return this.inner.countInWindow(counter, keyId, windowStart, amount);

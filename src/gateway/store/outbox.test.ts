@@ -2,13 +2,13 @@
  * The outbox: writes a store still refused at close are kept on disk and written at the next start.
  * A real SQLite store behind a switch that makes every call fail (an outage).
  */
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createCipher } from './encryption.js';
-import { claim } from './outbox.js';
+import { claim, journalPath } from './outbox.js';
 import { ResilientStore } from './resilient-store.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { DecisionRecord, GatewayStore } from './store.js';
@@ -128,5 +128,48 @@ describe('outbox', () => {
     await none.close();
     expect(none.pendingWrites).toBe(1); // the gateway logs these as lost
     expect(errors).toContain('recordDecision');
+  });
+
+  it('journals the writes it queues while the store is down, and removes the journal once they are written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-journal-'));
+    const outbox = join(dir, 'outbox.jsonl');
+    const { store, outage } = flaky(new SqliteStore(':memory:'));
+    const s = new ResilientStore(store, hooks(outbox));
+    await s.recordDecision(decision('req_up')); // written at once: no journal
+    expect(existsSync(journalPath(outbox))).toBe(false);
+    outage.down = true;
+    await s.recordDecision(decision('req_1'));
+    await s.addSpend('team', 0.25, 1_700_000_000_000, 'req_1');
+    const journal = readFileSync(journalPath(outbox), 'utf8').trim().split('\n');
+    expect(journal.map((l) => (JSON.parse(l) as { op: string }).op)).toEqual(['recordDecision', 'addSpend']);
+    expect(statSync(journalPath(outbox)).mode & 0o777).toBe(0o600);
+    outage.down = false;
+    await s.flush();
+    expect(existsSync(journalPath(outbox))).toBe(false); // the queue is empty
+    expect(await s.getDecision('req_1')).toEqual(decision('req_1'));
+    await s.close();
+  });
+
+  it("writes a killed process's journal at the next start, skipping the records it marked as written", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-journal-'));
+    const outbox = join(dir, 'outbox.jsonl');
+    const db = join(dir, 'a.db');
+    const { store, outage } = flaky(new SqliteStore(db));
+    const killed = new ResilientStore(store, hooks(outbox));
+    outage.down = true;
+    for (const id of ['req_1', 'req_2', 'req_3']) await killed.recordDecision(decision(id));
+    await killed.addSpend('team', 0.5, 1_700_000_000_000, 'req_3');
+    // never closed: as if killed; an earlier process of the same pid (a restarted container's pid 1) left it
+    renameSync(journalPath(outbox), `${outbox}.journal-${process.pid}-earlier`);
+    appendFileSync(`${outbox}.journal-${process.pid}-earlier`, '#1\n'); // it had written req_1 before it died
+    writeFileSync(`${outbox}.journal-${process.ppid}-live`, '{}\n'); // a running process's (this one's parent): left alone
+    const next = new ResilientStore(new SqliteStore(db), hooks(outbox));
+    expect(next.restore()).toEqual({ restored: 3, invalid: 0 });
+    await next.flush();
+    expect(await next.getDecision('req_1')).toBeUndefined(); // marked as written (by the store the killed process had)
+    expect((await next.getDecision('req_3'))?.requestId).toBe('req_3');
+    expect(await next.spend('team', 0)).toBeCloseTo(0.5);
+    expect(readdirSync(dir).filter((f) => f.includes('journal'))).toEqual([`outbox.jsonl.journal-${process.ppid}-live`]);
+    await next.close();
   });
 });

@@ -2,13 +2,21 @@
  * The outbox: records the store had not taken when the gateway stopped (an outage still going on at
  * shutdown), kept in a local JSON Lines file and handed back to the store at the next start, so a
  * graceful stop during a Redis outage loses no decision, spend or feedback. Each record is one of the
- * store's fact writes (`Fact`), validated when read back. A process killed without a graceful stop
- * still loses what it held in memory.
+ * store's fact writes (`Fact`), validated when read back.
+ *
+ * The journal covers a process that is killed (SIGKILL, out of memory, the machine lost) during an
+ * outage: each record the store refuses is appended to `<outbox>.journal-<pid>-<start>` as it is queued, a
+ * `#n` line marks the first n as written once the store takes them, and the file goes when the queue
+ * is empty. A start claims the outbox and the journals of processes no longer running (or of an
+ * earlier process with its own pid: a restarted container's gateway is often pid 1). A crash while
+ * a record is being written may write it twice: decisions, spend (by request id) and kept documents
+ * count once; a feedback score may be counted twice.
  *
  * Several gateways on one host may share the file: each appends its records in one write at stop,
  * and at start claims the whole file by renaming it (only one rename succeeds) before reading it.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Cipher } from './encryption.js';
 import type { DecisionRecord, ExpiringKind, GatewayStore } from './store.js';
@@ -36,14 +44,14 @@ const DecisionSchema = z.object({
 /** One write of what happened, as data (so it can wait in memory, and on disk at a stop). */
 export type Fact =
   | { readonly op: 'recordDecision'; readonly decision: DecisionRecord }
-  | { readonly op: 'addSpend'; readonly keyId: string; readonly usd: number; readonly time: number }
+  | { readonly op: 'addSpend'; readonly keyId: string; readonly usd: number; readonly time: number; readonly id?: string }
   | { readonly op: 'recordFeedback'; readonly requestId: string; readonly score: number; readonly time: number }
   | { readonly op: 'putExpiring'; readonly kind: ExpiringKind; readonly id: string; readonly text: string; readonly expiresAt: number };
 
 /** A line of the outbox file. */
 export const FactSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('recordDecision'), decision: DecisionSchema }),
-  z.object({ op: z.literal('addSpend'), keyId: z.string(), usd: z.number(), time: z.number() }),
+  z.object({ op: z.literal('addSpend'), keyId: z.string(), usd: z.number(), time: z.number(), id: z.string().optional() }),
   z.object({ op: z.literal('recordFeedback'), requestId: z.string(), score: z.number(), time: z.number() }),
   z.object({ op: z.literal('putExpiring'), kind: z.enum(['prompt', 'response', 'cache']), id: z.string(), text: z.string(), expiresAt: z.number() }),
 ]);
@@ -54,7 +62,7 @@ export function applyFact(store: GatewayStore, f: Fact): Promise<void> {
     case 'recordDecision':
       return store.recordDecision(f.decision);
     case 'addSpend':
-      return store.addSpend(f.keyId, f.usd, f.time);
+      return store.addSpend(f.keyId, f.usd, f.time, f.id);
     case 'recordFeedback':
       return store.recordFeedback(f.requestId, f.score, f.time);
     case 'putExpiring':
@@ -68,9 +76,59 @@ export function applyFact(store: GatewayStore, f: Fact): Promise<void> {
  */
 export function spill(path: string, facts: readonly Fact[], cipher?: Cipher): number {
   const kept = facts.filter((f) => !(f.op === 'putExpiring' && f.kind === 'cache'));
-  const line = (f: Fact): string => (cipher ? cipher.seal(JSON.stringify(f)) : JSON.stringify(f));
-  if (kept.length > 0) appendFileSync(path, kept.map((f) => `${line(f)}\n`).join(''), { mode: 0o600 });
+  if (kept.length > 0) appendFacts(path, kept, cipher);
   return kept.length;
+}
+
+/** Appends facts, one line each, in one write (sealed when a cipher is given). */
+export function appendFacts(path: string, facts: readonly Fact[], cipher?: Cipher): void {
+  const line = (f: Fact): string => (cipher ? cipher.seal(JSON.stringify(f)) : JSON.stringify(f));
+  appendFileSync(path, facts.map((f) => `${line(f)}\n`).join(''), { mode: 0o600 });
+}
+
+/** This process's journal of the records it holds while the store is down (named by its pid and start). */
+const STARTED = Date.now().toString(36);
+export function journalPath(outbox: string, pid: number = process.pid, started: string = STARTED): string {
+  return `${outbox}.journal-${pid}-${started}`;
+}
+
+/** Appends `#n`: the journal's first n records are written (or dropped), a restart skips them. */
+export function markJournal(path: string, n: number): void {
+  appendFileSync(path, `#${n}\n`, { mode: 0o600 });
+}
+
+/** The journals beside `outbox` of processes no longer running (a killed gateway's records). */
+export function orphanJournals(outbox: string): string[] {
+  const dir = dirname(outbox);
+  const prefix = `${basename(outbox)}.journal-`;
+  const own = basename(journalPath(outbox));
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(prefix) && n !== own && /^\d+-[0-9a-z]+$/.test(n.slice(prefix.length)))
+    .filter((n) => {
+      const pid = Number(n.slice(prefix.length).split('-')[0]);
+      if (pid === process.pid) return true; // an earlier process that had this pid
+      try {
+        process.kill(pid, 0); // running: another gateway's (or, rarely, a reused pid's: claimed once it ends)
+        return false;
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === 'ESRCH';
+      }
+    })
+    .map((n) => join(dir, n));
+}
+
+/** How many records a file (outbox or journal) holds that are not written yet, without claiming it. */
+export function waitingIn(path: string): number {
+  if (!existsSync(path)) return 0;
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const written = lines.filter((l) => /^#\d+$/.test(l)).reduce((n, l) => Math.max(n, Number(l.slice(1))), 0);
+  return Math.max(0, lines.filter((l) => !/^#\d+$/.test(l)).length - written);
 }
 
 export interface Claimed {
@@ -88,22 +146,27 @@ export function claim(path: string, now: number = Date.now(), cipher?: Cipher): 
   } catch {
     return undefined; // another gateway took it
   }
-  const facts: Fact[] = [];
-  let invalid = 0;
+  const lines: Array<Fact | undefined> = [];
+  let written = 0; // a journal's `#n`: its first n records are in the store already
   for (const line of readFileSync(mine, 'utf8').split('\n')) {
     if (line.trim() === '') continue;
+    if (/^#\d+$/.test(line)) {
+      written = Math.max(written, Number(line.slice(1)));
+      continue;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(cipher ? (cipher.open(line) ?? '') : line); // a line sealed with a key no longer configured: invalid
     } catch {
-      invalid++;
+      lines.push(undefined);
       continue;
     }
     const r = FactSchema.safeParse(parsed);
     // zod's optional fields are `T | undefined` where the record's are `T`: the same values
-    if (r.success) facts.push(r.data as Fact);
-    else invalid++;
+    lines.push(r.success ? (r.data as Fact) : undefined);
   }
   unlinkSync(mine);
-  return { facts, invalid };
+  const rest = lines.slice(written);
+  const facts = rest.filter((f): f is Fact => f !== undefined);
+  return { facts, invalid: rest.length - facts.length };
 }

@@ -113,9 +113,10 @@ export class RedisStore implements GatewayStore {
     return Number(count);
   }
 
-  async addSpend(keyId: string, usd: number, time: number): Promise<void> {
+  async addSpend(keyId: string, usd: number, time: number, id?: string): Promise<void> {
     const key = `${this.p}spend:${keyId}`;
-    await Promise.all([this.redis.zadd(key, time, `${time}:${randomUUID()}:${usd}`), this.redis.zremrangebyscore(key, '-inf', time - SPEND_KEEP_MS)]);
+    // a member per spend; with the request's id, the same spend written twice is one member
+    await Promise.all([this.redis.zadd(key, time, `${time}:${id ?? randomUUID()}:${usd}`), this.redis.zremrangebyscore(key, '-inf', time - SPEND_KEEP_MS)]);
   }
 
   async spend(keyId: string, since: number): Promise<number> {

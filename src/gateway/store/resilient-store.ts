@@ -9,10 +9,12 @@
  * failure the store counts as down — reads fail at once and writes queue, so an outage adds no
  * latency — until a retry every `retryMs` (the queued writes, or a ping) finds it answering again.
  * Writes still queued when the gateway stops go to the outbox file (outbox.ts) and are written to the
- * store at the next start.
+ * store at the next start; while any are queued they are also in this process's journal, so a
+ * process killed during the outage leaves them for the next start too.
  */
+import { existsSync, unlinkSync } from 'node:fs';
 import type { Cipher } from './encryption.js';
-import { applyFact, claim, spill, type Fact } from './outbox.js';
+import { appendFacts, applyFact, claim, journalPath, markJournal, orphanJournals, spill, type Fact } from './outbox.js';
 import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent, StoredKey } from './store.js';
 
 export class StoreUnavailableError extends Error {
@@ -46,11 +48,44 @@ export class ResilientStore implements GatewayStore {
   dropped = 0;
   /** Writes left in the outbox file at close. */
   spilled = 0;
+  /** This process's journal (with an outbox): the queued writes, on disk as they are queued. */
+  private readonly journal: string | undefined;
+  /** The journal's line of `pending[0]`, and its lines so far. */
+  private journalBase = 0;
+  private journalLines = 0;
 
   constructor(
     readonly inner: GatewayStore,
     private readonly hooks: ResilienceHooks,
-  ) {}
+  ) {
+    this.journal = hooks.outbox === undefined ? undefined : journalPath(hooks.outbox);
+  }
+
+  /** Queues writes, journaled first (a journal that cannot be written is reported, and the writes still queue). */
+  private enqueue(facts: readonly Fact[]): void {
+    if (this.journal && facts.length > 0) {
+      try {
+        appendFacts(this.journal, facts, this.hooks.cipher);
+        this.journalLines += facts.length;
+      } catch (e) {
+        this.hooks.onError('journal', e);
+      }
+    }
+    this.pending.push(...facts);
+  }
+
+  /** The queue's head was written (or dropped): the journal says so; an empty queue needs no journal. */
+  private advanceJournal(): void {
+    if (!this.journal || this.journalLines === 0) return;
+    try {
+      if (this.pending.length === 0) {
+        if (existsSync(this.journal)) unlinkSync(this.journal);
+        this.journalBase = this.journalLines = 0;
+      } else markJournal(this.journal, ++this.journalBase);
+    } catch (e) {
+      this.hooks.onError('journal', e);
+    }
+  }
 
   get shared(): boolean {
     return this.inner.shared;
@@ -70,10 +105,11 @@ export class ResilientStore implements GatewayStore {
         this.failed(fact.op, e);
       }
     }
-    this.pending.push(fact);
+    this.enqueue([fact]);
     if (this.pending.length > (this.hooks.maxPending ?? 100_000)) {
       this.pending.shift();
       this.dropped++;
+      this.advanceJournal();
     }
     this.hooks.onPending(this.pending.length);
     this.schedule();
@@ -112,6 +148,7 @@ export class ResilientStore implements GatewayStore {
             return;
           }
           this.pending.shift();
+          this.advanceJournal();
           this.hooks.onPending(this.pending.length);
         }
         this.down = false;
@@ -137,8 +174,8 @@ export class ResilientStore implements GatewayStore {
   recordDecision(decision: DecisionRecord): Promise<void> {
     return this.keep({ op: 'recordDecision', decision });
   }
-  addSpend(keyId: string, usd: number, time: number): Promise<void> {
-    return this.keep({ op: 'addSpend', keyId, usd, time });
+  addSpend(keyId: string, usd: number, time: number, id?: string): Promise<void> {
+    return this.keep({ op: 'addSpend', keyId, usd, time, ...(id === undefined ? {} : { id }) });
   }
   recordFeedback(requestId: string, score: number, time: number): Promise<void> {
     return this.keep({ op: 'recordFeedback', requestId, score, time });
@@ -152,12 +189,17 @@ export class ResilientStore implements GatewayStore {
    * returns how many, and how many lines were not valid records.
    */
   restore(): { readonly restored: number; readonly invalid: number } {
-    const found = this.hooks.outbox === undefined ? undefined : claim(this.hooks.outbox, Date.now(), this.hooks.cipher);
-    if (!found || found.facts.length === 0) return { restored: 0, invalid: found?.invalid ?? 0 };
-    this.pending.unshift(...found.facts);
+    const outbox = this.hooks.outbox;
+    if (outbox === undefined) return { restored: 0, invalid: 0 };
+    // the outbox of a graceful stop, then the journals of processes killed during an outage
+    const found = [outbox, ...orphanJournals(outbox)].map((file) => claim(file, Date.now(), this.hooks.cipher)).filter((c) => c !== undefined);
+    const facts = found.flatMap((c) => c.facts);
+    const invalid = found.reduce((n, c) => n + c.invalid, 0);
+    if (facts.length === 0) return { restored: 0, invalid };
+    this.enqueue(facts); // held by this process now: journaled again until written
     this.hooks.onPending(this.pending.length);
     void this.flush().catch(() => undefined);
-    return { restored: found.facts.length, invalid: found.invalid };
+    return { restored: facts.length, invalid };
   }
   getDecision(requestId: string): Promise<DecisionRecord | undefined> {
     return this.ask('getDecision', () => this.inner.getDecision(requestId));
@@ -221,6 +263,7 @@ export class ResilientStore implements GatewayStore {
       try {
         this.spilled = spill(this.hooks.outbox, this.pending, this.hooks.cipher);
         this.pending.length = 0;
+        this.advanceJournal(); // in the outbox now
         this.hooks.onPending(0);
       } catch (e) {
         this.hooks.onError('outbox', e); // not writable: the records stay counted in pendingWrites

@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS decisions (
 );
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time);
 CREATE TABLE IF NOT EXISTS feedback (request_id TEXT NOT NULL, score REAL NOT NULL, time INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS spend (key_id TEXT NOT NULL, usd REAL NOT NULL, time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS spend (key_id TEXT NOT NULL, usd REAL NOT NULL, time INTEGER NOT NULL, id TEXT);
 CREATE INDEX IF NOT EXISTS spend_key_time ON spend(key_id, time);
 CREATE TABLE IF NOT EXISTS router_state (route TEXT PRIMARY KEY, artifact TEXT NOT NULL, time INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS feedback_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, route TEXT NOT NULL, event TEXT NOT NULL);
@@ -83,6 +83,9 @@ export class SqliteStore implements GatewayStore {
     if (!cols.includes('seq')) this.db.exec('ALTER TABLE router_state ADD COLUMN seq INTEGER NOT NULL DEFAULT 0'); // stores of earlier versions
     const decisionCols = (this.db.prepare('PRAGMA table_info(decisions)').all() as Array<{ name: string }>).map((c) => c.name);
     for (const col of ['tags', 'shadow']) if (!decisionCols.includes(col)) this.db.exec(`ALTER TABLE decisions ADD COLUMN ${col} TEXT`);
+    const spendCols = (this.db.prepare('PRAGMA table_info(spend)').all() as Array<{ name: string }>).map((c) => c.name);
+    if (!spendCols.includes('id')) this.db.exec('ALTER TABLE spend ADD COLUMN id TEXT');
+    this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS spend_id ON spend(id) WHERE id IS NOT NULL');
     this.stmts = {
       insertDecision: this.db.prepare(
         'INSERT OR REPLACE INTO decisions (request_id, time, route, key_id, lambda, chosen, answered, reason, candidates, cost_usd, latency_ms, status, prompt, tags, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -90,7 +93,7 @@ export class SqliteStore implements GatewayStore {
       getDecision: this.db.prepare('SELECT * FROM decisions WHERE request_id = ?'),
       insertFeedback: this.db.prepare('INSERT INTO feedback VALUES (?, ?, ?)'),
       listFeedback: this.db.prepare('SELECT request_id AS requestId, score, time FROM feedback WHERE time >= ? ORDER BY time, rowid'),
-      insertSpend: this.db.prepare('INSERT INTO spend VALUES (?, ?, ?)'),
+      insertSpend: this.db.prepare('INSERT OR IGNORE INTO spend (key_id, usd, time, id) VALUES (?, ?, ?, ?)'),
       spend: this.db.prepare('SELECT COALESCE(SUM(usd), 0) AS usd FROM spend WHERE key_id = ? AND time >= ?'),
       saveState: this.db.prepare(
         'INSERT INTO router_state (route, artifact, time, seq) VALUES (?, ?, ?, ?) ON CONFLICT(route) DO UPDATE SET artifact = excluded.artifact, time = excluded.time, seq = excluded.seq WHERE excluded.seq >= router_state.seq',
@@ -176,8 +179,8 @@ export class SqliteStore implements GatewayStore {
     return amount;
   }
 
-  async addSpend(keyId: string, usd: number, time: number): Promise<void> {
-    return this.enqueue(() => this.stmts.insertSpend.run(keyId, usd, time));
+  async addSpend(keyId: string, usd: number, time: number, id?: string): Promise<void> {
+    return this.enqueue(() => this.stmts.insertSpend.run(keyId, usd, time, id ?? null));
   }
 
   async spend(keyId: string, since: number): Promise<number> {

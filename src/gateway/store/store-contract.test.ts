@@ -65,6 +65,11 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
       expect(await store.spend('k1', 0)).toBeCloseTo(1, 12);
       expect(await store.spend('k1', 1500)).toBeCloseTo(0.5, 12);
       expect(await store.spend('k3', 0)).toBe(0);
+      // the same request's spend written again (a record replayed after a crash) counts once
+      await store.addSpend('k4', 0.5, 3000, 'req-1');
+      await store.addSpend('k4', 0.5, 3000, 'req-1');
+      await store.addSpend('k4', 0.25, 3000, 'req-2');
+      expect(await store.spend('k4', 0)).toBeCloseTo(0.75, 12);
     });
 
     it('numbers feedback events per route in order and reads those after a sequence number', async () => {

@@ -111,7 +111,8 @@ export interface GatewayStore {
   recordFeedback(requestId: string, score: number, time: number): Promise<void>;
   /** Feedback received since `since` (unix ms; default all), oldest first. */
   listFeedback(since?: number): Promise<FeedbackRecord[]>;
-  addSpend(keyId: string, usd: number, time: number): Promise<void>;
+  /** Adds spend; with an `id` (the request's), written again it counts once (a record replayed after a crash). */
+  addSpend(keyId: string, usd: number, time: number, id?: string): Promise<void>;
   /**
    * Adds `amount` to a key's counter (`requests` or `tokens`) in the rate-limit window starting at
    * `windowStart` (unix ms); returns the window's total so far.
