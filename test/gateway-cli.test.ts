@@ -65,6 +65,16 @@ describe('switchyard decisions / keys / serve', () => {
     const summary = run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary', '--route', 'canary']).stdout;
     expect(summary).toMatch(/shadow router: agrees on 33% of 3 requests; its choices: small 100%/);
     expect(summary).toMatch(/by the live router's predictions, on 3: cost \$2\.10e-2 live → \$3\.00e-3 shadow, quality 0\.833 → 0\.700/);
+    // a route with a canary router: compared by outcomes (cost, feedback)
+    const canaried = new SqliteStore(join(dir, 'gw.db'));
+    for (const [id, canary, model, cost, score] of [['c1', false, 'big', 0.01, 1], ['c2', false, 'big', 0.012, 0.8], ['c3', true, 'small', 0.001, 0.5], ['c4', true, 'small', 0.002, 0.7]] as const) {
+      await canaried.recordDecision({ requestId: id, time: Date.parse('2026-11-22T12:00:00Z'), route: 'trial', keyId: null, lambda: 0.5, chosen: model, answered: model, reason: 'r', candidates: [], costUsd: cost, latencyMs: 5, status: 200, prompt: null, ...(canary ? { canary } : {}) });
+      await canaried.recordFeedback(id, score, Date.parse('2026-11-22T12:01:00Z'));
+    }
+    await canaried.close();
+    const trial = run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary', '--route', 'trial']).stdout;
+    expect(trial).toMatch(/canary router \(by outcomes\):\n\s+live  : 2 requests, mean cost \$1\.10e-2, 2 scores \(mean 0\.900\); big 100%\n\s+canary: 2 requests, mean cost \$1\.50e-3, 2 scores \(mean 0\.600\); small 100%/);
+    expect(trial).toMatch(/canary − live: score -0\.300 \[-0\.\d+, -?0\.\d+\], cost \$-9\.50e-3 \[/);
     expect(run(['decisions', '--config', join(dir, 'sy.yaml'), '--summary', '--by', 'team']).stderr).toMatch(/--by: expected route, key, model, user or tag:NAME, got "team"/);
   });
 

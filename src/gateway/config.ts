@@ -105,6 +105,12 @@ export const RouteConfigSchema = z.strictObject({
    */
   shadow: z.string().min(1).optional(),
   /**
+   * A candidate router artifact that really routes a `share` of the route's requests (drawn per
+   * request): its answers are served and recorded as the canary's, so feedback and cost compare the
+   * two routers by outcomes (`decisions --summary`) before it replaces the live one.
+   */
+  canary: z.strictObject({ router: z.string().min(1), share: z.number().gt(0).max(1) }).optional(),
+  /**
    * Soft routing (needed by a router with soft=k > 1): `model`, an aggregator model that writes the
    * answer from the proposers' answers, or `scorer`, a response scorer file (`switchyard
    * train-scorer`) that picks the best proposer's answer.
@@ -247,6 +253,7 @@ export function readGatewayConfig(file: string): GatewayConfig {
     route.router = resolve(base, route.router);
     if (route.aggregate?.scorer) route.aggregate.scorer = resolve(base, route.aggregate.scorer);
     if (route.shadow) route.shadow = resolve(base, route.shadow);
+    if (route.canary) route.canary.router = resolve(base, route.canary.router);
   }
   if (config.store.path !== ':memory:') config.store.path = resolve(base, config.store.path);
   if (config.store.outbox !== false) config.store.outbox = resolve(base, config.store.outbox);

@@ -45,6 +45,33 @@ export interface RouteSummary {
     /** The shadow's choices, by share. */
     readonly shares: Readonly<Record<string, number>>;
   } | null;
+  /**
+   * The route's canary router (`routes.X.canary`) against the live one by outcomes — the requests
+   * each really routed: their cost and the feedback scores they got; null without canary decisions.
+   */
+  readonly canary: {
+    readonly live: ArmSummary;
+    readonly canary: ArmSummary;
+    /** Canary minus live: mean feedback score and mean cost of an answered request, each with a 95% interval (normal approximation); null with fewer than 2 in an arm. */
+    readonly scoreDiff: Interval | null;
+    readonly costDiffUsd: Interval | null;
+  } | null;
+}
+
+/** What the requests one router decided came to. */
+export interface ArmSummary {
+  readonly requests: number;
+  readonly answered: number;
+  readonly meanCostUsd: number | null;
+  readonly rated: number;
+  readonly meanScore: number | null;
+  readonly shares: Readonly<Record<string, number>>;
+}
+
+export interface Interval {
+  readonly mean: number;
+  readonly low: number;
+  readonly high: number;
 }
 
 export function summariseDecisions(decisions: readonly DecisionRecord[], feedback: readonly FeedbackRecord[]): RouteSummary[] {
@@ -74,7 +101,45 @@ function summariseRoute(route: string, list: readonly DecisionRecord[], scores: 
     feedback: { count: rated.length, meanScore: rated.length > 0 ? rated.reduce((a, b) => a + b, 0) / rated.length : null },
     versusBest: versusBest(answered),
     shadow: versusShadow(list),
+    canary: versusCanary(list, scores),
   };
+}
+
+/** Mean and variance of a sample. */
+function moments(xs: readonly number[]): { n: number; mean: number; variance: number } {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, n);
+  const variance = n > 1 ? xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1) : 0;
+  return { n, mean, variance };
+}
+
+/** b − a with a 95% interval (Welch's standard error, normal quantile); null when an arm has fewer than 2. */
+function difference(a: readonly number[], b: readonly number[]): Interval | null {
+  const [x, y] = [moments(a), moments(b)];
+  if (x.n < 2 || y.n < 2) return null;
+  const se = Math.sqrt(x.variance / x.n + y.variance / y.n);
+  const mean = y.mean - x.mean;
+  return { mean, low: mean - 1.96 * se, high: mean + 1.96 * se };
+}
+
+function versusCanary(list: readonly DecisionRecord[], scores: ReadonlyMap<string, number>): RouteSummary['canary'] {
+  if (!list.some((d) => d.canary)) return null;
+  const arm = (ds: readonly DecisionRecord[]): { summary: ArmSummary; costs: number[]; rated: number[] } => {
+    const answered = ds.filter((d) => d.status === 200 && d.answered !== null);
+    const costs = answered.map((d) => d.costUsd);
+    const rated = ds.flatMap((d) => (scores.has(d.requestId) ? [scores.get(d.requestId) as number] : []));
+    const counts: Record<string, number> = {};
+    for (const d of answered) counts[d.answered as string] = (counts[d.answered as string] ?? 0) + 1;
+    const mean = (xs: readonly number[]): number | null => (xs.length > 0 ? moments(xs).mean : null);
+    return {
+      summary: { requests: ds.length, answered: answered.length, meanCostUsd: mean(costs), rated: rated.length, meanScore: mean(rated), shares: Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([m, n]) => [m, n / answered.length])) },
+      costs,
+      rated,
+    };
+  };
+  const live = arm(list.filter((d) => !d.canary));
+  const canary = arm(list.filter((d) => d.canary));
+  return { live: live.summary, canary: canary.summary, scoreDiff: difference(live.rated, canary.rated), costDiffUsd: difference(live.costs, canary.costs) };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface LoadedRoute {
   readonly models: readonly string[];
   /** A candidate router deciding in shadow (`routes.X.shadow`): recorded, never called. */
   readonly shadow: Router | undefined;
+  /** A candidate router that routes a share of the requests (`routes.X.canary`), for real. */
+  readonly canary: { readonly router: Router; readonly share: number } | undefined;
 }
 
 /** A route's soft-routing aggregator from its config: a configured model, or a response scorer file. */
@@ -58,7 +60,10 @@ export async function loadRoute(name: string, rc: RouteConfig, config: GatewayCo
   if (soft > 1 && aggregator === undefined) throw new SwitchyardError('invalid_argument', `routes.${name}.aggregate: the router routes soft (soft=${soft}: ${soft} models answer), so the route needs an aggregator (aggregate: { model: … } or { scorer: scorer.json })`);
   const shadow = rc.shadow ? await routerFromArtifact(readArtifactFile(rc.shadow)) : undefined;
   if (shadow && !models.some((m) => shadow.models.includes(m))) throw new SwitchyardError('invalid_argument', `routes.${name}.shadow: ${rc.shadow} knows none of the route's models (${models.join(', ')})`);
+  const canaryRouter = rc.canary ? await routerFromArtifact(readArtifactFile(rc.canary.router)) : undefined;
+  if (canaryRouter && !models.some((m) => canaryRouter.models.includes(m))) throw new SwitchyardError('invalid_argument', `routes.${name}.canary.router: ${rc.canary?.router} knows none of the route's models (${models.join(', ')})`);
+  const canary = canaryRouter && rc.canary ? { router: canaryRouter, share: rc.canary.share } : undefined;
   const learning = new LearningRoute(name, router, store, saved?.seq ?? 0);
   await learning.sync(); // feedback received after the snapshot (here or on another replica)
-  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models, shadow };
+  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models, shadow, canary };
 }

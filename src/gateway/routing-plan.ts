@@ -23,6 +23,8 @@ export interface Plan {
   readonly escalated: readonly Proposal[];
   /** The shadow router's choice, when the route has one. */
   readonly shadow?: ShadowChoice | undefined;
+  /** The canary router (`routes.X.canary`) decided this request. */
+  readonly canary?: boolean;
 }
 
 export interface PlanDeps {
@@ -32,6 +34,8 @@ export interface PlanDeps {
   readonly calls: () => ProposalDeps;
   /** Counts a cascade step (switchyard_cascade_steps_total). */
   readonly countStep: (route: string, model: string, outcome: string) => void;
+  /** A uniform draw in [0, 1) (the seeded generator): does the canary route this request? */
+  readonly draw: () => number;
 }
 
 /** What the route's shadow router would choose among `allowed` (those it knows), with its own predictions for that model. */
@@ -52,15 +56,20 @@ export const directPlan = (model: string): Plan => ({ order: [model], candidates
 
 /** `allowed`: the route's models this request may go to (those whose context it fits; default all). */
 export async function planRequest(route: LoadedRoute, body: ChatRequest, prompt: string, lambda: number, deps: PlanDeps, allowed: readonly string[] = route.models): Promise<Plan> {
-  const [decision] = await route.learning.router.route([{ text: prompt }], { lambda, candidates: allowed });
+  // the canary's share of requests goes to the canary router, among the models it knows
+  const canary = route.canary && deps.draw() < route.canary.share ? route.canary.router : undefined;
+  const known = canary ? allowed.filter((m) => canary.models.includes(m)) : allowed;
+  const router = canary && known.length > 0 ? canary : route.learning.router;
+  const [decision] = await router.route([{ text: prompt }], { lambda, candidates: router === canary ? known : allowed });
   const chosen = decision?.models[0] as string;
   const candidates = decision?.candidates ?? [];
   const ranked = [...candidates].filter((c) => allowed.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
   const order = [chosen, ...ranked.filter((m) => m !== chosen), ...allowed.filter((m) => m !== chosen && !ranked.includes(m))];
-  const plan: Plan = { order, candidates, reason: decision?.reason ?? '', proposals: [], picked: undefined, escalated: [], shadow: await shadowChoice(route, prompt, lambda, allowed) };
+  const reason = router === canary ? `canary: ${decision?.reason ?? ''}` : (decision?.reason ?? '');
+  const plan: Plan = { order, candidates, reason, proposals: [], picked: undefined, escalated: [], shadow: await shadowChoice(route, prompt, lambda, allowed), ...(router === canary ? { canary: true } : {}) };
   if (decision?.kind === 'cascade') {
     // a cascade: cheap models first, each answer judged; the last model goes through the normal pipeline
-    const c = await runCascade(decision, route.learning.router, prompt, deps.models, body, deps.timeouts, deps.calls());
+    const c = await runCascade(decision, router, prompt, deps.models, body, deps.timeouts, deps.calls());
     for (const step of c.steps) deps.countStep(route.name, step.model, step.outcome);
     const reason = `${plan.reason}; ${c.note}`;
     if (c.kept) return { ...plan, reason, picked: c.kept, escalated: c.escalated };

@@ -397,6 +397,7 @@ export class Gateway {
       timeouts: this.config.timeouts,
       calls: () => ({ post: (id: string) => models.posts.get(id) ?? this.post, env: this.env, cost: costOf, upstreams: (id: string) => models.upstreams.get(id), retry: this.retry, cancel: client }),
       countStep: (r, m, outcome) => void this.metrics.cascadeSteps.of(r, m, outcome).value++,
+      draw: () => this.rng.next(),
     };
   }
 
@@ -497,7 +498,7 @@ export class Gateway {
       const largest = (route?.models ?? []).reduce((a, m) => ((models.config[m]?.contextWindow ?? 0) > (models.config[a]?.contextWindow ?? 0) ? m : a));
       return sendError(res, 400, 'context_length_exceeded', `this request needs ~${requestTokens(body)} tokens (prompt + max_tokens); the largest context among route ${route?.name}'s models is ${models.config[largest]?.contextWindow} (${largest})`, { 'x-request-id': requestId });
     }
-    const { order, candidates, reason, proposals, picked, escalated, shadow } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client, models), fitting) : directPlan(body.model);
+    const { order, candidates, reason, proposals, picked, escalated, shadow, canary } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client, models), fitting) : directPlan(body.model);
     // what was paid before the answering call: soft routing's proposers, a cascade's answers not kept
     const proposalCost = [...proposals, ...escalated].reduce((sum, p) => sum + p.costUsd, 0);
     const cascadeHeader = escalated.length > 0 ? { 'x-switchyard-escalated-from': escalated.map((p) => p.model).join(',') } : {};
@@ -508,6 +509,7 @@ export class Gateway {
       costUsd: costUsd + proposalCost, latencyMs: performance.now() - started, status, prompt: status === 200 && this.config.store.keepPrompts ? prompt : null,
       ...(tagged.tags ? { tags: tagged.tags } : {}),
       ...(shadow ? { shadow } : {}),
+      ...(canary ? { canary } : {}),
     });
     // the client went away (499) or the shutdown cut the request (503): recorded with the cost of the
     // prompt and of the output streamed so far (the provider bills what it generated); nothing is sent
@@ -579,6 +581,7 @@ export class Gateway {
         'x-switchyard-overhead-ms': overhead.toFixed(3),
         ...(route ? { 'x-switchyard-lambda': String(lambda) } : {}),
         ...(order[0] !== modelId ? { 'x-switchyard-fallback-from': order[0] as string } : {}),
+        ...(canary ? { 'x-switchyard-canary': '1' } : {}),
         ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
         ...cascadeHeader,
         ...cacheHeader,

@@ -5,7 +5,7 @@ import { EncryptedStore } from '../../gateway/store/encrypted-store.js';
 import { createCipher } from '../../gateway/store/encryption.js';
 import type { GatewayStore } from '../../gateway/store/store.js';
 import { exportTraffic, type TrafficQuery } from '../../gateway/traffic-export.js';
-import { spendBy, summariseDecisions, type RouteSummary, type SpendRow } from '../../gateway/decision-summary.js';
+import { spendBy, summariseDecisions, type ArmSummary, type Interval, type RouteSummary, type SpendRow } from '../../gateway/decision-summary.js';
 import { fmtCost, textTable } from '../../eval/format.js';
 import { invalidArgument } from '../../core/errors.js';
 import { numberFlag, parse, requireString, writeOutput } from '../args.js';
@@ -88,6 +88,14 @@ function formatSummary(r: RouteSummary): string {
     const shares = Object.entries(s.shares).map(([m, v]) => `${m} ${pct(v)}`).join(', ');
     lines.push(`  shadow router: agrees on ${pct(s.agreement)} of ${s.requests} requests; its choices: ${shares}`);
     if (s.compared > 0) lines.push(`    by the live router's predictions, on ${s.compared}: cost ${fmtCost(s.predictedCostLiveUsd)} live → ${fmtCost(s.predictedCostShadowUsd)} shadow, quality ${s.predictedQualityLive.toFixed(3)} → ${s.predictedQualityShadow.toFixed(3)}`);
+  }
+  const c = r.canary;
+  if (c) {
+    const arm = (name: string, a: ArmSummary): string =>
+      `    ${name}: ${a.requests} requests, mean cost ${a.meanCostUsd === null ? '—' : fmtCost(a.meanCostUsd)}, ${a.rated} scores${a.meanScore === null ? '' : ` (mean ${a.meanScore.toFixed(3)})`}; ${Object.entries(a.shares).map(([m, v]) => `${m} ${pct(v)}`).join(', ') || '—'}`;
+    const diff = (d: Interval | null, f: (v: number) => string): string => (d ? `${f(d.mean)} [${f(d.low)}, ${f(d.high)}]` : 'too few to tell');
+    lines.push('  canary router (by outcomes):', arm('live  ', c.live), arm('canary', c.canary));
+    lines.push(`    canary − live: score ${diff(c.scoreDiff, (v) => v.toFixed(3))}, cost ${diff(c.costDiffUsd, (v) => fmtCost(v))} a request (95% intervals)`);
   }
   return lines.join('\n') + '\n';
 }

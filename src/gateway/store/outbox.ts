@@ -39,6 +39,7 @@ const DecisionSchema = z.object({
   prompt: z.string().nullable(),
   tags: z.record(z.string(), z.string()).optional(),
   shadow: z.object({ model: z.string(), quality: z.number().optional(), cost: z.number().optional() }).optional(),
+  canary: z.boolean().optional(),
 });
 
 /** One write of what happened, as data (so it can wait in memory, and on disk at a stop). */

@@ -6,7 +6,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS decisions (
   request_id TEXT PRIMARY KEY, time INTEGER NOT NULL, route TEXT NOT NULL, key_id TEXT, lambda REAL NOT NULL,
   chosen TEXT NOT NULL, answered TEXT, reason TEXT NOT NULL, candidates TEXT NOT NULL, cost_usd REAL NOT NULL,
-  latency_ms REAL NOT NULL, status INTEGER NOT NULL, prompt TEXT, tags TEXT, shadow TEXT
+  latency_ms REAL NOT NULL, status INTEGER NOT NULL, prompt TEXT, tags TEXT, shadow TEXT, canary INTEGER
 );
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time);
 CREATE TABLE IF NOT EXISTS feedback (request_id TEXT NOT NULL, score REAL NOT NULL, time INTEGER NOT NULL);
@@ -39,6 +39,7 @@ interface DecisionRow {
   prompt: string | null;
   tags: string | null;
   shadow: string | null;
+  canary: number | null;
 }
 
 const toRecord = (r: DecisionRow): DecisionRecord => ({
@@ -57,6 +58,7 @@ const toRecord = (r: DecisionRow): DecisionRecord => ({
   prompt: r.prompt,
   ...(r.tags ? { tags: JSON.parse(r.tags) as Record<string, string> } : {}),
   ...(r.shadow ? { shadow: JSON.parse(r.shadow) as ShadowChoice } : {}),
+  ...(r.canary ? { canary: true } : {}),
 });
 
 export class SqliteStore implements GatewayStore {
@@ -83,12 +85,13 @@ export class SqliteStore implements GatewayStore {
     if (!cols.includes('seq')) this.db.exec('ALTER TABLE router_state ADD COLUMN seq INTEGER NOT NULL DEFAULT 0'); // stores of earlier versions
     const decisionCols = (this.db.prepare('PRAGMA table_info(decisions)').all() as Array<{ name: string }>).map((c) => c.name);
     for (const col of ['tags', 'shadow']) if (!decisionCols.includes(col)) this.db.exec(`ALTER TABLE decisions ADD COLUMN ${col} TEXT`);
+    if (!decisionCols.includes('canary')) this.db.exec('ALTER TABLE decisions ADD COLUMN canary INTEGER');
     const spendCols = (this.db.prepare('PRAGMA table_info(spend)').all() as Array<{ name: string }>).map((c) => c.name);
     if (!spendCols.includes('id')) this.db.exec('ALTER TABLE spend ADD COLUMN id TEXT');
     this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS spend_id ON spend(id) WHERE id IS NOT NULL');
     this.stmts = {
       insertDecision: this.db.prepare(
-        'INSERT OR REPLACE INTO decisions (request_id, time, route, key_id, lambda, chosen, answered, reason, candidates, cost_usd, latency_ms, status, prompt, tags, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO decisions (request_id, time, route, key_id, lambda, chosen, answered, reason, candidates, cost_usd, latency_ms, status, prompt, tags, shadow, canary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       getDecision: this.db.prepare('SELECT * FROM decisions WHERE request_id = ?'),
       insertFeedback: this.db.prepare('INSERT INTO feedback VALUES (?, ?, ?)'),
@@ -142,7 +145,7 @@ export class SqliteStore implements GatewayStore {
   }
 
   private insertDecision(d: DecisionRecord): void {
-    this.stmts.insertDecision.run(d.requestId, d.time, d.route, d.keyId, d.lambda, d.chosen, d.answered, d.reason, JSON.stringify(d.candidates), d.costUsd, d.latencyMs, d.status, d.prompt, d.tags ? JSON.stringify(d.tags) : null, d.shadow ? JSON.stringify(d.shadow) : null);
+    this.stmts.insertDecision.run(d.requestId, d.time, d.route, d.keyId, d.lambda, d.chosen, d.answered, d.reason, JSON.stringify(d.candidates), d.costUsd, d.latencyMs, d.status, d.prompt, d.tags ? JSON.stringify(d.tags) : null, d.shadow ? JSON.stringify(d.shadow) : null, d.canary ? 1 : null);
   }
 
   async getDecision(requestId: string): Promise<DecisionRecord | undefined> {

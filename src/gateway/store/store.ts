@@ -34,6 +34,8 @@ export interface DecisionRecord {
   readonly tags?: Readonly<Record<string, string>>;
   /** What the route's shadow router (`routes.X.shadow`) would have chosen, with its own predictions. */
   readonly shadow?: ShadowChoice;
+  /** The route's canary router (`routes.X.canary`) decided this request (absent: the live router did). */
+  readonly canary?: boolean;
 }
 
 export interface ShadowChoice {
