@@ -41,7 +41,7 @@ export async function runServe(argv: string[]): Promise<void> {
     const storedKeys = gateway.keys.stored().length;
     await gateway.close();
     const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out${m.contextWindow ? `, context ${m.contextWindow} tokens` : ''}`);
-    const routes = Object.entries(config.routes).map(([id, r]) => `  ${id}: ${r.router}, λ ${r.lambda}${r.schedule.length > 0 ? ' (scheduled)' : ''}${r.budget ? ' (budget-controlled)' : ''}${r.shadow ? `, shadow ${r.shadow}` : ''}`);
+    const routes = Object.entries(config.routes).map(([id, r]) => `  ${id}: ${r.router}, λ ${r.lambda}${r.schedule.length > 0 ? ' (scheduled)' : ''}${r.budget ? ' (budget-controlled)' : ''}${r.shadow ? `, shadow ${r.shadow}` : ''}${r.canary ? `, canary ${r.canary.router} on ${100 * r.canary.share}% of requests` : ''}`);
     const store = config.store.backend === 'redis' ? `redis at ${config.store.url}` : `sqlite at ${config.store.path}`;
     // records a stopped gateway left: in the outbox (a graceful stop), in journals (a killed process)
     const outbox = config.store.outbox === false ? undefined : resolvePath(config.store.outbox);
