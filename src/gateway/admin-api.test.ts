@@ -124,6 +124,7 @@ describe('admin API for keys', () => {
     await expect(chat(url, fresh)).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
     expect(codeOf(await admin(url, 'DELETE', '/team-x'))).toBe('key_not_found');
     expect(codeOf(await admin(url, 'GET', '/team-x'))).toBe('key_not_found');
+    expect(codeOf(await admin(url, 'GET', '/%E0%A4%A'))).toBe('key_not_found'); // a malformed escape names no key (not a 500)
     // every change is in the log, with the admin key's name and never a secret
     const lines = audit.filter((l) => l.includes('"msg":"admin"')).map((l) => JSON.parse(l) as { action: string; key: string; admin: string });
     expect(lines.map((l) => l.action)).toEqual(['create', 'update', 'rotate', 'delete']);

@@ -15,7 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { hashKey, keyOf, newApiKey, startOfUtcDay, startOfUtcMonth, type KeyConfig } from './auth.js';
-import { parseJsonBody, readBody, sendError, sendJson } from './http.js';
+import { decodeSegment, parseJsonBody, readBody, sendError, sendJson } from './http.js';
 import type { KeyTable } from './key-table.js';
 import type { GatewayStore, StoredKey } from './store/store.js';
 
@@ -105,7 +105,7 @@ export async function serveAdmin(req: IncomingMessage, res: ServerResponse, path
   if (!admin) return sendError(res, 401, 'invalid_api_key', 'missing or unknown admin key (Authorization: Bearer …, one of auth.adminKeys)', headers);
   const m = /^\/v1\/admin\/keys(?:\/([^/]+)(\/rotate)?)?$/.exec(path);
   if (!m) return sendError(res, 404, 'not_found', `no admin endpoint ${req.method} ${path}`, headers);
-  const name = m[1] === undefined ? undefined : decodeURIComponent(m[1]);
+  const name = m[1] === undefined ? undefined : decodeSegment(m[1]);
   const rotate = m[2] !== undefined;
   const { store, keys, now } = deps;
   await keys.refresh(); // the newest, should another replica have changed them

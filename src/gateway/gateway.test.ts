@@ -96,6 +96,8 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     const card = meta.models.find((m) => m.id === model);
     expect(await client.models.retrieve(model as string)).toMatchObject({ id: model, owned_by: 'switchyard', pricing: { input_usd_per_mtok: card?.inputPricePerMTok, output_usd_per_mtok: card?.outputPricePerMTok } });
     await expect(client.models.retrieve('gpt-9')).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    const malformed = await fetch(`${client.baseURL}/models/%E0%A4%A`); // a malformed escape: not found, not a 500
+    expect(malformed.status).toBe(404);
   });
 
   it('streams through the gateway, adding the usage chunk only when asked', async () => {

@@ -80,6 +80,15 @@ export async function readJsonBody<T>(req: IncomingMessage, res: ServerResponse,
   return parseJsonBody(res, text, schema, headers);
 }
 
+/** A path segment decoded (`%2F` …); a malformed escape is kept as it is (it then names nothing, a 404). */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 /** Parses and validates a JSON body; on failure answers 400 `invalid_request` itself and returns undefined. */
 export function parseJsonBody<T>(res: ServerResponse, text: string, schema: z.ZodType<T>, headers: Record<string, string> = {}): T | undefined {
   const parsed = parseJsonText(text, schema);

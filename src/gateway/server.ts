@@ -25,7 +25,7 @@ import { KeyTable } from './key-table.js';
 import { GatewayMetrics } from './metrics.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
-import { ChatRequestSchema, FeedbackSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused } from './http.js';
+import { ChatRequestSchema, FeedbackSchema, decodeSegment, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused } from './http.js';
 import { InFlight } from './in-flight.js';
 import { requestLambda } from './request-lambda.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost } from './providers/openai-compatible.js';
@@ -425,7 +425,7 @@ export class Gateway {
       const key = keyOf(req.headers.authorization, this.keys.keys()); // a key limited to some models sees those
       const listed = [...this.routes.keys(), ...Object.keys(this.config.models)].filter((id) => allowed(key, id));
       if (url === '/v1/models') return sendJson(res, 200, { object: 'list', data: listed.map(card) }, { 'x-request-id': requestId });
-      const id = decodeURIComponent(url.slice('/v1/models/'.length));
+      const id = decodeSegment(url.slice('/v1/models/'.length));
       if (url.startsWith('/v1/models/') && (this.routes.has(id) || id in this.config.models)) return sendJson(res, 200, card(id), { 'x-request-id': requestId });
       return sendError(res, 404, 'model_not_found', `"${id}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`, { 'x-request-id': requestId });
     }
