@@ -1,7 +1,7 @@
 /**
  * A paired A/B of two gateway builds (or one build twice, to see the noise): two gateway processes
  * serving the same router over the same replay-upstream, alternating batches of routed requests at a
- * concurrency, CPU per request from /proc (Linux). On a machine whose speed drifts, only alternating
+ * concurrency, CPU per request from /proc (Linux) and latency percentiles. On a machine whose speed drifts, only alternating
  * batches compare fairly; run it twice with the builds swapped.
  * Run: npm run build && node dist/bench/gateway-ab.js --a OLD/dist/src/cli/main.js [--b dist/src/cli/main.js]
  *      [--batch 3000] [--rounds 8] [--concurrency 32] [--router linear:encoder=hashing] [--named]
@@ -48,9 +48,10 @@ try {
   const test = matrix.view('test');
   const texts = Array.from({ length: test.size }, (_, i) => test.text(i));
   const model = values.named ? (matrix.models[0]?.id as string) : 'auto';
-  const batch = async (port: number, pid: number): Promise<{ cpu: number; ms: number }> => {
+  const latencies = { A: [] as number[], B: [] as number[] };
+  const batch = async (port: number, pid: number, into?: number[]): Promise<{ cpu: number; ms: number }> => {
     const c0 = cpuMs(pid);
-    const ms = await drive(port, model, texts, BATCH, C);
+    const ms = await drive(port, model, texts, BATCH, C, into);
     return { cpu: cpuMs(pid) - c0, ms };
   };
   await batch(PA, A.pid as number); // warm-up
@@ -58,14 +59,17 @@ try {
   const acc = { A: { cpu: 0, ms: 0 }, B: { cpu: 0, ms: 0 } };
   for (let k = 0; k < ROUNDS; k++) {
     for (const w of k % 2 ? (['B', 'A'] as const) : (['A', 'B'] as const)) {
-      const x = await batch(w === 'A' ? PA : PB, (w === 'A' ? A : B).pid as number);
+      const x = await batch(w === 'A' ? PA : PB, (w === 'A' ? A : B).pid as number, latencies[w]);
       acc[w].cpu += x.cpu;
       acc[w].ms += x.ms;
     }
   }
   const n = BATCH * ROUNDS;
   console.log(`paired A/B: ${ROUNDS} alternating batches of ${BATCH} ${model === 'auto' ? 'routed' : 'model-named'} requests at concurrency ${C}`);
-  for (const [w, cli] of [['A', CLI_A], ['B', CLI_B]] as const) console.log(`  ${w} ${cli}: ${((1000 * acc[w].cpu) / n).toFixed(1)} µs CPU a request, ${((1000 * n) / acc[w].ms).toFixed(0)} req/s`);
+  const at = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] as number;
+  for (const [w, cli] of [['A', CLI_A], ['B', CLI_B]] as const) {
+    console.log(`  ${w} ${cli}: ${((1000 * acc[w].cpu) / n).toFixed(1)} µs CPU a request, ${((1000 * n) / acc[w].ms).toFixed(0)} req/s, latency p50 ${at(latencies[w], 0.5).toFixed(3)} ms, p99 ${at(latencies[w], 0.99).toFixed(3)} ms`);
+  }
 } finally {
   for (const p of procs) p.kill('SIGINT');
 }

@@ -65,8 +65,8 @@ export async function startTrio(data: string, routerSpec: string, ports: { upstr
   return { matrix, router, upstream, proxy, gateway, stop };
 }
 
-/** Sends `n` chat requests naming `model` (the prompts in turn) to a server, `concurrency` at a time; resolves with the milliseconds it took. */
-export async function drive(port: number, model: string, texts: readonly string[], n: number, concurrency: number): Promise<number> {
+/** Sends `n` chat requests naming `model` (the prompts in turn) to a server, `concurrency` at a time; resolves with the milliseconds it took (each request's, in ms, into `latencies` when given). */
+export async function drive(port: number, model: string, texts: readonly string[], n: number, concurrency: number, latencies?: number[]): Promise<number> {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64 });
   let next = 0;
   const t0 = performance.now();
@@ -74,8 +74,10 @@ export async function drive(port: number, model: string, texts: readonly string[
     Array.from({ length: concurrency }, async () => {
       while (next < n) {
         const k = next++;
+        const t = performance.now();
         const res = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: texts[k % texts.length] }] }) });
         await res.body.text();
+        latencies?.push(performance.now() - t);
         if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
       }
     }),
