@@ -103,8 +103,9 @@ export async function serveAdmin(req: IncomingMessage, res: ServerResponse, path
   if (deps.adminKeys.length === 0) return sendError(res, 404, 'not_found', 'the admin API is off: configure auth.adminKeys to turn it on', headers);
   const admin = keyOf(req.headers.authorization, deps.adminKeys);
   if (!admin) return sendError(res, 401, 'invalid_api_key', 'missing or unknown admin key (Authorization: Bearer …, one of auth.adminKeys)', headers);
+  const noEndpoint = (): void => sendError(res, 404, 'not_found', `no admin endpoint ${req.method} ${path}`, headers);
   const m = /^\/v1\/admin\/keys(?:\/([^/]+)(\/rotate)?)?$/.exec(path);
-  if (!m) return sendError(res, 404, 'not_found', `no admin endpoint ${req.method} ${path}`, headers);
+  if (!m) return noEndpoint();
   const name = m[1] === undefined ? undefined : decodeSegment(m[1]);
   const rotate = m[2] !== undefined;
   const { store, keys, now } = deps;
@@ -131,7 +132,7 @@ export async function serveAdmin(req: IncomingMessage, res: ServerResponse, path
       );
       return sendJson(res, 200, { object: 'list', data }, headers);
     }
-    if (req.method !== 'POST') return sendError(res, 404, 'not_found', `no admin endpoint ${req.method} ${path}`, headers);
+    if (req.method !== 'POST') return noEndpoint();
     const made = await body(CreateKeySchema);
     if (!made || unknownModel(made.models)) return;
     if (keys.inConfig(made.name)) return sendError(res, 409, 'key_exists', `a key named "${made.name}" is in the config file`, headers);
@@ -151,7 +152,7 @@ export async function serveAdmin(req: IncomingMessage, res: ServerResponse, path
   }
   if (!stored) return sendError(res, 404, 'key_not_found', `no API key named "${name}"`, headers);
   if (rotate) {
-    if (req.method !== 'POST') return sendError(res, 404, 'not_found', `no admin endpoint ${req.method} ${path}`, headers);
+    if (req.method !== 'POST') return noEndpoint();
     const secret = newApiKey();
     const key = { ...stored, sha256: hashKey(secret) };
     if (!(await store.putKey(key, 'update'))) return sendError(res, 404, 'key_not_found', `no API key named "${name}"`, headers);
@@ -176,5 +177,5 @@ export async function serveAdmin(req: IncomingMessage, res: ServerResponse, path
     deps.audit('delete', name, admin.name);
     return sendJson(res, 200, { object: 'switchyard.api_key.deleted', name, deleted: true }, headers);
   }
-  return sendError(res, 404, 'not_found', `no admin endpoint ${req.method} ${path}`, headers);
+  return noEndpoint();
 }

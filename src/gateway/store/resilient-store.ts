@@ -53,6 +53,8 @@ export class ResilientStore implements GatewayStore {
   /** The journal's line of `pending[0]`, and its lines so far. */
   private journalBase = 0;
   private journalLines = 0;
+  /** A journal write failed: no more lines or marks until the queue is empty (a restart may then write some records twice, never lose them). */
+  private journalOff = false;
 
   constructor(
     readonly inner: GatewayStore,
@@ -63,11 +65,12 @@ export class ResilientStore implements GatewayStore {
 
   /** Queues writes, journaled first (a journal that cannot be written is reported, and the writes still queue). */
   private enqueue(facts: readonly Fact[]): void {
-    if (this.journal && facts.length > 0) {
+    if (this.journal && !this.journalOff && facts.length > 0) {
       try {
         appendFacts(this.journal, facts, this.hooks.cipher);
         this.journalLines += facts.length;
       } catch (e) {
+        this.journalOff = true; // its lines would no longer match the queue
         this.hooks.onError('journal', e);
       }
     }
@@ -81,8 +84,10 @@ export class ResilientStore implements GatewayStore {
       if (this.pending.length === 0) {
         if (existsSync(this.journal)) unlinkSync(this.journal);
         this.journalBase = this.journalLines = 0;
-      } else markJournal(this.journal, ++this.journalBase);
+        this.journalOff = false;
+      } else if (!this.journalOff) markJournal(this.journal, ++this.journalBase);
     } catch (e) {
+      this.journalOff = true;
       this.hooks.onError('journal', e);
     }
   }
