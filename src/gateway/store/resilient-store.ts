@@ -79,7 +79,7 @@ export class ResilientStore implements GatewayStore {
 
   /** The queue's head was written (or dropped): the journal says so; an empty queue needs no journal. */
   private advanceJournal(): void {
-    if (!this.journal || this.journalLines === 0) return;
+    if (!this.journal || (this.journalLines === 0 && !this.journalOff)) return;
     try {
       if (this.pending.length === 0) {
         if (existsSync(this.journal)) unlinkSync(this.journal);
