@@ -132,6 +132,31 @@ describe('admin API for keys', () => {
     expect(audit.join('\n')).not.toContain(fresh);
   });
 
+  it('reports the decision log: summaries by route, key or tag, and the newest decisions', async () => {
+    const url = await open(configFor());
+    const client = new OpenAI({ baseURL: url, apiKey: STAFF, maxRetries: 0 });
+    for (let k = 0; k < 3; k++) await client.chat.completions.create({ model, messages: [{ role: 'user', content: prompt }], metadata: { feature: k < 2 ? 'search' : 'chat' }, store: true });
+    const get = async (query: string, key = ADMIN): Promise<{ status: number; json: Record<string, unknown> }> => {
+      const res = await fetch(`${url}/admin/${query}`, { headers: { authorization: `Bearer ${key}` } });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    const routes = await get('summary');
+    expect(routes.json).toMatchObject({ object: 'list', by: 'route', data: [{ route: model, requests: 3, answered: 3, shares: { [model]: 1 } }] });
+    expect(await get('summary?by=key')).toMatchObject({ status: 200, json: { by: 'key', data: [{ group: 'staff', requests: 3 }] } });
+    const byFeature = await get('summary?by=tag:feature');
+    const features = (byFeature.json['data'] as Array<{ group: string; requests: number }>).map((r) => [r.group, r.requests]);
+    expect(features).toHaveLength(2);
+    expect(features).toEqual(expect.arrayContaining([['search', 2], ['chat', 1]]));
+    expect((await get('decisions?limit=2')).json['data']).toHaveLength(2);
+    expect((await get(`decisions?since=${new Date(Date.now() + 60_000).toISOString()}`)).json['data']).toEqual([]);
+    expect(codeOf(await get('summary?since=yesterday'))).toBe('invalid_request');
+    expect((await get('summary?since=yesterday')).json).toMatchObject({ error: { message: expect.stringContaining('since: expected a date') } });
+    expect((await get('decisions?limit=0')).json).toMatchObject({ error: { message: expect.stringContaining('limit:') } });
+    expect((await get('summary?by=team')).json).toMatchObject({ error: { message: expect.stringContaining('by: expected route, key, model, user or tag:NAME') } });
+    expect((await get('decisions?rout=x')).json).toMatchObject({ error: { message: expect.stringContaining('rout: unknown parameter') } });
+    expect((await get('summary', STAFF)).status).toBe(401);
+  });
+
   it('keeps the keys it made across a restart (SQLite)', async () => {
     const file = join(dir, 'keys.db');
     const first = await Gateway.create(configFor(), { store: new SqliteStore(file), logger });

@@ -10,12 +10,14 @@
  *   PATCH  /v1/admin/keys/{name}        changes limits (null removes one)
  *   POST   /v1/admin/keys/{name}/rotate a new secret for the same name (spend history kept); the old one stops working
  *   DELETE /v1/admin/keys/{name}        revokes it
- * Config keys are listed, and changed only in the config file (409 `key_in_config`).
+ * Config keys are listed, and changed only in the config file (409 `key_in_config`). The decision
+ * log's reports (`/v1/admin/summary`, `/v1/admin/decisions`) are in admin-reports.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { hashKey, keyOf, newApiKey, startOfUtcDay, startOfUtcMonth, type KeyConfig } from './auth.js';
 import { decodeSegment, parseJsonBody, readBody, sendError, sendJson } from './http.js';
+import { serveReport } from './admin-reports.js';
 import type { KeyTable } from './key-table.js';
 import type { GatewayStore, StoredKey } from './store/store.js';
 
@@ -104,6 +106,9 @@ export async function serveAdmin(req: IncomingMessage, res: ServerResponse, path
   const admin = keyOf(req.headers.authorization, deps.adminKeys);
   if (!admin) return sendError(res, 401, 'invalid_api_key', 'missing or unknown admin key (Authorization: Bearer …, one of auth.adminKeys)', headers);
   const noEndpoint = (): void => sendError(res, 404, 'not_found', `no admin endpoint ${req.method} ${path}`, headers);
+  if (path === '/v1/admin/summary' || path === '/v1/admin/decisions') {
+    return req.method === 'GET' ? serveReport(req, res, path === '/v1/admin/summary' ? 'summary' : 'decisions', deps.store, headers) : noEndpoint();
+  }
   const m = /^\/v1\/admin\/keys(?:\/([^/]+)(\/rotate)?)?$/.exec(path);
   if (!m) return noEndpoint();
   const name = m[1] === undefined ? undefined : decodeSegment(m[1]);

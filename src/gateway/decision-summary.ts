@@ -207,6 +207,16 @@ function versusBest(answered: readonly DecisionRecord[]): RouteSummary['versusBe
   };
 }
 
+/** What a summary is grouped by: routes (`RouteSummary`), or spend by key, answering model or a tag (`user` is the tag of the requests' `user`). */
+export type SummaryBy = 'route' | 'key' | 'model' | { readonly tag: string };
+
+/** `route`, `key`, `model`, `user` or `tag:NAME`; undefined for anything else. */
+export function parseSummaryBy(by: string): SummaryBy | undefined {
+  if (by === 'route' || by === 'key' || by === 'model') return by;
+  if (by === 'user') return { tag: 'user' };
+  return /^tag:[A-Za-z0-9_.:-]{1,64}$/.test(by) ? { tag: by.slice(4) } : undefined;
+}
+
 /** Spend grouped by API key, by the model that answered, or by a tag (tags.ts), with each group's spend per route. */
 export interface SpendRow {
   /** The key's name (`(no key)` when none are configured), the model (`(none)`: nothing answered), or the tag's value (`(untagged)`). */

@@ -5,7 +5,7 @@ import { EncryptedStore } from '../../gateway/store/encrypted-store.js';
 import { createCipher } from '../../gateway/store/encryption.js';
 import type { GatewayStore } from '../../gateway/store/store.js';
 import { exportTraffic, type TrafficQuery } from '../../gateway/traffic-export.js';
-import { spendBy, summariseDecisions, type ArmSummary, type Interval, type RouteSummary, type SpendRow } from '../../gateway/decision-summary.js';
+import { parseSummaryBy, spendBy, summariseDecisions, type ArmSummary, type Interval, type RouteSummary, type SpendRow } from '../../gateway/decision-summary.js';
 import { fmtCost, textTable } from '../../eval/format.js';
 import { invalidArgument } from '../../core/errors.js';
 import { numberFlag, parse, requireString, writeOutput } from '../args.js';
@@ -26,9 +26,9 @@ x-switchyard-tags header), each with its routes.`;
 
 export async function runDecisions(argv: string[]): Promise<void> {
   const { values } = parse(argv, { config: { type: 'string' }, route: { type: 'string' }, limit: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, export: { type: 'string' }, summary: { type: 'boolean' }, by: { type: 'string' } }, USAGE);
-  const by = typeof values['by'] === 'string' ? values['by'] : 'route';
-  const tag = by === 'user' ? 'user' : /^tag:[A-Za-z0-9_.:-]{1,64}$/.test(by) ? by.slice(4) : undefined;
-  if (by !== 'route' && by !== 'key' && by !== 'model' && tag === undefined) throw invalidArgument(`--by: expected route, key, model, user or tag:NAME, got "${String(by)}"`);
+  const byText = typeof values['by'] === 'string' ? values['by'] : 'route';
+  const by = parseSummaryBy(byText);
+  if (by === undefined) throw invalidArgument(`--by: expected route, key, model, user or tag:NAME, got "${byText}"`);
   if (values['by'] !== undefined && !values['summary']) throw invalidArgument('--by goes with --summary');
   const config = readGatewayConfig(requireString(values, 'config', USAGE));
   const limit = numberFlag(values, 'limit', values['summary'] ? 100_000 : 20, (v) => Number.isInteger(v) && v > 0, 'a positive integer');
@@ -43,8 +43,8 @@ export async function runDecisions(argv: string[]): Promise<void> {
     if (typeof values['export'] === 'string') return await exportTo(store, values['export'], query);
     const rows = await store.listDecisions({ limit, ...query });
     if (values['summary'] && by !== 'route') {
-      const spend = spendBy(rows, tag !== undefined ? { tag } : (by as 'key' | 'model'));
-      process.stdout.write(values['json'] ? JSON.stringify(spend, null, 1) + '\n' : formatSpend(spend, tag ?? by));
+      const spend = spendBy(rows, by);
+      process.stdout.write(values['json'] ? JSON.stringify(spend, null, 1) + '\n' : formatSpend(spend, typeof by === 'string' ? by : by.tag));
       return;
     }
     if (values['summary']) {
