@@ -38,6 +38,25 @@ describe('deployments with maxInFlight', () => {
   });
 });
 
+describe('deployments balanced least-busy', () => {
+  it('send a call to the deployment with the fewest calls in flight for its weight', () => {
+    const u = new ModelUpstreams({ baseURL: 'http://a/v1', balance: 'least-busy', deployments: [{ baseURL: 'http://a/v1', weight: 3 }, { baseURL: 'http://b/v1', weight: 1 }] } as never, { failureThreshold: 3, cooldownMs: 1000 }, () => 0);
+    const rng = createRng(5);
+    const counts = [0, 0];
+    // a: 3 calls held for weight 3, b: none → b until it holds one (then both at 1 per weight: drawn by weight)
+    for (let k = 0; k < 3; k++) u.acquire(0);
+    for (let k = 0; k < 20; k++) expect(u.pick(rng, new Set())).toBe(1);
+    u.acquire(1);
+    for (let k = 0; k < 400; k++) counts[u.pick(rng, new Set()) as number]++;
+    expect(counts[0]).toBeGreaterThan(250); // weight 3 : 1 at equal load
+    expect(counts[1]).toBeGreaterThan(50);
+    // weighted (the default) ignores what is in flight
+    const w = new ModelUpstreams({ baseURL: 'http://a/v1', deployments: [{ baseURL: 'http://a/v1', weight: 1 }, { baseURL: 'http://b/v1', weight: 1 }] } as never, { failureThreshold: 3, cooldownMs: 1000 }, () => 0);
+    for (let k = 0; k < 5; k++) w.acquire(0);
+    expect(Array.from({ length: 50 }, () => w.pick(rng, new Set()))).toContain(0);
+  });
+});
+
 describe('capacity (openai SDK → gateway → replay-upstream)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sy-cap-'));
   const { meta, rows } = syntheticRows({ prompts: 120 });

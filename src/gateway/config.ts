@@ -75,6 +75,11 @@ export const MODEL_FIELDS = {
     )
     .min(1)
     .optional(),
+  /**
+   * How a call picks among `deployments`: `weighted` (default) draws by weight; `least-busy` goes to
+   * one with the fewest calls in flight for its weight (a slow or overloaded region gets fewer).
+   */
+  balance: z.enum(['weighted', 'least-busy']).optional(),
 };
 
 /** What a model's fields must agree on. */

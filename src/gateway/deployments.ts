@@ -24,6 +24,8 @@ export class ModelUpstreams {
   /** Each deployment's `maxInFlight`, and its calls in flight. */
   private readonly caps: readonly (number | undefined)[];
   private readonly busy: number[];
+  /** `balance: least-busy`: a call goes to a deployment with the fewest calls in flight for its weight. */
+  private readonly leastBusy: boolean;
 
   constructor(model: ModelConfig, options: BreakerOptions, now: () => number) {
     const deployments = model.deployments ?? [];
@@ -32,6 +34,7 @@ export class ModelUpstreams {
     this.breakers = this.configs.map(() => new CircuitBreaker(options, now));
     this.caps = this.configs.map((c) => c.maxInFlight);
     this.busy = this.configs.map(() => 0);
+    this.leastBusy = model.balance === 'least-busy';
   }
 
   private hasRoom(d: number): boolean {
@@ -78,13 +81,17 @@ export class ModelUpstreams {
     for (const fresh of [true, false]) {
       const pool = this.configs.map((_, d) => d).filter((d) => tried.has(d) !== fresh && this.hasRoom(d) && (this.breakers[d] as CircuitBreaker).state !== 'open');
       while (pool.length > 0) {
-        const total = pool.reduce((s, d) => s + (this.weights[d] as number), 0);
+        // least-busy: only the deployments with the fewest calls in flight per unit of weight are drawn from
+        const load = (d: number): number => (this.busy[d] as number) / (this.weights[d] as number);
+        const least = this.leastBusy ? Math.min(...pool.map(load)) : 0;
+        const drawn = this.leastBusy ? pool.filter((d) => load(d) === least) : pool;
+        const total = drawn.reduce((s, d) => s + (this.weights[d] as number), 0);
         let x = rng.next() * total;
         let k = 0;
-        while (k < pool.length - 1 && (x -= this.weights[pool[k] as number] as number) >= 0) k++;
-        const d = pool[k] as number;
+        while (k < drawn.length - 1 && (x -= this.weights[drawn[k] as number] as number) >= 0) k++;
+        const d = drawn[k] as number;
         if ((this.breakers[d] as CircuitBreaker).allow()) return d; // a half-open one lets one probe through
-        pool.splice(k, 1);
+        pool.splice(pool.indexOf(d), 1);
       }
     }
     return undefined;
