@@ -2,7 +2,8 @@
  * TLS for Switchyard's servers (`server.tls` of the gateway, `node.tls` of an edge node): the
  * certificate and key files to serve HTTPS with, and optionally a CA whose certificates clients must
  * present (mutual TLS: on the edge, only nodes holding a certificate of the swarm's CA can gossip).
- * Files are read at start; a missing or unreadable one stops the start naming its setting.
+ * Files are read at start (and again on the gateway's SIGHUP: renewed certificates, a new revocation
+ * list); a missing or unreadable one stops the start naming its setting.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -22,6 +23,8 @@ export const TlsConfigSchema = z.strictObject({
    */
   caFile: z.string().min(1).optional(),
   requireClientCert: z.boolean().default(false),
+  /** PEM certificate revocation list(s) of the CA (`caFile`): a client or peer certificate listed there is refused. */
+  crlFile: z.string().min(1).optional(),
 });
 export type TlsConfig = z.infer<typeof TlsConfigSchema>;
 
@@ -29,18 +32,19 @@ export interface TlsMaterial {
   readonly cert: Buffer;
   readonly key: Buffer;
   readonly ca: Buffer | undefined;
+  readonly crl: Buffer | undefined;
   readonly requireClientCert: boolean;
 }
 
 /** The config's file paths resolved against the config file's folder. */
 export function resolveTlsPaths(tls: TlsConfig, configFile: string): TlsConfig {
   const base = dirname(resolve(configFile));
-  return { ...tls, certFile: resolve(base, tls.certFile), keyFile: resolve(base, tls.keyFile), ...(tls.caFile ? { caFile: resolve(base, tls.caFile) } : {}) };
+  return { ...tls, certFile: resolve(base, tls.certFile), keyFile: resolve(base, tls.keyFile), ...(tls.caFile ? { caFile: resolve(base, tls.caFile) } : {}), ...(tls.crlFile ? { crlFile: resolve(base, tls.crlFile) } : {}) };
 }
 
 /** Reads the files; `where` is the setting's path in the config (e.g. `server.tls`). */
 export function loadTls(tls: TlsConfig, where: string): TlsMaterial {
-  const read = (field: 'certFile' | 'keyFile' | 'caFile', file: string): Buffer => {
+  const read = (field: 'certFile' | 'keyFile' | 'caFile' | 'crlFile', file: string): Buffer => {
     try {
       return readFileSync(file);
     } catch (e) {
@@ -48,15 +52,22 @@ export function loadTls(tls: TlsConfig, where: string): TlsMaterial {
     }
   };
   if (tls.requireClientCert && !tls.caFile) throw invalidArgument(`${where}.requireClientCert: needs caFile (the CA that signs the clients' certificates)`);
-  return { cert: read('certFile', tls.certFile), key: read('keyFile', tls.keyFile), ca: tls.caFile ? read('caFile', tls.caFile) : undefined, requireClientCert: tls.requireClientCert };
+  if (tls.crlFile && !tls.caFile) throw invalidArgument(`${where}.crlFile: needs caFile (the CA whose revocations it lists)`);
+  return {
+    cert: read('certFile', tls.certFile),
+    key: read('keyFile', tls.keyFile),
+    ca: tls.caFile ? read('caFile', tls.caFile) : undefined,
+    crl: tls.crlFile ? read('crlFile', tls.crlFile) : undefined,
+    requireClientCert: tls.requireClientCert,
+  };
 }
 
 /** Options for `https.createServer`. */
 export function serverOptions(t: TlsMaterial): ServerOptions {
-  return { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), ...(t.requireClientCert ? { requestCert: true, rejectUnauthorized: true } : {}) };
+  return { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), ...(t.crl ? { crl: t.crl } : {}), ...(t.requireClientCert ? { requestCert: true, rejectUnauthorized: true } : {}) };
 }
 
 /** An HTTP client for calls to peers: trusts the CA (when given) and presents this node's certificate (for mutual TLS). */
 export function clientAgent(t: TlsMaterial): Agent {
-  return new Agent({ connect: { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}) } });
+  return new Agent({ connect: { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), ...(t.crl ? { crl: t.crl } : {}) } });
 }

@@ -47,7 +47,10 @@ describe('deployments balanced least-busy', () => {
     for (let k = 0; k < 3; k++) u.acquire(0);
     for (let k = 0; k < 20; k++) expect(u.pick(rng, new Set())).toBe(1);
     u.acquire(1);
-    for (let k = 0; k < 400; k++) counts[u.pick(rng, new Set()) as number]++;
+    for (let k = 0; k < 400; k++) {
+      const d = u.pick(rng, new Set()) as number;
+      counts[d] = (counts[d] as number) + 1;
+    }
     expect(counts[0]).toBeGreaterThan(250); // weight 3 : 1 at equal load
     expect(counts[1]).toBeGreaterThan(50);
     // weighted (the default) ignores what is in flight
