@@ -13,7 +13,8 @@
 import { remember } from '../core/lru.js';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
-import { loadTls, type TlsMaterial } from '../core/tls.js';
+import { loadTls, serverOptions, type TlsMaterial } from '../core/tls.js';
+import type { Server as HttpsServer } from 'node:https';
 import { listen, type Listening } from './listeners.js';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
@@ -83,6 +84,8 @@ export interface ReloadResult {
   readonly routes: string[];
   readonly models: ModelChanges;
   readonly ignored: string[];
+  /** `server.tls`'s files were read again (renewed certificates, a new revocation list) for new connections. */
+  readonly tlsReloaded: boolean;
 }
 
 const RECENT_LIMIT = 10_000;
@@ -99,7 +102,7 @@ export class Gateway {
   /** How the Responses, Messages and completions APIs call /v1/chat/completions. */
   private ownPost: HttpPost;
   /** server.tls, read at start (a file that cannot be read stops it, `serve --check` included). */
-  private readonly tls: TlsMaterial | undefined;
+  private tls: TlsMaterial | undefined;
   private readonly routes = new Map<string, LoadedRoute>();
   /**
    * Each model's deployments and circuit breakers, and its own transport when not plain HTTP
@@ -232,18 +235,26 @@ export class Gateway {
    */
   async reload(next: GatewayConfig): Promise<ReloadResult> {
     const before = this.current;
-    const fixed = ['server', 'store'] as const;
-    const ignored: string[] = fixed.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(before[k]));
+    // server.tls's files (and their paths) change with a reload; turning TLS on or off, like the rest of server, needs a restart
+    const withoutTls = (c: GatewayConfig): unknown => ({ ...c.server, tls: c.server.tls !== undefined });
+    const ignored: string[] = [...(JSON.stringify(withoutTls(next)) !== JSON.stringify(withoutTls(before)) ? ['server'] : []), ...(JSON.stringify(next.store) !== JSON.stringify(before.store) ? ['store'] : [])];
     if (next.timeouts.connectMs !== before.timeouts.connectMs) ignored.push('timeouts.connectMs'); // the connection pools keep theirs
     const models = modelChanges(before.models, next.models);
     for (const r of this.routes.values()) await r.learning.snapshot().catch((e: unknown) => this.log.warn({ route: r.name, err: (e as Error).message }, 'snapshot before reload failed'));
-    const config: GatewayConfig = { ...next, server: before.server, store: before.store, timeouts: { ...next.timeouts, connectMs: before.timeouts.connectMs } };
+    const tlsConfig = before.server.tls && next.server.tls ? next.server.tls : before.server.tls;
+    const config: GatewayConfig = { ...next, server: { ...before.server, ...(tlsConfig ? { tls: tlsConfig } : {}) }, store: before.store, timeouts: { ...next.timeouts, connectMs: before.timeouts.connectMs } };
+    // TLS files are read again, for connections made from now on (renewed certificates, a new revocation list)
+    const tls = tlsConfig ? loadTls(tlsConfig, 'server.tls') : undefined;
     const modelsChanged = models.added.length + models.removed.length + models.changed.length > 0;
     const set = modelsChanged ? await loadModelSet(next.models, this.post, this.now, this.models) : this.models;
     const loaded = new Map<string, LoadedRoute>();
     for (const [name, rc] of Object.entries(next.routes)) loaded.set(name, await loadRoute(name, rc, config, this.store));
     this.current = config;
     this.models = set;
+    if (tls) {
+      this.tls = tls;
+      (this.server as HttpsServer | undefined)?.setSecureContext(serverOptions(tls));
+    }
     this.retry = { ...this.retry, maxRetries: config.retries };
     if (JSON.stringify(config.cache) !== JSON.stringify(before.cache)) this.cache = config.cache.enabled ? new CompletionCache(config.cache, this.store, this.now) : undefined;
     if (JSON.stringify(config.responses) !== JSON.stringify(before.responses)) this.stored = new StoredResponses(this.store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
@@ -251,7 +262,7 @@ export class Gateway {
     for (const [name, route] of loaded) this.routes.set(name, route);
     this.startSync();
     this.log.info({ routes: [...loaded.keys()], keys: config.auth.keys.length, models, ignored }, 'config reloaded');
-    return { routes: [...loaded.keys()], models, ignored };
+    return { routes: [...loaded.keys()], models, ignored, tlsReloaded: tls !== undefined };
   }
 
   async listen(): Promise<string> {

@@ -74,6 +74,40 @@ describe.skipIf(!hasOpenssl)('the gateway over HTTPS', () => {
     await expect(sdk(url, agent()).chat.completions.create({ model, messages: [{ role: 'user', content: prompt }] })).rejects.toThrow(/Connection error/);
   });
 
+  it('refuses client certificates its revocation list names, and reads a new list and renewed certificates on reload', async () => {
+    const served = pki.issue('gateway-crl');
+    const [alice, bob, carol] = [pki.issue('alice'), pki.issue('bob'), pki.issue('carol')];
+    const crlFile = pki.revoke('bob');
+    const { gateway, url } = await start({ ...served, caFile: pki.caFile, requireClientCert: true, crlFile });
+    const ask = (who: { certFile: string; keyFile: string }) => sdk(url, agent(who)).chat.completions.create({ model, messages: [{ role: 'user', content: prompt }] });
+    await ask(alice);
+    await expect(ask(bob)).rejects.toThrow(/Connection error/);
+    const servedSerial = async (): Promise<string> => {
+      const { connect } = await import('node:tls');
+      const port = Number(new URL(url).port);
+      return new Promise((resolve, reject) => {
+        const socket = connect({ host: '127.0.0.1', port, ca: readFileSync(pki.caFile), cert: readFileSync(carol.certFile), key: readFileSync(carol.keyFile) }, () => {
+          resolve(socket.getPeerCertificate().serialNumber);
+          socket.end();
+        });
+        socket.on('error', reject);
+      });
+    };
+    const before = await servedSerial();
+    // alice is revoked too and the server's certificate renewed, in the same files: a reload reads them
+    pki.revoke('alice');
+    pki.issue('gateway-crl');
+    const r = await gateway.reload(gateway.config);
+    expect(r.tlsReloaded).toBe(true);
+    expect(r.ignored).toEqual([]);
+    await expect(ask(alice)).rejects.toThrow(/Connection error/);
+    await ask(carol);
+    expect(await servedSerial()).not.toBe(before);
+    // a revocation list without the CA it belongs to is refused, naming the setting
+    const noCa = parseGatewayConfig({ server: { tls: { ...served, crlFile } }, models: { [model]: { baseURL: upstreamURL, inputPricePerMTok: 1, outputPricePerMTok: 2 } } });
+    await expect(Gateway.create(noCa, { store: new SqliteStore(':memory:'), logger: pino({ enabled: false }) })).rejects.toThrow(/server\.tls\.crlFile: needs caFile/);
+  });
+
   it('does not start without its certificate, or with client certificates but no CA to check them, naming the setting', async () => {
     const config = parseGatewayConfig({ server: { port: 0, tls: { certFile: join(pki.dir, 'missing.crt'), keyFile: join(pki.dir, 'missing.key') } }, models: { [model]: { baseURL: upstreamURL, inputPricePerMTok: 1, outputPricePerMTok: 2 } } });
     await expect(Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ enabled: false }) })).rejects.toThrow(/server\.tls\.certFile: cannot read .*missing\.crt/);

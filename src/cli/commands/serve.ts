@@ -15,6 +15,7 @@ found and exits: 0 when the gateway would start, 2 with every problem listed whe
 --probe also asks every endpoint (each model, each deployment) for its model list with the
 configured key, as the gateway would call it, and exits 2 when one does not answer 2xx.
 SIGHUP reloads the config file without a restart — models, routes, keys, timeouts, retries, cache,
+TLS certificates and revocation list,
 logging (only server, store and timeouts.connectMs need one); a config that does not load leaves the
 running one in force.`;
 
@@ -72,7 +73,7 @@ export async function runServe(argv: string[]): Promise<void> {
       try {
         const r = await gateway.reload(readGatewayConfig(file));
         const m = [...r.models.added.map((id) => `+${id}`), ...r.models.removed.map((id) => `-${id}`), ...r.models.changed.map((id) => `~${id}`)];
-        process.stderr.write(`switchyard: reloaded ${file} (routes: ${r.routes.join(', ') || 'none'}${m.length > 0 ? `; models: ${m.join(' ')}` : ''})${r.ignored.length > 0 ? `; changes to ${r.ignored.join(', ')} need a restart` : ''}\n`);
+        process.stderr.write(`switchyard: reloaded ${file} (routes: ${r.routes.join(', ') || 'none'}${m.length > 0 ? `; models: ${m.join(' ')}` : ''})${r.tlsReloaded ? '; TLS certificates and revocation list re-read' : ''}${r.ignored.length > 0 ? `; changes to ${r.ignored.join(', ')} need a restart` : ''}\n`);
       } catch (e) {
         process.stderr.write(`switchyard: reload of ${file} failed, the running config stays: ${(e as Error).message}\n`);
       }
