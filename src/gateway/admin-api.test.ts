@@ -95,7 +95,7 @@ describe('admin API for keys', () => {
     expect(((data[1]?.['spend'] as { day_usd: number }).day_usd)).toBeGreaterThan(1e-9);
 
     // a limit removed (null), a typo named, an unknown model named
-    expect(await admin(url, 'PATCH', '/team-x', { daily_budget_usd: null, monthly_budget_usd: 100 })).toMatchObject({ status: 200, json: { daily_budget_usd: null, monthly_budget_usd: 100, models: [model] } });
+    expect(await admin(url, 'PATCH', '/team-x', { daily_budget_usd: null, monthly_budget_usd: 100, min_lambda: 0.8 })).toMatchObject({ status: 200, json: { daily_budget_usd: null, monthly_budget_usd: 100, min_lambda: 0.8, models: [model] } });
     await chat(url, secret);
     const other = meta.models[1]?.id as string;
     await expect(new OpenAI({ baseURL: url, apiKey: secret, maxRetries: 0 }).chat.completions.create({ model: other, messages: [{ role: 'user', content: prompt }] })).rejects.toMatchObject({ status: 403, code: 'model_not_allowed' });

@@ -5,7 +5,7 @@
  * `auth.adminKeys`; those keys call these endpoints and nothing else.
  *
  *   GET    /v1/admin/keys               every key (config and admin-made), limits and spend this UTC day / month
- *   POST   /v1/admin/keys               {name, daily_budget_usd?, monthly_budget_usd?, requests_per_minute?, tokens_per_minute?, models?} → 201 with `key`
+ *   POST   /v1/admin/keys               {name, daily_budget_usd?, monthly_budget_usd?, requests_per_minute?, tokens_per_minute?, min_lambda?, models?} → 201 with `key`
  *   GET    /v1/admin/keys/{name}        one key
  *   PATCH  /v1/admin/keys/{name}        changes limits (null removes one)
  *   POST   /v1/admin/keys/{name}/rotate a new secret for the same name (spend history kept); the old one stops working
@@ -27,6 +27,7 @@ const limits = {
   monthly_budget_usd: z.number().positive(),
   requests_per_minute: z.number().int().positive(),
   tokens_per_minute: z.number().int().positive(),
+  min_lambda: z.number().min(0).max(1),
   models: z.array(z.string().min(1)).min(1),
 };
 
@@ -36,6 +37,7 @@ export const CreateKeySchema = z.strictObject({
   monthly_budget_usd: limits.monthly_budget_usd.optional(),
   requests_per_minute: limits.requests_per_minute.optional(),
   tokens_per_minute: limits.tokens_per_minute.optional(),
+  min_lambda: limits.min_lambda.optional(),
   models: limits.models.optional(),
 });
 export type CreateKeyRequest = z.infer<typeof CreateKeySchema>;
@@ -46,6 +48,7 @@ export const UpdateKeySchema = z.strictObject({
   monthly_budget_usd: limits.monthly_budget_usd.nullable().optional(),
   requests_per_minute: limits.requests_per_minute.nullable().optional(),
   tokens_per_minute: limits.tokens_per_minute.nullable().optional(),
+  min_lambda: limits.min_lambda.nullable().optional(),
   models: limits.models.nullable().optional(),
 });
 export type UpdateKeyRequest = z.infer<typeof UpdateKeySchema>;
@@ -68,6 +71,7 @@ const FIELDS = [
   ['monthly_budget_usd', 'monthlyBudgetUsd'],
   ['requests_per_minute', 'requestsPerMinute'],
   ['tokens_per_minute', 'tokensPerMinute'],
+  ['min_lambda', 'minLambda'],
   ['models', 'models'],
 ] as const;
 
@@ -94,6 +98,7 @@ async function view(key: KeyConfig | StoredKey, source: 'config' | 'admin', stor
     monthly_budget_usd: key.monthlyBudgetUsd ?? null,
     requests_per_minute: key.requestsPerMinute ?? null,
     tokens_per_minute: key.tokensPerMinute ?? null,
+    min_lambda: key.minLambda ?? null,
     models: key.models ?? null,
     spend: { day_usd: day, month_usd: month },
   };

@@ -193,6 +193,11 @@ export const GatewayConfigSchema = z.strictObject({
             requestsPerMinute: z.number().int().positive().optional(),
             /** At most this many tokens a minute: prompt + requested completion tokens, counted on admission (shared by replicas on Redis). */
             tokensPerMinute: z.number().int().positive().optional(),
+            /**
+             * The least λ this key's routed requests use (a free tier routed cheaper): the route's λ,
+             * schedule, budget controller or the request's own λ is raised to it, never lowered.
+             */
+            minLambda: z.number().min(0).max(1).optional(),
             /** The routes and models this key may name (default: all); others get 403 model_not_allowed. */
             models: z.array(z.string().min(1)).min(1).optional(),
           }),

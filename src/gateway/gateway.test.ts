@@ -193,6 +193,21 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     await expect(client.chat.completions.create({ model: 'auto', messages: [] })).rejects.toMatchObject({ status: 400 });
   });
 
+  it("holds a key's minLambda: its routed requests use at least that λ, whatever the route or the request asks", async () => {
+    const config = configFor({ auth: { keys: [{ name: 'free', sha256: hashKey('sk-free'), minLambda: 1 }, { name: 'paid', sha256: hashKey('sk-paid') }] } });
+    const { gateway, url } = await open(config);
+    const ask = async (apiKey: string, headers: Record<string, string> = {}) => {
+      const { response } = await new OpenAI({ baseURL: url, apiKey, maxRetries: 0 }).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }, { headers }).withResponse();
+      return { lambda: response.headers.get('x-switchyard-lambda'), model: response.headers.get('x-switchyard-model'), decision: await gateway.store.getDecision(response.headers.get('x-request-id') as string) };
+    };
+    const paid = await ask('sk-paid');
+    expect(paid).toMatchObject({ lambda: '0.5', model: chosenAtHalf });
+    const free = await ask('sk-free');
+    const asked = await ask('sk-free', { 'x-switchyard-lambda': '0' }); // a request cannot lower it
+    const atOne = await ask('sk-paid', { 'x-switchyard-lambda': '1' });
+    for (const r of [free, asked]) expect(r).toMatchObject({ lambda: '1', model: atOne.model, decision: { lambda: 1, keyId: 'free' } });
+  });
+
   it("resolves a per-request budget or target quality to λ on the router's operating curve", async () => {
     const { gateway, client } = await open(configFor());
     const lambdaFor = async (headers: Record<string, string>): Promise<number | undefined> => {

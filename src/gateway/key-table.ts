@@ -53,6 +53,7 @@ function asKeyConfig(k: StoredKey): KeyConfig {
     ...(k.monthlyBudgetUsd !== undefined ? { monthlyBudgetUsd: k.monthlyBudgetUsd } : {}),
     ...(k.requestsPerMinute !== undefined ? { requestsPerMinute: k.requestsPerMinute } : {}),
     ...(k.tokensPerMinute !== undefined ? { tokensPerMinute: k.tokensPerMinute } : {}),
+    ...(k.minLambda !== undefined ? { minLambda: k.minLambda } : {}),
     ...(k.models ? { models: [...k.models] } : {}),
   };
 }

@@ -499,7 +499,7 @@ export class Gateway {
     const route = this.routes.get(body.model);
     const chosenLambda = requestLambda(req.headers, route ? route.lambda.lambda(this.now()) : 0, route?.learning.router);
     if (!chosenLambda.ok) return sendError(res, 400, 'invalid_request', chosenLambda.message);
-    const { lambda } = chosenLambda;
+    const lambda = Math.max(chosenLambda.lambda, auth.key?.minLambda ?? 0); // a key's floor (a cheaper tier) holds
     if (!route && !(body.model in models.config)) {
       return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
     }

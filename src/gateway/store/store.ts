@@ -96,6 +96,7 @@ export interface StoredKey {
   readonly monthlyBudgetUsd?: number;
   readonly requestsPerMinute?: number;
   readonly tokensPerMinute?: number;
+  readonly minLambda?: number;
   readonly models?: readonly string[];
   /** Unix milliseconds. */
   readonly createdAt: number;
