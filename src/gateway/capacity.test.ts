@@ -38,6 +38,29 @@ describe('deployments with maxInFlight', () => {
   });
 });
 
+describe('deployments with requestsPerMinute', () => {
+  it('skip a deployment over its calls this minute until the next minute, and say how long to wait', () => {
+    let t = Date.parse('2026-11-22T10:00:15Z');
+    const u = new ModelUpstreams({ baseURL: 'http://a/v1', requestsPerMinute: 2, deployments: [{ baseURL: 'http://a/v1', weight: 1 }, { baseURL: 'http://b/v1', weight: 1, requestsPerMinute: 1 }] } as never, { failureThreshold: 3, cooldownMs: 1000 }, () => t);
+    const rng = createRng(9);
+    const made: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const d = u.pick(rng, new Set()) as number;
+      u.acquire(d);
+      u.release(d); // answered at once: only the minute's count holds it back
+      made.push(d);
+    }
+    expect(made.sort()).toEqual([0, 0, 1]); // a: 2 a minute, b: 1
+    expect(u.pick(rng, new Set())).toBeUndefined();
+    expect(u.full).toBe(true);
+    expect(u.rateLimited).toBe(true);
+    expect(u.retryAfterS).toBe(45);
+    t += 45_000; // the next minute
+    expect(u.full).toBe(false);
+    expect(u.pick(rng, new Set())).toBeDefined();
+  });
+});
+
 describe('deployments balanced least-busy', () => {
   it('send a call to the deployment with the fewest calls in flight for its weight', () => {
     const u = new ModelUpstreams({ baseURL: 'http://a/v1', balance: 'least-busy', deployments: [{ baseURL: 'http://a/v1', weight: 3 }, { baseURL: 'http://b/v1', weight: 1 }] } as never, { failureThreshold: 3, cooldownMs: 1000 }, () => 0);

@@ -53,6 +53,12 @@ export const MODEL_FIELDS = {
    * `retry-after`. Default: no limit.
    */
   maxInFlight: z.number().int().positive().optional(),
+  /**
+   * At most this many calls a minute (UTC minute windows, per gateway process) to the model — to each
+   * of its deployments, which may set their own: the provider's rate limit, kept before the provider
+   * answers 429. Full, it is skipped like a model at its `maxInFlight`.
+   */
+  requestsPerMinute: z.number().int().positive().optional(),
   /** This model's own first-byte and total timeouts (a reasoning model thinks long before its first token), over the config's `timeouts`. */
   timeouts: z.strictObject({ firstByteMs: z.number().int().positive().optional(), totalMs: z.number().int().positive().optional() }).optional(),
   /**
@@ -71,6 +77,7 @@ export const MODEL_FIELDS = {
         headerEnv: z.record(z.string().regex(HEADER_NAME, 'expected an HTTP header name'), z.string().min(1)).optional(),
         weight: z.number().positive().default(1),
         maxInFlight: z.number().int().positive().optional(),
+        requestsPerMinute: z.number().int().positive().optional(),
       }),
     )
     .min(1)

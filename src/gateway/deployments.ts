@@ -26,8 +26,15 @@ export class ModelUpstreams {
   private readonly busy: number[];
   /** `balance: least-busy`: a call goes to a deployment with the fewest calls in flight for its weight. */
   private readonly leastBusy: boolean;
+  /** Each deployment's `requestsPerMinute`, and its calls in the current UTC minute. */
+  private readonly rates: readonly (number | undefined)[];
+  private readonly minute: Array<{ window: number; count: number }>;
 
-  constructor(model: ModelConfig, options: BreakerOptions, now: () => number) {
+  constructor(
+    model: ModelConfig,
+    options: BreakerOptions,
+    private readonly now: () => number,
+  ) {
     const deployments = model.deployments ?? [];
     this.configs = deploymentConfigs(model);
     this.weights = deployments.length === 0 ? [1] : deployments.map((d) => d.weight);
@@ -35,16 +42,41 @@ export class ModelUpstreams {
     this.caps = this.configs.map((c) => c.maxInFlight);
     this.busy = this.configs.map(() => 0);
     this.leastBusy = model.balance === 'least-busy';
+    this.rates = this.configs.map((c) => c.requestsPerMinute);
+    this.minute = this.configs.map(() => ({ window: 0, count: 0 }));
+  }
+
+  /** Calls made to deployment `d` in the current minute. */
+  private calls(d: number): number {
+    const m = this.minute[d] as { window: number; count: number };
+    return m.window === this.now() - (this.now() % 60_000) ? m.count : 0;
   }
 
   private hasRoom(d: number): boolean {
     const cap = this.caps[d];
-    return cap === undefined || (this.busy[d] as number) < cap;
+    const rate = this.rates[d];
+    return (cap === undefined || (this.busy[d] as number) < cap) && (rate === undefined || this.calls(d) < rate);
   }
 
-  /** A call to deployment `d` starts (counted against its `maxInFlight` until `release`). */
+  /** Seconds until a deployment over its requestsPerMinute may be called again (the next minute). */
+  get retryAfterS(): number {
+    return Math.max(1, Math.ceil((60_000 - (this.now() % 60_000)) / 1000));
+  }
+
+  /** A call to deployment `d` starts (counted against its `maxInFlight` until `release`, and its minute's `requestsPerMinute`). */
   acquire(d: number): void {
     this.busy[d] = (this.busy[d] as number) + 1;
+    if (this.rates[d] !== undefined) {
+      const window = this.now() - (this.now() % 60_000);
+      const m = this.minute[d] as { window: number; count: number };
+      if (m.window !== window) (m.window = window), (m.count = 0);
+      m.count++;
+    }
+  }
+
+  /** Every deployment with room is kept from new calls by `requestsPerMinute` alone (not by `maxInFlight`): wait for the next minute. */
+  get rateLimited(): boolean {
+    return this.configs.some((_, d) => this.rates[d] !== undefined && this.calls(d) >= (this.rates[d] as number));
   }
 
   release(d: number): void {
@@ -56,7 +88,7 @@ export class ModelUpstreams {
     return this.busy.reduce((a, b) => a + b, 0);
   }
 
-  /** No call can start because every deployment whose circuit is not open is at its `maxInFlight` (and one is). */
+  /** No call can start because every deployment whose circuit is not open is at its `maxInFlight` or `requestsPerMinute` (and one is). */
   get full(): boolean {
     const up = this.configs.map((_, d) => d).filter((d) => (this.breakers[d] as CircuitBreaker).state !== 'open');
     return up.length > 0 && up.every((d) => !this.hasRoom(d));

@@ -61,7 +61,10 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     // a deployment whose circuit lets the call through, one not tried yet first
     const at = upstreams ? upstreams.pick(retry.rng, tried) : 0;
     if (at === undefined) {
-      if (attempt === 0 && upstreams?.full) return { kind: 'failed', status: 429, outcome: { kind: 'response', status: 429, headers: { 'retry-after': '1' } }, busy: true };
+      if (attempt === 0 && upstreams?.full) {
+        const retryAfter = upstreams.rateLimited ? String(upstreams.retryAfterS) : '1';
+        return { kind: 'failed', status: 429, outcome: { kind: 'response', status: 429, headers: { 'retry-after': retryAfter } }, busy: true };
+      }
       return { kind: 'failed', ...last };
     }
     tried.add(at);

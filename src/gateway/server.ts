@@ -621,7 +621,8 @@ export class Gateway {
     }
     const status = last.status === 429 ? 429 : 502;
     await this.record(decision(null, status, 0), undefined);
-    const why = last.busy ? `${order[order.length - 1]} is at its maxInFlight` : `${last.status ?? last.outcome?.kind ?? 'unknown'}`;
-    sendError(res, status, 'upstream_unavailable', `every model failed (${order.join(', ')}); last: ${why}`, { 'x-request-id': requestId, ...(last.busy ? { 'retry-after': '1' } : {}) });
+    const why = last.busy ? `${order[order.length - 1]} is full (its maxInFlight or requestsPerMinute)` : `${last.status ?? last.outcome?.kind ?? 'unknown'}`;
+    const retryAfter = last.busy && last.outcome?.kind === 'response' ? (last.outcome.headers?.['retry-after'] ?? '1') : undefined;
+    sendError(res, status, 'upstream_unavailable', `every model failed (${order.join(', ')}); last: ${why}`, { 'x-request-id': requestId, ...(retryAfter ? { 'retry-after': retryAfter } : {}) });
   }
 }
