@@ -26,4 +26,16 @@ describe('decision summary', () => {
     const named = { ...decision('x', 'gpt', 'gpt', 0.01), candidates: [] };
     expect(summariseDecisions([named], [])[0]?.versusBest).toBeNull();
   });
+
+  it("compares the router's predicted quality of each chosen model with the feedback it got (calibration)", () => {
+    const decisions = ['s1', 's2', 's3', 's4'].map((id) => decision(id, 'auto', 'small', 0.001)).concat([decision('b1', 'auto', 'big', 0.01), decision('n1', 'auto', 'small', 0.001)]);
+    const feedback = [0.2, 0.4, 0.3, 0.5].map((score, k) => ({ requestId: `s${k + 1}`, score, time: k })).concat([{ requestId: 'b1', score: 1, time: 9 }]);
+    const [auto] = summariseDecisions(decisions, feedback);
+    // small was predicted 0.7 and scored 0.35 on average: the router overrates it
+    expect(auto?.calibration.map((c) => [c.model, c.rated, c.predicted])).toEqual([['small', 4, 0.7], ['big', 1, 0.9]]);
+    const small = auto?.calibration[0]?.observed;
+    expect(small?.mean).toBeCloseTo(0.35, 12);
+    expect(small?.high).toBeLessThan(0.7);
+    expect(summariseDecisions([decision('z', 'auto', 'small', 0.001)], [])[0]?.calibration).toEqual([]);
+  });
 });

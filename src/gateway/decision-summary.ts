@@ -46,6 +46,12 @@ export interface RouteSummary {
     readonly shares: Readonly<Record<string, number>>;
   } | null;
   /**
+   * Per answering model, on the requests that got feedback: the router's predicted quality of the
+   * model it chose against the scores received — a router whose predictions drift from what users
+   * report needs retraining. Empty without rated requests that recorded a prediction.
+   */
+  readonly calibration: ReadonlyArray<{ readonly model: string; readonly rated: number; readonly predicted: number; readonly observed: Interval }>;
+  /**
    * The route's canary router (`routes.X.canary`) against the live one by outcomes — the requests
    * each really routed: their cost and the feedback scores they got; null without canary decisions.
    */
@@ -101,8 +107,29 @@ function summariseRoute(route: string, list: readonly DecisionRecord[], scores: 
     feedback: { count: rated.length, meanScore: rated.length > 0 ? rated.reduce((a, b) => a + b, 0) / rated.length : null },
     versusBest: versusBest(answered),
     shadow: versusShadow(list),
+    calibration: calibration(answered, scores),
     canary: versusCanary(list, scores),
   };
+}
+
+function calibration(answered: readonly DecisionRecord[], scores: ReadonlyMap<string, number>): RouteSummary['calibration'] {
+  const byModel = new Map<string, { predicted: number[]; observed: number[] }>();
+  for (const d of answered) {
+    const score = scores.get(d.requestId);
+    const predicted = d.candidates.find((c) => c.model === d.answered)?.quality;
+    if (score === undefined || predicted === undefined) continue;
+    const m = byModel.get(d.answered as string) ?? { predicted: [], observed: [] };
+    m.predicted.push(predicted);
+    m.observed.push(score);
+    byModel.set(d.answered as string, m);
+  }
+  return [...byModel]
+    .map(([model, m]) => {
+      const o = moments(m.observed);
+      const half = 1.96 * Math.sqrt(o.variance / o.n);
+      return { model, rated: o.n, predicted: moments(m.predicted).mean, observed: { mean: o.mean, low: o.mean - half, high: o.mean + half } };
+    })
+    .sort((a, b) => b.rated - a.rated || a.model.localeCompare(b.model));
 }
 
 /** Mean and variance of a sample. */

@@ -89,6 +89,10 @@ function formatSummary(r: RouteSummary): string {
     lines.push(`  shadow router: agrees on ${pct(s.agreement)} of ${s.requests} requests; its choices: ${shares}`);
     if (s.compared > 0) lines.push(`    by the live router's predictions, on ${s.compared}: cost ${fmtCost(s.predictedCostLiveUsd)} live → ${fmtCost(s.predictedCostShadowUsd)} shadow, quality ${s.predictedQualityLive.toFixed(3)} → ${s.predictedQualityShadow.toFixed(3)}`);
   }
+  if (r.calibration.length > 0) {
+    lines.push('  calibration (rated requests: the router\'s predicted quality of its choice, and the scores received):');
+    for (const k of r.calibration) lines.push(`    ${k.model}: predicted ${k.predicted.toFixed(3)}, observed ${k.observed.mean.toFixed(3)} [${k.observed.low.toFixed(3)}, ${k.observed.high.toFixed(3)}] on ${k.rated}`);
+  }
   const c = r.canary;
   if (c) {
     const arm = (name: string, a: ArmSummary): string =>
