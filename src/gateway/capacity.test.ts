@@ -159,4 +159,47 @@ describe('capacity (openai SDK → gateway → replay-upstream)', () => {
     await first;
     expect((await ask(client)).response.status).toBe(200);
   });
+
+  it('leaks no capacity: after requests that fail, break off midway or whose clients go away, every model is back to none in flight', async () => {
+    const data = await ReplayData.load(loadDataset(dir));
+    const flaky = new ReplayUpstream(data, { chunkDelayMs: 3, latencyMs: 5, faultRate: 0.3, faults: ['cut', 'reset', '503', '429'], seed: 4 });
+    const flakyURL = await flaky.listen();
+    try {
+      const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: flakyURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok, maxInFlight: 3 }]));
+      const g = await Gateway.create(parseGatewayConfig({ server: { port: 0 }, retries: 1, models, routes: { auto: { router: artifact, lambda: 0.5 } } }), { store: new SqliteStore(':memory:'), logger, sleep: async () => undefined });
+      gateways.push(g);
+      const url = await g.listen();
+      const client = new OpenAI({ baseURL: url, apiKey: 'sk-test', maxRetries: 0 });
+      const rng = createRng(12);
+      const outcomes = { ok: 0, failed: 0 };
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 12 }, async () => {
+          while (next < 80) {
+            const k = next++;
+            const abort = new AbortController();
+            if (rng.next() < 0.3) setTimeout(() => abort.abort(), Math.floor(rng.next() * 15));
+            try {
+              if (k % 2 === 0) {
+                const stream = await client.chat.completions.create({ model: 'auto', stream: true, messages: [{ role: 'user', content: prompt }] }, { signal: abort.signal });
+                for await (const _ of stream) void _;
+              } else await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }, { signal: abort.signal });
+              outcomes.ok++;
+            } catch {
+              outcomes.failed++;
+            }
+          }
+        }),
+      );
+      expect(outcomes.ok).toBeGreaterThan(10);
+      expect(outcomes.failed).toBeGreaterThan(5);
+      await new Promise((r) => setTimeout(r, 300)); // cancelled calls settle
+      const metrics = await (await fetch(url.replace(/\/v1$/, '/metrics'))).text();
+      const inFlight = [...metrics.matchAll(/^switchyard_model_in_flight\{model="([^"]+)"\} (\S+)$/gm)].map((m) => [m[1], Number(m[2])]);
+      expect(inFlight.length).toBe(meta.models.length);
+      expect(inFlight.filter(([, n]) => n !== 0)).toEqual([]);
+    } finally {
+      await flaky.close();
+    }
+  });
 });
