@@ -1,10 +1,14 @@
-/** Reads a JSON or YAML config file and validates it with a zod schema; every problem names its path. */
+/**
+ * Reads a JSON or YAML config file and validates it with a zod schema; every problem names its path.
+ * String values may name environment variables: `${NAME}`, `${NAME:-default}` (`$${` for a literal
+ * `${`); a value that is one whole reference to a number or a boolean is one (`port: ${PORT}`).
+ */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { SwitchyardError } from './errors.js';
 
-export function readConfigFile<T>(file: string, schema: z.ZodType<T>): T {
+export function readConfigFile<T>(file: string, schema: z.ZodType<T>, env: Readonly<Record<string, string | undefined>> = process.env): T {
   let raw: unknown;
   try {
     const text = readFileSync(file, 'utf8');
@@ -12,7 +16,36 @@ export function readConfigFile<T>(file: string, schema: z.ZodType<T>): T {
   } catch (e) {
     throw new SwitchyardError('invalid_argument', `${file}: cannot read config: ${(e as Error).message}`);
   }
+  const unset: string[] = [];
+  raw = interpolateEnv(raw, env, [], unset);
+  if (unset.length > 0) throw new SwitchyardError('invalid_argument', `${file}: invalid config:\n${unset.map((u) => `  ${u}`).join('\n')}`);
   return validateConfig(raw, schema, file);
+}
+
+const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** `${NAME}` / `${NAME:-default}` in string values, from `env`; each unset one without a default is added to `unset` with its path. */
+export function interpolateEnv(value: unknown, env: Readonly<Record<string, string | undefined>>, path: readonly string[], unset: string[]): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
+    const whole = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(value);
+    const out = value.replace(REFERENCE, (match, name: string | undefined, fallback: string | undefined) => {
+      if (name === undefined) return '${'; // $${ escapes
+      const v = env[name] ?? fallback;
+      if (v === undefined) unset.push(`${path.join('.') || '(root)'}: \${${name}} is not set (set it, or give a default: \${${name}:-value})`);
+      return v ?? match;
+    });
+    if (!whole) return out;
+    try {
+      const parsed: unknown = parseYaml(out); // 8080 → a number, true → a boolean; anything else stays text
+      return typeof parsed === 'number' || typeof parsed === 'boolean' ? parsed : out;
+    } catch {
+      return out;
+    }
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, String(i)], unset));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k], unset)]));
+  return value;
 }
 
 export function validateConfig<T>(raw: unknown, schema: z.ZodType<T>, where: string): T {
