@@ -5,7 +5,7 @@
  * refused with 503 `store_unavailable` (`refuse`, through the StoreUnavailableError it lets through).
  */
 import type { ServerResponse } from 'node:http';
-import { admitTokens, allowed, authorize, identify, keyOf, notAllowed, startOfUtcDay, startOfUtcMonth, type AuthResult, type KeyConfig } from './auth.js';
+import { admitTokens, allowed, authorize, endUserId, identify, keyOf, notAllowed, overLimits, startOfUtcDay, startOfUtcMonth, type AuthResult, type KeyConfig } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { sendError, sendJson } from './http.js';
 import { StoreUnavailableError } from './store/resilient-store.js';
@@ -48,6 +48,16 @@ export class Admission {
     const refused = notAllowed(key, model);
     sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId });
     return true;
+  }
+
+  /** Refuses (429) a request of an end user (`auth.endUsers`) over their budget or request rate; true when refused. */
+  async refuseEndUser(res: ServerResponse, key: KeyConfig | null, user: string | undefined, requestId: string): Promise<boolean> {
+    const limits = this.config().auth.endUsers;
+    if (!limits || user === undefined) return false;
+    const who = `end user "${user}"${key ? ` of key "${key.name}"` : ''}`;
+    const refused = await overLimits(endUserId(key?.name ?? null, user), limits, who, this.store, this.now()).catch((e: unknown) => void this.serveWhenDown(e));
+    if (refused) sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId, ...(refused.retryAfterS !== undefined ? { 'retry-after': String(refused.retryAfterS) } : {}) });
+    return refused !== undefined;
   }
 
   /** Refuses (429, retry-after) a request that would take its key over its tokens per minute; true when refused. */

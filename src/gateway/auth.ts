@@ -66,23 +66,44 @@ export function identify(header: string | undefined, keys: readonly KeyConfig[])
 export async function authorize(header: string | undefined, keys: readonly KeyConfig[], store: GatewayStore, now: number): Promise<AuthResult> {
   const identified = identify(header, keys);
   if (!identified.ok || !identified.key) return identified;
-  const key = identified.key;
-  if (key.dailyBudgetUsd !== undefined) {
-    const spent = await store.spend(key.name, startOfUtcDay(now));
-    if (spent >= key.dailyBudgetUsd) return { ok: false, status: 429, code: 'budget_exceeded', message: `key "${key.name}" spent $${spent.toFixed(6)} of its $${key.dailyBudgetUsd} daily budget` };
+  const refused = await overLimits(identified.key.name, identified.key, `key "${identified.key.name}"`, store, now);
+  return refused ?? identified;
+}
+
+/** Spend and request limits, per UTC day, month and minute. */
+export interface Limits {
+  readonly dailyBudgetUsd?: number | undefined;
+  readonly monthlyBudgetUsd?: number | undefined;
+  readonly requestsPerMinute?: number | undefined;
+}
+
+/**
+ * The 429 answer when `id` (a key's name, or an end user's spend id) is over its budgets, or over
+ * its request rate with this request (which it counts); undefined when it may go on. `who` names it
+ * in the message.
+ */
+export async function overLimits(id: string, limits: Limits, who: string, store: GatewayStore, now: number): Promise<Extract<AuthResult, { ok: false }> | undefined> {
+  if (limits.dailyBudgetUsd !== undefined) {
+    const spent = await store.spend(id, startOfUtcDay(now));
+    if (spent >= limits.dailyBudgetUsd) return { ok: false, status: 429, code: 'budget_exceeded', message: `${who} spent $${spent.toFixed(6)} of its $${limits.dailyBudgetUsd} daily budget` };
   }
-  if (key.monthlyBudgetUsd !== undefined) {
-    const spent = await store.spend(key.name, startOfUtcMonth(now));
-    if (spent >= key.monthlyBudgetUsd) return { ok: false, status: 429, code: 'budget_exceeded', message: `key "${key.name}" spent $${spent.toFixed(6)} of its $${key.monthlyBudgetUsd} monthly budget` };
+  if (limits.monthlyBudgetUsd !== undefined) {
+    const spent = await store.spend(id, startOfUtcMonth(now));
+    if (spent >= limits.monthlyBudgetUsd) return { ok: false, status: 429, code: 'budget_exceeded', message: `${who} spent $${spent.toFixed(6)} of its $${limits.monthlyBudgetUsd} monthly budget` };
   }
-  if (key.requestsPerMinute !== undefined) {
+  if (limits.requestsPerMinute !== undefined) {
     const window = now - (now % MINUTE);
-    const count = await store.countInWindow('requests', key.name, window);
-    if (count > key.requestsPerMinute) {
-      return { ok: false, status: 429, code: 'rate_limited', message: `key "${key.name}" sent ${count} requests this minute; its limit is ${key.requestsPerMinute}`, retryAfterS: Math.max(1, Math.ceil((window + MINUTE - now) / 1000)) };
+    const count = await store.countInWindow('requests', id, window);
+    if (count > limits.requestsPerMinute) {
+      return { ok: false, status: 429, code: 'rate_limited', message: `${who} sent ${count} requests this minute; its limit is ${limits.requestsPerMinute}`, retryAfterS: Math.max(1, Math.ceil((window + MINUTE - now) / 1000)) };
     }
   }
-  return { ok: true, key };
+  return undefined;
+}
+
+/** Where an end user's spend and requests are counted: per API key (null: no keys configured) and user. */
+export function endUserId(keyName: string | null, user: string): string {
+  return `user:${keyName ?? '-'}:${user}`;
 }
 
 /**

@@ -217,6 +217,18 @@ export const GatewayConfigSchema = z.strictObject({
       adminKeys: z
         .array(z.strictObject({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex characters (sha256 of the key)') }))
         .default([]),
+      /**
+       * Limits for each end user — the requests' `user` (or `safety_identifier`, or the `user` tag of
+       * x-switchyard-tags) — per API key: one abusive user of an application cannot spend its key's
+       * budget. Requests naming no user are not limited by these.
+       */
+      endUsers: z
+        .strictObject({
+          dailyBudgetUsd: z.number().positive().optional(),
+          monthlyBudgetUsd: z.number().positive().optional(),
+          requestsPerMinute: z.number().int().positive().optional(),
+        })
+        .optional(),
     })
     .default({ keys: [], adminKeys: [] }),
   logging: z.strictObject({ prompts: z.boolean().default(false) }).default({ prompts: false }),

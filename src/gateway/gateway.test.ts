@@ -193,6 +193,18 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     await expect(client.chat.completions.create({ model: 'auto', messages: [] })).rejects.toMatchObject({ status: 400 });
   });
 
+  it('limits each end user (the request\'s user) per key: one user over budget is refused, the others are not', async () => {
+    const config = configFor({ auth: { keys: [{ name: 'app', sha256: hashKey('sk-app') }], endUsers: { dailyBudgetUsd: 1e-9, requestsPerMinute: 3 } } });
+    const { url } = await open(config);
+    const client = new OpenAI({ baseURL: url, apiKey: 'sk-app', maxRetries: 0 });
+    const ask = (user?: string, headers: Record<string, string> = {}) => client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }], ...(user ? { user } : {}) }, { headers });
+    await ask('alice'); // spends more than the tiny budget…
+    await expect(ask('alice')).rejects.toMatchObject({ status: 429, code: 'budget_exceeded', message: expect.stringContaining('end user "alice" of key "app"') });
+    await expect(ask(undefined, { 'x-switchyard-tags': 'user=alice' })).rejects.toMatchObject({ status: 429 }); // the same user, named by the tag
+    await ask('bob');
+    for (let k = 0; k < 4; k++) await ask(); // requests naming no user are not limited by endUsers
+  });
+
   it("holds a key's minLambda: its routed requests use at least that λ, whatever the route or the request asks", async () => {
     const config = configFor({ auth: { keys: [{ name: 'free', sha256: hashKey('sk-free'), minLambda: 1 }, { name: 'paid', sha256: hashKey('sk-paid') }] } });
     const { gateway, url } = await open(config);

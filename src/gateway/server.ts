@@ -19,7 +19,7 @@ import { listen, type Listening } from './listeners.js';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
-import { allowed, keyOf } from './auth.js';
+import { allowed, endUserId, keyOf } from './auth.js';
 import { Admission } from './admission.js';
 import { serveAdmin } from './admin-api.js';
 import { KeyTable } from './key-table.js';
@@ -395,6 +395,8 @@ export class Gateway {
     this.log.info({ requestId: d.requestId, route: d.route, key: d.keyId, chosen: d.chosen, model: d.answered, status: d.status, costUsd: d.costUsd, latencyMs: Number(d.latencyMs.toFixed(3)), ...(this.config.logging.prompts && recent ? { prompt: recent.prompt } : {}) }, 'request');
     await this.store.recordDecision(d);
     if (d.keyId && d.costUsd > 0) await this.store.addSpend(d.keyId, d.costUsd, d.time, d.requestId);
+    const user = d.tags?.['user'];
+    if (user !== undefined && this.config.auth.endUsers && d.costUsd > 0) await this.store.addSpend(endUserId(d.keyId, user), d.costUsd, d.time, `${d.requestId}/user`);
     if (recent) this.remember(d.requestId, recent);
     if (recent && this.store.shared && this.routes.get(d.route)?.learning.learns) {
       await this.store.putExpiring('prompt', d.requestId, recent.prompt, d.time + PENDING_PROMPT_MS);
@@ -493,6 +495,7 @@ export class Gateway {
 
     const tagged = requestTags(body, req.headers);
     if (!tagged.ok) return sendError(res, 400, 'invalid_request', tagged.message, { 'x-request-id': requestId });
+    if (await this.admission.refuseEndUser(res, auth.key, tagged.tags?.['user'], requestId)) return;
     // resolve the route (or a model named directly) and rank the models to try
     const models = this.models; // this request's models, should a reload swap them meanwhile
     const prompt = promptOf(body.messages);
