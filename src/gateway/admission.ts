@@ -5,7 +5,7 @@
  * refused with 503 `store_unavailable` (`refuse`, through the StoreUnavailableError it lets through).
  */
 import type { ServerResponse } from 'node:http';
-import { admitTokens, allowed, authorize, endUserId, identify, keyOf, notAllowed, overLimits, startOfUtcDay, startOfUtcMonth, type AuthResult, type KeyConfig } from './auth.js';
+import { admitTokens, allowed, authorize, identify, keyOf, notAllowed, overLimits, startOfUtcDay, startOfUtcMonth, type AuthResult, type KeyConfig } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { sendError, sendJson } from './http.js';
 import { StoreUnavailableError } from './store/resilient-store.js';
@@ -19,6 +19,8 @@ export class Admission {
     private readonly now: () => number,
     /** The keys in force: the config's and the admin API's (key-table.ts). */
     private readonly keys: () => readonly KeyConfig[],
+    /** Where an end user's spend and requests are counted (auth.ts `endUserId`, pseudonymous with an encrypted store). */
+    private readonly endUserId: (key: string | null, user: string) => string,
   ) {}
 
   /** The API key a bearer header names: its name, null when no keys are configured, undefined when missing or unknown. */
@@ -55,7 +57,7 @@ export class Admission {
     const limits = this.config().auth.endUsers;
     if (!limits || user === undefined) return false;
     const who = `end user "${user}"${key ? ` of key "${key.name}"` : ''}`;
-    const refused = await overLimits(endUserId(key?.name ?? null, user), limits, who, this.store, this.now()).catch((e: unknown) => void this.serveWhenDown(e));
+    const refused = await overLimits(this.endUserId(key?.name ?? null, user), limits, who, this.store, this.now()).catch((e: unknown) => void this.serveWhenDown(e));
     if (refused) sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId, ...(refused.retryAfterS !== undefined ? { 'retry-after': String(refused.retryAfterS) } : {}) });
     return refused !== undefined;
   }

@@ -140,6 +140,8 @@ export class Gateway {
   /** The API keys in force: the config's and those made through the admin API. */
   readonly keys: KeyTable;
   private keysTimer: NodeJS.Timeout | undefined;
+  /** Where an end user's spend and requests are counted (auth.endUsers). */
+  private readonly endUserId: (key: string | null, user: string) => string;
 
   /** The config in force (routes and keys change on reload). */
   get config(): GatewayConfig {
@@ -176,7 +178,9 @@ export class Gateway {
     this.nextRequestId = requestIds(this.now);
     this.retry = { maxRetries: config.retries, rng: this.rng, now: this.now, sleep: this.sleep };
     this.keys = new KeyTable(() => this.current.auth.keys, this.store);
-    this.admission = new Admission(() => this.current, this.store, this.now, () => this.keys.keys());
+    // an end user's spend id holds no user id in clear when the store is encrypted
+    this.endUserId = (key, user) => endUserId(key, cipher ? cipher.pseudonym(user) : user);
+    this.admission = new Admission(() => this.current, this.store, this.now, () => this.keys.keys(), this.endUserId);
     this.cache = config.cache.enabled ? new CompletionCache(config.cache, this.store, this.now) : undefined;
     this.stored = new StoredResponses(this.store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
     if (deps.logger) this.log = deps.logger;
@@ -396,7 +400,7 @@ export class Gateway {
     await this.store.recordDecision(d);
     if (d.keyId && d.costUsd > 0) await this.store.addSpend(d.keyId, d.costUsd, d.time, d.requestId);
     const user = d.tags?.['user'];
-    if (user !== undefined && this.config.auth.endUsers && d.costUsd > 0) await this.store.addSpend(endUserId(d.keyId, user), d.costUsd, d.time, `${d.requestId}/user`);
+    if (user !== undefined && this.config.auth.endUsers && d.costUsd > 0) await this.store.addSpend(this.endUserId(d.keyId, user), d.costUsd, d.time, `${d.requestId}/user`);
     if (recent) this.remember(d.requestId, recent);
     if (recent && this.store.shared && this.routes.get(d.route)?.learning.learns) {
       await this.store.putExpiring('prompt', d.requestId, recent.prompt, d.time + PENDING_PROMPT_MS);

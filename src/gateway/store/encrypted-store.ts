@@ -1,6 +1,6 @@
 /**
- * A store that keeps user text encrypted (encryption.ts): the prompt of a decision, the prompt of a
- * learning event, and every expiring document (kept prompts, stored responses, cached answers) are
+ * A store that keeps user text encrypted (encryption.ts): the prompt of a decision and its tags'
+ * values (end-user ids, metadata), the prompt of a learning event, and every expiring document (kept prompts, stored responses, cached answers) are
  * sealed on the way in and opened on the way out; everything else (ids, models, costs, counters,
  * router state) passes as it is, so budgets, limits and queries work unchanged. A value no
  * configured key can open reads as missing: a decision's prompt as null, an expiring document as
@@ -20,12 +20,20 @@ export class EncryptedStore implements GatewayStore {
     return this.inner.shared;
   }
 
+  /** Tag values sealed or opened (an unreadable one reads as empty). */
+  private tags(tags: Readonly<Record<string, string>>, f: (v: string) => string | undefined): Record<string, string> {
+    return Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, f(v) ?? '']));
+  }
+
   private opened(d: DecisionRecord): DecisionRecord {
-    return d.prompt === null ? d : { ...d, prompt: this.cipher.open(d.prompt) ?? null };
+    const open = (v: string): string | undefined => this.cipher.open(v);
+    return { ...d, prompt: d.prompt === null ? null : (this.cipher.open(d.prompt) ?? null), ...(d.tags ? { tags: this.tags(d.tags, open) } : {}) };
   }
 
   recordDecision(d: DecisionRecord): Promise<void> {
-    return this.inner.recordDecision(d.prompt === null ? d : { ...d, prompt: this.cipher.seal(d.prompt) });
+    if (d.prompt === null && !d.tags) return this.inner.recordDecision(d);
+    const seal = (v: string): string => this.cipher.seal(v);
+    return this.inner.recordDecision({ ...d, prompt: d.prompt === null ? null : this.cipher.seal(d.prompt), ...(d.tags ? { tags: this.tags(d.tags, seal) } : {}) });
   }
   async getDecision(requestId: string): Promise<DecisionRecord | undefined> {
     const d = await this.inner.getDecision(requestId);

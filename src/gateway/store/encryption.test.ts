@@ -104,6 +104,27 @@ describe('a gateway with store.encryption', () => {
     await reopened.close();
   });
 
+  it("keeps end users' ids and tags out of the file in clear, while their limits and the summaries by user still work", async () => {
+    const usersFile = join(mkdtempSync(join(tmpdir(), 'sy-enc-users-')), 'gw.db');
+    const config = parseGatewayConfig({
+      server: { port: 0 },
+      store: { path: usersFile, outbox: false, encryption: { keyEnv: 'SY_STORE_KEY' } },
+      auth: { endUsers: { dailyBudgetUsd: 1e-9 } },
+      models: { [model]: { baseURL: upstreamURL, inputPricePerMTok: 1, outputPricePerMTok: 2 } },
+    });
+    const gateway = await Gateway.create(config, { store: new SqliteStore(usersFile), logger: pino({ enabled: false }), env });
+    const client = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'sk-test', maxRetries: 0 });
+    const ask = () => client.chat.completions.create({ model, user: 'alice@example.com', metadata: { project: 'apollo-secret' }, store: true, messages: [{ role: 'user', content: prompt }] }).withResponse();
+    const first = await ask();
+    await expect(ask()).rejects.toMatchObject({ status: 429, code: 'budget_exceeded' }); // the limit holds on the pseudonym
+    const decision = await gateway.store.getDecision(first.response.headers.get('x-request-id') as string);
+    expect(decision?.tags).toEqual({ user: 'alice@example.com', project: 'apollo-secret' });
+    await gateway.close();
+    const bytes = ['', '-wal'].map((s) => (existsSync(usersFile + s) ? readFileSync(usersFile + s).toString('latin1') : '')).join('');
+    expect(bytes).not.toContain('alice@example.com');
+    expect(bytes).not.toContain('apollo-secret');
+  });
+
   it('does not start with the key variable unset', async () => {
     const config = parseGatewayConfig({ store: { path: ':memory:', encryption: { keyEnv: 'SY_UNSET_KEY' } }, models: { [model]: { baseURL: 'http://127.0.0.1:9/v1', inputPricePerMTok: 1, outputPricePerMTok: 2 } } });
     await expect(Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ enabled: false }), env: {} })).rejects.toThrow('store.encryption.keyEnv: SY_UNSET_KEY is not set');

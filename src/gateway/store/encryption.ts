@@ -6,7 +6,7 @@
  * can be rotated: the first key seals, the previous ones still open what they sealed. Values
  * written before encryption was turned on (no `enc:v1:` prefix) are read as they are.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { invalidArgument } from '../../core/errors.js';
 
 const PREFIX = 'enc:v1:';
@@ -19,6 +19,11 @@ export interface Cipher {
    * undefined when no configured key sealed it or it was altered (GCM's tag does not match).
    */
   open(value: string): string | undefined;
+  /**
+   * A stable stand-in for an identifier that must be looked up, not read (an end user's spend id):
+   * an HMAC with the current key, so the store holds no end-user id in clear (a new key starts new ones).
+   */
+  pseudonym(text: string): string;
 }
 
 /** A 32-byte key from an environment variable's value: base64 (44 characters) or hex (64). */
@@ -46,6 +51,9 @@ export function createCipher(config: { readonly keyEnv: string; readonly previou
       const cipher = createCipheriv('aes-256-gcm', current, iv);
       const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
       return `${PREFIX}${id}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')}`;
+    },
+    pseudonym(text) {
+      return `h:${createHmac('sha256', current).update(`switchyard pseudonym\u0000${text}`).digest('base64url').slice(0, 22)}`;
     },
     open(value) {
       if (!value.startsWith(PREFIX)) return value;
