@@ -11,6 +11,11 @@ import { sendError, sendJson } from './http.js';
 import { StoreUnavailableError } from './store/resilient-store.js';
 import type { GatewayStore } from './store/store.js';
 
+/** A refusal's OpenAI-shaped answer: 401 or 429, with `retry-after` when waiting helps. */
+export function sendRefusal(res: ServerResponse, refused: Extract<AuthResult, { ok: false }>, requestId: string): void {
+  sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId, ...(refused.retryAfterS !== undefined ? { 'retry-after': String(refused.retryAfterS) } : {}) });
+}
+
 export class Admission {
   constructor(
     /** The config in force (keys change on reload). */
@@ -58,14 +63,14 @@ export class Admission {
     if (!limits || user === undefined) return false;
     const who = `end user "${user}"${key ? ` of key "${key.name}"` : ''}`;
     const refused = await overLimits(this.endUserId(key?.name ?? null, user), limits, who, this.store, this.now()).catch((e: unknown) => void this.serveWhenDown(e));
-    if (refused) sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId, ...(refused.retryAfterS !== undefined ? { 'retry-after': String(refused.retryAfterS) } : {}) });
+    if (refused) sendRefusal(res, refused, requestId);
     return refused !== undefined;
   }
 
   /** Refuses (429, retry-after) a request that would take its key over its tokens per minute; true when refused. */
   async refuseTokens(res: ServerResponse, key: KeyConfig, tokens: number, requestId: string): Promise<boolean> {
     const refused = await admitTokens(key, tokens, this.store, this.now()).catch((e: unknown) => void this.serveWhenDown(e)); // down and serving: not counted
-    if (refused) sendError(res, refused.status, refused.code, refused.message, { 'x-request-id': requestId, 'retry-after': String(refused.retryAfterS) });
+    if (refused) sendRefusal(res, refused, requestId);
     return refused !== undefined;
   }
 

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
 import { allowed, endUserId, keyOf } from './auth.js';
-import { Admission } from './admission.js';
+import { Admission, sendRefusal } from './admission.js';
 import { serveAdmin } from './admin-api.js';
 import { KeyTable } from './key-table.js';
 import { GatewayMetrics } from './metrics.js';
@@ -468,7 +468,7 @@ export class Gateway {
     }
     if (req.method !== 'POST' || (url !== '/v1/chat/completions' && url !== '/v1/feedback' && url !== '/v1/embeddings')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
     const auth = await this.admission.authorize(req.headers.authorization);
-    if (!auth.ok) return sendError(res, auth.status, auth.code, auth.message, { 'x-request-id': requestId, ...(auth.retryAfterS !== undefined ? { 'retry-after': String(auth.retryAfterS) } : {}) });
+    if (!auth.ok) return sendRefusal(res, auth, requestId);
     const text = await readBody(req, this.config.server.bodyLimitBytes);
     if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.server.bodyLimitBytes} bytes`);
     if (url === '/v1/feedback') {
