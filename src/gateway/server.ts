@@ -499,7 +499,7 @@ export class Gateway {
 
     const tagged = requestTags(body, req.headers);
     if (!tagged.ok) return sendError(res, 400, 'invalid_request', tagged.message, { 'x-request-id': requestId });
-    if (await this.admission.refuseEndUser(res, auth.key, tagged.tags?.['user'], requestId)) return;
+    if (this.config.auth.endUsers && (await this.admission.refuseEndUser(res, auth.key, tagged.tags?.['user'], requestId))) return;
     // resolve the route (or a model named directly) and rank the models to try
     const models = this.models; // this request's models, should a reload swap them meanwhile
     const prompt = promptOf(body.messages);
