@@ -9,8 +9,8 @@
  * `#n` line marks the first n as written once the store takes them, and the file goes when the queue
  * is empty. A start claims the outbox and the journals of processes no longer running (or of an
  * earlier process with its own pid: a restarted container's gateway is often pid 1). A crash while
- * a record is being written may write it twice: decisions, spend (by request id) and kept documents
- * count once; a feedback score may be counted twice.
+ * a record is being written may write it again at the next start: decisions, spend (by request id),
+ * feedback (by request, score and time) and kept documents count once all the same.
  *
  * Several gateways on one host may share the file: each appends its records in one write at stop,
  * and at start claims the whole file by renaming it (only one rename succeeds) before reading it.

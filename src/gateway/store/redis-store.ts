@@ -31,6 +31,14 @@ if tonumber(ARGV[2]) >= cur then
 end
 return 0`;
 
+/** Appends a feedback unless the same one (request, score, time) was appended within the last 40 days. */
+const ADD_FEEDBACK = `
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then
+  redis.call('RPUSH', KEYS[1], ARGV[1])
+  return 1
+end
+return 0`;
+
 const UPDATE_KEY = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -42,6 +50,7 @@ interface ScriptedRedis extends Redis {
   appendEvent(seqKey: string, eventsKey: string, event: string): Promise<number>;
   saveState(key: string, artifact: string, seq: string): Promise<number>;
   updateKey(key: string, name: string, record: string): Promise<number>;
+  addFeedback(listKey: string, seenKey: string, record: string, keepMs: string): Promise<number>;
 }
 
 export interface RedisStoreOptions {
@@ -60,6 +69,7 @@ export class RedisStore implements GatewayStore {
     redis.defineCommand('appendEvent', { numberOfKeys: 2, lua: APPEND_EVENT });
     redis.defineCommand('saveState', { numberOfKeys: 1, lua: SAVE_STATE });
     redis.defineCommand('updateKey', { numberOfKeys: 1, lua: UPDATE_KEY });
+    redis.defineCommand('addFeedback', { numberOfKeys: 2, lua: ADD_FEEDBACK });
     // connection errors surface on the commands that need the connection; ioredis reconnects by itself
     redis.on('error', () => undefined);
     this.redis = redis as ScriptedRedis;
@@ -93,7 +103,8 @@ export class RedisStore implements GatewayStore {
   }
 
   async recordFeedback(requestId: string, score: number, time: number): Promise<void> {
-    await this.redis.rpush(`${this.p}feedback`, JSON.stringify({ requestId, score, time }));
+    // the same score for the same request at the same time is one feedback (a record written again after a crash)
+    await this.redis.addFeedback(`${this.p}feedback`, `${this.p}feedback-seen:${requestId}:${time}:${score}`, JSON.stringify({ requestId, score, time }), String(SPEND_KEEP_MS));
   }
 
   async listFeedback(since = 0): Promise<FeedbackRecord[]> {

@@ -53,7 +53,7 @@ export class ResilientStore implements GatewayStore {
   /** The journal's line of `pending[0]`, and its lines so far. */
   private journalBase = 0;
   private journalLines = 0;
-  /** A journal write failed: no more lines or marks until the queue is empty (a restart may then write some records twice, never lose them). */
+  /** A journal write failed: no more lines or marks until the queue is empty (a restart may then write some records again, which count once, and never loses them). */
   private journalOff = false;
 
   constructor(

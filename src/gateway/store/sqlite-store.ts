@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS decisions (
 );
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time);
 CREATE TABLE IF NOT EXISTS feedback (request_id TEXT NOT NULL, score REAL NOT NULL, time INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS feedback_request ON feedback(request_id);
 CREATE TABLE IF NOT EXISTS spend (key_id TEXT NOT NULL, usd REAL NOT NULL, time INTEGER NOT NULL, id TEXT);
 CREATE INDEX IF NOT EXISTS spend_key_time ON spend(key_id, time);
 CREATE TABLE IF NOT EXISTS router_state (route TEXT PRIMARY KEY, artifact TEXT NOT NULL, time INTEGER NOT NULL);
@@ -94,7 +95,8 @@ export class SqliteStore implements GatewayStore {
         'INSERT OR REPLACE INTO decisions (request_id, time, route, key_id, lambda, chosen, answered, reason, candidates, cost_usd, latency_ms, status, prompt, tags, shadow, canary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       getDecision: this.db.prepare('SELECT * FROM decisions WHERE request_id = ?'),
-      insertFeedback: this.db.prepare('INSERT INTO feedback VALUES (?, ?, ?)'),
+      // the same score for the same request at the same time is one feedback (a record written again after a crash)
+      insertFeedback: this.db.prepare('INSERT INTO feedback SELECT @id, @score, @time WHERE NOT EXISTS (SELECT 1 FROM feedback WHERE request_id = @id AND score = @score AND time = @time)'),
       listFeedback: this.db.prepare('SELECT request_id AS requestId, score, time FROM feedback WHERE time >= ? ORDER BY time, rowid'),
       insertSpend: this.db.prepare('INSERT OR IGNORE INTO spend (key_id, usd, time, id) VALUES (?, ?, ?, ?)'),
       spend: this.db.prepare('SELECT COALESCE(SUM(usd), 0) AS usd FROM spend WHERE key_id = ? AND time >= ?'),
@@ -165,7 +167,7 @@ export class SqliteStore implements GatewayStore {
   }
 
   async recordFeedback(requestId: string, score: number, time: number): Promise<void> {
-    return this.enqueue(() => this.stmts.insertFeedback.run(requestId, score, time));
+    return this.enqueue(() => this.stmts.insertFeedback.run({ id: requestId, score, time }));
   }
 
   async listFeedback(since = 0): Promise<FeedbackRecord[]> {

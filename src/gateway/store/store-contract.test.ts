@@ -40,6 +40,7 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
       await store.recordFeedback('f1', 0.5, 1000);
       await store.recordFeedback('f2', 1, 3000);
       await store.recordFeedback('f1', 0.75, 2000); // a second score for the same request is kept too
+      await store.recordFeedback('f1', 0.75, 2000); // the same one written again (after a crash) is not
       expect(await store.listFeedback()).toEqual([
         { requestId: 'f1', score: 0.5, time: 1000 },
         { requestId: 'f1', score: 0.75, time: 2000 },

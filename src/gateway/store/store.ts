@@ -111,6 +111,7 @@ export interface GatewayStore {
   recordDecision(d: DecisionRecord): Promise<void>;
   getDecision(requestId: string): Promise<DecisionRecord | undefined>;
   listDecisions(q?: DecisionQuery): Promise<DecisionRecord[]>;
+  /** Records a score; the same score for the same request at the same time is kept once. */
   recordFeedback(requestId: string, score: number, time: number): Promise<void>;
   /** Feedback received since `since` (unix ms; default all), oldest first. */
   listFeedback(since?: number): Promise<FeedbackRecord[]>;
