@@ -5,7 +5,7 @@
  * rows appended as they are graded, a second run that resumes, and the dataset it makes.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -129,6 +129,13 @@ describe('switchyard data collect', () => {
     expect(new Set(rows.filter((x) => x.model !== 'small-1').map((x) => x.score)).size).toBeGreaterThan(1);
     const bad = await run(['data', 'collect', '--config', config, '--prompts', prompts, '--out', join(dir, 'y.jsonl'), '--grader', 'exact', '--versus', 'small-1']);
     expect(bad.stderr).toMatch(/--versus goes with --judge MODEL/);
+    // the same judgments imported with their length effect taken out: both rates reported (nothing is asked again)
+    const controlled = await run(['data', 'collect', '--config', config, '--prompts', prompts, '--out', out, '--judge', 'judge', '--versus', 'small-1', '--models', 'big-model,small-2', '--dataset', join(dir, 'lc'), '--length-control']);
+    expect(controlled.status, controlled.stderr).toBe(0);
+    expect(controlled.stdout).toMatch(/length control against small-1 \(σ of length differences: \d+ characters\):\n {2}(big-model|small-2): win rate 0\.\d{3} → length-controlled 0\.\d{3} \(length effect [+-]\d+\.\d{2}, 10 judged\)/);
+    expect(existsSync(join(dir, 'lc', 'dataset.json'))).toBe(true);
+    const noDataset = await run(['data', 'collect', '--config', config, '--prompts', prompts, '--out', out, '--judge', 'judge', '--versus', 'small-1', '--length-control']);
+    expect(noDataset.stderr).toMatch(/--length-control goes with --versus BASELINE and --dataset DIR/);
   }, 60_000);
 
   it('grades by exact match with a reference, and names what is wrong', async () => {

@@ -3,6 +3,7 @@ import { createRng } from '../../core/random.js';
 import { collect, readPromptItems } from '../../data/collect/collect.js';
 import { exactGrader, judgeGrader, pairwiseGrader, type Grader } from '../../data/collect/graders.js';
 import { importLongLog } from '../../data/import/long.js';
+import { lengthControl } from '../../data/collect/length-control.js';
 import { writeDataset } from '../../data/write.js';
 import { readGatewayConfig } from '../../gateway/config.js';
 import { modelPosts } from '../../gateway/providers/model-posts.js';
@@ -12,7 +13,7 @@ import { numberFlag, parse, prepareOutput, requireString } from '../args.js';
 
 export const COLLECT_USAGE = `usage: switchyard data collect --config switchyard.yaml --prompts prompts.jsonl --out outcomes.jsonl
                                (--judge MODEL [--versus BASELINE] | --grader exact) [--models a,b,c] [--concurrency N]
-                               [--max-tokens N] [--temperature T] [--dataset DIR [--test-fraction F] [--seed N]]
+                               [--max-tokens N] [--temperature T] [--dataset DIR [--test-fraction F] [--seed N] [--length-control]]
 
 Sends every prompt to every model (the config's providers, keys and prices; its retries), grades each
 answer, and appends one row per (prompt, model) to --out as it goes; run it again to resume.
@@ -24,7 +25,10 @@ answer, and appends one row per (prompt, model) to --out as it goes; run it agai
                    the baseline itself 0.5 (MT-Bench's pairwise prompt; AlpacaEval-style scores)
   --grader exact   score 1 when the answer gives the prompt's reference (a letter, a number, a text), else 0
   --models         the candidates (default: every configured model but the judge)
-  --dataset DIR    then import the rows into a routing-matrix folder (as data import --from long)`;
+  --dataset DIR    then import the rows into a routing-matrix folder (as data import --from long)
+  --length-control with --versus and --dataset: each model's win rates with its fitted length effect
+                   taken out (AlpacaEval's length-controlled win rate: a judge's taste for long
+                   answers does not teach the router to pay for verbose models); reports both rates`;
 
 export async function runCollect(argv: string[]): Promise<void> {
   const { values } = parse(
@@ -32,6 +36,7 @@ export async function runCollect(argv: string[]): Promise<void> {
     {
       config: { type: 'string' }, prompts: { type: 'string' }, out: { type: 'string' }, judge: { type: 'string' }, versus: { type: 'string' }, grader: { type: 'string' }, models: { type: 'string' },
       concurrency: { type: 'string' }, 'max-tokens': { type: 'string' }, temperature: { type: 'string' }, dataset: { type: 'string' }, 'test-fraction': { type: 'string' }, seed: { type: 'string' },
+      'length-control': { type: 'boolean' },
     },
     COLLECT_USAGE,
   );
@@ -47,6 +52,7 @@ export async function runCollect(argv: string[]): Promise<void> {
   const versus = typeof values['versus'] === 'string' ? values['versus'] : undefined;
   if (versus !== undefined && judge === undefined) throw invalidArgument('--versus goes with --judge MODEL (the judge compares each answer with the baseline\'s)');
   if (versus !== undefined && !(versus in config.models)) throw invalidArgument(`--versus: "${versus}" is not a model of the config (${Object.keys(config.models).join(', ')})`);
+  if (values['length-control'] && (versus === undefined || values['dataset'] === undefined)) throw invalidArgument('--length-control goes with --versus BASELINE and --dataset DIR (it corrects pairwise win rates as they are imported)');
   const listed = typeof values['models'] === 'string' ? values['models'].split(',').map((m) => m.trim()).filter(Boolean) : Object.keys(config.models).filter((m) => m !== judge);
   const models = versus !== undefined && !listed.includes(versus) ? [versus, ...listed] : listed; // the baseline's answers are collected too
   const unknown = models.filter((m) => !(m in config.models));
@@ -86,7 +92,16 @@ export async function runCollect(argv: string[]): Promise<void> {
     const seed = numberFlag(values, 'seed', 42, Number.isInteger, 'an integer');
     const result = importLongLog([out], { testFraction, seed });
     for (const w of result.warnings) log(`warning: ${w}`);
-    writeDataset(dataset, result.meta, result.rows, result.responses);
+    let rows = result.rows;
+    if (values['length-control'] && versus !== undefined) {
+      const answers = new Map<string, Map<string, string>>();
+      for (const r of result.responses) answers.set(r.id, (answers.get(r.id) ?? new Map<string, string>()).set(r.model, r.response));
+      const controlled = lengthControl(rows, answers, versus);
+      rows = controlled.rows;
+      process.stdout.write(`length control against ${versus} (σ of length differences: ${controlled.report.sigma.toFixed(0)} characters):\n`);
+      for (const m of controlled.report.models) process.stdout.write(`  ${m.model}: win rate ${m.winRate.toFixed(3)} → length-controlled ${m.lcWinRate.toFixed(3)} (length effect ${m.lengthEffect >= 0 ? '+' : ''}${m.lengthEffect.toFixed(2)}, ${m.judged} judged)\n`);
+    }
+    writeDataset(dataset, result.meta, rows, result.responses);
     process.stdout.write(`wrote ${result.rows.length} prompts × ${result.meta.models.length} models into ${dataset}\n`);
   }
 }
