@@ -124,12 +124,17 @@ export function orphanJournals(outbox: string): string[] {
     .map((n) => join(dir, n));
 }
 
+/** The record lines of an outbox or journal not written yet: after the first n, where `#n` marks (journals) say so. */
+function waitingLines(text: string): string[] {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const mark = /^#\d+$/;
+  const written = lines.filter((l) => mark.test(l)).reduce((n, l) => Math.max(n, Number(l.slice(1))), 0);
+  return lines.filter((l) => !mark.test(l)).slice(written);
+}
+
 /** How many records a file (outbox or journal) holds that are not written yet, without claiming it. */
 export function waitingIn(path: string): number {
-  if (!existsSync(path)) return 0;
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
-  const written = lines.filter((l) => /^#\d+$/.test(l)).reduce((n, l) => Math.max(n, Number(l.slice(1))), 0);
-  return Math.max(0, lines.filter((l) => !/^#\d+$/.test(l)).length - written);
+  return existsSync(path) ? waitingLines(readFileSync(path, 'utf8')).length : 0;
 }
 
 export interface Claimed {
@@ -147,27 +152,19 @@ export function claim(path: string, now: number = Date.now(), cipher?: Cipher): 
   } catch {
     return undefined; // another gateway took it
   }
-  const lines: Array<Fact | undefined> = [];
-  let written = 0; // a journal's `#n`: its first n records are in the store already
-  for (const line of readFileSync(mine, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    if (/^#\d+$/.test(line)) {
-      written = Math.max(written, Number(line.slice(1)));
-      continue;
-    }
+  const rest = waitingLines(readFileSync(mine, 'utf8'));
+  unlinkSync(mine);
+  const facts: Fact[] = [];
+  for (const line of rest) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(cipher ? (cipher.open(line) ?? '') : line); // a line sealed with a key no longer configured: invalid
     } catch {
-      lines.push(undefined);
       continue;
     }
     const r = FactSchema.safeParse(parsed);
     // zod's optional fields are `T | undefined` where the record's are `T`: the same values
-    lines.push(r.success ? (r.data as Fact) : undefined);
+    if (r.success) facts.push(r.data as Fact);
   }
-  unlinkSync(mine);
-  const rest = lines.slice(written);
-  const facts = rest.filter((f): f is Fact => f !== undefined);
   return { facts, invalid: rest.length - facts.length };
 }
