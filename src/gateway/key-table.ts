@@ -1,7 +1,8 @@
 /**
  * The API keys in force: the config's (`auth.keys`, reloaded on SIGHUP) and those made through the
- * admin API (admin-api.ts), kept in the store and read again every `store.syncMs`, so a key made,
- * changed or revoked on another replica counts here within that time (on this one, at once). A config
+ * admin API (admin-api.ts), kept in the store and — when replicas share it — read again every
+ * `store.syncMs`, so a key made, changed or revoked on another replica counts here within that time
+ * (on this one, at once). A config
  * key wins over a stored key of the same name.
  */
 import type { KeyConfig } from './auth.js';

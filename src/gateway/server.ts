@@ -208,10 +208,13 @@ export class Gateway {
     const back = deps.leaveOutbox ? { restored: 0, invalid: 0 } : g.store.restore(); // what a previous process could not write before it stopped
     if (back.restored > 0) g.log.info({ records: back.restored, outbox: config.store.outbox }, 'writing the records a previous process left in the outbox');
     if (back.invalid > 0) g.log.warn({ lines: back.invalid, outbox: config.store.outbox }, 'outbox lines that are not valid records were skipped');
-    // keys made through the admin API; read again every store.syncMs (another replica may change them)
+    // keys made through the admin API; with a shared store read again every store.syncMs (another
+    // replica may change them; this one re-reads them after its own changes)
     await g.keys.refresh().catch((e: unknown) => g.log.warn({ err: (e as Error).message }, 'admin-made API keys could not be read; only the config keys count until the store answers'));
-    g.keysTimer = setInterval(() => void g.keys.refresh().catch(() => undefined), config.store.syncMs);
-    g.keysTimer.unref();
+    if (g.store.shared) {
+      g.keysTimer = setInterval(() => void g.keys.refresh().catch(() => undefined), config.store.syncMs);
+      g.keysTimer.unref();
+    }
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
     g.models = await loadModelSet(config.models, g.post, g.now);
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
