@@ -1,6 +1,6 @@
 /**
- * Capacity: a model's `maxInFlight` (a full model's requests spill over to the route's next-best
- * model; one named directly gets 429 with retry-after) and the gateway's `server.maxInFlight` (503
+ * Capacity: a model's `maxInFlight`, `requestsPerMinute` and `tokensPerMinute` (a full model's
+ * requests spill over to the route's next-best model; one named directly gets 429 with retry-after) and the gateway's `server.maxInFlight` (503
  * `overloaded`), end to end with the openai SDK against replay upstreams.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -28,9 +28,9 @@ describe('deployments with maxInFlight', () => {
     u.acquire(1);
     for (let k = 0; k < 20; k++) expect(u.pick(rng, new Set())).toBe(0); // b is full (its own cap, 1)
     u.acquire(0);
-    expect(u.full).toBe(false);
+    expect(u.full()).toBe(false);
     u.acquire(0);
-    expect(u.full).toBe(true); // a took the model's cap, 2
+    expect(u.full()).toBe(true); // a took the model's cap, 2
     expect(u.pick(rng, new Set())).toBeUndefined();
     expect(u.inFlight).toBe(3);
     u.release(1);
@@ -52,12 +52,37 @@ describe('deployments with requestsPerMinute', () => {
     }
     expect(made.sort()).toEqual([0, 0, 1]); // a: 2 a minute, b: 1
     expect(u.pick(rng, new Set())).toBeUndefined();
-    expect(u.full).toBe(true);
-    expect(u.rateLimited).toBe(true);
+    expect(u.full()).toBe(true);
+    expect(u.rateLimited()).toBe(true);
     expect(u.retryAfterS).toBe(45);
     t += 45_000; // the next minute
-    expect(u.full).toBe(false);
+    expect(u.full()).toBe(false);
     expect(u.pick(rng, new Set())).toBeDefined();
+  });
+});
+
+describe('deployments with tokensPerMinute', () => {
+  it("count a call's tokens when it starts and what its answer used beyond them when it ends; a call larger than the limit never fits", () => {
+    let t = Date.parse('2026-11-22T10:00:15Z');
+    const u = new ModelUpstreams({ baseURL: 'http://a/v1', tokensPerMinute: 1000 } as never, { failureThreshold: 3, cooldownMs: 1000 }, () => t);
+    const rng = createRng(2);
+    expect(u.limitsTokens).toBe(true);
+    expect(u.pick(rng, new Set(), 600)).toBe(0);
+    u.acquire(0, 600); // prompt + asked completion tokens
+    u.release(0);
+    expect(u.pick(rng, new Set(), 400)).toBe(0); // 600 + 400 fit in 1,000
+    expect(u.pick(rng, new Set(), 401)).toBeUndefined();
+    expect(u.full(401)).toBe(true);
+    expect(u.rateLimited(401)).toBe(true);
+    u.settle(0, 600, 500); // used less than counted: nothing given back (providers count on admission)
+    expect(u.pick(rng, new Set(), 400)).toBe(0);
+    u.settle(0, 600, 900); // used 300 beyond what was counted
+    expect(u.pick(rng, new Set(), 100)).toBe(0);
+    expect(u.pick(rng, new Set(), 101)).toBeUndefined();
+    t += 45_000; // the next minute
+    expect(u.pick(rng, new Set(), 1000)).toBe(0);
+    expect(u.pick(rng, new Set(), 1001)).toBeUndefined(); // more than a whole minute's tokens: never
+    expect(new ModelUpstreams({ baseURL: 'http://a/v1' } as never, { failureThreshold: 3, cooldownMs: 1000 }, () => t).limitsTokens).toBe(false);
   });
 });
 
@@ -148,6 +173,31 @@ describe('capacity (openai SDK → gateway → replay-upstream)', () => {
     const again = await ask(client); // the slot is free again
     expect(again.response.headers.get('x-switchyard-model')).toBe(best);
     expect(again.response.headers.get('x-switchyard-fallback-from')).toBeNull();
+  });
+
+  it("spills requests over to the next-best model once the best one's tokensPerMinute is used up, until the next minute", async () => {
+    let t = Date.parse('2026-11-22T10:00:15Z');
+    const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: fastURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok, ...(m.id === best ? { tokensPerMinute: 1500 } : {}) }]));
+    const g = await Gateway.create(parseGatewayConfig({ server: { port: 0 }, retries: 0, models, routes: { auto: { router: artifact, lambda: 0 } } }), { store: new SqliteStore(':memory:'), logger, now: () => t });
+    gateways.push(g);
+    const url = await g.listen();
+    const client = new OpenAI({ baseURL: url, apiKey: 'sk-test', maxRetries: 0 });
+    // each request asks for up to 1,000 completion tokens: the best model takes one a minute
+    const asking = (maxTokens: number) => client.chat.completions.create({ model: 'auto', max_tokens: maxTokens, messages: [{ role: 'user', content: prompt }] }).withResponse();
+    expect((await asking(1000)).response.headers.get('x-switchyard-model')).toBe(best);
+    const spilled = await asking(1000);
+    expect(spilled.response.headers.get('x-switchyard-model')).not.toBe(best);
+    expect(spilled.response.headers.get('x-switchyard-fallback-from')).toBe(best);
+    // named directly: 429, to be retried at the next minute
+    const direct = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: best, max_tokens: 1000, messages: [{ role: 'user', content: prompt }] }) });
+    expect(direct.status).toBe(429);
+    expect(direct.headers.get('retry-after')).toBe('45');
+    expect(((await direct.json()) as { error: { message: string } }).error.message).toContain('tokensPerMinute');
+    t += 45_000;
+    expect((await asking(1000)).response.headers.get('x-switchyard-model')).toBe(best);
+    // a request asking for more than the best model's whole minute goes to another at once
+    t += 60_000;
+    expect((await asking(5000)).response.headers.get('x-switchyard-model')).not.toBe(best);
   });
 
   it('sheds requests beyond server.maxInFlight with 503 overloaded, while probes still answer', async () => {

@@ -54,11 +54,18 @@ export const MODEL_FIELDS = {
    */
   maxInFlight: z.number().int().positive().optional(),
   /**
-   * At most this many calls a minute (UTC minute windows, per gateway process) to the model — to each
-   * of its deployments, which may set their own: the provider's rate limit, kept before the provider
-   * answers 429. Full, it is skipped like a model at its `maxInFlight`.
+   * At most this many calls a minute (UTC minute windows; shared by replicas on a Redis store) to the
+   * model — to each of its deployments, which may set their own: the provider's rate limit, kept
+   * before the provider answers 429. Full, it is skipped like a model at its `maxInFlight`.
    */
   requestsPerMinute: z.number().int().positive().optional(),
+  /**
+   * At most this many tokens a minute (like `requestsPerMinute`) to the model — to each of its
+   * deployments, which may set their own: a call counts its prompt's tokens and the completion tokens
+   * it asks for (`max_completion_tokens` / `max_tokens`) when it starts, as providers do, and what
+   * the answer used beyond that when it ends. Full, it is skipped like a model at its `maxInFlight`.
+   */
+  tokensPerMinute: z.number().int().positive().optional(),
   /** This model's own first-byte and total timeouts (a reasoning model thinks long before its first token), over the config's `timeouts`. */
   timeouts: z.strictObject({ firstByteMs: z.number().int().positive().optional(), totalMs: z.number().int().positive().optional() }).optional(),
   /**
@@ -78,6 +85,7 @@ export const MODEL_FIELDS = {
         weight: z.number().positive().default(1),
         maxInFlight: z.number().int().positive().optional(),
         requestsPerMinute: z.number().int().positive().optional(),
+        tokensPerMinute: z.number().int().positive().optional(),
       }),
     )
     .min(1)
@@ -192,7 +200,7 @@ export const GatewayConfigSchema = z.strictObject({
         .array(
           z.strictObject({
             name: z.string().min(1),
-            /** sha256 hex of the key (\`switchyard keys hash KEY\`); keys are never stored in clear. */
+            /** sha256 hex of the key (`switchyard keys hash KEY`); keys are never stored in clear. */
             sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex characters (sha256 of the key)'),
             dailyBudgetUsd: z.number().positive().optional(),
             monthlyBudgetUsd: z.number().positive().optional(),

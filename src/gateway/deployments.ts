@@ -8,6 +8,7 @@
 import type { Rng } from '../core/random.js';
 import { CircuitBreaker, type BreakerOptions, type CircuitState } from './circuit-breaker.js';
 import type { ModelConfig } from './config.js';
+import { MinuteLimit, type SharedMinutes } from './minute-limit.js';
 
 const RANK: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
@@ -26,14 +27,16 @@ export class ModelUpstreams {
   private readonly busy: number[];
   /** `balance: least-busy`: a call goes to a deployment with the fewest calls in flight for its weight. */
   private readonly leastBusy: boolean;
-  /** Each deployment's `requestsPerMinute`, and its calls in the current UTC minute. */
-  private readonly rates: readonly (number | undefined)[];
-  private readonly minute: Array<{ window: number; count: number }>;
+  /** Each deployment's `requestsPerMinute` and `tokensPerMinute`, counted in UTC minutes. */
+  private readonly requests: readonly MinuteLimit[];
+  private readonly tokens: readonly MinuteLimit[];
 
   constructor(
     model: ModelConfig,
     options: BreakerOptions,
-    private readonly now: () => number,
+    now: () => number,
+    /** With a shared store: the model's id and the store through which replicas share its minute limits. */
+    shared?: { readonly id: string; readonly minutes: SharedMinutes },
   ) {
     const deployments = model.deployments ?? [];
     this.configs = deploymentConfigs(model);
@@ -42,41 +45,70 @@ export class ModelUpstreams {
     this.caps = this.configs.map((c) => c.maxInFlight);
     this.busy = this.configs.map(() => 0);
     this.leastBusy = model.balance === 'least-busy';
-    this.rates = this.configs.map((c) => c.requestsPerMinute);
-    this.minute = this.configs.map(() => ({ window: 0, count: 0 }));
+    const sharing = (kind: string, d: number): { id: string; minutes: SharedMinutes } | undefined => shared && { id: `${kind}:${shared.id}#${d}`, minutes: shared.minutes };
+    this.requests = this.configs.map((c, d) => new MinuteLimit(c.requestsPerMinute, now, sharing('requests', d)));
+    this.tokens = this.configs.map((c, d) => new MinuteLimit(c.tokensPerMinute, now, sharing('tokens', d)));
+    this.leases = shared !== undefined && this.configs.some((c) => c.requestsPerMinute !== undefined || c.tokensPerMinute !== undefined);
+    this.limitsTokens = this.tokens.some((t) => t.limit !== undefined);
   }
 
-  /** Calls made to deployment `d` in the current minute. */
-  private calls(d: number): number {
-    const m = this.minute[d] as { window: number; count: number };
-    return m.window === this.now() - (this.now() % 60_000) ? m.count : 0;
-  }
+  /** Some deployment has a `tokensPerMinute`: calls must say how many tokens they may use. */
+  readonly limitsTokens: boolean;
+  /** Some deployment's minute limits are shared by replicas (leases from the store). */
+  private readonly leases: boolean;
 
-  private hasRoom(d: number): boolean {
-    const cap = this.caps[d];
-    const rate = this.rates[d];
-    return (cap === undefined || (this.busy[d] as number) < cap) && (rate === undefined || this.calls(d) < rate);
-  }
-
-  /** Seconds until a deployment over its requestsPerMinute may be called again (the next minute). */
-  get retryAfterS(): number {
-    return Math.max(1, Math.ceil((60_000 - (this.now() % 60_000)) / 1000));
-  }
-
-  /** A call to deployment `d` starts (counted against its `maxInFlight` until `release`, and its minute's `requestsPerMinute`). */
-  acquire(d: number): void {
-    this.busy[d] = (this.busy[d] as number) + 1;
-    if (this.rates[d] !== undefined) {
-      const window = this.now() - (this.now() % 60_000);
-      const m = this.minute[d] as { window: number; count: number };
-      if (m.window !== window) (m.window = window), (m.count = 0);
-      m.count++;
+  /**
+   * Shared minute limits: reserves a share of the minute from the store for each deployment whose
+   * circuit is not open and whose lease does not cover one more call of `tokens` tokens; undefined
+   * (nothing to wait for) when every lease does, or the limits are this process's own.
+   */
+  lease(tokens = 0): Promise<unknown> | undefined {
+    if (!this.leases) return undefined;
+    let waits: Promise<void>[] | undefined;
+    for (let d = 0; d < this.configs.length; d++) {
+      if ((this.breakers[d] as CircuitBreaker).state === 'open') continue;
+      const requests = this.requests[d] as MinuteLimit;
+      const tokenLimit = this.tokens[d] as MinuteLimit;
+      if (requests.needsLease(1)) (waits ??= []).push(requests.lease(1));
+      if (tokenLimit.needsLease(tokens)) (waits ??= []).push(tokenLimit.lease(tokens));
     }
+    return waits && Promise.all(waits);
   }
 
-  /** Every deployment with room is kept from new calls by `requestsPerMinute` alone (not by `maxInFlight`): wait for the next minute. */
-  get rateLimited(): boolean {
-    return this.configs.some((_, d) => this.rates[d] !== undefined && this.calls(d) >= (this.rates[d] as number));
+  /** Deployment `d`'s minute has room for one more call of `tokens` tokens. */
+  private minuteFits(d: number, tokens: number): boolean {
+    return (this.requests[d] as MinuteLimit).fits(1) && (this.tokens[d] as MinuteLimit).fits(tokens);
+  }
+
+  private hasRoom(d: number, tokens: number): boolean {
+    const cap = this.caps[d];
+    return (cap === undefined || (this.busy[d] as number) < cap) && this.minuteFits(d, tokens);
+  }
+
+  /** Seconds until a deployment over its requestsPerMinute or tokensPerMinute may be called again (the next minute). */
+  get retryAfterS(): number {
+    return (this.requests[0] as MinuteLimit).retryAfterS;
+  }
+
+  /**
+   * A call to deployment `d` starts: counted against its `maxInFlight` until `release`, and in its
+   * minute's `requestsPerMinute` and `tokensPerMinute` (`tokens`: the prompt's and the completion
+   * tokens the request asks for, as providers count on admission; `settle` adds what the answer used beyond).
+   */
+  acquire(d: number, tokens = 0): void {
+    this.busy[d] = (this.busy[d] as number) + 1;
+    (this.requests[d] as MinuteLimit).take(1);
+    (this.tokens[d] as MinuteLimit).take(tokens);
+  }
+
+  /** The answer of a call counted with `counted` tokens used `used` in all: the rest counts in the current minute. */
+  settle(d: number, counted: number, used: number): void {
+    if (used > counted) this.tokens[d]?.take(used - counted);
+  }
+
+  /** Some deployment is kept from a call of `tokens` tokens by its minute's limits (not by `maxInFlight` alone): wait for the next minute. */
+  rateLimited(tokens = 0): boolean {
+    return this.configs.some((_, d) => !this.minuteFits(d, tokens));
   }
 
   release(d: number): void {
@@ -88,10 +120,10 @@ export class ModelUpstreams {
     return this.busy.reduce((a, b) => a + b, 0);
   }
 
-  /** No call can start because every deployment whose circuit is not open is at its `maxInFlight` or `requestsPerMinute` (and one is). */
-  get full(): boolean {
+  /** No call of `tokens` tokens can start because every deployment whose circuit is not open is at its `maxInFlight`, `requestsPerMinute` or `tokensPerMinute` (and one is). */
+  full(tokens = 0): boolean {
     const up = this.configs.map((_, d) => d).filter((d) => (this.breakers[d] as CircuitBreaker).state !== 'open');
-    return up.length > 0 && up.every((d) => !this.hasRoom(d));
+    return up.length > 0 && up.every((d) => !this.hasRoom(d, tokens));
   }
 
   get size(): number {
@@ -104,14 +136,14 @@ export class ModelUpstreams {
   }
 
   /**
-   * The deployment the next call goes to: drawn by weight among those not in `tried` whose breaker
-   * lets a call through and that has room (`maxInFlight`), else among the tried ones; undefined when
-   * none does.
+   * The deployment the next call (of `tokens` tokens) goes to: drawn by weight among those not in
+   * `tried` whose breaker lets a call through and that has room (`maxInFlight`, the minute's limits),
+   * else among the tried ones; undefined when none does.
    */
-  pick(rng: Rng, tried: ReadonlySet<number>): number | undefined {
-    if (this.configs.length === 1) return this.hasRoom(0) && (this.breakers[0] as CircuitBreaker).allow() ? 0 : undefined;
+  pick(rng: Rng, tried: ReadonlySet<number>, tokens = 0): number | undefined {
+    if (this.configs.length === 1) return this.hasRoom(0, tokens) && (this.breakers[0] as CircuitBreaker).allow() ? 0 : undefined;
     for (const fresh of [true, false]) {
-      const pool = this.configs.map((_, d) => d).filter((d) => tried.has(d) !== fresh && this.hasRoom(d) && (this.breakers[d] as CircuitBreaker).state !== 'open');
+      const pool = this.configs.map((_, d) => d).filter((d) => tried.has(d) !== fresh && this.hasRoom(d, tokens) && (this.breakers[d] as CircuitBreaker).state !== 'open');
       while (pool.length > 0) {
         // least-busy: only the deployments with the fewest calls in flight per unit of weight are drawn from
         const load = (d: number): number => (this.busy[d] as number) / (this.weights[d] as number);

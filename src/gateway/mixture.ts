@@ -7,6 +7,7 @@
  */
 import type { ModelUpstreams } from './deployments.js';
 import type { ModelConfig } from './config.js';
+import { requestTokens } from './context-window.js';
 import type { ChatRequest } from './http.js';
 import { callModel, type RetryDeps } from './model-call.js';
 import type { CallSignal, HttpPost, UpstreamTimeouts } from './providers/openai-compatible.js';
@@ -56,11 +57,12 @@ export async function propose(models: readonly string[], configs: Readonly<Recor
     models.map(async (id): Promise<Proposal | undefined> => {
       const model = configs[id];
       if (!model) return undefined;
-      const call = await callModel(model, id, request, timeouts, { post: deps.post(id), env: deps.env, upstreams: deps.upstreams?.(id), retry: deps.retry, cancel: deps.cancel });
+      const call = await callModel(model, id, request, timeouts, { post: deps.post(id), env: deps.env, upstreams: deps.upstreams?.(id), retry: deps.retry, cancel: deps.cancel, tokens: () => requestTokens(body) });
       if (call.kind !== 'ok') return undefined;
       const r = call.result;
       try {
         const json = (await r.response.body.json()) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+        call.settle((json.usage?.prompt_tokens ?? 0) + (json.usage?.completion_tokens ?? 0));
         const content = json.choices?.[0]?.message?.content;
         return typeof content === 'string' && content !== '' ? { model: id, text: content, costUsd: deps.cost(json.usage, model), completion: json as Record<string, unknown> } : undefined;
       } catch {

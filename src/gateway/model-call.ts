@@ -33,11 +33,16 @@ export interface ModelCallDeps {
   readonly cancel?: CallSignal | undefined;
   /** More request headers (the trace context, tracing.ts). */
   readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** The tokens the call may use (prompt + completion tokens asked for), for a model's `tokensPerMinute`; asked only when it has one. */
+  readonly tokens?: (() => number) | undefined;
 }
 
 export type ModelCall =
-  /** The upstream (`deployment`) answered 2xx; the caller reads the response and calls `finish`. */
-  | { readonly kind: 'ok'; readonly result: Extract<UpstreamResult, { ok: true }>; readonly deployment: number }
+  /**
+   * The upstream (`deployment`) answered 2xx; the caller reads the response, calls `finish`, and
+   * `settle` with the tokens the answer used (a model's `tokensPerMinute` counts those beyond `tokens`).
+   */
+  | { readonly kind: 'ok'; readonly result: Extract<UpstreamResult, { ok: true }>; readonly deployment: number; readonly settle: (usedTokens: number) => void }
   /**
    * A final answer that is not the model's fault to retry (400, 401, 404 …): the client's answer —
    * unless `tooLong`: the prompt does not fit this model's context, and a model with a larger one may answer.
@@ -57,12 +62,16 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
   const limits = own ? { ...timeouts, firstByteMs: own.firstByteMs ?? timeouts.firstByteMs, totalMs: own.totalMs ?? timeouts.totalMs } : timeouts;
   let last: { status: number | undefined; outcome: AttemptOutcome } = { status: undefined, outcome: { kind: 'connection-error' } };
   const tried = new Set<number>();
+  const tokens = upstreams?.limitsTokens && deps.tokens ? deps.tokens() : 0;
   for (let attempt = 0; ; attempt++) {
+    // shared minute limits: a share of the minute reserved from the store, when this replica's is used up
+    const leasing = upstreams?.lease(tokens);
+    if (leasing) await leasing;
     // a deployment whose circuit lets the call through, one not tried yet first
-    const at = upstreams ? upstreams.pick(retry.rng, tried) : 0;
+    const at = upstreams ? upstreams.pick(retry.rng, tried, tokens) : 0;
     if (at === undefined) {
-      if (attempt === 0 && upstreams?.full) {
-        const retryAfter = upstreams.rateLimited ? String(upstreams.retryAfterS) : '1';
+      if (attempt === 0 && upstreams?.full(tokens)) {
+        const retryAfter = upstreams.rateLimited(tokens) ? String(upstreams.retryAfterS) : '1';
         return { kind: 'failed', status: 429, outcome: { kind: 'response', status: 429, headers: { 'retry-after': retryAfter } }, busy: true };
       }
       return { kind: 'failed', ...last };
@@ -70,7 +79,7 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     tried.add(at);
     const breaker = upstreams?.breakers[at];
     // counted against the deployment's maxInFlight until the answer is read (finish) or the call failed
-    upstreams?.acquire(at);
+    upstreams?.acquire(at, tokens);
     let held = upstreams !== undefined;
     const free = (): void => {
       if (held) upstreams?.release(at);
@@ -91,7 +100,8 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     if (result.ok) {
       breaker?.success();
       const finish = result.finish;
-      return { kind: 'ok', result: held ? { ...result, finish: () => (free(), finish()) } : result, deployment: at };
+      const settle = (used: number): void => upstreams?.settle(at, tokens, used);
+      return { kind: 'ok', result: held ? { ...result, finish: () => (free(), finish()) } : result, deployment: at, settle };
     }
     free();
     last = { status: result.status, outcome: result.outcome };

@@ -6,6 +6,7 @@
  */
 import type { ModelConfig } from './config.js';
 import { ModelUpstreams } from './deployments.js';
+import type { SharedMinutes } from './minute-limit.js';
 import { modelPosts } from './providers/model-posts.js';
 import type { HttpPost } from './providers/openai-compatible.js';
 
@@ -32,12 +33,15 @@ export function modelChanges(before: Readonly<Record<string, ModelConfig>>, afte
   };
 }
 
-/** Breakers per model: kept from `previous` for a model whose config did not change, new otherwise. */
-export function upstreamsFor(models: Readonly<Record<string, ModelConfig>>, previous: ModelSet | undefined, now: () => number): Map<string, ModelUpstreams> {
+/**
+ * Breakers (and minute limits) per model: kept from `previous` for a model whose config did not
+ * change, new otherwise; `shared`: the minute limits are shared by replicas through the store.
+ */
+export function upstreamsFor(models: Readonly<Record<string, ModelConfig>>, previous: ModelSet | undefined, now: () => number, shared?: SharedMinutes): Map<string, ModelUpstreams> {
   const out = new Map<string, ModelUpstreams>();
   for (const [id, m] of Object.entries(models)) {
     const kept = previous?.upstreams.get(id);
-    out.set(id, kept && same(previous?.config[id], m) ? kept : new ModelUpstreams(m, { failureThreshold: 5, cooldownMs: 30_000 }, now));
+    out.set(id, kept && same(previous?.config[id], m) ? kept : new ModelUpstreams(m, { failureThreshold: 5, cooldownMs: 30_000 }, now, shared && { id, minutes: shared }));
   }
   return out;
 }
@@ -46,12 +50,12 @@ export function upstreamsFor(models: Readonly<Record<string, ModelConfig>>, prev
  * The set for `models`: transports loaded for the models `previous` does not have as they are (a
  * replay model's dataset is read here), `previous`'s transports and breakers kept for the others.
  */
-export async function loadModelSet(models: Readonly<Record<string, ModelConfig>>, base: HttpPost, now: () => number, previous?: ModelSet): Promise<ModelSet> {
+export async function loadModelSet(models: Readonly<Record<string, ModelConfig>>, base: HttpPost, now: () => number, previous?: ModelSet, shared?: SharedMinutes): Promise<ModelSet> {
   const kept = (id: string): boolean => previous !== undefined && same(previous.config[id], models[id]);
   const posts = await modelPosts(Object.fromEntries(Object.entries(models).filter(([id]) => !kept(id))), base, now);
   for (const id of Object.keys(models)) {
     const post = kept(id) ? previous?.posts.get(id) : undefined;
     if (post) posts.set(id, post);
   }
-  return { config: models, posts, upstreams: upstreamsFor(models, previous, now) };
+  return { config: models, posts, upstreams: upstreamsFor(models, previous, now, shared) };
 }

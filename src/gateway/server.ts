@@ -33,6 +33,7 @@ import { fetchPost, undiciPost, type CallSignal, type HttpPost } from './provide
 import { callModel, type ModelCallDeps, type RetryDeps } from './model-call.js';
 import { EmbeddingsRequestSchema, serveEmbeddings } from './embeddings.js';
 import { loadModelSet, modelChanges, upstreamsFor, type ModelChanges, type ModelSet } from './model-set.js';
+import type { SharedMinutes } from './minute-limit.js';
 import type { AttemptOutcome } from './retry-policy.js';
 import { runUseLiteInWorker } from '../encoders/use-lite.js';
 import { serveCountTokens, serveMessages } from './messages-api.js';
@@ -216,10 +217,19 @@ export class Gateway {
       g.keysTimer.unref();
     }
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
-    g.models = await loadModelSet(config.models, g.post, g.now);
+    g.models = await loadModelSet(config.models, g.post, g.now, undefined, g.sharedMinutes());
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
     g.startSync();
     return g;
+  }
+
+  /** With a shared store, models' minute limits are shared by the replicas (leases of the store's counters; minute-limit.ts). */
+  private sharedMinutes(): SharedMinutes | undefined {
+    if (!this.store.shared) return undefined;
+    return {
+      reserve: (id, window, amount) => this.store.countInWindow('model', id, window, amount),
+      onError: (e) => this.log.warn({ err: (e as Error).message }, "a model's shared minute limit could not be reserved: this replica counts the minute alone, against the whole limit"),
+    };
   }
 
   /** With a shared store, routes that learn apply other replicas' feedback every `store.syncMs`. */
@@ -253,7 +263,7 @@ export class Gateway {
     // TLS files are read again, for connections made from now on (renewed certificates, a new revocation list)
     const tls = tlsConfig ? loadTls(tlsConfig, 'server.tls') : undefined;
     const modelsChanged = models.added.length + models.removed.length + models.changed.length > 0;
-    const set = modelsChanged ? await loadModelSet(next.models, this.post, this.now, this.models) : this.models;
+    const set = modelsChanged ? await loadModelSet(next.models, this.post, this.now, this.models, this.sharedMinutes()) : this.models;
     const loaded = new Map<string, LoadedRoute>();
     for (const [name, rc] of Object.entries(next.routes)) loaded.set(name, await loadRoute(name, rc, config, this.store));
     this.current = config;
@@ -579,10 +589,12 @@ export class Gateway {
     if (body.stream) upstreamBody['stream_options'] = { ...(body.stream_options ?? {}), include_usage: true };
     let last: { status: number | undefined; outcome: AttemptOutcome | undefined; busy?: boolean | undefined } = { status: undefined, outcome: undefined };
     const overhead = performance.now() - started; // gateway time before the first upstream call
+    let asked: number | undefined; // the request's tokens, counted for a model's tokensPerMinute (once)
+    const tokens = (): number => (asked ??= requestTokens(body));
     for (const modelId of order) {
       const model = models.config[modelId] as ModelConfig;
       const traced = span ? startCallSpan(span, modelId, model) : undefined;
-      const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: models.posts.get(modelId) ?? this.post, env: this.env, upstreams: models.upstreams.get(modelId), retry: this.retry, cancel: client, headers: traced?.headers });
+      const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: models.posts.get(modelId) ?? this.post, env: this.env, upstreams: models.upstreams.get(modelId), retry: this.retry, cancel: client, headers: traced?.headers, tokens });
       if (call.kind !== 'ok') endCallSpan(traced, call.kind);
       if (call.kind === 'cancelled') return gone(model, modelId, 0);
       if (call.kind === 'refused' && call.tooLong && modelId !== order[order.length - 1]) {
@@ -614,6 +626,7 @@ export class Gateway {
       const after = (callCost: number, end: StreamEnd = 'done', dataEvents = 0, answer?: Record<string, unknown>, streamed?: UsageLike): Promise<void> => {
         const usage = streamed ?? (answer?.['usage'] as UsageLike | undefined);
         if (usage) this.metrics.countTokens(modelId, usage);
+        if (usage) call.settle((usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0));
         endCallSpan(traced, end, callCost, usage);
         span?.span.setAttributes({ 'gen_ai.response.model': modelId, 'switchyard.cost_usd': callCost + proposalCost });
         if (end === 'cancelled') return gone(model, modelId, dataEvents, callCost);
@@ -631,7 +644,7 @@ export class Gateway {
     }
     const status = last.status === 429 ? 429 : 502;
     await this.record(decision(null, status, 0), undefined);
-    const why = last.busy ? `${order[order.length - 1]} is full (its maxInFlight or requestsPerMinute)` : `${last.status ?? last.outcome?.kind ?? 'unknown'}`;
+    const why = last.busy ? `${order[order.length - 1]} is full (its maxInFlight, requestsPerMinute or tokensPerMinute)` : `${last.status ?? last.outcome?.kind ?? 'unknown'}`;
     const retryAfter = last.busy && last.outcome?.kind === 'response' ? (last.outcome.headers?.['retry-after'] ?? '1') : undefined;
     sendError(res, status, 'upstream_unavailable', `every model failed (${order.join(', ')}); last: ${why}`, { 'x-request-id': requestId, ...(retryAfter ? { 'retry-after': retryAfter } : {}) });
   }

@@ -103,7 +103,8 @@ export interface StoredKey {
 }
 
 /** What per-key rate limits count. */
-export type RateCounter = 'requests' | 'tokens';
+/** What a minute counter counts: a key's (or end user's) requests or tokens, or a model deployment's share of its limits (`model`; minute-limit.ts). */
+export type RateCounter = 'requests' | 'tokens' | 'model';
 
 export interface GatewayStore {
   /** True when several gateway processes share it (Redis): the gateway then syncs learning between them. */
