@@ -2,7 +2,7 @@
  * The admin API: API keys made, changed, rotated and revoked at run time, without editing the config
  * or a reload. Kept in the store (shared by replicas on Redis; key-table.ts reads them again every
  * `store.syncMs`), as hashes: a key is shown once, when made or rotated. On only when the config has
- * `auth.adminKeys`; those keys call these endpoints and nothing else.
+ * `auth.adminKeys`; those keys call these endpoints and nothing else (`role: read` ones only GET them).
  *
  *   GET    /v1/admin/keys               every key (config and admin-made), limits and spend this UTC day / month
  *   POST   /v1/admin/keys               {name, daily_budget_usd?, monthly_budget_usd?, requests_per_minute?, tokens_per_minute?, min_lambda?, models?} → 201 with `key`
@@ -54,7 +54,8 @@ export const UpdateKeySchema = z.strictObject({
 export type UpdateKeyRequest = z.infer<typeof UpdateKeySchema>;
 
 export interface AdminDeps {
-  readonly adminKeys: readonly { readonly name: string; readonly sha256: string }[];
+  /** `role: read` keys may only GET. */
+  readonly adminKeys: readonly { readonly name: string; readonly sha256: string; readonly role: 'manage' | 'read' }[];
   readonly keys: KeyTable;
   readonly store: GatewayStore;
   readonly now: () => number;
@@ -110,6 +111,7 @@ export async function serveAdmin(req: IncomingMessage, res: ServerResponse, path
   if (deps.adminKeys.length === 0) return sendError(res, 404, 'not_found', 'the admin API is off: configure auth.adminKeys to turn it on', headers);
   const admin = keyOf(req.headers.authorization, deps.adminKeys);
   if (!admin) return sendError(res, 401, 'invalid_api_key', 'missing or unknown admin key (Authorization: Bearer …, one of auth.adminKeys)', headers);
+  if (admin.role === 'read' && req.method !== 'GET') return sendError(res, 403, 'admin_read_only', `admin key "${admin.name}" has role read: it may only read (GET)`, headers);
   const noEndpoint = (): void => sendError(res, 404, 'not_found', `no admin endpoint ${req.method} ${path}`, headers);
   if (path === '/v1/admin/summary' || path === '/v1/admin/decisions') {
     return req.method === 'GET' ? serveReport(req, res, path === '/v1/admin/summary' ? 'summary' : 'decisions', deps.store, headers) : noEndpoint();

@@ -221,9 +221,17 @@ export const GatewayConfigSchema = z.strictObject({
       /**
        * Keys of the admin API (`/v1/admin/keys`: make, change, rotate and revoke API keys at run time,
        * kept in the store); sha256 like `keys`. None: the admin API is off. They call nothing else.
+       * `role: read` may only read (the keys with their spend, the summaries and decisions: a finance
+       * or monitoring dashboard's key); `manage` (the default) may do everything.
        */
       adminKeys: z
-        .array(z.strictObject({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex characters (sha256 of the key)') }))
+        .array(
+          z.strictObject({
+            name: z.string().min(1),
+            sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex characters (sha256 of the key)'),
+            role: z.enum(['manage', 'read']).default('manage'),
+          }),
+        )
         .default([]),
       /**
        * Limits for each end user — the requests' `user` (or `safety_identifier`, or the `user` tag of
