@@ -66,6 +66,13 @@ export const MODEL_FIELDS = {
    * the answer used beyond that when it ends. Full, it is skipped like a model at its `maxInFlight`.
    */
   tokensPerMinute: z.number().int().positive().optional(),
+  /**
+   * Models that answer, in this order, a request naming this model directly when it cannot: a
+   * retryable failure or timeout before the first byte (after its retries), an open circuit, or full
+   * (`maxInFlight`, minute limits) — as a route falls back along its router's ranking. Only those the
+   * request's API key may name; the answer says which model gave it (`x-switchyard-fallback-from`).
+   */
+  fallbacks: z.array(z.string().min(1)).min(1).optional(),
   /** This model's own first-byte and total timeouts (a reasoning model thinks long before its first token), over the config's `timeouts`. */
   timeouts: z.strictObject({ firstByteMs: z.number().int().positive().optional(), totalMs: z.number().int().positive().optional() }).optional(),
   /**
@@ -268,7 +275,17 @@ export const GatewayConfigSchema = z.strictObject({
       sharedAcrossKeys: z.boolean().default(false),
     })
     .default({ enabled: false, ttlSeconds: 3600, maxEntries: 10_000, sharedAcrossKeys: false }),
-  models: z.record(z.string(), ModelConfigSchema).refine((m) => Object.keys(m).length > 0, 'at least one model is required'),
+  models: z
+    .record(z.string(), ModelConfigSchema)
+    .refine((m) => Object.keys(m).length > 0, 'at least one model is required')
+    .superRefine((models, ctx) => {
+      for (const [id, m] of Object.entries(models)) {
+        (m.fallbacks ?? []).forEach((f, k) => {
+          if (f === id) ctx.addIssue({ code: 'custom', message: 'a model is not its own fallback', path: [id, 'fallbacks', k] });
+          else if (!(f in models)) ctx.addIssue({ code: 'custom', message: `"${f}" is not a configured model`, path: [id, 'fallbacks', k] });
+        });
+      }
+    }),
   routes: z.record(z.string(), RouteConfigSchema).default({}),
 });
 export type GatewayConfigInput = z.infer<typeof GatewayConfigSchema>;

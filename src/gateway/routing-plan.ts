@@ -52,7 +52,8 @@ async function shadowChoice(route: LoadedRoute, prompt: string, lambda: number, 
 }
 
 /** A request naming a model directly: that model, nothing else. */
-export const directPlan = (model: string): Plan => ({ order: [model], candidates: [], reason: 'model named directly', proposals: [], picked: undefined, escalated: [] });
+/** A model named directly: it, then its `fallbacks` (those the caller may use). */
+export const directPlan = (model: string, fallbacks: readonly string[] = []): Plan => ({ order: [model, ...fallbacks], candidates: [], reason: 'model named directly', proposals: [], picked: undefined, escalated: [] });
 
 /** `allowed`: the route's models this request may go to (those whose context it fits; default all). */
 export async function planRequest(route: LoadedRoute, body: ChatRequest, prompt: string, lambda: number, deps: PlanDeps, allowed: readonly string[] = route.models): Promise<Plan> {

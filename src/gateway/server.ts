@@ -529,7 +529,7 @@ export class Gateway {
       const largest = (route?.models ?? []).reduce((a, m) => ((models.config[m]?.contextWindow ?? 0) > (models.config[a]?.contextWindow ?? 0) ? m : a));
       return sendError(res, 400, 'context_length_exceeded', `this request needs ~${requestTokens(body)} tokens (prompt + max_tokens); the largest context among route ${route?.name}'s models is ${models.config[largest]?.contextWindow} (${largest})`, { 'x-request-id': requestId });
     }
-    const { order, candidates, reason, proposals, picked, escalated, shadow, canary } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client, models), fitting) : directPlan(body.model);
+    const { order, candidates, reason, proposals, picked, escalated, shadow, canary } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client, models), fitting) : directPlan(body.model, (models.config[body.model]?.fallbacks ?? []).filter((m) => m in models.config && allowed(auth.key, m)));
     // what was paid before the answering call: soft routing's proposers, a cascade's answers not kept
     const proposalCost = [...proposals, ...escalated].reduce((sum, p) => sum + p.costUsd, 0);
     const cascadeHeader = escalated.length > 0 ? { 'x-switchyard-escalated-from': escalated.map((p) => p.model).join(',') } : {};
