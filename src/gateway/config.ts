@@ -167,6 +167,16 @@ export const GatewayConfigSchema = z.strictObject({
        * (the official SDKs retry it), instead of queueing until every request is slow. Default: no limit.
        */
       maxInFlight: z.number().int().positive().optional(),
+      /**
+       * Browser applications on these origins may call the gateway directly (preflights answered, the
+       * `x-switchyard-*` headers exposed to their scripts); `*` allows any. Default: off.
+       */
+      cors: z
+        .strictObject({
+          origins: z.array(z.union([z.literal('*'), z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected an origin: scheme://host[:port], no path')])).min(1),
+          maxAgeS: z.number().int().min(0).default(600),
+        })
+        .optional(),
     })
     .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 16 << 20, drainMs: 30_000, encoderWorker: true }),
   timeouts: z

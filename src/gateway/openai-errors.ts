@@ -5,6 +5,7 @@ export const HTTP_ERROR_CODES = {
   model_not_allowed: 'The API key may not use the requested route or model (its `models` list in the config) (403).',
   invalid_request: 'The request body is not a valid chat completion request (400).',
   not_found: 'No such endpoint (404).',
+  origin_not_allowed: 'A browser preflight (OPTIONS) from an origin not in server.cors.origins (403).',
   invalid_api_key: 'Missing or unknown API key (401).',
   invalid_signature: 'edge node: gossip not signed with the swarm\'s secret, signed too far from the node\'s clock, or changed on the way (401).',
   budget_exceeded: 'The API key has spent its daily or monthly budget (429).',

@@ -34,6 +34,7 @@ import { callModel, type ModelCallDeps, type RetryDeps } from './model-call.js';
 import { EmbeddingsRequestSchema, serveEmbeddings } from './embeddings.js';
 import { loadModelSet, modelChanges, upstreamsFor, type ModelChanges, type ModelSet } from './model-set.js';
 import type { SharedMinutes } from './minute-limit.js';
+import { applyCors } from './cors.js';
 import type { AttemptOutcome } from './retry-policy.js';
 import { runUseLiteInWorker } from '../encoders/use-lite.js';
 import { serveCountTokens, serveMessages } from './messages-api.js';
@@ -354,6 +355,8 @@ export class Gateway {
 
   /** One request, tracked while in flight; its signal fires when the client goes away before the answer is complete. */
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const cors = this.current.server.cors;
+    if (cors && applyCors(req, res, cors)) return; // a preflight, answered (its headers also on a 503 below: the page can read it)
     const cap = this.current.server.maxInFlight;
     if (cap !== undefined && this.inFlight.size >= cap && req.url?.startsWith('/v1/')) {
       // shed load early (probes and metrics still answer): the SDKs retry a 503 after retry-after
