@@ -188,6 +188,12 @@ describe('capacity (openai SDK → gateway → replay-upstream)', () => {
     const spilled = await asking(1000);
     expect(spilled.response.headers.get('x-switchyard-model')).not.toBe(best);
     expect(spilled.response.headers.get('x-switchyard-fallback-from')).toBe(best);
+    const metrics = await (await fetch(url.replace(/\/v1$/, '/metrics'))).text();
+    expect(metrics).toContain(`switchyard_model_minute_limit{model="${best}",limit="tokens"} 1500`);
+    const line = metrics.split('\n').find((l) => l.startsWith(`switchyard_model_minute_used{model="${best}",limit="tokens"} `));
+    const used = Number(line?.split(' ')[1]);
+    expect(used).toBeGreaterThan(1000); // the first request's prompt + 1,000 asked
+    expect(used).toBeLessThanOrEqual(1500);
     // named directly: 429, to be retried at the next minute
     const direct = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: best, max_tokens: 1000, messages: [{ role: 'user', content: prompt }] }) });
     expect(direct.status).toBe(429);

@@ -115,6 +115,16 @@ export class ModelUpstreams {
     this.busy[d] = Math.max(0, (this.busy[d] as number) - 1);
   }
 
+  /** Each minute limit the model has (requests, tokens): its deployments' counts this minute and limits, summed. */
+  minuteUsage(): Array<{ kind: 'requests' | 'tokens'; used: number; limit: number }> {
+    const out: Array<{ kind: 'requests' | 'tokens'; used: number; limit: number }> = [];
+    for (const [kind, limits] of [['requests', this.requests], ['tokens', this.tokens]] as const) {
+      const limited = limits.filter((l) => l.limit !== undefined);
+      if (limited.length > 0) out.push({ kind, used: limited.reduce((a, l) => a + l.count, 0), limit: limited.reduce((a, l) => a + (l.limit as number), 0) });
+    }
+    return out;
+  }
+
   /** Calls in flight to the model, over its deployments. */
   get inFlight(): number {
     return this.busy.reduce((a, b) => a + b, 0);

@@ -134,48 +134,38 @@ export class GatewayMetrics {
   /** `upstreams`: the configured models' breakers now (a reload may change the models). */
   constructor(upstreams: () => ReadonlyMap<string, ModelUpstreams>, keys: () => ReadonlyArray<{ readonly name: string; readonly dailyBudgetUsd?: number | undefined; readonly monthlyBudgetUsd?: number | undefined }> = () => []) {
     const code = (s: CircuitState): number => (s === 'closed' ? 0 : s === 'half-open' ? 1 : 2);
-    new Gauge({
-      name: 'switchyard_circuit_state',
-      help: 'Circuit breaker per upstream model (the best of its deployments): 0 closed, 1 half-open, 2 open',
-      labelNames: ['model'],
-      registers: [this.registry],
-      collect(): void {
-        this.reset(); // a model removed by a reload is no longer reported
-        for (const [model, u] of upstreams()) this.set({ model }, code(u.state));
-      },
+    // gauges read at scrape time from the models and keys in force (a reload may change them: each scrape starts afresh)
+    const gauge = (name: string, help: string, labelNames: readonly string[], fill: (set: (labels: Record<string, string>, value: number) => void) => void): void =>
+      void new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect(): void {
+          this.reset();
+          fill((labels, value) => this.set(labels, value));
+        },
+      });
+    gauge('switchyard_circuit_state', 'Circuit breaker per upstream model (the best of its deployments): 0 closed, 1 half-open, 2 open', ['model'], (set) => {
+      for (const [model, u] of upstreams()) set({ model }, code(u.state));
     });
-    new Gauge({
-      name: 'switchyard_key_budget_usd',
-      help: "An API key's configured budget, USD, per period (day, month)",
-      labelNames: ['key', 'period'],
-      registers: [this.registry],
-      collect(): void {
-        this.reset(); // keys change on reload
-        for (const k of keys()) {
-          if (k.dailyBudgetUsd !== undefined) this.set({ key: k.name, period: 'day' }, k.dailyBudgetUsd);
-          if (k.monthlyBudgetUsd !== undefined) this.set({ key: k.name, period: 'month' }, k.monthlyBudgetUsd);
-        }
-      },
+    gauge('switchyard_key_budget_usd', "An API key's configured budget, USD, per period (day, month)", ['key', 'period'], (set) => {
+      for (const k of keys()) {
+        if (k.dailyBudgetUsd !== undefined) set({ key: k.name, period: 'day' }, k.dailyBudgetUsd);
+        if (k.monthlyBudgetUsd !== undefined) set({ key: k.name, period: 'month' }, k.monthlyBudgetUsd);
+      }
     });
-    new Gauge({
-      name: 'switchyard_model_in_flight',
-      help: 'Calls in flight per upstream model, over its deployments (against models.X.maxInFlight)',
-      labelNames: ['model'],
-      registers: [this.registry],
-      collect(): void {
-        this.reset();
-        for (const [model, u] of upstreams()) this.set({ model }, u.inFlight);
-      },
+    gauge('switchyard_model_in_flight', 'Calls in flight per upstream model, over its deployments (against models.X.maxInFlight)', ['model'], (set) => {
+      for (const [model, u] of upstreams()) set({ model }, u.inFlight);
     });
-    new Gauge({
-      name: 'switchyard_deployment_circuit_state',
-      help: "Circuit breaker per deployment of a model with several (deployment: its position in the model's deployments): 0 closed, 1 half-open, 2 open",
-      labelNames: ['model', 'deployment'],
-      registers: [this.registry],
-      collect(): void {
-        this.reset();
-        for (const [model, u] of upstreams()) if (u.size > 1) u.breakers.forEach((b, d) => this.set({ model, deployment: String(d) }, code(b.state)));
-      },
+    gauge('switchyard_deployment_circuit_state', "Circuit breaker per deployment of a model with several (deployment: its position in the model's deployments): 0 closed, 1 half-open, 2 open", ['model', 'deployment'], (set) => {
+      for (const [model, u] of upstreams()) if (u.size > 1) u.breakers.forEach((b, d) => set({ model, deployment: String(d) }, code(b.state)));
+    });
+    gauge('switchyard_model_minute_used', "Calls (limit=requests) and tokens (limit=tokens) this process counted against a model's requestsPerMinute / tokensPerMinute in the current UTC minute, over its deployments (sum over replicas)", ['model', 'limit'], (set) => {
+      for (const [model, u] of upstreams()) for (const m of u.minuteUsage()) set({ model, limit: m.kind }, m.used);
+    });
+    gauge('switchyard_model_minute_limit', "A model's requestsPerMinute / tokensPerMinute, over its deployments (shared by replicas on Redis)", ['model', 'limit'], (set) => {
+      for (const [model, u] of upstreams()) for (const m of u.minuteUsage()) set({ model, limit: m.kind }, m.limit);
     });
   }
 
