@@ -8,7 +8,7 @@
  *   GET /v1/admin/decisions?route=R&since=ISO&limit=N     the newest decisions (default 100)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseSummaryBy, spendBy, summariseDecisions } from './decision-summary.js';
+import { parseSince, parseSummaryBy, spendBy, summariseDecisions } from './decision-summary.js';
 import { sendError, sendJson } from './http.js';
 import type { DecisionQuery, GatewayStore } from './store/store.js';
 
@@ -21,8 +21,9 @@ export async function serveReport(req: IncomingMessage, res: ServerResponse, rep
   const known = report === 'summary' ? ['by', 'route', 'since', 'limit'] : ['route', 'since', 'limit'];
   const unknown = [...params.keys()].find((k) => !known.includes(k));
   if (unknown !== undefined) return bad(`${unknown}: unknown parameter (expected ${known.join(', ')})`);
-  const since = params.has('since') ? Date.parse(params.get('since') as string) : undefined;
-  if (since !== undefined && Number.isNaN(since)) return bad(`since: expected a date (e.g. 2026-11-22T00:00:00Z), got "${params.get('since')}"`);
+  const parsed = parseSince(params.get('since') ?? undefined, 'since');
+  if (!parsed.ok) return bad(parsed.message);
+  const { since } = parsed;
   const limit = params.has('limit') ? Number(params.get('limit')) : report === 'summary' ? MAX_LIMIT : 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return bad(`limit: expected an integer from 1 to ${MAX_LIMIT}, got "${params.get('limit')}"`);
   const route = params.get('route');

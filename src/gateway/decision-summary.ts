@@ -237,6 +237,16 @@ function versusBest(answered: readonly DecisionRecord[]): RouteSummary['versusBe
 /** What a summary is grouped by: routes (`RouteSummary`), or spend by key, answering model or a tag (`user` is the tag of the requests' `user`). */
 export type SummaryBy = 'route' | 'key' | 'model' | { readonly tag: string };
 
+/**
+ * A `since` of the decision log's queries (CLI `--since`, the admin API's `since=`): unix ms, or the
+ * message for `field` when it is not a date; undefined when not given.
+ */
+export function parseSince(text: string | undefined, field: string): { ok: true; since: number | undefined } | { ok: false; message: string } {
+  if (text === undefined) return { ok: true, since: undefined };
+  const since = Date.parse(text);
+  return Number.isNaN(since) ? { ok: false, message: `${field}: expected a date (e.g. 2026-11-22T00:00:00Z), got "${text}"` } : { ok: true, since };
+}
+
 /** `route`, `key`, `model`, `user` or `tag:NAME`; undefined for anything else. */
 export function parseSummaryBy(by: string): SummaryBy | undefined {
   if (by === 'route' || by === 'key' || by === 'model') return by;

@@ -5,7 +5,7 @@ import { EncryptedStore } from '../../gateway/store/encrypted-store.js';
 import { createCipher } from '../../gateway/store/encryption.js';
 import type { GatewayStore } from '../../gateway/store/store.js';
 import { exportTraffic, type TrafficQuery } from '../../gateway/traffic-export.js';
-import { parseSummaryBy, spendBy, summariseDecisions, type ArmSummary, type Interval, type RouteSummary, type SpendRow } from '../../gateway/decision-summary.js';
+import { parseSince, parseSummaryBy, spendBy, summariseDecisions, type ArmSummary, type Interval, type RouteSummary, type SpendRow } from '../../gateway/decision-summary.js';
 import { fmtCost, textTable } from '../../eval/format.js';
 import { invalidArgument } from '../../core/errors.js';
 import { numberFlag, parse, requireString, writeOutput } from '../args.js';
@@ -32,8 +32,9 @@ export async function runDecisions(argv: string[]): Promise<void> {
   if (values['by'] !== undefined && !values['summary']) throw invalidArgument('--by goes with --summary');
   const config = readGatewayConfig(requireString(values, 'config', USAGE));
   const limit = numberFlag(values, 'limit', values['summary'] ? 100_000 : 20, (v) => Number.isInteger(v) && v > 0, 'a positive integer');
-  const since = typeof values['since'] === 'string' ? Date.parse(values['since']) : undefined;
-  if (since !== undefined && Number.isNaN(since)) throw invalidArgument(`--since: expected a date (e.g. 2026-11-22T00:00:00Z), got "${String(values['since'])}"`);
+  const parsed = parseSince(typeof values['since'] === 'string' ? values['since'] : undefined, '--since');
+  if (!parsed.ok) throw invalidArgument(parsed.message);
+  const { since } = parsed;
   const query = { ...(typeof values['route'] === 'string' ? { route: values['route'] } : {}), ...(since !== undefined ? { since } : {}) };
   // kept prompts are read in clear with the gateway's key (store.encryption)
   const cipher = config.store.encryption ? createCipher(config.store.encryption, process.env) : undefined;
