@@ -194,6 +194,11 @@ export const GatewayConfigSchema = z.strictObject({
       syncMs: z.number().int().positive().default(1000),
       keepPrompts: z.boolean().default(false),
       /**
+       * SQLite: writes (decisions, spend, feedback) commit together every this many ms — one commit
+       * per batch, not per request; a killed process loses at most this much. 0: each commits at once.
+       */
+      commitMs: z.number().int().min(0).max(1000).default(25),
+      /**
        * While the store does not answer: `serve` checks API keys but not budgets and rate limits
        * (they need the store); `refuse` answers 503 store_unavailable. Records wait in memory either way.
        */
@@ -210,7 +215,7 @@ export const GatewayConfigSchema = z.strictObject({
        */
       encryption: z.strictObject({ keyEnv: z.string().min(1), previousKeyEnvs: z.array(z.string().min(1)).default([]) }).optional(),
     })
-    .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, keepPrompts: false, whenDown: 'serve', outbox: 'switchyard-outbox.jsonl' }),
+    .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, keepPrompts: false, commitMs: 25, whenDown: 'serve', outbox: 'switchyard-outbox.jsonl' }),
   auth: z
     .strictObject({
       keys: z

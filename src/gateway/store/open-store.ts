@@ -6,7 +6,7 @@ import { SqliteStore } from './sqlite-store.js';
 import type { GatewayStore } from './store.js';
 
 export async function openStore(config: GatewayConfig['store']): Promise<GatewayStore> {
-  if (config.backend === 'sqlite') return new SqliteStore(config.path);
+  if (config.backend === 'sqlite') return new SqliteStore(config.path, { commitMs: config.commitMs });
   const store = new RedisStore({ url: config.url, keyPrefix: config.keyPrefix });
   try {
     await store.ready();

@@ -67,9 +67,10 @@ export class SqliteStore implements GatewayStore {
   private readonly db: Database.Database;
   private readonly stmts;
   /**
-   * Writes are queued and go to disk together in one transaction every FLUSH_MS (or at FLUSH_MAX
-   * queued writes): one commit per batch instead of one per request. Every read, and close(), flushes
-   * first, so this process always reads its own writes; a crash loses at most FLUSH_MS of them.
+   * Writes are queued and go to disk together in one transaction every `commitMs` (FLUSH_MS by
+   * default; or at FLUSH_MAX queued writes): one commit per batch instead of one per request. Every
+   * read, and close(), flushes first, so this process always reads its own writes; a killed process
+   * loses at most `commitMs` of them (0: each write commits at once, and none is lost).
    */
   private queue: Array<() => void> = [];
   /** Per key: the current rate-limit window and its request count. */
@@ -77,7 +78,10 @@ export class SqliteStore implements GatewayStore {
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(file: string) {
+  private readonly commitMs: number;
+
+  constructor(file: string, options: { readonly commitMs?: number } = {}) {
+    this.commitMs = options.commitMs ?? FLUSH_MS;
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
@@ -120,10 +124,10 @@ export class SqliteStore implements GatewayStore {
 
   private enqueue(write: () => void): Promise<void> {
     this.queue.push(write);
-    if (this.queue.length >= FLUSH_MAX) this.flush();
+    if (this.queue.length >= FLUSH_MAX || this.commitMs === 0) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.timer = setTimeout(() => this.flush(), this.commitMs);
       this.timer.unref();
     }
     return Promise.resolve();

@@ -163,3 +163,31 @@ describe('sqlite store of an earlier version', () => {
     await store.close();
   });
 });
+
+describe('sqlite store commits', () => {
+  it('commits each write at once with commitMs 0, and a batch every commitMs otherwise (what another connection, or a restart after a kill, sees)', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const Database = (await import('better-sqlite3')).default;
+    const dir = mkdtempSync(join(tmpdir(), 'sy-commit-'));
+    const visible = (file: string): number => {
+      const other = new Database(file, { readonly: true });
+      try {
+        return (other.prepare('SELECT COUNT(*) AS n FROM decisions').get() as { n: number }).n;
+      } finally {
+        other.close();
+      }
+    };
+    const now = new SqliteStore(join(dir, 'now.db'), { commitMs: 0 });
+    await now.recordDecision(decision('r-1', 1000));
+    expect(visible(join(dir, 'now.db'))).toBe(1);
+    const batched = new SqliteStore(join(dir, 'batched.db'), { commitMs: 200 });
+    await batched.recordDecision(decision('r-1', 1000));
+    expect(visible(join(dir, 'batched.db'))).toBe(0); // still in this process's batch
+    await new Promise((r) => setTimeout(r, 400));
+    expect(visible(join(dir, 'batched.db'))).toBe(1);
+    await now.close();
+    await batched.close();
+  });
+});
