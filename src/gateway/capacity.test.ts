@@ -175,6 +175,37 @@ describe('capacity (openai SDK → gateway → replay-upstream)', () => {
     expect(again.response.headers.get('x-switchyard-fallback-from')).toBeNull();
   });
 
+  it('with queueMs, a call waits in line for a full model instead of spilling over, and leaves the line when its client goes away', async () => {
+    const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: m.id === best ? slowURL : fastURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok, ...(m.id === best ? { maxInFlight: 1, queueMs: 5000 } : {}) }]));
+    const g = await Gateway.create(parseGatewayConfig({ server: { port: 0 }, retries: 0, models, routes: { auto: { router: artifact, lambda: 0 } } }), { store: new SqliteStore(':memory:'), logger });
+    gateways.push(g);
+    const url = await g.listen();
+    const client = new OpenAI({ baseURL: url, apiKey: 'sk-test', maxRetries: 0 });
+    const scrape = async (): Promise<string> => (await fetch(url.replace(/\/v1$/, '/metrics'))).text();
+    const first = ask(client);
+    await new Promise((r) => setTimeout(r, 100));
+    const second = ask(client); // routed: waits for the slow model's one slot rather than spilling over
+    const third = ask(client, best); // named directly: waits too, instead of a 429
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await scrape()).toContain(`switchyard_model_waiting{model="${best}"} 2`);
+    for (const r of await Promise.all([first, second, third])) {
+      expect(r.response.headers.get('x-switchyard-model')).toBe(best);
+      expect(r.response.headers.get('x-switchyard-fallback-from')).toBeNull();
+    }
+    // a client that goes away while waiting leaves the line
+    const held = ask(client);
+    await new Promise((r) => setTimeout(r, 100));
+    const abort = new AbortController();
+    const leaving = client.chat.completions.create({ model: best, messages: [{ role: 'user', content: prompt }] }, { signal: abort.signal }).catch(() => 'gone');
+    await new Promise((r) => setTimeout(r, 100));
+    abort.abort();
+    expect(await leaving).toBe('gone');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await scrape()).toContain(`switchyard_model_waiting{model="${best}"} 0`);
+    await held;
+    expect(await scrape()).toContain(`switchyard_model_in_flight{model="${best}"} 0`);
+  });
+
   it("spills requests over to the next-best model once the best one's tokensPerMinute is used up, until the next minute", async () => {
     let t = Date.parse('2026-11-22T10:00:15Z');
     const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: fastURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok, ...(m.id === best ? { tokensPerMinute: 1500 } : {}) }]));

@@ -54,6 +54,12 @@ export const MODEL_FIELDS = {
    */
   maxInFlight: z.number().int().positive().optional(),
   /**
+   * With `maxInFlight`: how long a call may wait for one of the model's calls to end when it is full,
+   * before it spills over to the next-best model (or, named directly, gets 429). Waiting calls are
+   * served in order. Default 0: no wait.
+   */
+  queueMs: z.number().int().min(0).max(600_000).optional(),
+  /**
    * At most this many calls a minute (UTC minute windows; shared by replicas on a Redis store) to the
    * model — to each of its deployments, which may set their own: the provider's rate limit, kept
    * before the provider answers 429. Full, it is skipped like a model at its `maxInFlight`.

@@ -113,6 +113,39 @@ export class ModelUpstreams {
 
   release(d: number): void {
     this.busy[d] = Math.max(0, (this.busy[d] as number) - 1);
+    this.waiting.shift()?.(); // the call waiting longest tries again
+  }
+
+  /** Calls waiting for room (`queueMs`), oldest first: each is woken by one release. */
+  private readonly waiting: Array<() => void> = [];
+
+  /** Calls waiting for room now. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /**
+   * Waits until a call to the model ends (true: try again), or `ms` pass or `cancel` fires (false).
+   * Used while every deployment is at its `maxInFlight` (`queueMs`).
+   */
+  waitForRoom(ms: number, cancel?: { readonly aborted: boolean; once(event: 'abort', fn: () => void): unknown; off(event: 'abort', fn: () => void): unknown }): Promise<boolean> {
+    if (ms <= 0 || cancel?.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (woken: boolean): void => {
+        clearTimeout(timer);
+        cancel?.off('abort', gone);
+        const k = this.waiting.indexOf(wake);
+        if (k >= 0) this.waiting.splice(k, 1);
+        resolve(woken);
+      };
+      const wake = (): void => done(true);
+      const gone = (): void => {
+        done(false);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      cancel?.once('abort', gone);
+      this.waiting.push(wake);
+    });
   }
 
   /** Each minute limit the model has (requests, tokens): its deployments' counts this minute and limits, summed. */

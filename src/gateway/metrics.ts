@@ -158,6 +158,9 @@ export class GatewayMetrics {
     gauge('switchyard_model_in_flight', 'Calls in flight per upstream model, over its deployments (against models.X.maxInFlight)', ['model'], (set) => {
       for (const [model, u] of upstreams()) set({ model }, u.inFlight);
     });
+    gauge('switchyard_model_waiting', "Calls waiting for room at a model that is at its maxInFlight (its queueMs)", ['model'], (set) => {
+      for (const [model, u] of upstreams()) set({ model }, u.queued);
+    });
     gauge('switchyard_deployment_circuit_state', "Circuit breaker per deployment of a model with several (deployment: its position in the model's deployments): 0 closed, 1 half-open, 2 open", ['model', 'deployment'], (set) => {
       for (const [model, u] of upstreams()) if (u.size > 1) u.breakers.forEach((b, d) => set({ model, deployment: String(d) }, code(b.state)));
     });

@@ -67,8 +67,9 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     // shared minute limits: a share of the minute reserved from the store, when this replica's is used up
     const leasing = upstreams?.lease(tokens);
     if (leasing) await leasing;
-    // a deployment whose circuit lets the call through, one not tried yet first
-    const at = upstreams ? upstreams.pick(retry.rng, tried, tokens) : 0;
+    // a deployment whose circuit lets the call through, one not tried yet first (waiting up to queueMs while every one is full)
+    const at = upstreams ? await pickWaiting(upstreams, retry.rng, tried, tokens, model.queueMs ?? 0, deps.cancel) : 0;
+    if (deps.cancel?.aborted) return { kind: 'cancelled' };
     if (at === undefined) {
       if (attempt === 0 && upstreams?.full(tokens)) {
         const retryAfter = upstreams.rateLimited(tokens) ? String(upstreams.retryAfterS) : '1';
@@ -113,5 +114,19 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     if (!d.retry) return { kind: 'failed', ...last };
     await retry.sleep(d.delayMs);
     if (deps.cancel?.aborted) return { kind: 'cancelled' };
+  }
+}
+
+/**
+ * A deployment to call, as `upstreams.pick`; while every deployment is at its `maxInFlight` (not
+ * kept by a minute limit, which lasts until the next minute), waits up to `waitMs` in line for a call
+ * to end, then tries again.
+ */
+async function pickWaiting(upstreams: ModelUpstreams, rng: Rng, tried: ReadonlySet<number>, tokens: number, waitMs: number, cancel: CallSignal | undefined): Promise<number | undefined> {
+  const until = performance.now() + waitMs;
+  for (;;) {
+    const at = upstreams.pick(rng, tried, tokens);
+    if (at !== undefined || waitMs <= 0 || !upstreams.full(tokens) || upstreams.rateLimited(tokens)) return at;
+    if (!(await upstreams.waitForRoom(until - performance.now(), cancel))) return undefined;
   }
 }
