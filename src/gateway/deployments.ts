@@ -9,6 +9,7 @@ import type { Rng } from '../core/random.js';
 import { CircuitBreaker, type BreakerOptions, type CircuitState } from './circuit-breaker.js';
 import type { ModelConfig } from './config.js';
 import { MinuteLimit, type SharedMinutes } from './minute-limit.js';
+import type { CallSignal } from './providers/openai-compatible.js';
 
 const RANK: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
@@ -128,7 +129,7 @@ export class ModelUpstreams {
    * Waits until a call to the model ends (true: try again), or `ms` pass or `cancel` fires (false).
    * Used while every deployment is at its `maxInFlight` (`queueMs`).
    */
-  waitForRoom(ms: number, cancel?: { readonly aborted: boolean; once(event: 'abort', fn: () => void): unknown; off(event: 'abort', fn: () => void): unknown }): Promise<boolean> {
+  waitForRoom(ms: number, cancel?: CallSignal): Promise<boolean> {
     if (ms <= 0 || cancel?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (woken: boolean): void => {
@@ -139,10 +140,8 @@ export class ModelUpstreams {
         resolve(woken);
       };
       const wake = (): void => done(true);
-      const gone = (): void => {
-        done(false);
-      };
-      const timer = setTimeout(() => done(false), ms);
+      const gone = (): void => done(false);
+      const timer = setTimeout(gone, ms);
       cancel?.once('abort', gone);
       this.waiting.push(wake);
     });

@@ -68,7 +68,8 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     const leasing = upstreams?.lease(tokens);
     if (leasing) await leasing;
     // a deployment whose circuit lets the call through, one not tried yet first (waiting up to queueMs while every one is full)
-    const at = upstreams ? await pickWaiting(upstreams, retry.rng, tried, tokens, model.queueMs ?? 0, deps.cancel) : 0;
+    let at = upstreams ? upstreams.pick(retry.rng, tried, tokens) : 0;
+    if (at === undefined && upstreams && model.queueMs) at = await pickWaiting(upstreams, retry.rng, tried, tokens, model.queueMs, deps.cancel);
     if (deps.cancel?.aborted) return { kind: 'cancelled' };
     if (at === undefined) {
       if (attempt === 0 && upstreams?.full(tokens)) {
@@ -118,15 +119,15 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
 }
 
 /**
- * A deployment to call, as `upstreams.pick`; while every deployment is at its `maxInFlight` (not
- * kept by a minute limit, which lasts until the next minute), waits up to `waitMs` in line for a call
- * to end, then tries again.
+ * While every deployment is at its `maxInFlight` (not kept by a minute limit, which lasts until the
+ * next minute), waits up to `waitMs` in line for a call to end and picks again; undefined when none
+ * came free in time (or none can: circuits open, every deployment tried).
  */
 async function pickWaiting(upstreams: ModelUpstreams, rng: Rng, tried: ReadonlySet<number>, tokens: number, waitMs: number, cancel: CallSignal | undefined): Promise<number | undefined> {
   const until = performance.now() + waitMs;
-  for (;;) {
+  while (upstreams.full(tokens) && !upstreams.rateLimited(tokens) && (await upstreams.waitForRoom(until - performance.now(), cancel))) {
     const at = upstreams.pick(rng, tried, tokens);
-    if (at !== undefined || waitMs <= 0 || !upstreams.full(tokens) || upstreams.rateLimited(tokens)) return at;
-    if (!(await upstreams.waitForRoom(until - performance.now(), cancel))) return undefined;
+    if (at !== undefined) return at;
   }
+  return undefined;
 }
