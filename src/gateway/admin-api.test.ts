@@ -3,7 +3,7 @@
  * official openai SDK against a replay upstream, kept across a restart (SQLite) and shared by two
  * replicas (Redis, a redis-server the test starts).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -14,7 +14,7 @@ import { syntheticRows } from '../../test/helpers/synthetic.js';
 import { loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
 import { hashKey } from './auth.js';
-import { parseGatewayConfig, type GatewayConfig } from './config.js';
+import { parseGatewayConfig, readGatewayConfig, type GatewayConfig } from './config.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
 import { ReplayUpstream } from './replay-upstream/server.js';
 import { Gateway } from './server.js';
@@ -145,6 +145,38 @@ describe('admin API for keys', () => {
     expect(lines.map((l) => l.action)).toEqual(['create', 'update', 'rotate', 'delete']);
     expect(lines.every((l) => l.admin === 'ops')).toBe(true);
     expect(audit.join('\n')).not.toContain(fresh);
+  });
+
+  it('reloads the config file over HTTP (as SIGHUP does): a change applies at once, a broken file is refused and the running config stays', async () => {
+    const file = join(dir, 'reload.yaml');
+    const raw = (keys: Array<{ name: string; sha256: string }>): string =>
+      JSON.stringify({
+        server: { port: 0 },
+        models: Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: upstreamURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }])),
+        auth: { keys, adminKeys: [{ name: 'ops', sha256: hashKey(ADMIN) }, { name: 'finance', sha256: hashKey(READER), role: 'read' }] },
+      });
+    writeFileSync(file, raw([{ name: 'staff', sha256: hashKey(STAFF) }]));
+    const g = await Gateway.create(readGatewayConfig(file), { store: new SqliteStore(':memory:'), logger, readConfig: () => readGatewayConfig(file) });
+    gateways.push(g);
+    const url = await g.listen();
+    const reload = async (key = ADMIN): Promise<{ status: number; json: Record<string, unknown> }> => {
+      const res = await fetch(`${url}/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    await expect(chat(url, 'sk-new-team')).rejects.toMatchObject({ status: 401 });
+    writeFileSync(file, raw([{ name: 'staff', sha256: hashKey(STAFF) }, { name: 'new-team', sha256: hashKey('sk-new-team') }]));
+    expect(codeOf(await reload(READER))).toBe('admin_read_only');
+    expect(await reload()).toMatchObject({ status: 200, json: { object: 'switchyard.reload', models: { added: [], removed: [], changed: [] }, needs_restart: [] } });
+    await chat(url, 'sk-new-team'); // the key added to the file works now
+    writeFileSync(file, raw([]).replace('"adminKeys"', '"adminkeys"')); // a misspelt field
+    const broken = await reload();
+    expect(broken).toMatchObject({ status: 400, json: { error: { code: 'config_invalid', message: expect.stringContaining('adminkeys') } } });
+    await chat(url, 'sk-new-team'); // the running config stays
+    const lines = audit.filter((l) => l.includes('"action":"reload"'));
+    expect(lines).toHaveLength(1);
+    // a gateway not started from a file has nothing to reload
+    const plain = await open(configFor());
+    expect((await fetch(`${plain}/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(404);
   });
 
   it('reports the decision log: summaries by route, key or tag, and the newest decisions', async () => {

@@ -10,6 +10,7 @@
  *   PATCH  /v1/admin/keys/{name}        changes limits (null removes one)
  *   POST   /v1/admin/keys/{name}/rotate a new secret for the same name (spend history kept); the old one stops working
  *   DELETE /v1/admin/keys/{name}        revokes it
+ *   POST   /v1/admin/reload             reads the config file again and applies it, as SIGHUP does
  * Config keys are listed, and changed only in the config file (409 `key_in_config`). The decision
  * log's reports (`/v1/admin/summary`, `/v1/admin/decisions`) are in admin-reports.ts.
  */
@@ -19,6 +20,7 @@ import { hashKey, keyOf, newApiKey, startOfUtcDay, startOfUtcMonth, type KeyConf
 import { decodeSegment, parseJsonBody, readBody, sendError, sendJson } from './http.js';
 import { serveReport } from './admin-reports.js';
 import type { KeyTable } from './key-table.js';
+import type { ReloadResult } from './server.js';
 import type { GatewayStore, StoredKey } from './store/store.js';
 
 const NAME = /^[\w.-]{1,64}$/;
@@ -63,8 +65,10 @@ export interface AdminDeps {
   readonly known: (id: string) => boolean;
   readonly bodyLimitBytes: number;
   readonly requestId: string;
-  /** An audit line: what was done to which key, by which admin key (never a secret). */
-  readonly audit: (action: 'create' | 'update' | 'rotate' | 'delete', name: string, admin: string) => void;
+  /** An audit line: what was done to which key (or the config), by which admin key (never a secret). */
+  readonly audit: (action: 'create' | 'update' | 'rotate' | 'delete' | 'reload', name: string, admin: string) => void;
+  /** Reads the config file again and applies it (as SIGHUP does); undefined when the gateway has no file. */
+  readonly reload?: (() => Promise<ReloadResult>) | undefined;
 }
 
 const FIELDS = [
@@ -113,6 +117,7 @@ export async function serveAdmin(req: IncomingMessage, res: ServerResponse, path
   if (!admin) return sendError(res, 401, 'invalid_api_key', 'missing or unknown admin key (Authorization: Bearer …, one of auth.adminKeys)', headers);
   if (admin.role === 'read' && req.method !== 'GET') return sendError(res, 403, 'admin_read_only', `admin key "${admin.name}" has role read: it may only read (GET)`, headers);
   const noEndpoint = (): void => sendError(res, 404, 'not_found', `no admin endpoint ${req.method} ${path}`, headers);
+  if (path === '/v1/admin/reload') return req.method === 'POST' ? reloadConfig(res, admin.name, deps, headers) : noEndpoint();
   if (path === '/v1/admin/summary' || path === '/v1/admin/decisions') {
     return req.method === 'GET' ? serveReport(req, res, path === '/v1/admin/summary' ? 'summary' : 'decisions', deps.store, headers) : noEndpoint();
   }
@@ -190,4 +195,16 @@ export async function serveAdmin(req: IncomingMessage, res: ServerResponse, path
     return sendJson(res, 200, { object: 'switchyard.api_key.deleted', name, deleted: true }, headers);
   }
   return noEndpoint();
+}
+
+/** POST /v1/admin/reload: the config file applied again (what changed), or 400 `config_invalid` with every problem — the running config stays. */
+async function reloadConfig(res: ServerResponse, admin: string, deps: AdminDeps, headers: Record<string, string>): Promise<void> {
+  if (!deps.reload) return sendError(res, 404, 'not_found', 'this gateway was not started from a config file: nothing to reload', headers);
+  try {
+    const r = await deps.reload();
+    deps.audit('reload', '-', admin);
+    return sendJson(res, 200, { object: 'switchyard.reload', routes: r.routes, models: r.models, needs_restart: r.ignored, tls_reloaded: r.tlsReloaded }, headers);
+  } catch (e) {
+    return sendError(res, 400, 'config_invalid', `the config was not applied (the running one stays): ${(e as Error).message}`, headers);
+  }
 }

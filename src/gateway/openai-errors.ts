@@ -13,6 +13,7 @@ export const HTTP_ERROR_CODES = {
   key_exists: 'admin API: an API key of that name exists (in the store or the config file) (409).',
   key_not_found: 'admin API: no API key of that name (404).',
   key_in_config: 'admin API: the key is in the config file; change it there (SIGHUP reloads it) (409).',
+  config_invalid: 'admin API: a reload found the config file invalid, or a router or model in it would not load; the running config stays (400).',
   admin_read_only: 'admin API: the admin key has role read; it may only read (GET) (403).',
   response_not_found: 'Responses API: no stored response with that id for this API key — expired, deleted, created with store: false, or by another key (404).',
   request_not_found: 'Feedback names a request id the gateway has no decision for (404).',

@@ -70,6 +70,8 @@ export interface GatewayDeps {
   readonly logger?: Logger;
   /** Leave records a previous process left in the outbox for a later start (`serve --check` only looks). */
   readonly leaveOutbox?: boolean;
+  /** Reads the config again (its file): what `reloadConfig` — SIGHUP, `POST /v1/admin/reload` — applies. */
+  readonly readConfig?: () => GatewayConfig;
 }
 
 /** What feedback needs of a recent request (kept in memory; prompts reach the store only if configured). */
@@ -115,6 +117,7 @@ export class Gateway {
   private readonly post: HttpPost;
   private readonly env: Readonly<Record<string, string | undefined>>;
   private readonly now: () => number;
+  private readonly readConfig: (() => GatewayConfig) | undefined;
   private readonly rng: Rng;
   private readonly sleep: (ms: number) => Promise<void>;
   /** The configured store, outage-tolerant (resilient-store.ts). */
@@ -160,6 +163,7 @@ export class Gateway {
     this.ownPost = this.post;
     this.env = deps.env ?? process.env;
     this.now = deps.now ?? Date.now;
+    this.readConfig = deps.readConfig;
     this.rng = deps.rng ?? createRng(0);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.models = { config: config.models, posts: new Map(), upstreams: upstreamsFor(config.models, undefined, this.now) }; // transports loaded in create()
@@ -251,6 +255,23 @@ export class Gateway {
    * config did not change keeps its circuit breakers. Sections that need a restart are returned as
    * `ignored` when they changed.
    */
+  /**
+   * Reads the config again (`deps.readConfig`) and applies it (`reload`), one reload at a time: a
+   * config that does not parse or load is thrown, and the running one stays.
+   */
+  reloadConfig(): Promise<ReloadResult> {
+    const read = this.readConfig;
+    if (!read) return Promise.reject(new Error('this gateway was not started from a config file: nothing to read again'));
+    const run = this.reloading.then(() => this.reload(read()));
+    this.reloading = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private reloading: Promise<void> = Promise.resolve();
+
   async reload(next: GatewayConfig): Promise<ReloadResult> {
     const before = this.current;
     // server.tls's files (and their paths) change with a reload; turning TLS on or off, like the rest of server, needs a restart
@@ -467,7 +488,7 @@ export class Gateway {
       const { auth, server, models } = this.config;
       const known = (id: string): boolean => this.routes.has(id) || id in models;
       const audit = (action: string, name: string, admin: string): void => this.log.info({ action, key: name, admin }, 'admin');
-      return serveAdmin(req, res, url, { adminKeys: auth.adminKeys, keys: this.keys, store: this.store, now: this.now, known, bodyLimitBytes: server.bodyLimitBytes, requestId, audit });
+      return serveAdmin(req, res, url, { adminKeys: auth.adminKeys, keys: this.keys, store: this.store, now: this.now, known, bodyLimitBytes: server.bodyLimitBytes, requestId, audit, reload: this.readConfig ? () => this.reloadConfig() : undefined });
     }
     if (req.method === 'POST' && (url === '/v1/responses' || url === '/v1/messages' || url === '/v1/completions')) {
       // the Responses, Anthropic Messages and legacy completions APIs go through /v1/chat/completions, which authenticates, routes and records them

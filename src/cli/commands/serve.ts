@@ -36,7 +36,7 @@ export async function runServe(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  gateway = await Gateway.create(config, { leaveOutbox: values['check'] === true });
+  gateway = await Gateway.create(config, { leaveOutbox: values['check'] === true, readConfig: () => readGatewayConfig(file) });
   if (stopping) return stop();
   if (values['check']) {
     const storedKeys = gateway.keys.stored().length;
@@ -66,18 +66,17 @@ export async function runServe(argv: string[]): Promise<void> {
     }
     return;
   }
-  // SIGHUP: reload routes and keys (one reload at a time; a bad config keeps the running one)
-  let reloading = Promise.resolve();
+  // SIGHUP (or POST /v1/admin/reload): the file read again and applied, one reload at a time; a bad config keeps the running one
   process.on('SIGHUP', () => {
-    reloading = reloading.then(async () => {
+    void (async () => {
       try {
-        const r = await gateway.reload(readGatewayConfig(file));
+        const r = await gateway.reloadConfig();
         const m = [...r.models.added.map((id) => `+${id}`), ...r.models.removed.map((id) => `-${id}`), ...r.models.changed.map((id) => `~${id}`)];
         process.stderr.write(`switchyard: reloaded ${file} (routes: ${r.routes.join(', ') || 'none'}${m.length > 0 ? `; models: ${m.join(' ')}` : ''})${r.tlsReloaded ? '; TLS certificates and revocation list re-read' : ''}${r.ignored.length > 0 ? `; changes to ${r.ignored.join(', ')} need a restart` : ''}\n`);
       } catch (e) {
         process.stderr.write(`switchyard: reload of ${file} failed, the running config stays: ${(e as Error).message}\n`);
       }
-    });
+    })();
   });
   const url = await gateway.listen();
   process.stderr.write(`switchyard gateway listening on ${url} (routes: ${Object.keys(config.routes).join(', ') || 'none'}; models: ${Object.keys(config.models).join(', ')})\n`);
