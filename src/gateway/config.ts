@@ -162,6 +162,8 @@ export const GatewayConfigSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(8080),
       /** The largest request body taken (16 MiB: room for images sent inline as data URLs); larger ones get 413. */
       bodyLimitBytes: z.number().int().positive().default(16 << 20),
+      /** The longest answer taken from an upstream (64 MiB): a longer JSON answer counts as broken (the next model is tried), a longer stream ends with an error event. */
+      upstreamBodyLimitBytes: z.number().int().positive().default(64 << 20),
       /** On SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are cut. */
       drainMs: z.number().int().min(0).default(30_000),
       /** Run the `use-lite` encoder on a worker thread, so a new prompt's 12–60 ms do not hold the event loop. */
@@ -184,7 +186,7 @@ export const GatewayConfigSchema = z.strictObject({
         })
         .optional(),
     })
-    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 16 << 20, drainMs: 30_000, encoderWorker: true }),
+    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 16 << 20, upstreamBodyLimitBytes: 64 << 20, drainMs: 30_000, encoderWorker: true }),
   timeouts: z
     .strictObject({ connectMs: z.number().int().positive().default(5000), firstByteMs: z.number().int().positive().default(30_000), totalMs: z.number().int().positive().default(120_000) })
     .default({ connectMs: 5000, firstByteMs: 30_000, totalMs: 120_000 }),

@@ -159,7 +159,7 @@ export class Gateway {
     store: GatewayStore,
   ) {
     const config = current;
-    this.post = deps.fetch ? fetchPost(deps.fetch) : undiciPost(config.timeouts.connectMs);
+    this.post = deps.fetch ? fetchPost(deps.fetch) : undiciPost(config.timeouts.connectMs, config.server.upstreamBodyLimitBytes);
     this.ownPost = this.post;
     this.env = deps.env ?? process.env;
     this.now = deps.now ?? Date.now;

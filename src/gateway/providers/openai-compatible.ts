@@ -40,12 +40,19 @@ export class CallSignal extends EventEmitter {
 
 export type HttpPost = (url: URL, headers: Record<string, string>, body: string, signal: CallSignal) => Promise<UpstreamResponse>;
 
-/** The default client: one undici pool per origin, kept alive across requests, with a connect timeout. */
-export function undiciPost(connectTimeoutMs: number): HttpPost {
+/** An upstream's answer is cut off beyond this many bytes by default (64 MiB): a runaway upstream cannot exhaust the gateway's memory. */
+export const UPSTREAM_BODY_LIMIT = 64 << 20;
+
+/**
+ * The default client: one undici pool per origin, kept alive across requests, with a connect timeout;
+ * an answer longer than `maxBodyBytes` fails (a JSON answer as a broken one: the next model is
+ * tried; a stream ends with an error event).
+ */
+export function undiciPost(connectTimeoutMs: number, maxBodyBytes = UPSTREAM_BODY_LIMIT): HttpPost {
   const pools = new Map<string, Pool>();
   return async (url, headers, body, signal) => {
     let pool = pools.get(url.origin);
-    if (!pool) pools.set(url.origin, (pool = new Pool(url.origin, { connections: 128, pipelining: 1, connect: { timeout: connectTimeoutMs } })));
+    if (!pool) pools.set(url.origin, (pool = new Pool(url.origin, { connections: 128, pipelining: 1, connect: { timeout: connectTimeoutMs }, maxResponseSize: maxBodyBytes })));
     const r = await pool.request({ method: 'POST', path: url.pathname + url.search, headers, body, signal });
     const flat: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(r.headers)) flat[k] = Array.isArray(v) ? v.join(', ') : v;
