@@ -21,6 +21,26 @@ const runAsync = (args: string[]): Promise<{ status: number | null; stdout: stri
   });
 
 describe('switchyard decisions / keys / serve', () => {
+  it('names the setting when a server cannot listen: a port in use (serve, replay-upstream)', async () => {
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    const port = await freePort();
+    await new Promise<void>((r) => taken.listen(port, '127.0.0.1', r));
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'sy-port-'));
+      writeFileSync(join(dir, 'sy.yaml'), `server: { port: ${port} }\nstore: { path: ":memory:" }\nmodels:\n  big: { baseURL: "http://127.0.0.1:1/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n`);
+      const serve = await runAsync(['serve', '--config', join(dir, 'sy.yaml')]);
+      expect(serve.status).toBe(2);
+      expect(serve.stderr).toContain(`server.port: 127.0.0.1:${port} is already in use`);
+      expect(serve.stderr).not.toContain('Unhandled');
+      const upstream = await runAsync(['replay-upstream', '--data', syntheticDir({ answers: true }), '--port', String(port)]);
+      expect(upstream.status).toBe(2);
+      expect(upstream.stderr).toContain(`--port: 127.0.0.1:${port} is already in use`);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  });
+
   it('lists recorded decisions from the configured store', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-dec-'));
     const store = new SqliteStore(join(dir, 'gw.db'));

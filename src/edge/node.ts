@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import { fetch as undiciFetch } from 'undici';
 import { clientAgent, loadTls, serverOptions, type TlsMaterial } from '../core/tls.js';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../core/listen.js';
 import pino, { type Logger } from 'pino';
 import { SwitchyardError } from '../core/errors.js';
 import { createRng, hashString, type Rng } from '../core/random.js';
@@ -145,8 +145,7 @@ export class EdgeNode {
     };
     const server = this.tls ? createHttpsServer(serverOptions(this.tls), handler) : createServer(handler);
     this.server = server;
-    await new Promise<void>((r) => server.listen(this.config.node.port, this.config.node.host, r));
-    const port = (server.address() as AddressInfo).port;
+    const port = await listenOn(server, this.config.node.port, this.config.node.host, 'node.port');
     if (!this.config.node.advertise) this.self = `${this.tls ? 'https' : 'http'}://${this.config.node.host}:${port}`;
     if (!this.secret && !this.tls?.requireClientCert) this.log.warn({ node: this.config.node.id }, 'edge: no auth.secretEnv — any host that reaches this port can send queries to its model, inject proposals and add peers; set a shared secret outside a trusted network');
     return this.self;

@@ -8,7 +8,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../core/listen.js';
 import { serverOptions, type TlsMaterial } from '../core/tls.js';
 import { sendError } from './http.js';
 import type { HttpPost } from './providers/openai-compatible.js';
@@ -28,14 +28,9 @@ export interface Listening {
   closeLoopback(): Promise<void>;
 }
 
-async function listenOn(server: Server, port: number, host: string): Promise<number> {
-  await new Promise<void>((r) => server.listen(port, host, r));
-  return (server.address() as AddressInfo).port;
-}
-
 export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number, tls: TlsMaterial | undefined): Promise<Listening> {
   const server = tls ? createHttpsServer(serverOptions(tls), handler) : createServer(handler);
-  const bound = await listenOn(server, port, host);
+  const bound = await listenOn(server, port, host, 'server.port');
   const url = `${tls ? 'https' : 'http'}://${host}:${bound}/v1`;
   if (!tls) {
     const origin = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${bound}`;
@@ -48,7 +43,7 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
     return got !== undefined && got.length === expected.length && timingSafeEqual(got, expected);
   };
   const own = createServer((req, res) => (ours(req.headers[LOOPBACK_HEADER]) ? handler(req, res) : sendError(res, 401, 'invalid_api_key', "this listener takes the gateway's own calls only")));
-  const origin = `http://127.0.0.1:${await listenOn(own, 0, '127.0.0.1')}`;
+  const origin = `http://127.0.0.1:${await listenOn(own, 0, '127.0.0.1', 'the loopback listener')}`;
   return {
     server,
     url,

@@ -7,7 +7,7 @@
  * random rate, or on demand with the request header `x-replay-fault`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../../core/listen.js';
 import { createRng, type Rng } from '../../core/random.js';
 import { ChatRequestSchema, parseJsonBody, readBody, sendError, sendJson } from '../http.js';
 import { ReplayData } from './replay-data.js';
@@ -53,9 +53,8 @@ export class ReplayUpstream {
 
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res).catch(() => res.destroy()));
-    await new Promise<void>((resolve) => this.server?.listen(port, host, resolve));
-    const addr = this.server.address() as AddressInfo;
-    return `http://${host}:${addr.port}/v1`;
+    const bound = await listenOn(this.server, port, host, '--port');
+    return `http://${host}:${bound}/v1`;
   }
 
   async close(): Promise<void> {
