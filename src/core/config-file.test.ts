@@ -21,6 +21,13 @@ describe('config files', () => {
     expect(c.models['m']).toMatchObject({ baseURL: 'http://gpu-1:8000/v1', upstreamModel: '${NOT_A_VAR}', inputPricePerMTok: 0.5 });
   });
 
+  it('say how to fix an unquoted ${NAME} inside { … }, which YAML reads as a map', () => {
+    const file = write('server: { port: ${PORT} }\nmodels:\n  m: { baseURL: "http://x/v1", inputPricePerMTok: 1, outputPricePerMTok: 2 }\n');
+    expect(() => readConfigFile(file, GatewayConfigSchema, { PORT: '1' })).toThrow(/must be quoted: port: "\$\{PORT\}"/);
+    const other = write('server: { port: [1 }\n'); // another parse error: no such hint
+    expect(() => readConfigFile(other, GatewayConfigSchema, {})).not.toThrow(/must be quoted/);
+  });
+
   it('name every unset variable with its path', () => {
     const file = write('server: { port: "${PORT}" }\nmodels:\n  m: { baseURL: "${VLLM_URL}/v1", inputPricePerMTok: 1, outputPricePerMTok: 2 }\n');
     expect(() => readConfigFile(file, GatewayConfigSchema, {})).toThrow(/server\.port: \$\{PORT\} is not set[\s\S]*models\.m\.baseURL: \$\{VLLM_URL\} is not set/);

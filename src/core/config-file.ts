@@ -10,16 +10,27 @@ import { SwitchyardError } from './errors.js';
 
 export function readConfigFile<T>(file: string, schema: z.ZodType<T>, env: Readonly<Record<string, string | undefined>> = process.env): T {
   let raw: unknown;
+  let text = '';
   try {
-    const text = readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
     raw = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new SwitchyardError('invalid_argument', `${file}: cannot read config: ${(e as Error).message}`);
+    throw new SwitchyardError('invalid_argument', `${file}: cannot read config: ${(e as Error).message}${flowReferenceHint(text, e)}`);
   }
   const unset: string[] = [];
   raw = interpolateEnv(raw, env, [], unset);
   if (unset.length > 0) throw new SwitchyardError('invalid_argument', `${file}: invalid config:\n${unset.map((u) => `  ${u}`).join('\n')}`);
   return validateConfig(raw, schema, file);
+}
+
+/**
+ * YAML reads an unquoted `${` inside a `{ … }` or `[ … ]` as the start of a map: a parse error on a
+ * line holding one gets the fix (quote the value) added.
+ */
+function flowReferenceHint(text: string, e: unknown): string {
+  const line = (e as { linePos?: ReadonlyArray<{ line: number }> }).linePos?.[0]?.line;
+  const source = line === undefined ? undefined : text.split('\n')[line - 1];
+  return source !== undefined && /[{[]/.test(source) && /(^|[^"'$])\$\{/.test(source) ? '\n(a ${NAME} inside { … } or [ … ] must be quoted: port: "${PORT}")' : '';
 }
 
 const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
