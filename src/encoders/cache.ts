@@ -3,6 +3,7 @@
  * hash for long texts), and an on-disk store for evaluation runs keyed by text hash (one binary file
  * per encoder fingerprint, appended to).
  */
+import { ROUTING_TEXT_MAX_CHARS, routingText } from '../core/long-text.js';
 import { remember } from '../core/lru.js';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
@@ -32,6 +33,11 @@ const sharedLru = new Map<string, Map<string, Float32Array>>();
 const RAW_KEY_MAX = 2048;
 const memoryKey = (text: string): string => (text.length <= RAW_KEY_MAX ? text : `\u0000${textKey(text)}`);
 
+/** What an encoder reads of each text: a very long one's head and tail (core/long-text.ts); the same array when none is long. */
+function sampled(texts: readonly string[]): readonly string[] {
+  return texts.some((t) => t.length > ROUTING_TEXT_MAX_CHARS) ? texts.map(routingText) : texts;
+}
+
 export class CachedEncoder implements Encoder {
   readonly inner: Encoder;
   private readonly maxEntries: number;
@@ -59,7 +65,7 @@ export class CachedEncoder implements Encoder {
 
   async fit(texts: readonly string[]): Promise<void> {
     if (this.inner.fit) {
-      await this.inner.fit(texts);
+      await this.inner.fit(sampled(texts));
     }
   }
 
@@ -95,7 +101,8 @@ export class CachedEncoder implements Encoder {
     return map;
   }
 
-  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+  async embed(whole: readonly string[]): Promise<Float32Array[]> {
+    const texts = sampled(whole);
     const fp = this.inner.fingerprint;
     const disk = this.loadDisk();
     const out = new Array<Float32Array | undefined>(texts.length);

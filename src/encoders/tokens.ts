@@ -3,6 +3,7 @@
  * lower-cased words and punctuation, each hashed into a fixed vocabulary (id 0 is padding), so a
  * router can learn token embeddings with no tokenizer download. Long prompts keep their head and tail.
  */
+import { routingText } from '../core/long-text.js';
 import { hashString } from '../core/random.js';
 
 const TOKEN = /[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]/gu;
@@ -14,7 +15,7 @@ export interface TokenFeatures {
 
 export function hashedTokenIds(text: string, vocabSize: number, maxLen = 256): TokenFeatures {
   const all: number[] = [];
-  for (const m of text.toLowerCase().matchAll(TOKEN)) all.push(1 + (hashString(m[0]) % (vocabSize - 1)));
+  for (const m of routingText(text).toLowerCase().matchAll(TOKEN)) all.push(1 + (hashString(m[0]) % (vocabSize - 1)));
   if (all.length <= maxLen) return { ids: Int32Array.from(all) };
   const head = Math.floor(maxLen / 2);
   return { ids: Int32Array.from([...all.slice(0, head), ...all.slice(all.length - (maxLen - head))]) };

@@ -3,6 +3,7 @@
  * typical output tokens (train mean) x output price, times a per-model correction fitted on train so
  * that predicted and recorded costs agree on average.
  */
+import { countLong } from '../core/long-text.js';
 import { remember } from '../core/lru.js';
 import { z } from 'zod';
 import { tokens } from '../data/import/common.js';
@@ -82,7 +83,7 @@ export class CostModel {
    * prompt in a busy server (lookups in the 100k-entry rank table miss the CPU cache), a hit ~1 µs.
    */
   static countTokens(text: string): number {
-    if (text.length > TOKEN_MEMO_MAX_CHARS) return tokens(text);
+    if (text.length > TOKEN_MEMO_MAX_CHARS) return countLong(text, tokens); // a prompt of megabytes: estimated from its head and tail
     let n = tokenMemo.get(text);
     if (n === undefined) {
       n = tokens(text);

@@ -5,6 +5,7 @@
  * Lists are ordered by mean cost on train, so cost never rises with λ. Without a config, one tier
  * holds every model (a price ladder).
  */
+import { routingText } from '../../core/long-text.js';
 import { z } from 'zod';
 import { readConfigFile, validateConfig } from '../../core/config-file.js';
 import { SwitchyardError } from '../../core/errors.js';
@@ -98,7 +99,8 @@ export class RulesRouter extends BaseRouter {
       const mask = this.allowedMask(p, prefs, base);
       let count: number | undefined;
       const tokens = (): number => (count ??= CostModel.countTokens(p.text));
-      const tier = this.tiers.find((t) => t.test(p.text, tokens)) as CompiledTier;
+      const text = routingText(p.text); // keywords and regexes read a very long prompt's head and tail
+      const tier = this.tiers.find((t) => t.test(text, tokens)) as CompiledTier;
       const allowed = tier.models.filter((id) => mask[this.modelIndex(id)] === 1);
       if (allowed.length > 0) {
         const id = allowed[Math.round(prefs.lambda * (allowed.length - 1))] as string;
