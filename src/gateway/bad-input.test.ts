@@ -93,6 +93,27 @@ describe('bad input', () => {
     expect(problems.filter(Boolean)).toEqual([]);
   });
 
+  it('refuses a valid request with a field nested too deep (it could not be passed on), and counts no failure against the models', async () => {
+    const deep = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+    const message = `[{"role":"user","content":${JSON.stringify(prompt)}}]`;
+    const bodies: Array<[string, string]> = [
+      ['/chat/completions', `{"model":"auto","messages":${message},"tools":[{"type":"function","function":{"name":"f","parameters":${deep}}}]}`],
+      ['/chat/completions', `{"model":"auto","messages":${message},"metadata":${deep}}`],
+      ['/responses', `{"model":"auto","input":${JSON.stringify(prompt)},"text":${deep}}`],
+      ['/messages', `{"model":"auto","max_tokens":10,"messages":${message},"metadata":${deep}}`],
+    ];
+    for (let k = 0; k < 3; k++) {
+      for (const [path, body] of bodies) {
+        const r = await send(path, body);
+        expect(r.status, `${path} ${r.text.slice(0, 200)}`).toBe(400);
+        expect(r.text).toMatch(/"(tools|metadata|text): nested deeper than 64 levels/);
+      }
+    }
+    const metrics = await (await fetch(url.replace(/\/v1$/, '/metrics'))).text();
+    expect(metrics.match(/^switchyard_circuit_state\{[^}]*\} (\d)/gm)?.every((l) => l.endsWith(' 0'))).toBe(true); // every circuit closed
+    expect((await send('/chat/completions', JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: prompt }], tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { a: { type: 'object', properties: { b: { type: 'string' } } } } } } }] }))).status).toBe(200);
+  });
+
   it('answers 300 seeded random mutations of valid requests without a 500, then serves a good request', async () => {
     const rng = createRng(Number(process.env["SY_SEED"] ?? 2026));
     const valid: Record<string, Record<string, unknown>> = {

@@ -104,6 +104,8 @@ export function parseJsonText<T>(text: string, schema: z.ZodType<T>, defaults?: 
   } catch {
     return { ok: false, message: 'request body is not JSON' };
   }
+  const deep = tooDeep(raw);
+  if (deep !== undefined) return { ok: false, message: `${deep}: nested deeper than ${MAX_JSON_DEPTH} levels` };
   if (defaults && typeof raw === 'object' && raw !== null && !Array.isArray(raw)) raw = { ...defaults, ...raw };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) return { ok: false, message: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') };
@@ -158,4 +160,27 @@ export class SseByteSplitter {
 export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
   const splitter = new SseSplitter();
   for await (const chunk of body) yield* splitter.push(chunk);
+}
+
+/**
+ * How deep a request body's objects and arrays may nest. JSON.parse takes far deeper bodies, but
+ * passing one on (JSON.stringify, the SDKs, the providers) overflows the stack; no API body needs
+ * more (a tool's JSON schema nests a handful of levels).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** The top-level field under which `value` nests deeper than MAX_JSON_DEPTH (`body` for the body itself); undefined when it does not. */
+function tooDeep(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const stack: Array<{ v: object; depth: number; field: string }> = [{ v: value, depth: 1, field: 'body' }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (top.depth > MAX_JSON_DEPTH) return top.field;
+    // the body's own fields are named (the error says which one); deeper values keep their top-level field's name
+    const children: ReadonlyArray<readonly [string, unknown]> | readonly unknown[] = top.depth === 1 ? Object.entries(top.v) : Array.isArray(top.v) ? top.v : Object.values(top.v);
+    for (const child of children) {
+      const [field, c] = top.depth === 1 ? (child as readonly [string, unknown]) : [top.field, child];
+      if (typeof c === 'object' && c !== null) stack.push({ v: c, depth: top.depth + 1, field });
+    }
+  }
+  return undefined;
 }

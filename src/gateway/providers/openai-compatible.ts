@@ -118,6 +118,8 @@ export async function callEndpoint(
   deps: { post: HttpPost; env: Readonly<Record<string, string | undefined>>; cancel?: CallSignal | undefined; headers?: Readonly<Record<string, string>> | undefined },
   endpoint: Endpoint = 'chat/completions',
 ): Promise<UpstreamResult> {
+  // built before the call and its timers: a body that cannot be serialised is the gateway's failure (thrown), not the upstream's
+  const payload = JSON.stringify({ ...body, model: model.upstreamModel ?? modelId });
   const signal = new CallSignal();
   const total = setTimeout(() => signal.abort(new Error('total timeout')), timeouts.totalMs);
   const firstByte = setTimeout(() => signal.abort(new Error('first-byte timeout')), timeouts.firstByteMs);
@@ -135,7 +137,7 @@ export async function callEndpoint(
     const response = await deps.post(
       endpointUrl(model, endpoint),
       { 'content-type': 'application/json', ...headersOf(model, deps.env), ...deps.headers, ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      JSON.stringify({ ...body, model: model.upstreamModel ?? modelId }),
+      payload,
       signal,
     );
     clearTimeout(firstByte);
