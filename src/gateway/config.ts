@@ -200,6 +200,12 @@ export const GatewayConfigSchema = z.strictObject({
       keyPrefix: z.string().default('switchyard:'),
       /** How often a replica applies feedback that other replicas received (shared stores only). */
       syncMs: z.number().int().positive().default(1000),
+      /**
+       * Redis: a command not answered within this many ms fails, so a Redis that hangs (a stopped
+       * process, a network dropping packets) counts as down — as one refusing connections does —
+       * instead of holding the requests that need it.
+       */
+      timeoutMs: z.number().int().positive().default(2000),
       keepPrompts: z.boolean().default(false),
       /**
        * SQLite: writes (decisions, spend, feedback) commit together every this many ms — one commit
@@ -223,7 +229,7 @@ export const GatewayConfigSchema = z.strictObject({
        */
       encryption: z.strictObject({ keyEnv: z.string().min(1), previousKeyEnvs: z.array(z.string().min(1)).default([]) }).optional(),
     })
-    .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, keepPrompts: false, commitMs: 25, whenDown: 'serve', outbox: 'switchyard-outbox.jsonl' }),
+    .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, timeoutMs: 2000, keepPrompts: false, commitMs: 25, whenDown: 'serve', outbox: 'switchyard-outbox.jsonl' }),
   auth: z
     .strictObject({
       keys: z

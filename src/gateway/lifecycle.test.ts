@@ -210,6 +210,36 @@ describe('gateway lifecycle: drain on shutdown, health probes, clients that go a
     await redis.stop();
   });
 
+  it.skipIf(!hasRedis)('counts a Redis that hangs (SIGSTOP) as down after store.timeoutMs: answers instead of waiting, and writes the records once it answers again', async () => {
+    const redis = await startRedis();
+    try {
+      const store = new RedisStore({ url: redis.ready, keyPrefix: 'hung:', commandTimeoutMs: 300 });
+      await store.ready();
+      const config = parseGatewayConfig({ server: { port: 0 }, store: { backend: 'redis', timeoutMs: 300 }, models: { [model]: { baseURL: urls['slow'] as string, inputPricePerMTok: 1, outputPricePerMTok: 2 } }, routes: {} });
+      const gateway = await Gateway.create(config, { store, logger: pino({ enabled: false }) });
+      gateways.push(gateway);
+      const client = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'sk-test', maxRetries: 0, timeout: 5000 });
+      const ask = () => client.chat.completions.create({ model, messages: [{ role: 'user', content: prompt }] }).withResponse();
+      expect((await ask()).response.status).toBe(200);
+      redis.proc.kill('SIGSTOP'); // alive, connected, silent: a network dropping packets looks the same
+      const hung = await ask(); // answered once the store's write times out (not after the client's 5 s)
+      expect(hung.response.status).toBe(200);
+      expect((await ask()).response.status).toBe(200); // the store counts as down now: no wait at all
+      expect(gateway.store.pendingWrites).toBeGreaterThan(0);
+      redis.proc.kill('SIGCONT');
+      const id = hung.response.headers.get('x-request-id') as string;
+      let found: DecisionRecord | undefined;
+      for (let k = 0; k < 60 && !found; k++) {
+        await sleep(100);
+        found = await gateway.store.getDecision(id).catch(() => undefined);
+      }
+      expect(found).toMatchObject({ requestId: id, status: 200 });
+    } finally {
+      redis.proc.kill('SIGCONT');
+      await redis.stop();
+    }
+  });
+
   it.skipIf(!hasRedis)('stopped while its Redis store is down, keeps the unwritten records in the outbox and writes them at the next start', async () => {
     const { freePort } = await import('../../test/helpers/processes.js');
     const { hashKey } = await import('./auth.js');

@@ -7,7 +7,7 @@ import type { GatewayStore } from './store.js';
 
 export async function openStore(config: GatewayConfig['store']): Promise<GatewayStore> {
   if (config.backend === 'sqlite') return new SqliteStore(config.path, { commitMs: config.commitMs });
-  const store = new RedisStore({ url: config.url, keyPrefix: config.keyPrefix });
+  const store = new RedisStore({ url: config.url, keyPrefix: config.keyPrefix, commandTimeoutMs: config.timeoutMs });
   try {
     await store.ready();
   } catch (e) {

@@ -56,6 +56,12 @@ interface ScriptedRedis extends Redis {
 export interface RedisStoreOptions {
   readonly url: string;
   readonly keyPrefix?: string;
+  /**
+   * A command not answered within this many ms fails (default 2,000): a Redis that hangs (a stopped
+   * process, a network that drops packets) counts as down, as one that refuses connections does,
+   * instead of holding every request that needs it.
+   */
+  readonly commandTimeoutMs?: number;
 }
 
 export class RedisStore implements GatewayStore {
@@ -65,7 +71,7 @@ export class RedisStore implements GatewayStore {
 
   constructor(options: RedisStoreOptions) {
     this.p = options.keyPrefix ?? 'switchyard:';
-    const redis = new Redis(options.url, { enableAutoPipelining: true, maxRetriesPerRequest: 3, lazyConnect: false });
+    const redis = new Redis(options.url, { enableAutoPipelining: true, maxRetriesPerRequest: 3, lazyConnect: false, commandTimeout: options.commandTimeoutMs ?? 2000 });
     redis.defineCommand('appendEvent', { numberOfKeys: 2, lua: APPEND_EVENT });
     redis.defineCommand('saveState', { numberOfKeys: 1, lua: SAVE_STATE });
     redis.defineCommand('updateKey', { numberOfKeys: 1, lua: UPDATE_KEY });
