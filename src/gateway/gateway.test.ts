@@ -394,7 +394,12 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
       expect(fb.body).toMatchObject({ recorded: true, router_updated: true });
     }
     expect(new Set(seen).size).toBe(meta.models.length);
-    expect((await ask(client)).model).toBe('small-3');
+    const best = await ask(client);
+    expect(best.model).toBe('small-3');
+    // a request is learned from once: a client's retry, or a second score, is recorded but does not move the router
+    expect((await feedback(best.id, 1)).body).toMatchObject({ recorded: true, router_updated: true });
+    for (let k = 0; k < 3; k++) expect((await feedback(best.id, 0)).body).toMatchObject({ recorded: true, router_updated: false });
+    expect((await ask(client)).model).toBe('small-3'); // three zeros would have moved it, had they counted
     expect((await feedback('req_nope', 1)).status).toBe(404);
     expect((await feedback(seen[0] ?? '', 2)).status).toBe(400);
     await gateway.close();

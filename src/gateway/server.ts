@@ -93,6 +93,8 @@ export interface ReloadResult {
 }
 
 const RECENT_LIMIT = 10_000;
+/** How long a request is remembered as learned from (its feedback's marker). */
+const LEARNED_KEEP_MS = 30 * 86_400_000;
 const READY_TIMEOUT_MS = 1000;
 /** Why a request still in flight when the drain ran out was cut. */
 const SHUTDOWN = 'the gateway shut down before the request finished';
@@ -412,7 +414,8 @@ export class Gateway {
     await this.store.recordFeedback(id, score, this.now());
     const route = this.routes.get(decision.route);
     let updated = false;
-    if (route?.learning.learns && decision.answered) {
+    // a router learns from a request's first feedback only: a client's retry or a second score counts once (the summaries keep the latest score)
+    if (route?.learning.learns && decision.answered && (await this.store.claimExpiring('learned', id, this.now() + LEARNED_KEEP_MS))) {
       // the prompt: from this replica's memory, the decision log (keepPrompts), or the shared store
       const prompt = this.recent.get(id)?.prompt ?? decision.prompt ?? (this.store.shared ? await this.store.getExpiring('prompt', id) : undefined);
       if (prompt !== null && prompt !== undefined) {

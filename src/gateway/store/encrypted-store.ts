@@ -82,6 +82,9 @@ export class EncryptedStore implements GatewayStore {
   loadRouterState(route: string): Promise<RouterSnapshot | undefined> {
     return this.inner.loadRouterState(route);
   }
+  claimExpiring(kind: ExpiringKind, id: string, expiresAt: number): Promise<boolean> {
+    return this.inner.claimExpiring(kind, id, expiresAt);
+  }
   deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean> {
     return this.inner.deleteExpiring(kind, id);
   }

@@ -174,6 +174,10 @@ export class RedisStore implements GatewayStore {
     return (await this.redis.get(`${this.p}${kind}:${id}`)) ?? undefined;
   }
 
+  async claimExpiring(kind: ExpiringKind, id: string, expiresAt: number): Promise<boolean> {
+    return (await this.redis.set(`${this.p}${kind}:${id}`, '', 'PX', Math.max(1, expiresAt - Date.now()), 'NX')) === 'OK';
+  }
+
   async deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean> {
     return (await this.redis.del(`${this.p}${kind}:${id}`)) > 0;
   }

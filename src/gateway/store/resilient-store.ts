@@ -239,6 +239,9 @@ export class ResilientStore implements GatewayStore {
   getExpiring(kind: ExpiringKind, id: string): Promise<string | undefined> {
     return this.ask('getExpiring', () => this.inner.getExpiring(kind, id));
   }
+  claimExpiring(kind: ExpiringKind, id: string, expiresAt: number): Promise<boolean> {
+    return this.ask('claimExpiring', () => this.inner.claimExpiring(kind, id, expiresAt));
+  }
   deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean> {
     return this.ask('deleteExpiring', () => this.inner.deleteExpiring(kind, id));
   }

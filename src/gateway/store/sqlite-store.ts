@@ -113,6 +113,8 @@ export class SqliteStore implements GatewayStore {
       eventsAfter: this.db.prepare('SELECT seq, event FROM feedback_events WHERE route = ? AND seq > ? ORDER BY seq LIMIT ?'),
       putExpiring: this.db.prepare('INSERT OR REPLACE INTO expiring VALUES (?, ?, ?, ?)'),
       getExpiring: this.db.prepare('SELECT text FROM expiring WHERE kind = ? AND id = ? AND expires > ?'),
+      claimExpiring: this.db.prepare('INSERT OR IGNORE INTO expiring VALUES (?, ?, ?, ?)'),
+      expireOne: this.db.prepare('DELETE FROM expiring WHERE kind = ? AND id = ? AND expires <= ?'),
       deleteExpiring: this.db.prepare('DELETE FROM expiring WHERE kind = ? AND id = ? AND expires > ?'),
       expire: this.db.prepare('DELETE FROM expiring WHERE expires <= ?'),
       createKey: this.db.prepare('INSERT OR IGNORE INTO api_keys VALUES (?, ?)'),
@@ -245,6 +247,12 @@ export class SqliteStore implements GatewayStore {
   async deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean> {
     this.flush();
     return this.stmts.deleteExpiring.run(kind, id, Date.now()).changes > 0;
+  }
+
+  async claimExpiring(kind: ExpiringKind, id: string, expiresAt: number): Promise<boolean> {
+    this.flush();
+    this.stmts.expireOne.run(kind, id, Date.now()); // an expired claim is no claim
+    return this.stmts.claimExpiring.run(kind, id, '', expiresAt).changes > 0;
   }
 
   async putKey(key: StoredKey, mode: 'create' | 'update'): Promise<boolean> {

@@ -112,6 +112,15 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
       expect(await store.getExpiring('prompt', 'r9')).toBe('replaced');
     });
 
+    it('gives a claim to one caller of many at once, until it expires', async () => {
+      const claims = await Promise.all(Array.from({ length: 8 }, () => store.claimExpiring('learned', 'req-c', Date.now() + 60_000)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await store.claimExpiring('learned', 'req-d', Date.now() + 60_000)).toBe(true); // another id
+      expect(await store.claimExpiring('learned', 'req-e', Date.now() + 30)).toBe(true);
+      await new Promise((r) => setTimeout(r, 60));
+      expect(await store.claimExpiring('learned', 'req-e', Date.now() + 60_000)).toBe(true); // the first claim expired
+    });
+
     it('keeps admin-made API keys: created once per name, updated only when there, listed by name, deleted', async () => {
       const key = { name: 'team-b', sha256: 'b'.repeat(64), dailyBudgetUsd: 5, models: ['auto'], createdAt: 1000 };
       expect(await store.listKeys()).toEqual([]);

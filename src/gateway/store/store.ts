@@ -83,7 +83,8 @@ export interface RouterSnapshot {
  * `previous_response_id` and `GET /v1/responses/{id}`); `cache`, a cached chat completion
  * (completion-cache.ts).
  */
-export type ExpiringKind = 'prompt' | 'response' | 'cache';
+/** Kinds of expiring documents: kept prompts, stored responses, cached answers, and markers (`claimExpiring`: feedback already learned from). */
+export type ExpiringKind = 'prompt' | 'response' | 'cache' | 'learned';
 
 /**
  * An API key made through the admin API (`/v1/admin/keys`; the config's keys stay in the config):
@@ -140,6 +141,8 @@ export interface GatewayStore {
   getExpiring(kind: ExpiringKind, id: string): Promise<string | undefined>;
   /** Deletes it; true when there was one (not expired). */
   deleteExpiring(kind: ExpiringKind, id: string): Promise<boolean>;
+  /** Keeps an empty document of `kind` under `id` until `expiresAt` unless one is there: true for the one caller that put it (atomic across replicas). */
+  claimExpiring(kind: ExpiringKind, id: string, expiresAt: number): Promise<boolean>;
   /**
    * Keeps an admin-made API key: `create` only when no stored key has its name (atomic, so two
    * replicas cannot both make one), `update` only when one does; false when that did not hold.
