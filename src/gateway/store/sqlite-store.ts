@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS api_keys (name TEXT PRIMARY KEY, record TEXT NOT NULL
 
 const FLUSH_MS = 25;
 const FLUSH_MAX = 256;
+/** Rate counters kept before those of past windows are swept out. */
+const RATES_SWEEP_AT = 10_000;
 
 interface DecisionRow {
   request_id: string;
@@ -75,6 +77,8 @@ export class SqliteStore implements GatewayStore {
   private queue: Array<() => void> = [];
   /** Per key: the current rate-limit window and its request count. */
   private readonly rates = new Map<string, { window: number; count: number }>();
+  /** The window whose start last swept out past windows' counters. */
+  private ratesSwept = 0;
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -186,6 +190,11 @@ export class SqliteStore implements GatewayStore {
     const key = `${counter}\u0000${keyId}`;
     const r = this.rates.get(key);
     if (r && r.window === windowStart) return (r.count += amount);
+    // counters of past windows (all are UTC minutes) go once there are many (every end user of a large application has one)
+    if (this.rates.size >= RATES_SWEEP_AT && windowStart > this.ratesSwept) {
+      this.ratesSwept = windowStart;
+      for (const [k, v] of this.rates) if (v.window < windowStart) this.rates.delete(k);
+    }
     this.rates.set(key, { window: windowStart, count: amount });
     return amount;
   }

@@ -200,3 +200,14 @@ describe('sqlite store commits', () => {
     await batched.close();
   });
 });
+
+describe('sqlite store rate counters', () => {
+  it('forget past windows once there are many (one per end user would otherwise stay for good)', async () => {
+    const store = new SqliteStore(':memory:');
+    for (let k = 0; k < 10_050; k++) await store.countInWindow('requests', `user:app:u${k}`, 60_000);
+    expect(await store.countInWindow('requests', 'user:app:u1', 60_000)).toBe(2); // this window's counts stay
+    expect(await store.countInWindow('requests', 'user:app:u1', 120_000)).toBe(1); // the next window sweeps the past ones
+    expect((store as unknown as { rates: Map<string, unknown> }).rates.size).toBe(1);
+    await store.close();
+  });
+});
