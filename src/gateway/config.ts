@@ -206,6 +206,12 @@ export const GatewayConfigSchema = z.strictObject({
        * instead of holding the requests that need it.
        */
       timeoutMs: z.number().int().positive().default(2000),
+      /**
+       * Decisions and feedback older than this many days are deleted (hourly), spend older than this
+       * or 40 days — so a Redis store's memory and a SQLite file stop growing. Export what you keep
+       * for retraining (`switchyard decisions --export`) within it.
+       */
+      retentionDays: z.number().int().min(1).max(3650).default(30),
       keepPrompts: z.boolean().default(false),
       /**
        * SQLite: writes (decisions, spend, feedback) commit together every this many ms — one commit
@@ -229,7 +235,7 @@ export const GatewayConfigSchema = z.strictObject({
        */
       encryption: z.strictObject({ keyEnv: z.string().min(1), previousKeyEnvs: z.array(z.string().min(1)).default([]) }).optional(),
     })
-    .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, timeoutMs: 2000, keepPrompts: false, commitMs: 25, whenDown: 'serve', outbox: 'switchyard-outbox.jsonl' }),
+    .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, timeoutMs: 2000, retentionDays: 30, keepPrompts: false, commitMs: 25, whenDown: 'serve', outbox: 'switchyard-outbox.jsonl' }),
   auth: z
     .strictObject({
       keys: z

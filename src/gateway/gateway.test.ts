@@ -371,6 +371,20 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect((await ask(250)).response.status).toBe(200);
   });
 
+  it('deletes decisions, feedback and spend older than store.retentionDays when it starts (and hourly)', async () => {
+    const store = new SqliteStore(':memory:');
+    const day = 86_400_000;
+    const record = (id: string, time: number) => ({ requestId: id, time, route: 'auto', keyId: 'k', lambda: 0.5, chosen: 'a', answered: 'a', reason: 'r', candidates: [], costUsd: 1, latencyMs: 1, status: 200, prompt: null });
+    await store.recordDecision(record('req-old', Date.now() - 10 * day));
+    await store.recordDecision(record('req-new', Date.now() - day));
+    await store.addSpend('k', 1, Date.now() - 10 * day, 'req-old');
+    await open(configFor({ store: { path: ':memory:', retentionDays: 7 } }), store);
+    for (let k = 0; k < 50 && (await store.getDecision('req-old')) !== undefined; k++) await new Promise((r) => setTimeout(r, 20));
+    expect(await store.getDecision('req-old')).toBeUndefined();
+    expect(await store.getDecision('req-new')).toBeDefined();
+    expect(await store.spend('k', 0)).toBe(1); // spend is kept 40 days whatever the retention: monthly budgets need it
+  });
+
   it('feedback updates a bandit route, changes its later choices, and survives a restart', async () => {
     const bandit = createRouter('ucb1:bootstrap=false');
     await bandit.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });

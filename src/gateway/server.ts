@@ -93,6 +93,8 @@ export interface ReloadResult {
 }
 
 const RECENT_LIMIT = 10_000;
+/** Spend is kept at least this long, whatever the retention: monthly budgets sum a month of it. */
+const SPEND_KEEP_MS = 40 * 86_400_000;
 /** How long a request is remembered as learned from (its feedback's marker). */
 const LEARNED_KEEP_MS = 30 * 86_400_000;
 const READY_TIMEOUT_MS = 1000;
@@ -147,6 +149,7 @@ export class Gateway {
   /** The API keys in force: the config's and those made through the admin API. */
   readonly keys: KeyTable;
   private keysTimer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
   /** Where an end user's spend and requests are counted (auth.endUsers). */
   private readonly endUserId: (key: string | null, user: string) => string;
 
@@ -223,11 +226,26 @@ export class Gateway {
       g.keysTimer = setInterval(() => void g.keys.refresh().catch(() => undefined), config.store.syncMs);
       g.keysTimer.unref();
     }
+    // retention: decisions and feedback older than store.retentionDays go, at start and every hour
+    void g.forgetOld();
+    g.retentionTimer = setInterval(() => void g.forgetOld(), 3_600_000);
+    g.retentionTimer.unref();
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
     g.models = await loadModelSet(config.models, g.post, g.now, undefined, g.sharedMinutes());
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
     g.startSync();
     return g;
+  }
+
+  /** Deletes decisions and feedback older than `store.retentionDays`, and spend older than that or 40 days (monthly budgets need a month); a failure is logged and retried in an hour. */
+  async forgetOld(): Promise<void> {
+    const now = this.now();
+    const keep = this.config.store.retentionDays * 86_400_000;
+    try {
+      await this.store.forget(now - keep, now - Math.max(keep, SPEND_KEEP_MS));
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'retention: old decisions could not be deleted (retried in an hour)');
+    }
   }
 
   /** With a shared store, models' minute limits are shared by the replicas (leases of the store's counters; minute-limit.ts). */
@@ -337,6 +355,7 @@ export class Gateway {
     if (this.syncTimer) clearInterval(this.syncTimer);
     if (this.logFlushTimer) clearInterval(this.logFlushTimer);
     if (this.keysTimer) clearInterval(this.keysTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     const server = this.server;
     const closed = new Promise<void>((r) => (server?.listening ? server.close(() => r()) : r()));
     server?.closeIdleConnections();

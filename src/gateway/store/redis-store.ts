@@ -4,7 +4,7 @@
  *   decision:<id>           the decision record (JSON)
  *   decisions, decisions:route:<route>   sorted sets of request ids by time
  *   feedback                list of {requestId, score, time}
- *   spend:<key>             sorted set of spend entries by time (entries older than 40 days trimmed)
+ *   spend:<key>             sorted set of spend entries by time (entries older than 40 days trimmed; an idle key expires)
  *   events:<route>, events-seq:<route>   the route's ordered feedback log (a Lua script numbers and
  *                           inserts atomically, so every replica sees one order; trimmed behind snapshots)
  *   state:<route>           hash {artifact, seq}: the newest router snapshot (a Lua script keeps the later seq)
@@ -39,6 +39,19 @@ if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then
 end
 return 0`;
 
+/** Pops feedback entries (appended in time order) from the list's head while older than ARGV[1], at most ARGV[2] of them. */
+const TRIM_FEEDBACK = `
+local n = 0
+while n < tonumber(ARGV[2]) do
+  local head = redis.call('LINDEX', KEYS[1], 0)
+  if not head then break end
+  local t = tonumber(string.match(head, '"time":(%d+)'))
+  if t == nil or t >= tonumber(ARGV[1]) then break end
+  redis.call('LPOP', KEYS[1])
+  n = n + 1
+end
+return n`;
+
 const UPDATE_KEY = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -51,6 +64,7 @@ interface ScriptedRedis extends Redis {
   saveState(key: string, artifact: string, seq: string): Promise<number>;
   updateKey(key: string, name: string, record: string): Promise<number>;
   addFeedback(listKey: string, seenKey: string, record: string, keepMs: string): Promise<number>;
+  trimFeedback(listKey: string, before: string, most: string): Promise<number>;
 }
 
 export interface RedisStoreOptions {
@@ -76,6 +90,7 @@ export class RedisStore implements GatewayStore {
     redis.defineCommand('saveState', { numberOfKeys: 1, lua: SAVE_STATE });
     redis.defineCommand('updateKey', { numberOfKeys: 1, lua: UPDATE_KEY });
     redis.defineCommand('addFeedback', { numberOfKeys: 2, lua: ADD_FEEDBACK });
+    redis.defineCommand('trimFeedback', { numberOfKeys: 1, lua: TRIM_FEEDBACK });
     // connection errors surface on the commands that need the connection; ioredis reconnects by itself
     redis.on('error', () => undefined);
     this.redis = redis as ScriptedRedis;
@@ -113,6 +128,29 @@ export class RedisStore implements GatewayStore {
     await this.redis.addFeedback(`${this.p}feedback`, `${this.p}feedback-seen:${requestId}:${time}:${score}`, JSON.stringify({ requestId, score, time }), String(SPEND_KEEP_MS));
   }
 
+  async forget(before: number, spendBefore: number): Promise<void> {
+    const r = this.redis;
+    // decisions: the records and their index entries, a thousand at a time
+    for (;;) {
+      const ids = await r.zrangebyscore(`${this.p}decisions`, '-inf', `(${before}`, 'LIMIT', 0, 1000);
+      if (ids.length === 0) break;
+      await Promise.all([r.del(...ids.map((id) => `${this.p}decision:${id}`)), r.zrem(`${this.p}decisions`, ...ids)]);
+    }
+    await this.trimEach(`${this.p}decisions:route:*`, before);
+    await this.trimEach(`${this.p}spend:*`, spendBefore); // also trimmed as spend is added; an idle key expires
+    while (Number(await r.trimFeedback(`${this.p}feedback`, String(before), '10000')) === 10000);
+  }
+
+  /** Removes the members scored before `before` from every sorted set matching `pattern`. */
+  private async trimEach(pattern: string, before: number): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 100);
+      cursor = next;
+      await Promise.all(keys.map((k) => this.redis.zremrangebyscore(k, '-inf', `(${before}`)));
+    } while (cursor !== '0');
+  }
+
   async listFeedback(since = 0): Promise<FeedbackRecord[]> {
     const raws = await this.redis.lrange(`${this.p}feedback`, 0, -1);
     return raws
@@ -133,7 +171,7 @@ export class RedisStore implements GatewayStore {
   async addSpend(keyId: string, usd: number, time: number, id?: string): Promise<void> {
     const key = `${this.p}spend:${keyId}`;
     // a member per spend; with the request's id, the same spend written twice is one member
-    await Promise.all([this.redis.zadd(key, time, `${time}:${id ?? randomUUID()}:${usd}`), this.redis.zremrangebyscore(key, '-inf', time - SPEND_KEEP_MS)]);
+    await Promise.all([this.redis.zadd(key, time, `${time}:${id ?? randomUUID()}:${usd}`), this.redis.zremrangebyscore(key, '-inf', time - SPEND_KEEP_MS), this.redis.pexpire(key, SPEND_KEEP_MS)]);
   }
 
   async spend(keyId: string, since: number): Promise<number> {

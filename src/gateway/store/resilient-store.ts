@@ -212,6 +212,9 @@ export class ResilientStore implements GatewayStore {
   listDecisions(q?: DecisionQuery): Promise<DecisionRecord[]> {
     return this.ask('listDecisions', () => this.inner.listDecisions(q));
   }
+  forget(before: number, spendBefore: number): Promise<void> {
+    return this.ask('forget', () => this.inner.forget(before, spendBefore));
+  }
   listFeedback(since?: number): Promise<FeedbackRecord[]> {
     return this.ask('listFeedback', () => this.inner.listFeedback(since));
   }

@@ -11,8 +11,10 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time);
 CREATE TABLE IF NOT EXISTS feedback (request_id TEXT NOT NULL, score REAL NOT NULL, time INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS feedback_request ON feedback(request_id);
+CREATE INDEX IF NOT EXISTS feedback_time ON feedback(time);
 CREATE TABLE IF NOT EXISTS spend (key_id TEXT NOT NULL, usd REAL NOT NULL, time INTEGER NOT NULL, id TEXT);
 CREATE INDEX IF NOT EXISTS spend_key_time ON spend(key_id, time);
+CREATE INDEX IF NOT EXISTS spend_time ON spend(time);
 CREATE TABLE IF NOT EXISTS router_state (route TEXT PRIMARY KEY, artifact TEXT NOT NULL, time INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS feedback_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, route TEXT NOT NULL, event TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS feedback_events_route ON feedback_events(route, seq);
@@ -117,6 +119,9 @@ export class SqliteStore implements GatewayStore {
       eventsAfter: this.db.prepare('SELECT seq, event FROM feedback_events WHERE route = ? AND seq > ? ORDER BY seq LIMIT ?'),
       putExpiring: this.db.prepare('INSERT OR REPLACE INTO expiring VALUES (?, ?, ?, ?)'),
       getExpiring: this.db.prepare('SELECT text FROM expiring WHERE kind = ? AND id = ? AND expires > ?'),
+      forgetDecisions: this.db.prepare('DELETE FROM decisions WHERE time < ?'),
+      forgetFeedback: this.db.prepare('DELETE FROM feedback WHERE time < ?'),
+      forgetSpend: this.db.prepare('DELETE FROM spend WHERE time < ?'),
       claimExpiring: this.db.prepare('INSERT OR IGNORE INTO expiring VALUES (?, ?, ?, ?)'),
       expireOne: this.db.prepare('DELETE FROM expiring WHERE kind = ? AND id = ? AND expires <= ?'),
       deleteExpiring: this.db.prepare('DELETE FROM expiring WHERE kind = ? AND id = ? AND expires > ?'),
@@ -178,6 +183,15 @@ export class SqliteStore implements GatewayStore {
 
   async recordFeedback(requestId: string, score: number, time: number): Promise<void> {
     return this.enqueue(() => this.stmts.insertFeedback.run({ id: requestId, score, time }));
+  }
+
+  async forget(before: number, spendBefore: number): Promise<void> {
+    this.flush();
+    this.db.transaction(() => {
+      this.stmts.forgetDecisions.run(before);
+      this.stmts.forgetFeedback.run(before);
+      this.stmts.forgetSpend.run(spendBefore);
+    })();
   }
 
   async listFeedback(since = 0): Promise<FeedbackRecord[]> {

@@ -112,6 +112,23 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
       expect(await store.getExpiring('prompt', 'r9')).toBe('replaced');
     });
 
+    it('forgets decisions and feedback from before a time, and spend from before another', async () => {
+      await store.recordDecision(decision('old-1', 1_000, 'forget-route'));
+      await store.recordDecision(decision('old-2', 2_000, 'forget-route'));
+      await store.recordDecision(decision('new-1', 9_000_000, 'forget-route'));
+      await store.recordFeedback('old-1', 0.5, 1_500);
+      await store.recordFeedback('new-1', 0.7, 9_000_500);
+      await store.addSpend('forget-key', 1, 1_000, 'old-1');
+      await store.addSpend('forget-key', 2, 5_000, 'mid-1');
+      await store.forget(5_000_000, 3_000);
+      expect(await store.getDecision('old-1')).toBeUndefined();
+      expect(await store.getDecision('new-1')).toBeDefined();
+      expect((await store.listDecisions({ route: 'forget-route' })).map((d) => d.requestId)).toEqual(['new-1']);
+      expect((await store.listDecisions({ limit: 1000 })).some((d) => d.requestId.startsWith('old-'))).toBe(false);
+      expect((await store.listFeedback()).filter((f) => ['old-1', 'new-1'].includes(f.requestId)).map((f) => f.requestId)).toEqual(['new-1']);
+      expect(await store.spend('forget-key', 0)).toBe(2);
+    });
+
     it('gives a claim to one caller of many at once, until it expires', async () => {
       const claims = await Promise.all(Array.from({ length: 8 }, () => store.claimExpiring('learned', 'req-c', Date.now() + 60_000)));
       expect(claims.filter(Boolean)).toHaveLength(1);

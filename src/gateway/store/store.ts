@@ -117,6 +117,11 @@ export interface GatewayStore {
   recordFeedback(requestId: string, score: number, time: number): Promise<void>;
   /** Feedback received since `since` (unix ms; default all), oldest first. */
   listFeedback(since?: number): Promise<FeedbackRecord[]>;
+  /**
+   * Retention: deletes decisions and feedback from before `before`, and spend from before
+   * `spendBefore` (unix ms). The gateway calls it hourly with `store.retentionDays`.
+   */
+  forget(before: number, spendBefore: number): Promise<void>;
   /** Adds spend; with an `id` (the request's), written again it counts once (a record replayed after a crash). */
   addSpend(keyId: string, usd: number, time: number, id?: string): Promise<void>;
   /**
