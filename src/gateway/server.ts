@@ -68,7 +68,7 @@ export interface GatewayDeps {
   readonly store?: GatewayStore;
   /** Structured JSON logs (default: pino to stderr). Never given API keys; prompts only with logging.prompts. */
   readonly logger?: Logger;
-  /** Leave records a previous process left in the outbox for a later start (`serve --check` only looks). */
+  /** Leave the store as it is — records a previous process left in the outbox, and old decisions (retention) — for a later start (`serve --check` only looks). */
   readonly leaveOutbox?: boolean;
   /** Reads the config again (its file): what `reloadConfig` — SIGHUP, `POST /v1/admin/reload` — applies. */
   readonly readConfig?: () => GatewayConfig;
@@ -226,10 +226,12 @@ export class Gateway {
       g.keysTimer = setInterval(() => void g.keys.refresh().catch(() => undefined), config.store.syncMs);
       g.keysTimer.unref();
     }
-    // retention: decisions and feedback older than store.retentionDays go, at start and every hour
-    void g.forgetOld();
-    g.retentionTimer = setInterval(() => void g.forgetOld(), 3_600_000);
-    g.retentionTimer.unref();
+    // retention: decisions and feedback older than store.retentionDays go, at start and every hour (not when only checking)
+    if (!deps.leaveOutbox) {
+      void g.forgetOld();
+      g.retentionTimer = setInterval(() => void g.forgetOld(), 3_600_000);
+      g.retentionTimer.unref();
+    }
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
     g.models = await loadModelSet(config.models, g.post, g.now, undefined, g.sharedMinutes());
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
