@@ -244,7 +244,8 @@ export class Gateway {
     const now = this.now();
     const keep = this.config.store.retentionDays * 86_400_000;
     try {
-      await this.store.forget(now - keep, now - Math.max(keep, SPEND_KEEP_MS));
+      const deleted = await this.store.forget(now - keep, now - Math.max(keep, SPEND_KEEP_MS));
+      if (deleted > 0) this.log.info({ decisions: deleted, before: new Date(now - keep).toISOString(), retentionDays: this.config.store.retentionDays }, 'retention: deleted old decisions and their feedback');
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'retention: old decisions could not be deleted (retried in an hour)');
     }

@@ -61,7 +61,7 @@ export class EncryptedStore implements GatewayStore {
   recordFeedback(requestId: string, score: number, time: number): Promise<void> {
     return this.inner.recordFeedback(requestId, score, time);
   }
-  forget(before: number, spendBefore: number): Promise<void> {
+  forget(before: number, spendBefore: number): Promise<number> {
     return this.inner.forget(before, spendBefore);
   }
   listFeedback(since?: number): Promise<FeedbackRecord[]> {

@@ -128,17 +128,20 @@ export class RedisStore implements GatewayStore {
     await this.redis.addFeedback(`${this.p}feedback`, `${this.p}feedback-seen:${requestId}:${time}:${score}`, JSON.stringify({ requestId, score, time }), String(SPEND_KEEP_MS));
   }
 
-  async forget(before: number, spendBefore: number): Promise<void> {
+  async forget(before: number, spendBefore: number): Promise<number> {
     const r = this.redis;
+    let deleted = 0;
     // decisions: the records and their index entries, a thousand at a time
     for (;;) {
       const ids = await r.zrangebyscore(`${this.p}decisions`, '-inf', `(${before}`, 'LIMIT', 0, 1000);
       if (ids.length === 0) break;
+      deleted += ids.length;
       await Promise.all([r.del(...ids.map((id) => `${this.p}decision:${id}`)), r.zrem(`${this.p}decisions`, ...ids)]);
     }
     await this.trimEach(`${this.p}decisions:route:*`, before);
     await this.trimEach(`${this.p}spend:*`, spendBefore); // also trimmed as spend is added; an idle key expires
     while (Number(await r.trimFeedback(`${this.p}feedback`, String(before), '10000')) === 10000);
+    return deleted;
   }
 
   /** Removes the members scored before `before` from every sorted set matching `pattern`. */

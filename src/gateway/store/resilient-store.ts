@@ -212,7 +212,7 @@ export class ResilientStore implements GatewayStore {
   listDecisions(q?: DecisionQuery): Promise<DecisionRecord[]> {
     return this.ask('listDecisions', () => this.inner.listDecisions(q));
   }
-  forget(before: number, spendBefore: number): Promise<void> {
+  forget(before: number, spendBefore: number): Promise<number> {
     return this.ask('forget', () => this.inner.forget(before, spendBefore));
   }
   listFeedback(since?: number): Promise<FeedbackRecord[]> {

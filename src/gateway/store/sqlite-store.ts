@@ -185,12 +185,13 @@ export class SqliteStore implements GatewayStore {
     return this.enqueue(() => this.stmts.insertFeedback.run({ id: requestId, score, time }));
   }
 
-  async forget(before: number, spendBefore: number): Promise<void> {
+  async forget(before: number, spendBefore: number): Promise<number> {
     this.flush();
-    this.db.transaction(() => {
-      this.stmts.forgetDecisions.run(before);
+    return this.db.transaction(() => {
+      const { changes } = this.stmts.forgetDecisions.run(before);
       this.stmts.forgetFeedback.run(before);
       this.stmts.forgetSpend.run(spendBefore);
+      return changes;
     })();
   }
 

@@ -120,7 +120,7 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
       await store.recordFeedback('new-1', 0.7, 9_000_500);
       await store.addSpend('forget-key', 1, 1_000, 'old-1');
       await store.addSpend('forget-key', 2, 5_000, 'mid-1');
-      await store.forget(5_000_000, 3_000);
+      expect(await store.forget(5_000_000, 3_000)).toBeGreaterThanOrEqual(2); // with the earlier tests' old decisions
       expect(await store.getDecision('old-1')).toBeUndefined();
       expect(await store.getDecision('new-1')).toBeDefined();
       expect((await store.listDecisions({ route: 'forget-route' })).map((d) => d.requestId)).toEqual(['new-1']);

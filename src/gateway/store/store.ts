@@ -119,9 +119,10 @@ export interface GatewayStore {
   listFeedback(since?: number): Promise<FeedbackRecord[]>;
   /**
    * Retention: deletes decisions and feedback from before `before`, and spend from before
-   * `spendBefore` (unix ms). The gateway calls it hourly with `store.retentionDays`.
+   * `spendBefore` (unix ms); resolves with the number of decisions deleted. The gateway calls it
+   * hourly with `store.retentionDays`.
    */
-  forget(before: number, spendBefore: number): Promise<void>;
+  forget(before: number, spendBefore: number): Promise<number>;
   /** Adds spend; with an `id` (the request's), written again it counts once (a record replayed after a crash). */
   addSpend(keyId: string, usd: number, time: number, id?: string): Promise<void>;
   /**
