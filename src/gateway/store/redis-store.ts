@@ -1,7 +1,8 @@
 /**
  * The shared store: Redis through ioredis (auto-pipelined), for several gateway replicas. Keys, all
  * under one prefix (default `switchyard:`):
- *   decision:<id>           the decision record (JSON)
+ *   decision:<id>           the decision record (JSON); these, the sorted sets below and the feedback
+ *                           list lose what is older than store.retentionDays (`forget`, hourly)
  *   decisions, decisions:route:<route>   sorted sets of request ids by time
  *   feedback                list of {requestId, score, time}
  *   spend:<key>             sorted set of spend entries by time (entries older than 40 days trimmed; an idle key expires)
@@ -9,6 +10,7 @@
  *                           inserts atomically, so every replica sees one order; trimmed behind snapshots)
  *   state:<route>           hash {artifact, seq}: the newest router snapshot (a Lua script keeps the later seq)
  *   prompt:<id>             a served prompt for feedback on another replica (expires)
+ *   learned:<id>            marks a request whose feedback a router learned from (expires after 30 days)
  *   rate:<key>:<window>     requests of an API key in a one-minute window (expires)
  *   api-keys                hash name → admin-made API key (JSON: its sha256 and limits)
  */

@@ -27,6 +27,8 @@ const FLUSH_MS = 25;
 const FLUSH_MAX = 256;
 /** Rate counters kept before those of past windows are swept out. */
 const RATES_SWEEP_AT = 10_000;
+/** Rows one retention statement deletes before the event loop gets a turn. */
+const FORGET_CHUNK = 5000;
 
 interface DecisionRow {
   request_id: string;
@@ -119,9 +121,10 @@ export class SqliteStore implements GatewayStore {
       eventsAfter: this.db.prepare('SELECT seq, event FROM feedback_events WHERE route = ? AND seq > ? ORDER BY seq LIMIT ?'),
       putExpiring: this.db.prepare('INSERT OR REPLACE INTO expiring VALUES (?, ?, ?, ?)'),
       getExpiring: this.db.prepare('SELECT text FROM expiring WHERE kind = ? AND id = ? AND expires > ?'),
-      forgetDecisions: this.db.prepare('DELETE FROM decisions WHERE time < ?'),
-      forgetFeedback: this.db.prepare('DELETE FROM feedback WHERE time < ?'),
-      forgetSpend: this.db.prepare('DELETE FROM spend WHERE time < ?'),
+      // retention deletes in chunks, so an hour's worth of old rows never holds the event loop long
+      forgetDecisions: this.db.prepare(`DELETE FROM decisions WHERE request_id IN (SELECT request_id FROM decisions WHERE time < ? LIMIT ${FORGET_CHUNK})`),
+      forgetFeedback: this.db.prepare(`DELETE FROM feedback WHERE rowid IN (SELECT rowid FROM feedback WHERE time < ? LIMIT ${FORGET_CHUNK})`),
+      forgetSpend: this.db.prepare(`DELETE FROM spend WHERE rowid IN (SELECT rowid FROM spend WHERE time < ? LIMIT ${FORGET_CHUNK})`),
       claimExpiring: this.db.prepare('INSERT OR IGNORE INTO expiring VALUES (?, ?, ?, ?)'),
       expireOne: this.db.prepare('DELETE FROM expiring WHERE kind = ? AND id = ? AND expires <= ?'),
       deleteExpiring: this.db.prepare('DELETE FROM expiring WHERE kind = ? AND id = ? AND expires > ?'),
@@ -186,13 +189,17 @@ export class SqliteStore implements GatewayStore {
   }
 
   async forget(before: number, spendBefore: number): Promise<number> {
-    this.flush();
-    return this.db.transaction(() => {
-      const { changes } = this.stmts.forgetDecisions.run(before);
-      this.stmts.forgetFeedback.run(before);
-      this.stmts.forgetSpend.run(spendBefore);
-      return changes;
-    })();
+    let decisions = 0;
+    for (const [stmt, cutoff] of [[this.stmts.forgetDecisions, before], [this.stmts.forgetFeedback, before], [this.stmts.forgetSpend, spendBefore]] as const) {
+      for (;;) {
+        this.flush();
+        const { changes } = stmt.run(cutoff);
+        if (stmt === this.stmts.forgetDecisions) decisions += changes;
+        if (changes < FORGET_CHUNK) break;
+        await new Promise((r) => setImmediate(r)); // requests waiting meanwhile go first
+      }
+    }
+    return decisions;
   }
 
   async listFeedback(since = 0): Promise<FeedbackRecord[]> {

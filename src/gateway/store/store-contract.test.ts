@@ -228,3 +228,14 @@ describe('sqlite store rate counters', () => {
     await store.close();
   });
 });
+
+describe('sqlite store retention', () => {
+  it('deletes old rows in chunks, all of them', async () => {
+    const store = new SqliteStore(':memory:');
+    for (let k = 0; k < 12_000; k++) await store.recordDecision(decision(`old-${k}`, 1_000 + k));
+    await store.recordDecision(decision('new', 1_000_000));
+    expect(await store.forget(500_000, 0)).toBe(12_000);
+    expect((await store.listDecisions({ limit: 100 })).map((d) => d.requestId)).toEqual(['new']);
+    await store.close();
+  });
+});
