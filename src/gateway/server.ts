@@ -55,7 +55,7 @@ import { costOf, type UsageLike } from './usage-cost.js';
 import { requestIds } from './request-id.js';
 import { requestTags } from './tags.js';
 import { fittingModels, requestTokens } from './context-window.js';
-import type { DecisionRecord, GatewayStore } from './store/store.js';
+import { SPEND_KEEP_MS, type DecisionRecord, type GatewayStore } from './store/store.js';
 
 export interface GatewayDeps {
   /** An injected fetch for upstream calls (default: undici pools). */
@@ -93,8 +93,6 @@ export interface ReloadResult {
 }
 
 const RECENT_LIMIT = 10_000;
-/** Spend is kept at least this long, whatever the retention: monthly budgets sum a month of it. */
-const SPEND_KEEP_MS = 40 * 86_400_000;
 /** How long a request is remembered as learned from (its feedback's marker). */
 const LEARNED_KEEP_MS = 30 * 86_400_000;
 const READY_TIMEOUT_MS = 1000;
@@ -240,7 +238,7 @@ export class Gateway {
   }
 
   /** Deletes decisions and feedback older than `store.retentionDays`, and spend older than that or 40 days (monthly budgets need a month); a failure is logged and retried in an hour. */
-  async forgetOld(): Promise<void> {
+  private async forgetOld(): Promise<void> {
     const now = this.now();
     const keep = this.config.store.retentionDays * 86_400_000;
     try {
@@ -268,17 +266,6 @@ export class Gateway {
   }
 
   /**
-   * Applies a new config without a restart (`switchyard serve` does on SIGHUP): the models — added,
-   * removed, prices, endpoints, deployments — the routes — router artifacts, λ, schedules, budgets,
-   * aggregators, shadows — the API keys, timeouts (but the connect timeout), retries, the answer
-   * cache (emptied when its settings change), stored responses' settings, logging and tracing. Routes that learn save their state first and resume from it.
-   * Every model transport and route is loaded before anything is swapped in, so a bad artifact or a
-   * route naming a model no longer configured leaves the running config untouched (the error is
-   * thrown); requests in flight finish with the models and routes they started with; a model whose
-   * config did not change keeps its circuit breakers. Sections that need a restart are returned as
-   * `ignored` when they changed.
-   */
-  /**
    * Reads the config again (`deps.readConfig`) and applies it (`reload`), one reload at a time: a
    * config that does not parse or load is thrown, and the running one stays.
    */
@@ -295,6 +282,17 @@ export class Gateway {
 
   private reloading: Promise<void> = Promise.resolve();
 
+  /**
+   * Applies a new config without a restart (`switchyard serve` does on SIGHUP): the models — added,
+   * removed, prices, endpoints, deployments — the routes — router artifacts, λ, schedules, budgets,
+   * aggregators, shadows — the API keys, timeouts (but the connect timeout), retries, the answer
+   * cache (emptied when its settings change), stored responses' settings, logging and tracing. Routes that learn save their state first and resume from it.
+   * Every model transport and route is loaded before anything is swapped in, so a bad artifact or a
+   * route naming a model no longer configured leaves the running config untouched (the error is
+   * thrown); requests in flight finish with the models and routes they started with; a model whose
+   * config did not change keeps its circuit breakers. Sections that need a restart are returned as
+   * `ignored` when they changed.
+   */
   async reload(next: GatewayConfig): Promise<ReloadResult> {
     const before = this.current;
     // server.tls's files (and their paths) change with a reload; turning TLS on or off, like the rest of server, needs a restart

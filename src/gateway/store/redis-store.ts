@@ -16,9 +16,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { DecisionQuery, DecisionRecord, ExpiringKind, FeedbackEvent, FeedbackRecord, GatewayStore, RateCounter, RouterSnapshot, SequencedEvent, StoredKey } from './store.js';
+import { SPEND_KEEP_MS, type DecisionQuery, type DecisionRecord, type ExpiringKind, type FeedbackEvent, type FeedbackRecord, type GatewayStore, type RateCounter, type RouterSnapshot, type SequencedEvent, type StoredKey } from './store.js';
 
-const SPEND_KEEP_MS = 40 * 24 * 3600_000;
 
 const APPEND_EVENT = `
 local seq = redis.call('INCR', KEYS[1])

@@ -104,6 +104,9 @@ export interface StoredKey {
 }
 
 /** What per-key rate limits count. */
+/** Spend is kept at least this long, whatever `store.retentionDays`: monthly budgets sum a month of it. */
+export const SPEND_KEEP_MS = 40 * 24 * 3600_000;
+
 /** What a minute counter counts: a key's (or end user's) requests or tokens, or a model deployment's share of its limits (`model`; minute-limit.ts). */
 export type RateCounter = 'requests' | 'tokens' | 'model';
 
