@@ -79,8 +79,8 @@ export const MODEL_FIELDS = {
    * request's API key may name; the answer says which model gave it (`x-switchyard-fallback-from`).
    */
   fallbacks: z.array(z.string().min(1)).min(1).optional(),
-  /** This model's own first-byte and total timeouts (a reasoning model thinks long before its first token), over the config's `timeouts`. */
-  timeouts: z.strictObject({ firstByteMs: z.number().int().positive().optional(), totalMs: z.number().int().positive().optional() }).optional(),
+  /** This model's own first-byte, total and idle timeouts (a reasoning model thinks long before its first token), over the config's `timeouts`. */
+  timeouts: z.strictObject({ firstByteMs: z.number().int().positive().optional(), totalMs: z.number().int().positive().optional(), idleMs: z.number().int().positive().optional() }).optional(),
   /**
    * Several endpoints serving this model (regions, accounts, Azure deployments): each call goes to
    * one, drawn by `weight` among those whose circuit is closed, and a retry to another
@@ -188,7 +188,13 @@ export const GatewayConfigSchema = z.strictObject({
     })
     .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 16 << 20, upstreamBodyLimitBytes: 64 << 20, drainMs: 30_000, encoderWorker: true }),
   timeouts: z
-    .strictObject({ connectMs: z.number().int().positive().default(5000), firstByteMs: z.number().int().positive().default(30_000), totalMs: z.number().int().positive().default(120_000) })
+    .strictObject({
+      connectMs: z.number().int().positive().default(5000),
+      firstByteMs: z.number().int().positive().default(30_000),
+      totalMs: z.number().int().positive().default(120_000),
+      /** After the first byte: the longest wait for the next piece of the answer (a stream that stalls midway ends with an error event). Default: none (only totalMs). */
+      idleMs: z.number().int().positive().optional(),
+    })
     .default({ connectMs: 5000, firstByteMs: 30_000, totalMs: 120_000 }),
   retries: z.number().int().min(0).max(10).default(2),
   store: z

@@ -1,7 +1,8 @@
 /**
  * `server.upstreamBodyLimitBytes`: an upstream that answers more than the limit (a runaway or hostile
  * server) cannot exhaust the gateway's memory — a JSON answer over it counts as broken and the next
- * model answers; a stream over it ends with an error event; the gateway keeps serving.
+ * model answers; a stream over it ends with an error event; the gateway keeps serving. And
+ * `timeouts.idleMs` (a model may set its own): a stream that stalls midway ends with an error event.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +23,20 @@ function upstream(): Server {
     req.on('end', () => {
       const r = JSON.parse(body) as { model: string; stream?: boolean };
       const content = r.model === 'huge' ? 'x'.repeat(200_000) : 'fine';
+      if (r.model !== 'huge' && r.model !== 'small') {
+        // a stream that pauses 300 ms between its chunks
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const piece = (text: string): string => `data: ${JSON.stringify({ id: 'c2', object: 'chat.completion.chunk', created: 0, model: r.model, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] })}\n\n`;
+        let k = 0;
+        const next = (): void => {
+          if (res.destroyed) return;
+          if (k++ === 3) return void res.end('data: [DONE]\n\n');
+          res.write(piece(`part ${k} `));
+          setTimeout(next, 300);
+        };
+        next();
+        return;
+      }
       if (!r.stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 0, model: r.model, choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 2 } }));
@@ -40,7 +55,7 @@ function upstream(): Server {
   });
 }
 
-describe('server.upstreamBodyLimitBytes', () => {
+describe('server.upstreamBodyLimitBytes and timeouts.idleMs', () => {
   let server: Server;
   let gateway: Gateway;
   let client: OpenAI;
@@ -53,7 +68,13 @@ describe('server.upstreamBodyLimitBytes', () => {
     const config = parseGatewayConfig({
       server: { port: 0, upstreamBodyLimitBytes: LIMIT },
       retries: 0,
-      models: { huge: { baseURL: base, inputPricePerMTok: 1, outputPricePerMTok: 1, fallbacks: ['small'] }, small: { baseURL: base, inputPricePerMTok: 1, outputPricePerMTok: 1 } },
+      timeouts: { idleMs: 1000 },
+      models: {
+        huge: { baseURL: base, inputPricePerMTok: 1, outputPricePerMTok: 1, fallbacks: ['small'] },
+        small: { baseURL: base, inputPricePerMTok: 1, outputPricePerMTok: 1 },
+        pausing: { baseURL: base, inputPricePerMTok: 1, outputPricePerMTok: 1 },
+        impatient: { baseURL: base, inputPricePerMTok: 1, outputPricePerMTok: 1, timeouts: { idleMs: 100 } },
+      },
     });
     gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) });
     url = await gateway.listen();
@@ -82,5 +103,17 @@ describe('server.upstreamBodyLimitBytes', () => {
     expect(received).toBeLessThanOrEqual(LIMIT);
     expect((await fetch(url.replace(/\/v1$/, '/health'))).status).toBe(200);
     expect((await client.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'hi' }] })).choices[0]?.message.content).toBe('fine');
+  });
+
+  it('ends a stream that pauses longer than idleMs with an error event; pauses within it pass', async () => {
+    let text = '';
+    for await (const chunk of await client.chat.completions.create({ model: 'pausing', stream: true, messages: [{ role: 'user', content: 'hi' }] })) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('part 1 part 2 part 3 '); // 300 ms pauses, within the config's 1,000 ms
+    let got = '';
+    const read = async (): Promise<void> => {
+      for await (const chunk of await client.chat.completions.create({ model: 'impatient', stream: true, messages: [{ role: 'user', content: 'hi' }] })) got += chunk.choices[0]?.delta.content ?? '';
+    };
+    await expect(read()).rejects.toThrow(/upstream stream broke: idle timeout/); // its own idleMs, 100 ms
+    expect(got).toBe('part 1 ');
   });
 });

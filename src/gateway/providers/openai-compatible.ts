@@ -12,6 +12,8 @@ import type { AttemptOutcome } from '../retry-policy.js';
 export interface UpstreamTimeouts {
   readonly firstByteMs: number;
   readonly totalMs: number;
+  /** After the headers: the longest wait for the next chunk of the body (none: only totalMs). */
+  readonly idleMs?: number | undefined;
 }
 
 /** What the gateway needs of an HTTP response. */
@@ -146,7 +148,9 @@ export async function callEndpoint(
       release();
       return { ok: false, status: response.status, body: text, outcome: { kind: 'response', status: response.status, headers: response.headers } };
     }
-    return { ok: true, status: response.status, response, finish: release };
+    if (timeouts.idleMs === undefined) return { ok: true, status: response.status, response, finish: release };
+    const guarded = idleGuard(response.body, timeouts.idleMs, () => signal.abort(new Error('idle timeout')));
+    return { ok: true, status: response.status, response: { ...response, body: guarded.body }, finish: () => (guarded.stop(), release()) };
   } catch (e) {
     clearTimeout(firstByte);
     release();
@@ -154,4 +158,37 @@ export async function callEndpoint(
     const timedOut = reason.includes('timeout') || (e as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT';
     return { ok: false, outcome: timedOut ? { kind: 'timeout', afterFirstByte: false } : { kind: 'connection-error' } };
   }
+}
+
+/**
+ * A body whose reader is cancelled (`onIdle`) when no chunk arrives for `idleMs`: the iterator
+ * re-arms the timer at each chunk; `text()` / `json()` must complete within it.
+ */
+function idleGuard(body: UpstreamResponse['body'], idleMs: number, onIdle: () => void): { body: UpstreamResponse['body']; stop: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    if (timer) timer.refresh();
+    else timer = setTimeout(onIdle, idleMs);
+  };
+  const stop = (): void => clearTimeout(timer);
+  const whole = async <T>(read: () => Promise<T>): Promise<T> => {
+    arm();
+    try {
+      return await read();
+    } finally {
+      stop();
+    }
+  };
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    arm();
+    try {
+      for await (const chunk of body) {
+        arm();
+        yield chunk;
+      }
+    } finally {
+      stop();
+    }
+  }
+  return { body: Object.assign(chunks(), { text: () => whole(() => body.text()), json: () => whole(() => body.json()) }), stop };
 }
