@@ -24,8 +24,11 @@ export class Admission {
     private readonly now: () => number,
     /** The keys in force: the config's and the admin API's (key-table.ts). */
     private readonly keys: () => readonly KeyConfig[],
-    /** Where an end user's spend and requests are counted (auth.ts `endUserId`, pseudonymous with an encrypted store). */
-    private readonly endUserId: (key: string | null, user: string) => string,
+    /**
+     * Where an end user's spend and requests are counted (auth.ts `endUserId`, pseudonymous with an
+     * encrypted store): the id now first, then those earlier encryption keys gave them (their spend counts too).
+     */
+    private readonly endUserIds: (key: string | null, user: string) => readonly string[],
   ) {}
 
   /** The API key a bearer header names: its name, null when no keys are configured, undefined when missing or unknown. */
@@ -62,7 +65,8 @@ export class Admission {
     const limits = this.config().auth.endUsers;
     if (!limits || user === undefined) return false;
     const who = `end user "${user}"${key ? ` of key "${key.name}"` : ''}`;
-    const refused = await overLimits(this.endUserId(key?.name ?? null, user), limits, who, this.store, this.now()).catch((e: unknown) => void this.serveWhenDown(e));
+    const [id, ...earlier] = this.endUserIds(key?.name ?? null, user) as [string, ...string[]];
+    const refused = await overLimits(id, limits, who, this.store, this.now(), earlier).catch((e: unknown) => void this.serveWhenDown(e));
     if (refused) sendRefusal(res, refused, requestId);
     return refused !== undefined;
   }

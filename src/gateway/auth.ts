@@ -82,13 +82,15 @@ export interface Limits {
  * its request rate with this request (which it counts); undefined when it may go on. `who` names it
  * in the message.
  */
-export async function overLimits(id: string, limits: Limits, who: string, store: GatewayStore, now: number): Promise<Extract<AuthResult, { ok: false }> | undefined> {
+export async function overLimits(id: string, limits: Limits, who: string, store: GatewayStore, now: number, alsoSpentAs: readonly string[] = []): Promise<Extract<AuthResult, { ok: false }> | undefined> {
+  // spend counted under earlier ids of the same payer (pseudonyms of rotated keys) counts too
+  const spentSince = async (since: number): Promise<number> => (await Promise.all([id, ...alsoSpentAs].map((x) => store.spend(x, since)))).reduce((a, b) => a + b, 0);
   if (limits.dailyBudgetUsd !== undefined) {
-    const spent = await store.spend(id, startOfUtcDay(now));
+    const spent = await spentSince(startOfUtcDay(now));
     if (spent >= limits.dailyBudgetUsd) return { ok: false, status: 429, code: 'budget_exceeded', message: `${who} spent $${spent.toFixed(6)} of its $${limits.dailyBudgetUsd} daily budget` };
   }
   if (limits.monthlyBudgetUsd !== undefined) {
-    const spent = await store.spend(id, startOfUtcMonth(now));
+    const spent = await spentSince(startOfUtcMonth(now));
     if (spent >= limits.monthlyBudgetUsd) return { ok: false, status: 429, code: 'budget_exceeded', message: `${who} spent $${spent.toFixed(6)} of its $${limits.monthlyBudgetUsd} monthly budget` };
   }
   if (limits.requestsPerMinute !== undefined) {

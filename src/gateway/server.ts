@@ -189,7 +189,9 @@ export class Gateway {
     this.keys = new KeyTable(() => this.current.auth.keys, this.store);
     // an end user's spend id holds no user id in clear when the store is encrypted
     this.endUserId = (key, user) => endUserId(key, cipher ? cipher.pseudonym(user) : user);
-    this.admission = new Admission(() => this.current, this.store, this.now, () => this.keys.keys(), this.endUserId);
+    // after a key rotation, spend counted under the earlier keys' pseudonyms still counts against the limits
+    const endUserIds = (key: string | null, user: string): string[] => [this.endUserId(key, user), ...(cipher?.earlierPseudonyms(user).map((p) => endUserId(key, p)) ?? [])];
+    this.admission = new Admission(() => this.current, this.store, this.now, () => this.keys.keys(), endUserIds);
     this.cache = config.cache.enabled ? new CompletionCache(config.cache, this.store, this.now) : undefined;
     this.stored = new StoredResponses(this.store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
     if (deps.logger) this.log = deps.logger;

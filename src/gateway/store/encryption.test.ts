@@ -125,6 +125,29 @@ describe('a gateway with store.encryption', () => {
     expect(bytes).not.toContain('apollo-secret');
   });
 
+  it("keeps counting an end user's spend across a key rotation (the earlier key's pseudonym counts too)", async () => {
+    const usersFile = join(mkdtempSync(join(tmpdir(), 'sy-enc-rotate-')), 'gw.db');
+    const open = async (encryption: { keyEnv: string; previousKeyEnvs?: string[] }, keys: Record<string, string>): Promise<{ gateway: Gateway; client: OpenAI }> => {
+      const config = parseGatewayConfig({
+        server: { port: 0 },
+        store: { path: usersFile, outbox: false, encryption },
+        auth: { endUsers: { dailyBudgetUsd: 1e-9 } },
+        models: { [model]: { baseURL: upstreamURL, inputPricePerMTok: 1, outputPricePerMTok: 2 } },
+      });
+      const gateway = await Gateway.create(config, { store: new SqliteStore(usersFile), logger: pino({ enabled: false }), env: keys });
+      return { gateway, client: new OpenAI({ baseURL: await gateway.listen(), apiKey: 'sk-test', maxRetries: 0 }) };
+    };
+    const ask = (client: OpenAI, user: string) => client.chat.completions.create({ model, user, messages: [{ role: 'user', content: prompt }] });
+    const keys = { OLD_KEY: key(), NEW_KEY: key() };
+    const before = await open({ keyEnv: 'OLD_KEY' }, keys);
+    await ask(before.client, 'bob'); // over the budget now
+    await before.gateway.close();
+    const after = await open({ keyEnv: 'NEW_KEY', previousKeyEnvs: ['OLD_KEY'] }, keys);
+    await expect(ask(after.client, 'bob')).rejects.toMatchObject({ status: 429, code: 'budget_exceeded' }); // still: a rotation is no fresh budget
+    await ask(after.client, 'carol'); // someone else is not
+    await after.gateway.close();
+  });
+
   it('does not start with the key variable unset', async () => {
     const config = parseGatewayConfig({ store: { path: ':memory:', encryption: { keyEnv: 'SY_UNSET_KEY' } }, models: { [model]: { baseURL: 'http://127.0.0.1:9/v1', inputPricePerMTok: 1, outputPricePerMTok: 2 } } });
     await expect(Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ enabled: false }), env: {} })).rejects.toThrow('store.encryption.keyEnv: SY_UNSET_KEY is not set');

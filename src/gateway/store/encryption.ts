@@ -21,9 +21,12 @@ export interface Cipher {
   open(value: string): string | undefined;
   /**
    * A stable stand-in for an identifier that must be looked up, not read (an end user's spend id):
-   * an HMAC with the current key, so the store holds no end-user id in clear (a new key starts new ones).
+   * an HMAC with the current key, so the store holds no end-user id in clear (a new key gives new
+   * ones; `earlierPseudonyms` are the previous keys', whose spend still counts).
    */
   pseudonym(text: string): string;
+  /** The pseudonyms the previous keys gave `text` (what was counted under them before a rotation). */
+  earlierPseudonyms(text: string): string[];
 }
 
 /** A 32-byte key from an environment variable's value: base64 (44 characters) or hex (64). */
@@ -33,6 +36,8 @@ function keyFrom(value: string | undefined, where: string, variable: string): Bu
   if (key.length !== 32) throw invalidArgument(`${where}: ${variable} ${text === '' ? 'is not set' : 'does not hold 32 bytes'}; it must hold a 32-byte key, base64 (openssl rand -base64 32) or hex`);
   return key;
 }
+
+const pseudonymWith = (key: Buffer, text: string): string => `h:${createHmac('sha256', key).update(`switchyard pseudonym\u0000${text}`).digest('base64url').slice(0, 22)}`;
 
 const keyId = (key: Buffer): string => createHash('sha256').update(key).digest('hex').slice(0, 8);
 
@@ -53,7 +58,10 @@ export function createCipher(config: { readonly keyEnv: string; readonly previou
       return `${PREFIX}${id}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')}`;
     },
     pseudonym(text) {
-      return `h:${createHmac('sha256', current).update(`switchyard pseudonym\u0000${text}`).digest('base64url').slice(0, 22)}`;
+      return pseudonymWith(current, text);
+    },
+    earlierPseudonyms(text) {
+      return [...keys].filter(([kid]) => kid !== id).map(([, k]) => pseudonymWith(k, text));
     },
     open(value) {
       if (!value.startsWith(PREFIX)) return value;
