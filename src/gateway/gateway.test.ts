@@ -324,6 +324,8 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     await expect(interns.chat.completions.create({ model: big, messages: [{ role: 'user', content: prompt }] })).rejects.toMatchObject({ status: 403, code: 'model_not_allowed', message: expect.stringContaining('may use auto, ' + cheap) });
     await expect(interns.embeddings.create({ model: big, input: 'hi' })).rejects.toMatchObject({ status: 403, code: 'model_not_allowed' });
     expect((await interns.models.list()).data.map((m) => m.id).sort()).toEqual(['auto', cheap].sort());
+    expect(await interns.models.retrieve(cheap)).toMatchObject({ id: cheap });
+    await expect(interns.models.retrieve(big)).rejects.toMatchObject({ status: 404, code: 'model_not_found' }); // not there for this key, as in its list
     const staff = new OpenAI({ baseURL: url, apiKey: 'sk-staff', maxRetries: 0 });
     expect((await staff.chat.completions.create({ model: big, messages: [{ role: 'user', content: prompt }] }).withResponse()).response.status).toBe(200);
     expect((await staff.models.list()).data.length).toBe(1 + meta.models.length);

@@ -26,7 +26,7 @@ import { KeyTable } from './key-table.js';
 import { GatewayMetrics } from './metrics.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
-import { ChatRequestSchema, FeedbackSchema, decodeSegment, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused } from './http.js';
+import { ChatRequestSchema, FeedbackSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused } from './http.js';
 import { InFlight } from './in-flight.js';
 import { requestLambda } from './request-lambda.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost } from './providers/openai-compatible.js';
@@ -35,6 +35,7 @@ import { EmbeddingsRequestSchema, serveEmbeddings } from './embeddings.js';
 import { loadModelSet, modelChanges, upstreamsFor, type ModelChanges, type ModelSet } from './model-set.js';
 import type { SharedMinutes } from './minute-limit.js';
 import { applyCors } from './cors.js';
+import { serveModelList } from './model-list.js';
 import type { AttemptOutcome } from './retry-policy.js';
 import { runUseLiteInWorker } from '../encoders/use-lite.js';
 import { serveCountTokens, serveMessages } from './messages-api.js';
@@ -493,20 +494,7 @@ export class Gateway {
       return;
     }
     if (req.method === 'GET' && url?.startsWith('/v1/models')) {
-      // the list (client.models.list), or one route or model (client.models.retrieve)
-      // OpenAI's fields, and what a client choosing between them may want: a route's models; a model's prices and context window
-      const card = (id: string): Record<string, unknown> => {
-        const route = this.routes.get(id);
-        if (route) return { id, object: 'model', created: 0, owned_by: 'switchyard-route', models: route.models };
-        const m = this.config.models[id];
-        return { id, object: 'model', created: 0, owned_by: 'switchyard', pricing: { input_usd_per_mtok: m?.inputPricePerMTok, output_usd_per_mtok: m?.outputPricePerMTok }, ...(m?.contextWindow ? { context_window: m.contextWindow } : {}) };
-      };
-      const key = keyOf(req.headers.authorization, this.keys.keys()); // a key limited to some models sees those
-      const listed = [...this.routes.keys(), ...Object.keys(this.config.models)].filter((id) => allowed(key, id));
-      if (url === '/v1/models') return sendJson(res, 200, { object: 'list', data: listed.map(card) }, { 'x-request-id': requestId });
-      const id = decodeSegment(url.slice('/v1/models/'.length));
-      if (url.startsWith('/v1/models/') && (this.routes.has(id) || id in this.config.models)) return sendJson(res, 200, card(id), { 'x-request-id': requestId });
-      return sendError(res, 404, 'model_not_found', `"${id}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`, { 'x-request-id': requestId });
+      return serveModelList(res, url, { routes: this.routes, models: this.config.models, key: keyOf(req.headers.authorization, this.keys.keys()), requestId });
     }
     if (req.method === 'GET' && url === '/v1/usage') return this.admission.usage(res, req.headers.authorization, requestId);
     if (url?.startsWith('/v1/admin/')) {
