@@ -19,7 +19,7 @@ import { listen, type Listening } from './listeners.js';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
-import { allowed, endUserId, keyOf } from './auth.js';
+import { allowed, endUserId, keyOf, type AuthResult } from './auth.js';
 import { Admission, sendRefusal } from './admission.js';
 import { serveAdmin } from './admin-api.js';
 import { KeyTable } from './key-table.js';
@@ -73,6 +73,20 @@ export interface GatewayDeps {
   readonly leaveOutbox?: boolean;
   /** Reads the config again (its file): what `reloadConfig` — SIGHUP, `POST /v1/admin/reload` — applies. */
   readonly readConfig?: () => GatewayConfig;
+}
+
+/** A chat completions request once its key is authorised and its body read (`Gateway.chat`). */
+interface ChatJob {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Fires when the client goes away. */
+  readonly client: CallSignal;
+  readonly span: RequestSpan | undefined;
+  /** performance.now() when the request came in. */
+  readonly started: number;
+  readonly requestId: string;
+  readonly auth: Extract<AuthResult, { ok: true }>;
+  readonly text: string;
 }
 
 /** What feedback needs of a recent request (kept in memory; prompts reach the store only if configured). */
@@ -541,6 +555,12 @@ export class Gateway {
       const deps = (modelId: string): ModelCallDeps => ({ post: this.post, env: this.env, upstreams: upstreams.get(modelId), retry: this.retry, cancel: client });
       return serveEmbeddings({ res, body, models: this.config.models, routes: [...this.routes.keys()], timeouts: this.config.timeouts, deps, headers: { 'x-request-id': requestId }, record });
     }
+    return this.chat({ req, res, client, span, started, requestId, auth, text });
+  }
+
+  /** `POST /v1/chat/completions`, authorised and read: validated, limited, routed, answered (JSON or a stream, with fallbacks) and recorded. */
+  private async chat(r: ChatJob): Promise<void> {
+    const { req, res, client, span, started, requestId, auth, text } = r;
     const body = parseJsonBody(res, text, ChatRequestSchema, { 'x-request-id': requestId });
     if (!body) return;
     if (auth.key?.tokensPerMinute !== undefined) {
