@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { readConfigFile } from '../core/config-file.js';
 import { BudgetControlSchema, ScheduleSchema } from './dynamic-lambda.js';
 import { resolvePrices } from './prices.js';
+import { UPSTREAM_BODY_LIMIT } from './providers/openai-compatible.js';
 import { TlsConfigSchema, resolveTlsPaths } from '../core/tls.js';
 
 /** An HTTP header name (RFC 9110 token). */
@@ -163,7 +164,7 @@ export const GatewayConfigSchema = z.strictObject({
       /** The largest request body taken (16 MiB: room for images sent inline as data URLs); larger ones get 413. */
       bodyLimitBytes: z.number().int().positive().default(16 << 20),
       /** The longest answer taken from an upstream (64 MiB): a longer JSON answer counts as broken (the next model is tried), a longer stream ends with an error event. */
-      upstreamBodyLimitBytes: z.number().int().positive().default(64 << 20),
+      upstreamBodyLimitBytes: z.number().int().positive().default(UPSTREAM_BODY_LIMIT),
       /** On SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are cut. */
       drainMs: z.number().int().min(0).default(30_000),
       /** Run the `use-lite` encoder on a worker thread, so a new prompt's 12–60 ms do not hold the event loop. */
@@ -186,7 +187,7 @@ export const GatewayConfigSchema = z.strictObject({
         })
         .optional(),
     })
-    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 16 << 20, upstreamBodyLimitBytes: 64 << 20, drainMs: 30_000, encoderWorker: true }),
+    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 16 << 20, upstreamBodyLimitBytes: UPSTREAM_BODY_LIMIT, drainMs: 30_000, encoderWorker: true }),
   timeouts: z
     .strictObject({
       connectMs: z.number().int().positive().default(5000),
