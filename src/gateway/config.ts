@@ -112,9 +112,16 @@ export const MODEL_FIELDS = {
 };
 
 /** What a model's fields must agree on. */
-export function modelRules(m: { readonly provider: string; readonly data?: string | undefined; readonly deployments?: readonly unknown[] | undefined }, ctx: z.RefinementCtx): void {
+export function modelRules(
+  m: { readonly provider: string; readonly data?: string | undefined; readonly deployments?: ReadonlyArray<{ readonly maxInFlight?: number | undefined }> | undefined; readonly maxInFlight?: number | undefined; readonly queueMs?: number | undefined },
+  ctx: z.RefinementCtx,
+): void {
   if (m.provider === 'replay' && m.data === undefined) ctx.addIssue({ code: 'custom', message: 'a replay model needs "data" (a routing-matrix folder)', path: ['data'] });
   if (m.provider === 'replay' && m.deployments !== undefined) ctx.addIssue({ code: 'custom', message: 'a replay model answers in process: it has no deployments', path: ['deployments'] });
+  // a setting that would do nothing is refused, as a misspelt one is
+  if (m.queueMs !== undefined && m.maxInFlight === undefined && !(m.deployments ?? []).some((d) => d.maxInFlight !== undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'queueMs waits for a slot under maxInFlight: set maxInFlight (on the model or a deployment) too', path: ['queueMs'] });
+  }
 }
 
 export const ModelConfigSchema = z.strictObject(MODEL_FIELDS).superRefine(modelRules);

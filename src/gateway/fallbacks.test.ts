@@ -70,10 +70,15 @@ describe('models.X.fallbacks (openai SDK → gateway → replay-upstream)', () =
     await expect(client.chat.completions.create({ model: down, messages: [{ role: 'user', content: prompt }] })).rejects.toMatchObject({ status: 502, code: 'upstream_unavailable' });
   });
 
-  it('refuses a config whose fallbacks name an unknown model or the model itself, with their paths', () => {
+  it('refuses a config whose fallbacks name an unknown model or the model itself (or a queueMs with nothing to wait under), with their paths', () => {
     const model = (fallbacks: string[]) => ({ baseURL: 'http://127.0.0.1:1/v1', inputPricePerMTok: 1, outputPricePerMTok: 1, fallbacks });
     const issues = (fallbacks: string[]) => (GatewayConfigSchema.safeParse({ models: { a: model(fallbacks) } }).error?.issues ?? []).map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(issues(['b'])).toEqual(['models.a.fallbacks.0: "b" is not a configured model']);
     expect(issues(['a'])).toEqual(['models.a.fallbacks.0: a model is not its own fallback']);
+    // and queueMs without a maxInFlight to wait under would do nothing: refused too
+    const queued = (extra: Record<string, unknown>) => (GatewayConfigSchema.safeParse({ models: { a: { baseURL: 'http://127.0.0.1:1/v1', inputPricePerMTok: 1, outputPricePerMTok: 1, queueMs: 500, ...extra } } }).error?.issues ?? []).map((i) => i.path.join('.'));
+    expect(queued({})).toEqual(['models.a.queueMs']);
+    expect(queued({ maxInFlight: 4 })).toEqual([]);
+    expect(queued({ deployments: [{ baseURL: 'http://127.0.0.1:2/v1', maxInFlight: 2 }] })).toEqual([]);
   });
 });
