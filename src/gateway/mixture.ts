@@ -62,7 +62,7 @@ export async function propose(models: readonly string[], configs: Readonly<Recor
       const r = call.result;
       try {
         const json = (await r.response.body.json()) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: { prompt_tokens?: number; completion_tokens?: number } };
-        call.settle((json.usage?.prompt_tokens ?? 0) + (json.usage?.completion_tokens ?? 0));
+        call.settle(json.usage);
         const content = json.choices?.[0]?.message?.content;
         return typeof content === 'string' && content !== '' ? { model: id, text: content, costUsd: deps.cost(json.usage, model), completion: json as Record<string, unknown> } : undefined;
       } catch {

@@ -7,6 +7,7 @@
 import type { Rng } from '../core/random.js';
 import type { ModelConfig } from './config.js';
 import type { ModelUpstreams } from './deployments.js';
+import type { UsageLike } from './usage-cost.js';
 import { callEndpoint, type CallSignal, type Endpoint, type HttpPost, type UpstreamResult, type UpstreamTimeouts } from './providers/openai-compatible.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutcome } from './retry-policy.js';
 
@@ -40,9 +41,9 @@ export interface ModelCallDeps {
 export type ModelCall =
   /**
    * The upstream (`deployment`) answered 2xx; the caller reads the response, calls `finish`, and
-   * `settle` with the tokens the answer used (a model's `tokensPerMinute` counts those beyond `tokens`).
+   * `settle` with the answer's usage (a model's `tokensPerMinute` counts the tokens it used beyond `tokens`).
    */
-  | { readonly kind: 'ok'; readonly result: Extract<UpstreamResult, { ok: true }>; readonly deployment: number; readonly settle: (usedTokens: number) => void }
+  | { readonly kind: 'ok'; readonly result: Extract<UpstreamResult, { ok: true }>; readonly deployment: number; readonly settle: (usage: UsageLike | undefined) => void }
   /**
    * A final answer that is not the model's fault to retry (400, 401, 404 …): the client's answer —
    * unless `tooLong`: the prompt does not fit this model's context, and a model with a larger one may answer.
@@ -102,7 +103,7 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     if (result.ok) {
       breaker?.success();
       const finish = result.finish;
-      const settle = (used: number): void => upstreams?.settle(at, tokens, used);
+      const settle = (usage: UsageLike | undefined): void => upstreams?.settle(at, tokens, (usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0));
       return { kind: 'ok', result: held ? { ...result, finish: () => (free(), finish()) } : result, deployment: at, settle };
     }
     free();

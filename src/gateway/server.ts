@@ -683,7 +683,7 @@ export class Gateway {
       const after = (callCost: number, end: StreamEnd = 'done', dataEvents = 0, answer?: Record<string, unknown>, streamed?: UsageLike): Promise<void> => {
         const usage = streamed ?? (answer?.['usage'] as UsageLike | undefined);
         if (usage) this.metrics.countTokens(modelId, usage);
-        if (usage) call.settle((usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0));
+        call.settle(usage);
         endCallSpan(traced, end, callCost, usage);
         span?.span.setAttributes({ 'gen_ai.response.model': modelId, 'switchyard.cost_usd': callCost + proposalCost });
         if (end === 'cancelled') return gone(model, modelId, dataEvents, callCost);
