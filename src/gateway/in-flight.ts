@@ -6,6 +6,9 @@
 import type { ServerResponse } from 'node:http';
 import { CallSignal } from './providers/openai-compatible.js';
 
+/** Why a request still in flight when the drain ran out was cut (its record says 503, not 499). */
+export const SHUTDOWN = 'the gateway shut down before the request finished';
+
 export class InFlight {
   private readonly requests = new Map<ServerResponse, CallSignal>();
   private onIdle: (() => void) | undefined;

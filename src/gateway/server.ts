@@ -19,43 +19,38 @@ import { listen, type Listening } from './listeners.js';
 import { z } from 'zod';
 import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
-import { allowed, endUserId, keyOf, type AuthResult } from './auth.js';
+import { endUserId, keyOf } from './auth.js';
 import { Admission, sendRefusal } from './admission.js';
+import { serveChat, type ChatHost, type RecentRequest } from './chat.js';
 import { serveAdmin } from './admin-api.js';
 import { KeyTable } from './key-table.js';
 import { GatewayMetrics } from './metrics.js';
-import type { GatewayConfig, ModelConfig } from './config.js';
+import type { GatewayConfig } from './config.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
-import { ChatRequestSchema, FeedbackSchema, errorCodeOf, parseJsonBody, promptOf, readBody, sendError, sendJson, sendRefused } from './http.js';
-import { InFlight } from './in-flight.js';
-import { requestLambda } from './request-lambda.js';
+import { FeedbackSchema, errorCodeOf, parseJsonBody, readBody, sendError, sendJson } from './http.js';
+import { InFlight, SHUTDOWN } from './in-flight.js';
 import { fetchPost, undiciPost, type CallSignal, type HttpPost } from './providers/openai-compatible.js';
-import { callModel, type ModelCallDeps, type RetryDeps } from './model-call.js';
+import type { ModelCallDeps, RetryDeps } from './model-call.js';
 import { EmbeddingsRequestSchema, serveEmbeddings } from './embeddings.js';
 import { loadModelSet, modelChanges, upstreamsFor, type ModelChanges, type ModelSet } from './model-set.js';
 import type { SharedMinutes } from './minute-limit.js';
 import { applyCors } from './cors.js';
 import { serveModelList } from './model-list.js';
-import type { AttemptOutcome } from './retry-policy.js';
 import { runUseLiteInWorker } from '../encoders/use-lite.js';
 import { serveCountTokens, serveMessages } from './messages-api.js';
 import { serveCompletions } from './completions-api.js';
 import { serveResponses, serveStoredResponse } from './responses-api.js';
 import { StoredResponses } from './responses-store.js';
-import { aggregateRequest } from './mixture.js';
-import { directPlan, planRequest, type PlanDeps } from './routing-plan.js';
+import type { PlanDeps } from './routing-plan.js';
 import { openStore } from './store/open-store.js';
-import { endCallSpan, endRequestSpan, startCallSpan, startRequestSpan, type RequestSpan } from './tracing.js';
+import { endRequestSpan, startRequestSpan, type RequestSpan } from './tracing.js';
 import { ResilientStore, StoreUnavailableError } from './store/resilient-store.js';
 import { EncryptedStore } from './store/encrypted-store.js';
 import { createCipher } from './store/encryption.js';
-import { answerJson, pipeStream, sendCompletion, type StreamEnd } from './stream.js';
-import { CompletionAssembler, CompletionCache, cacheMode } from './completion-cache.js';
+import { CompletionCache } from './completion-cache.js';
 import { CostModel } from '../routers/cost-model.js';
-import { costOf, type UsageLike } from './usage-cost.js';
+import { costOf } from './usage-cost.js';
 import { requestIds } from './request-id.js';
-import { requestTags } from './tags.js';
-import { fittingModels, requestTokens } from './context-window.js';
 import { SPEND_KEEP_MS, type DecisionRecord, type GatewayStore } from './store/store.js';
 
 export interface GatewayDeps {
@@ -75,29 +70,6 @@ export interface GatewayDeps {
   readonly readConfig?: () => GatewayConfig;
 }
 
-/** A chat completions request once its key is authorised and its body read (`Gateway.chat`). */
-interface ChatJob {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  /** Fires when the client goes away. */
-  readonly client: CallSignal;
-  readonly span: RequestSpan | undefined;
-  /** performance.now() when the request came in. */
-  readonly started: number;
-  readonly requestId: string;
-  readonly auth: Extract<AuthResult, { ok: true }>;
-  readonly text: string;
-}
-
-/** What feedback needs of a recent request (kept in memory; prompts reach the store only if configured). */
-interface RecentRequest {
-  readonly route: string;
-  readonly prompt: string;
-  readonly answered: string;
-  readonly costUsd: number;
-}
-
-
 /** What a reload changed: the routes now served, models added/removed/changed, sections that need a restart. */
 export interface ReloadResult {
   readonly routes: string[];
@@ -111,8 +83,6 @@ const RECENT_LIMIT = 10_000;
 /** How long a request is remembered as learned from (its feedback's marker). */
 const LEARNED_KEEP_MS = 30 * 86_400_000;
 const READY_TIMEOUT_MS = 1000;
-/** Why a request still in flight when the drain ran out was cut. */
-const SHUTDOWN = 'the gateway shut down before the request finished';
 /** How long a served prompt stays in a shared store for feedback arriving at another replica. */
 const PENDING_PROMPT_MS = 24 * 3600_000;
 
@@ -166,6 +136,9 @@ export class Gateway {
   /** Where an end user's spend and requests are counted (auth.endUsers). */
   private readonly endUserId: (key: string | null, user: string) => string;
 
+  /** What the chat pipeline reads of this gateway (chat.ts), current after a reload. */
+  private readonly chatHost: ChatHost;
+
   /** The config in force (routes and keys change on reload). */
   get config(): GatewayConfig {
     return this.current;
@@ -209,6 +182,7 @@ export class Gateway {
     this.admission = new Admission(() => this.current, this.store, this.now, () => this.keys.keys(), endUserIds);
     this.cache = config.cache.enabled ? new CompletionCache(config.cache, this.store, this.now) : undefined;
     this.stored = new StoredResponses(this.store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
+    this.chatHost = this.hostForChat();
     if (deps.logger) this.log = deps.logger;
     else {
       // lines are written 32 KB at a time (a write is a costly syscall a request), and at least every second
@@ -484,6 +458,34 @@ export class Gateway {
     }
   }
 
+  /** The chat pipeline's view of this gateway: getters, since a reload replaces the config, models, cache and retry settings. */
+  private hostForChat(): ChatHost {
+    const g = this; // the getters read the gateway's state at each request
+    return {
+      get config() {
+        return g.current;
+      },
+      get models() {
+        return g.models;
+      },
+      get cache() {
+        return g.cache;
+      },
+      get retry() {
+        return g.retry;
+      },
+      routes: g.routes,
+      admission: g.admission,
+      metrics: g.metrics,
+      sharedStore: g.store.shared,
+      now: g.now,
+      post: g.post,
+      env: g.env,
+      planDeps: (client, models) => g.planDeps(client, models),
+      record: (d, recent, upstreamMs, overheadMs) => g.record(d, recent, upstreamMs, overheadMs),
+    };
+  }
+
   /** What planning a routed request needs: the models, timeouts and call dependencies of a cascade's or soft routing's calls. */
   private planDeps(client: CallSignal, models: ModelSet): PlanDeps {
     return {
@@ -555,154 +557,6 @@ export class Gateway {
       const deps = (modelId: string): ModelCallDeps => ({ post: this.post, env: this.env, upstreams: upstreams.get(modelId), retry: this.retry, cancel: client });
       return serveEmbeddings({ res, body, models: this.config.models, routes: [...this.routes.keys()], timeouts: this.config.timeouts, deps, headers: { 'x-request-id': requestId }, record });
     }
-    return this.chat({ req, res, client, span, started, requestId, auth, text });
-  }
-
-  /** `POST /v1/chat/completions`, authorised and read: validated, limited, routed, answered (JSON or a stream, with fallbacks) and recorded. */
-  private async chat(r: ChatJob): Promise<void> {
-    const { req, res, client, span, started, requestId, auth, text } = r;
-    const body = parseJsonBody(res, text, ChatRequestSchema, { 'x-request-id': requestId });
-    if (!body) return;
-    if (auth.key?.tokensPerMinute !== undefined) {
-      if (await this.admission.refuseTokens(res, auth.key, requestTokens(body), requestId)) return;
-    }
-
-    const tagged = requestTags(body, req.headers);
-    if (!tagged.ok) return sendError(res, 400, 'invalid_request', tagged.message, { 'x-request-id': requestId });
-    if (this.config.auth.endUsers && (await this.admission.refuseEndUser(res, auth.key, tagged.tags?.['user'], requestId))) return;
-    // resolve the route (or a model named directly) and rank the models to try
-    const models = this.models; // this request's models, should a reload swap them meanwhile
-    const prompt = promptOf(body.messages);
-    const route = this.routes.get(body.model);
-    const chosenLambda = requestLambda(req.headers, route ? route.lambda.lambda(this.now()) : 0, route?.learning.router);
-    if (!chosenLambda.ok) return sendError(res, 400, 'invalid_request', chosenLambda.message);
-    const lambda = Math.max(chosenLambda.lambda, auth.key?.minLambda ?? 0); // a key's floor (a cheaper tier) holds
-    if (!route && !(body.model in models.config)) {
-      return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...this.routes.keys()].join(', ')}) nor a configured model`);
-    }
-    if (this.admission.refuseModel(res, auth.key, body.model, requestId)) return;
-    const fitting = route ? fittingModels(route, models.config, body) : undefined;
-    if (fitting?.length === 0) {
-      const largest = (route?.models ?? []).reduce((a, m) => ((models.config[m]?.contextWindow ?? 0) > (models.config[a]?.contextWindow ?? 0) ? m : a));
-      return sendError(res, 400, 'context_length_exceeded', `this request needs ~${requestTokens(body)} tokens (prompt + max_tokens); the largest context among route ${route?.name}'s models is ${models.config[largest]?.contextWindow} (${largest})`, { 'x-request-id': requestId });
-    }
-    const { order, candidates, reason, proposals, picked, escalated, shadow, canary } = route ? await planRequest(route, body, prompt, lambda, this.planDeps(client, models), fitting) : directPlan(body.model, (models.config[body.model]?.fallbacks ?? []).filter((m) => m in models.config && allowed(auth.key, m)));
-    // what was paid before the answering call: soft routing's proposers, a cascade's answers not kept
-    const proposalCost = [...proposals, ...escalated].reduce((sum, p) => sum + p.costUsd, 0);
-    const cascadeHeader = escalated.length > 0 ? { 'x-switchyard-escalated-from': escalated.map((p) => p.model).join(',') } : {};
-    // what is recorded of this request: the model that answered (or was being called), status, cost
-    span?.span.setAttributes({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': body.model, 'switchyard.route': route?.name ?? '', 'switchyard.chosen': order[0] as string, 'switchyard.lambda': lambda, 'switchyard.request_id': requestId });
-    const decision = (answered: string | null, status: number, costUsd: number, why = reason): DecisionRecord => ({
-      requestId, time: this.now(), route: route?.name ?? body.model, keyId: auth.key?.name ?? null, lambda, chosen: order[0] as string, answered, reason: why, candidates,
-      costUsd: costUsd + proposalCost, latencyMs: performance.now() - started, status, prompt: status === 200 && this.config.store.keepPrompts ? prompt : null,
-      ...(tagged.tags ? { tags: tagged.tags } : {}),
-      ...(shadow ? { shadow } : {}),
-      ...(canary ? { canary } : {}),
-    });
-    // the client went away (499) or the shutdown cut the request (503): recorded with the cost of the
-    // prompt and of the output streamed so far (the provider bills what it generated); nothing is sent
-    const gone = (model: ModelConfig | undefined, modelId: string | null, outputTokens: number, usageCost = 0): Promise<void> => {
-      const cost = usageCost > 0 || !model ? usageCost : costOf({ prompt_tokens: CostModel.countTokens(prompt), completion_tokens: outputTokens }, model);
-      return this.record(decision(modelId, client.reason?.message === SHUTDOWN ? 503 : 499, cost), undefined);
-    };
-    if (client.aborted) return gone(undefined, null, 0);
-    if (picked) {
-      const completion = { ...picked.completion, model: picked.model };
-      const pickedCost = proposals.includes(picked) ? 0 : picked.costUsd; // a kept cascade answer is not among the proposals
-      const headers = {
-        'x-request-id': requestId,
-        'x-switchyard-model': picked.model,
-        'x-switchyard-route': route?.name ?? picked.model,
-        ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
-        ...cascadeHeader,
-        'x-switchyard-cost-usd': (proposalCost + pickedCost).toPrecision(6),
-        'x-switchyard-lambda': String(lambda),
-      };
-      const record = (): Promise<void> => this.record(decision(picked.model, 200, pickedCost), { route: route?.name ?? picked.model, prompt, answered: picked.model, costUsd: proposalCost + pickedCost });
-      return sendCompletion(res, completion, headers, body.stream === true, body.stream_options?.include_usage === true, record, this.store.shared);
-    }
-    // the answer cache: one model's answer to this exact request (not for soft routing's or a cascade's answers)
-    const cache = this.cache && proposals.length === 0 && escalated.length === 0 ? this.cache : undefined;
-    const mode = cache ? cacheMode(req.headers) : 'bypass';
-    const cacheKey = (modelId: string): string => (cache as CompletionCache).key(modelId, body, auth.key?.name ?? null);
-    const routeName = route?.name ?? body.model;
-    const cached = mode === 'use' ? await cache?.get(cacheKey(order[0] as string)) : undefined;
-    if (cache) this.metrics.cache.of(routeName, cached ? 'hit' : mode === 'use' ? 'miss' : mode).value++;
-    if (cached) {
-      const modelId = order[0] as string;
-      span?.span.setAttributes({ 'switchyard.cache': 'hit', 'gen_ai.response.model': modelId, 'switchyard.cost_usd': 0 });
-      const headers = { 'x-request-id': requestId, 'x-switchyard-model': modelId, 'x-switchyard-route': routeName, 'x-switchyard-cost-usd': '0', 'x-switchyard-cache': 'hit', ...(route ? { 'x-switchyard-lambda': String(lambda) } : {}) };
-      const record = (): Promise<void> => this.record(decision(modelId, 200, 0, `${reason}; answered from the cache`), { route: routeName, prompt, answered: modelId, costUsd: 0 });
-      return sendCompletion(res, { ...cached, model: modelId }, headers, body.stream === true, body.stream_options?.include_usage === true, record, this.store.shared);
-    }
-    const cacheHeader = cache ? { 'x-switchyard-cache': mode === 'use' ? 'miss' : mode } : {};
-    // a whole answer is kept (a stream that did not finish cleanly has none)
-    const keep = mode === 'bypass' ? undefined : (modelId: string, completion: Record<string, unknown> | undefined): Promise<void> => {
-      if (!completion || (completion['choices'] as unknown[] | undefined)?.length !== 1) return Promise.resolve(); // one choice: a stream replays one
-      this.metrics.cache.of(routeName, 'stored').value++;
-      return (cache as CompletionCache).put(cacheKey(modelId), completion);
-    };
-    const upstreamBody: Record<string, unknown> = { ...(proposals.length > 0 ? aggregateRequest(body, proposals) : body) };
-    if (body.stream) upstreamBody['stream_options'] = { ...(body.stream_options ?? {}), include_usage: true };
-    let last: { status: number | undefined; outcome: AttemptOutcome | undefined; busy?: boolean | undefined } = { status: undefined, outcome: undefined };
-    const overhead = performance.now() - started; // gateway time before the first upstream call
-    let asked: number | undefined; // the request's tokens, counted for a model's tokensPerMinute (once)
-    const tokens = (): number => (asked ??= requestTokens(body));
-    for (const modelId of order) {
-      const model = models.config[modelId] as ModelConfig;
-      const traced = span ? startCallSpan(span, modelId, model) : undefined;
-      const call = await callModel(model, modelId, upstreamBody, this.config.timeouts, { post: models.posts.get(modelId) ?? this.post, env: this.env, upstreams: models.upstreams.get(modelId), retry: this.retry, cancel: client, headers: traced?.headers, tokens });
-      if (call.kind !== 'ok') endCallSpan(traced, call.kind);
-      if (call.kind === 'cancelled') return gone(model, modelId, 0);
-      if (call.kind === 'refused' && call.tooLong && modelId !== order[order.length - 1]) {
-        last = { status: call.status, outcome: { kind: 'response', status: call.status ?? 400 } }; // too long for this model: the next may take it
-        continue;
-      }
-      if (call.kind === 'refused') return sendRefused(res, modelId, call, { 'x-request-id': requestId });
-      if (call.kind === 'failed') {
-        last = call;
-        continue;
-      }
-      const { result } = call;
-      const headers = {
-        'x-request-id': requestId,
-        'x-switchyard-model': modelId,
-        'x-switchyard-route': route?.name ?? modelId,
-        'x-switchyard-overhead-ms': overhead.toFixed(3),
-        ...(route ? { 'x-switchyard-lambda': String(lambda) } : {}),
-        ...(order[0] !== modelId ? { 'x-switchyard-fallback-from': order[0] as string } : {}),
-        ...(canary ? { 'x-switchyard-canary': '1' } : {}),
-        ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
-        ...cascadeHeader,
-        ...cacheHeader,
-      };
-      const upstreamStart = started + overhead;
-      // the request's cost: this call plus any soft-routing proposers; a stream that broke midway is
-      // recorded as a 502 (the client got an error event), and feedback cannot refer to it
-      const collect = keep && body.stream ? new CompletionAssembler() : undefined;
-      const after = (callCost: number, end: StreamEnd = 'done', dataEvents = 0, answer?: Record<string, unknown>, streamed?: UsageLike): Promise<void> => {
-        const usage = streamed ?? (answer?.['usage'] as UsageLike | undefined);
-        if (usage) this.metrics.countTokens(modelId, usage);
-        call.settle(usage);
-        endCallSpan(traced, end, callCost, usage);
-        span?.span.setAttributes({ 'gen_ai.response.model': modelId, 'switchyard.cost_usd': callCost + proposalCost });
-        if (end === 'cancelled') return gone(model, modelId, dataEvents, callCost);
-        const ok = end === 'done';
-        const recorded = this.record(decision(modelId, ok ? 200 : 502, callCost), ok ? { route: route?.name ?? modelId, prompt, answered: modelId, costUsd: callCost + proposalCost } : undefined, performance.now() - upstreamStart, overhead);
-        return ok && keep ? recorded.then(() => keep(modelId, answer ?? collect?.completion())) : recorded;
-      };
-      if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: this.store.shared, client, collect });
-      if (await answerJson(res, result, model, modelId, headers, proposalCost, after, this.store.shared)) return;
-      if (client.aborted) return gone(model, modelId, 0);
-      // the body broke off (or is not JSON): nothing has reached the client yet, so the next model may answer
-      endCallSpan(traced, 'broken');
-      models.upstreams.get(modelId)?.failure(call.deployment);
-      last = { status: undefined, outcome: { kind: 'connection-error' } };
-    }
-    const status = last.status === 429 ? 429 : 502;
-    await this.record(decision(null, status, 0), undefined);
-    const why = last.busy ? `${order[order.length - 1]} is full (its maxInFlight, requestsPerMinute or tokensPerMinute)` : `${last.status ?? last.outcome?.kind ?? 'unknown'}`;
-    const retryAfter = last.busy && last.outcome?.kind === 'response' ? (last.outcome.headers?.['retry-after'] ?? '1') : undefined;
-    sendError(res, status, 'upstream_unavailable', `every model failed (${order.join(', ')}); last: ${why}`, { 'x-request-id': requestId, ...(retryAfter ? { 'retry-after': retryAfter } : {}) });
+    return serveChat(this.chatHost, { req, res, client, span, started, requestId, auth, text });
   }
 }
