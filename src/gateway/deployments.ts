@@ -10,6 +10,16 @@ import { CircuitBreaker, type BreakerOptions, type CircuitState } from './circui
 import type { ModelConfig } from './config.js';
 import { MinuteLimit, type SharedMinutes } from './minute-limit.js';
 import type { CallSignal } from './providers/openai-compatible.js';
+import type { SharedSlots } from './shared-slots.js';
+
+/** With a shared store: how replicas share a model's minute limits and `maxInFlight`. */
+export interface SharedLimits {
+  readonly minutes: SharedMinutes;
+  readonly slots: SharedSlots;
+}
+
+/** A deployment whose shared slots another replica holds counts as full this long before the store is asked again (unless a call of this process ends first). */
+export const SLOTS_RECHECK_MS = 50;
 
 const RANK: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
@@ -26,6 +36,11 @@ export class ModelUpstreams {
   /** Each deployment's `maxInFlight`, and its calls in flight. */
   private readonly caps: readonly (number | undefined)[];
   private readonly busy: number[];
+  /** Shared `maxInFlight`: each capped deployment's slot id in the store (undefined: counted here alone). */
+  private readonly slotIds: readonly (string | undefined)[];
+  private readonly slots: SharedSlots | undefined;
+  /** Until when (this.now) a deployment counts as full because the other replicas hold its slots. */
+  private readonly fullUntil: number[];
   /** `balance: least-busy`: a call goes to a deployment with the fewest calls in flight for its weight. */
   private readonly leastBusy: boolean;
   /** Each deployment's `requestsPerMinute` and `tokensPerMinute`, counted in UTC minutes. */
@@ -36,8 +51,8 @@ export class ModelUpstreams {
     model: ModelConfig,
     options: BreakerOptions,
     now: () => number,
-    /** With a shared store: the model's id and the store through which replicas share its minute limits. */
-    shared?: { readonly id: string; readonly minutes: SharedMinutes },
+    /** With a shared store: the model's id and how replicas share its minute limits and `maxInFlight`. */
+    shared?: { readonly id: string } & SharedLimits,
   ) {
     const deployments = model.deployments ?? [];
     this.configs = deploymentConfigs(model);
@@ -45,6 +60,10 @@ export class ModelUpstreams {
     this.breakers = this.configs.map(() => new CircuitBreaker(options, now));
     this.caps = this.configs.map((c) => c.maxInFlight);
     this.busy = this.configs.map(() => 0);
+    this.slots = shared?.slots;
+    this.slotIds = this.caps.map((cap, d) => (cap !== undefined && shared ? `${shared.id}#${d}` : undefined));
+    this.fullUntil = this.configs.map(() => 0);
+    this.now = now;
     this.leastBusy = model.balance === 'least-busy';
     const sharing = (kind: string, d: number): { id: string; minutes: SharedMinutes } | undefined => shared && { id: `${kind}:${shared.id}#${d}`, minutes: shared.minutes };
     this.requests = this.configs.map((c, d) => new MinuteLimit(c.requestsPerMinute, now, sharing('requests', d)));
@@ -83,7 +102,41 @@ export class ModelUpstreams {
 
   private hasRoom(d: number, tokens: number): boolean {
     const cap = this.caps[d];
-    return (cap === undefined || (this.busy[d] as number) < cap) && this.minuteFits(d, tokens);
+    if (cap !== undefined && ((this.busy[d] as number) >= cap || ((this.fullUntil[d] as number) > 0 && this.heldElsewhere(d)))) return false;
+    return this.minuteFits(d, tokens);
+  }
+
+  private readonly now: () => number;
+
+  /** The other replicas held deployment `d`'s every slot when last asked (within SLOTS_RECHECK_MS). */
+  private heldElsewhere(d: number): boolean {
+    if ((this.fullUntil[d] as number) > this.now()) return true;
+    this.fullUntil[d] = 0;
+    return false;
+  }
+
+  /** Deployment `d`'s `maxInFlight` is shared by replicas: a call must `claim` a slot before it starts. */
+  sharesSlots(d: number): boolean {
+    return this.slotIds[d] !== undefined;
+  }
+
+  /**
+   * Takes one of deployment `d`'s shared slots: the holder to pass to `release`; `false` when the
+   * replicas hold them all (the deployment then counts as full for SLOTS_RECHECK_MS); `null` when the
+   * store did not answer (the call counts against this process's count alone).
+   */
+  async claim(d: number): Promise<string | false | null> {
+    const id = this.slotIds[d];
+    if (id === undefined || !this.slots) return null;
+    const got = await this.slots.take(id, this.caps[d] as number);
+    if (got === false) this.fullUntil[d] = this.now() + SLOTS_RECHECK_MS;
+    return got;
+  }
+
+  /** Gives back a slot claimed for a call that did not start (cancelled meanwhile). */
+  unclaim(d: number, holder: string | undefined): void {
+    const id = this.slotIds[d];
+    if (id !== undefined && holder !== undefined) this.slots?.give(id, holder);
   }
 
   /** Seconds until a deployment over its requestsPerMinute or tokensPerMinute may be called again (the next minute). */
@@ -112,8 +165,13 @@ export class ModelUpstreams {
     return this.configs.some((_, d) => !this.minuteFits(d, tokens));
   }
 
-  release(d: number): void {
+  /** A call to deployment `d` ended: its count (and its shared slot, `holder`) is given back. */
+  release(d: number, holder?: string): void {
     this.busy[d] = Math.max(0, (this.busy[d] as number) - 1);
+    if (holder !== undefined) {
+      this.unclaim(d, holder);
+      this.fullUntil[d] = 0; // a slot just came free
+    }
     this.waiting.shift()?.(); // the call waiting longest tries again
   }
 
@@ -127,13 +185,15 @@ export class ModelUpstreams {
 
   /**
    * Waits until a call to the model ends (true: try again), or `ms` pass or `cancel` fires (false).
-   * Used while every deployment is at its `maxInFlight` (`queueMs`).
+   * Used while every deployment is at its `maxInFlight` (`queueMs`). With shared slots, a call that
+   * ends at another replica is not heard of here: the store is asked again after SLOTS_RECHECK_MS.
    */
   waitForRoom(ms: number, cancel?: CallSignal): Promise<boolean> {
     if (ms <= 0 || cancel?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (woken: boolean): void => {
         clearTimeout(timer);
+        clearTimeout(recheck);
         cancel?.off('abort', gone);
         const k = this.waiting.indexOf(wake);
         if (k >= 0) this.waiting.splice(k, 1);
@@ -142,6 +202,7 @@ export class ModelUpstreams {
       const wake = (): void => done(true);
       const gone = (): void => done(false);
       const timer = setTimeout(gone, ms);
+      const recheck = this.slots && ms > SLOTS_RECHECK_MS ? setTimeout(wake, SLOTS_RECHECK_MS) : undefined;
       cancel?.once('abort', gone);
       this.waiting.push(wake);
     });

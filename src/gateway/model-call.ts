@@ -70,8 +70,12 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     if (leasing) await leasing;
     // a deployment whose circuit lets the call through, one not tried yet first (waiting up to queueMs while every one is full)
     let at = upstreams ? upstreams.pick(retry.rng, tried, tokens) : 0;
-    if (at === undefined && upstreams && model.queueMs) at = await pickWaiting(upstreams, retry.rng, tried, tokens, model.queueMs, deps.cancel);
-    if (deps.cancel?.aborted) return { kind: 'cancelled' };
+    let slot: string | undefined; // the deployment's shared maxInFlight slot (replicas on a shared store)
+    if (upstreams && (at === undefined ? model.queueMs : upstreams.sharesSlots(at))) ({ at, slot } = await takeDeployment(upstreams, model, retry.rng, tried, tokens, at, deps.cancel));
+    if (deps.cancel?.aborted) {
+      if (at !== undefined) upstreams?.unclaim(at, slot);
+      return { kind: 'cancelled' };
+    }
     if (at === undefined) {
       if (attempt === 0 && upstreams?.full(tokens)) {
         const retryAfter = upstreams.rateLimited(tokens) ? String(upstreams.retryAfterS) : '1';
@@ -85,7 +89,7 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     upstreams?.acquire(at, tokens);
     let held = upstreams !== undefined;
     const free = (): void => {
-      if (held) upstreams?.release(at);
+      if (held) upstreams?.release(at, slot);
       held = false;
     };
     let result: UpstreamResult;
@@ -116,6 +120,24 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     if (!d.retry) return { kind: 'failed', ...last };
     await retry.sleep(d.delayMs);
     if (deps.cancel?.aborted) return { kind: 'cancelled' };
+  }
+}
+
+/**
+ * The deployment an attempt goes to when picking it is not simple: every one is full and the model
+ * has a `queueMs` to wait (`picked` undefined), or `picked` shares its `maxInFlight` with other
+ * replicas and a slot must be claimed in the store first. A deployment whose slots the other
+ * replicas hold counts as full for a moment, so the next pick goes elsewhere or waits in line.
+ */
+async function takeDeployment(upstreams: ModelUpstreams, model: ModelConfig, rng: Rng, tried: ReadonlySet<number>, tokens: number, picked: number | undefined, cancel: CallSignal | undefined): Promise<{ at: number | undefined; slot?: string }> {
+  const until = performance.now() + (model.queueMs ?? 0);
+  let at = picked;
+  for (;;) {
+    if (at === undefined && model.queueMs) at = await pickWaiting(upstreams, rng, tried, tokens, until - performance.now(), cancel);
+    if (at === undefined || !upstreams.sharesSlots(at) || cancel?.aborted) return { at };
+    const slot = await upstreams.claim(at);
+    if (slot !== false) return slot === null ? { at } : { at, slot }; // null: the store did not answer; counted here alone
+    at = upstreams.pick(rng, tried, tokens); // held elsewhere: another deployment, or wait
   }
 }
 

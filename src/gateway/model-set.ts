@@ -5,8 +5,7 @@
  * started with; a model whose config did not change keeps its breakers (their state is still true).
  */
 import type { ModelConfig } from './config.js';
-import { ModelUpstreams } from './deployments.js';
-import type { SharedMinutes } from './minute-limit.js';
+import { ModelUpstreams, type SharedLimits } from './deployments.js';
 import { modelPosts } from './providers/model-posts.js';
 import type { HttpPost } from './providers/openai-compatible.js';
 
@@ -35,13 +34,13 @@ export function modelChanges(before: Readonly<Record<string, ModelConfig>>, afte
 
 /**
  * Breakers (and minute limits) per model: kept from `previous` for a model whose config did not
- * change, new otherwise; `shared`: the minute limits are shared by replicas through the store.
+ * change, new otherwise; `shared`: the minute limits and `maxInFlight` are shared by replicas through the store.
  */
-export function upstreamsFor(models: Readonly<Record<string, ModelConfig>>, previous: ModelSet | undefined, now: () => number, shared?: SharedMinutes): Map<string, ModelUpstreams> {
+export function upstreamsFor(models: Readonly<Record<string, ModelConfig>>, previous: ModelSet | undefined, now: () => number, shared?: SharedLimits): Map<string, ModelUpstreams> {
   const out = new Map<string, ModelUpstreams>();
   for (const [id, m] of Object.entries(models)) {
     const kept = previous?.upstreams.get(id);
-    out.set(id, kept && same(previous?.config[id], m) ? kept : new ModelUpstreams(m, { failureThreshold: 5, cooldownMs: 30_000 }, now, shared && { id, minutes: shared }));
+    out.set(id, kept && same(previous?.config[id], m) ? kept : new ModelUpstreams(m, { failureThreshold: 5, cooldownMs: 30_000 }, now, shared && { id, ...shared }));
   }
   return out;
 }
@@ -50,7 +49,7 @@ export function upstreamsFor(models: Readonly<Record<string, ModelConfig>>, prev
  * The set for `models`: transports loaded for the models `previous` does not have as they are (a
  * replay model's dataset is read here), `previous`'s transports and breakers kept for the others.
  */
-export async function loadModelSet(models: Readonly<Record<string, ModelConfig>>, base: HttpPost, now: () => number, previous?: ModelSet, shared?: SharedMinutes): Promise<ModelSet> {
+export async function loadModelSet(models: Readonly<Record<string, ModelConfig>>, base: HttpPost, now: () => number, previous?: ModelSet, shared?: SharedLimits): Promise<ModelSet> {
   const kept = (id: string): boolean => previous !== undefined && same(previous.config[id], models[id]);
   const posts = await modelPosts(Object.fromEntries(Object.entries(models).filter(([id]) => !kept(id))), base, now);
   for (const id of Object.keys(models)) {

@@ -33,7 +33,8 @@ import { fetchPost, undiciPost, type CallSignal, type HttpPost } from './provide
 import type { ModelCallDeps, RetryDeps } from './model-call.js';
 import { EmbeddingsRequestSchema, serveEmbeddings } from './embeddings.js';
 import { loadModelSet, modelChanges, upstreamsFor, type ModelChanges, type ModelSet } from './model-set.js';
-import type { SharedMinutes } from './minute-limit.js';
+import type { SharedLimits } from './deployments.js';
+import { SharedSlots } from './shared-slots.js';
 import { applyCors } from './cors.js';
 import { serveModelList } from './model-list.js';
 import { runUseLiteInWorker } from '../encoders/use-lite.js';
@@ -222,7 +223,7 @@ export class Gateway {
       g.retentionTimer.unref();
     }
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
-    g.models = await loadModelSet(config.models, g.post, g.now, undefined, g.sharedMinutes());
+    g.models = await loadModelSet(config.models, g.post, g.now, undefined, g.sharedLimits());
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
     g.startSync();
     return g;
@@ -240,12 +241,27 @@ export class Gateway {
     }
   }
 
-  /** With a shared store, models' minute limits are shared by the replicas (leases of the store's counters; minute-limit.ts). */
-  private sharedMinutes(): SharedMinutes | undefined {
+  /** With a shared store, models' `maxInFlight` slots (one set per process, kept across reloads). */
+  private slots: SharedSlots | undefined;
+  private slotErrorLogged = 0;
+
+  /**
+   * With a shared store, models' minute limits (leases of the store's counters; minute-limit.ts) and
+   * `maxInFlight` (slots in the store; shared-slots.ts) are shared by the replicas.
+   */
+  private sharedLimits(): SharedLimits | undefined {
     if (!this.store.shared) return undefined;
+    this.slots ??= new SharedSlots(this.store, (e) => {
+      if (this.now() - this.slotErrorLogged < 60_000) return; // an outage is logged once a minute, not once a call
+      this.slotErrorLogged = this.now();
+      this.log.warn({ err: (e as Error).message }, "a model's shared maxInFlight could not be counted in the store: this replica counts its own calls against the whole limit until the store answers");
+    });
     return {
-      reserve: (id, window, amount) => this.store.countInWindow('model', id, window, amount),
-      onError: (e) => this.log.warn({ err: (e as Error).message }, "a model's shared minute limit could not be reserved: this replica counts the minute alone, against the whole limit"),
+      minutes: {
+        reserve: (id, window, amount) => this.store.countInWindow('model', id, window, amount),
+        onError: (e) => this.log.warn({ err: (e as Error).message }, "a model's shared minute limit could not be reserved: this replica counts the minute alone, against the whole limit"),
+      },
+      slots: this.slots,
     };
   }
 
@@ -297,7 +313,7 @@ export class Gateway {
     // TLS files are read again, for connections made from now on (renewed certificates, a new revocation list)
     const tls = tlsConfig ? loadTls(tlsConfig, 'server.tls') : undefined;
     const modelsChanged = models.added.length + models.removed.length + models.changed.length > 0;
-    const set = modelsChanged ? await loadModelSet(next.models, this.post, this.now, this.models, this.sharedMinutes()) : this.models;
+    const set = modelsChanged ? await loadModelSet(next.models, this.post, this.now, this.models, this.sharedLimits()) : this.models;
     const loaded = new Map<string, LoadedRoute>();
     for (const [name, rc] of Object.entries(next.routes)) loaded.set(name, await loadRoute(name, rc, config, this.store));
     this.current = config;
@@ -348,6 +364,7 @@ export class Gateway {
     if (this.logFlushTimer) clearInterval(this.logFlushTimer);
     if (this.keysTimer) clearInterval(this.keysTimer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.slots?.close();
     const server = this.server;
     const closed = new Promise<void>((r) => (server?.listening ? server.close(() => r()) : r()));
     server?.closeIdleConnections();

@@ -76,6 +76,15 @@ export class EncryptedStore implements GatewayStore {
   spend(keyId: string, since: number): Promise<number> {
     return this.inner.spend(keyId, since);
   }
+  takeSlot(id: string, holder: string, limit: number, leaseMs: number): Promise<boolean> {
+    return this.inner.takeSlot(id, holder, limit, leaseMs);
+  }
+  releaseSlot(id: string, holder: string): Promise<void> {
+    return this.inner.releaseSlot(id, holder);
+  }
+  renewSlots(id: string, holders: readonly string[], leaseMs: number): Promise<void> {
+    return this.inner.renewSlots(id, holders, leaseMs);
+  }
   trimFeedbackEvents(route: string, upTo: number): Promise<void> {
     return this.inner.trimFeedbackEvents(route, upTo);
   }

@@ -12,6 +12,7 @@
  *   prompt:<id>             a served prompt for feedback on another replica (expires)
  *   learned:<id>            marks a request whose feedback a router learned from (expires after 30 days)
  *   rate:<key>:<window>     requests of an API key in a one-minute window (expires)
+ *   slots:<model>#<d>       sorted set holder → lease expiry: a deployment's maxInFlight shared by replicas (expires)
  *   api-keys                hash name → admin-made API key (JSON: its sha256 and limits)
  */
 import { randomUUID } from 'node:crypto';
@@ -60,7 +61,30 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
 end
 return 0`;
 
+/** The store's clock, in ms (scripts read Redis's TIME, so replicas' clocks need not agree). */
+const NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** KEYS[1]: the slots' sorted set (holder → expiry); ARGV: holder, limit, leaseMs. */
+const TAKE_SLOT = `${NOW_MS}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
+  return 1
+end
+return 0`;
+
+/** KEYS[1]: the slots' sorted set; ARGV: leaseMs, then the holders whose slots are extended (not taken again once expired). */
+const RENEW_SLOTS = `${NOW_MS}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[1])) end
+return 1`;
+
 interface ScriptedRedis extends Redis {
+  takeSlot(key: string, holder: string, limit: string, leaseMs: string): Promise<number>;
+  renewSlots(key: string, leaseMs: string, ...holders: string[]): Promise<number>;
   appendEvent(seqKey: string, eventsKey: string, event: string): Promise<number>;
   saveState(key: string, artifact: string, seq: string): Promise<number>;
   updateKey(key: string, name: string, record: string): Promise<number>;
@@ -92,6 +116,8 @@ export class RedisStore implements GatewayStore {
     redis.defineCommand('updateKey', { numberOfKeys: 1, lua: UPDATE_KEY });
     redis.defineCommand('addFeedback', { numberOfKeys: 2, lua: ADD_FEEDBACK });
     redis.defineCommand('trimFeedback', { numberOfKeys: 1, lua: TRIM_FEEDBACK });
+    redis.defineCommand('takeSlot', { numberOfKeys: 1, lua: TAKE_SLOT });
+    redis.defineCommand('renewSlots', { numberOfKeys: 1, lua: RENEW_SLOTS });
     // connection errors surface on the commands that need the connection; ioredis reconnects by itself
     redis.on('error', () => undefined);
     this.redis = redis as ScriptedRedis;
@@ -170,6 +196,18 @@ export class RedisStore implements GatewayStore {
     const [err, count] = replies?.[0] ?? [new Error('no reply'), 0];
     if (err) throw err;
     return Number(count);
+  }
+
+  async takeSlot(id: string, holder: string, limit: number, leaseMs: number): Promise<boolean> {
+    return Number(await this.redis.takeSlot(`${this.p}slots:${id}`, holder, String(limit), String(Math.max(1, Math.round(leaseMs))))) === 1;
+  }
+
+  async releaseSlot(id: string, holder: string): Promise<void> {
+    await this.redis.zrem(`${this.p}slots:${id}`, holder);
+  }
+
+  async renewSlots(id: string, holders: readonly string[], leaseMs: number): Promise<void> {
+    if (holders.length > 0) await this.redis.renewSlots(`${this.p}slots:${id}`, String(Math.max(1, Math.round(leaseMs))), ...holders);
   }
 
   async addSpend(keyId: string, usd: number, time: number, id?: string): Promise<void> {

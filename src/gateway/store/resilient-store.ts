@@ -224,6 +224,15 @@ export class ResilientStore implements GatewayStore {
   spend(keyId: string, since: number): Promise<number> {
     return this.ask('spend', () => this.inner.spend(keyId, since));
   }
+  takeSlot(id: string, holder: string, limit: number, leaseMs: number): Promise<boolean> {
+    return this.ask('takeSlot', () => this.inner.takeSlot(id, holder, limit, leaseMs));
+  }
+  releaseSlot(id: string, holder: string): Promise<void> {
+    return this.ask('releaseSlot', () => this.inner.releaseSlot(id, holder));
+  }
+  renewSlots(id: string, holders: readonly string[], leaseMs: number): Promise<void> {
+    return this.ask('renewSlots', () => this.inner.renewSlots(id, holders, leaseMs));
+  }
   appendFeedbackEvent(route: string, event: FeedbackEvent): Promise<number> {
     return this.ask('appendFeedbackEvent', () => this.inner.appendFeedbackEvent(route, event));
   }

@@ -21,6 +21,7 @@ CREATE INDEX IF NOT EXISTS feedback_events_route ON feedback_events(route, seq);
 CREATE TABLE IF NOT EXISTS expiring (kind TEXT NOT NULL, id TEXT NOT NULL, text TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (kind, id));
 CREATE INDEX IF NOT EXISTS expiring_expires ON expiring(expires);
 CREATE TABLE IF NOT EXISTS api_keys (name TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS slots (id TEXT NOT NULL, holder TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (id, holder));
 `;
 
 const FLUSH_MS = 25;
@@ -133,6 +134,12 @@ export class SqliteStore implements GatewayStore {
       updateKey: this.db.prepare('UPDATE api_keys SET record = ? WHERE name = ?'),
       deleteKey: this.db.prepare('DELETE FROM api_keys WHERE name = ?'),
       listKeys: this.db.prepare('SELECT record FROM api_keys ORDER BY name'),
+      expireSlots: this.db.prepare('DELETE FROM slots WHERE id = ? AND expires <= ?'),
+      takeSlot: this.db.prepare(
+        'INSERT INTO slots (id, holder, expires) SELECT @id, @holder, @expires WHERE EXISTS (SELECT 1 FROM slots WHERE id = @id AND holder = @holder) OR (SELECT COUNT(*) FROM slots WHERE id = @id) < @limit ON CONFLICT(id, holder) DO UPDATE SET expires = excluded.expires',
+      ),
+      releaseSlot: this.db.prepare('DELETE FROM slots WHERE id = ? AND holder = ?'),
+      renewSlot: this.db.prepare('UPDATE slots SET expires = ? WHERE id = ? AND holder = ?'),
     };
   }
 
@@ -284,6 +291,22 @@ export class SqliteStore implements GatewayStore {
     this.flush();
     this.stmts.expireOne.run(kind, id, Date.now()); // an expired claim is no claim
     return this.stmts.claimExpiring.run(kind, id, '', expiresAt).changes > 0;
+  }
+
+  async takeSlot(id: string, holder: string, limit: number, leaseMs: number): Promise<boolean> {
+    const now = Date.now();
+    this.stmts.expireSlots.run(id, now);
+    return this.stmts.takeSlot.run({ id, holder, expires: now + leaseMs, limit }).changes > 0;
+  }
+
+  async releaseSlot(id: string, holder: string): Promise<void> {
+    this.stmts.releaseSlot.run(id, holder);
+  }
+
+  async renewSlots(id: string, holders: readonly string[], leaseMs: number): Promise<void> {
+    const now = Date.now();
+    this.stmts.expireSlots.run(id, now);
+    for (const holder of holders) this.stmts.renewSlot.run(now + leaseMs, id, holder);
   }
 
   async putKey(key: StoredKey, mode: 'create' | 'update'): Promise<boolean> {

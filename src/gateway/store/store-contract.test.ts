@@ -138,6 +138,30 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
       expect(await store.claimExpiring('learned', 'req-e', Date.now() + 60_000)).toBe(true); // the first claim expired
     });
 
+    it('hands out at most `limit` slots at once, to holders racing for them; gives them back, renews and expires them', async () => {
+      const takes = await Promise.all(Array.from({ length: 8 }, (_, k) => store.takeSlot('m#0', `h${k}`, 3, 60_000)));
+      expect(takes.filter(Boolean)).toHaveLength(3);
+      const holders = takes.flatMap((t, k) => (t ? [`h${k}`] : []));
+      expect(await store.takeSlot('m#0', holders[0] as string, 3, 60_000)).toBe(true); // a holder taking its slot again renews it
+      expect(await store.takeSlot('m#0', 'late', 3, 60_000)).toBe(false);
+      expect(await store.takeSlot('m#1', 'late', 3, 60_000)).toBe(true); // another deployment's slots are its own
+      await store.releaseSlot('m#0', holders[0] as string);
+      await store.releaseSlot('m#0', 'never-held'); // nothing to give back
+      expect(await store.takeSlot('m#0', 'late', 3, 60_000)).toBe(true);
+      expect(await store.takeSlot('m#0', 'later', 3, 60_000)).toBe(false);
+      // leases: a holder that stops renewing (a replica that died) frees its slot when its lease ends
+      expect(await store.takeSlot('m#2', 'renewed', 2, 150)).toBe(true);
+      expect(await store.takeSlot('m#2', 'dead', 2, 150)).toBe(true);
+      await new Promise((r) => setTimeout(r, 90));
+      await store.renewSlots('m#2', ['renewed', 'never-held'], 150);
+      expect(await store.takeSlot('m#2', 'newcomer', 2, 150)).toBe(false);
+      await new Promise((r) => setTimeout(r, 100)); // 'dead' expired; 'renewed' still held
+      expect(await store.takeSlot('m#2', 'newcomer', 2, 150)).toBe(true);
+      expect(await store.takeSlot('m#2', 'third', 2, 150)).toBe(false);
+      await store.renewSlots('m#2', ['never-held'], 150);
+      expect(await store.takeSlot('m#2', 'third', 2, 150)).toBe(false); // renewing does not take a slot
+    });
+
     it('keeps admin-made API keys: created once per name, updated only when there, listed by name, deleted', async () => {
       const key = { name: 'team-b', sha256: 'b'.repeat(64), dailyBudgetUsd: 5, models: ['auto'], createdAt: 1000 };
       expect(await store.listKeys()).toEqual([]);

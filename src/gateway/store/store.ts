@@ -133,6 +133,17 @@ export interface GatewayStore {
    * `windowStart` (unix ms); returns the window's total so far.
    */
   countInWindow(counter: RateCounter, keyId: string, windowStart: number, amount?: number): Promise<number>;
+  /**
+   * Takes one of `limit` slots of `id` (a model deployment's `maxInFlight`, shared by replicas) for
+   * `holder`, for `leaseMs`: true when fewer than `limit` unexpired holders had one — atomic, so the
+   * replicas together never hold more. A holder taking its slot again renews it. Expiry is on the
+   * store's clock, so a replica that dies holding slots frees them after `leaseMs`.
+   */
+  takeSlot(id: string, holder: string, limit: number, leaseMs: number): Promise<boolean>;
+  /** Gives back `holder`'s slot of `id` (nothing when it has none). */
+  releaseSlot(id: string, holder: string): Promise<void>;
+  /** Extends the slots of `id` that `holders` still hold to `leaseMs` from now (a slot already expired is not taken again). */
+  renewSlots(id: string, holders: readonly string[], leaseMs: number): Promise<void>;
   /** USD spent by a key since `since` (unix ms). */
   spend(keyId: string, since: number): Promise<number>;
   /** Appends a feedback event to the route's log; returns its sequence number (1, 2, …). */
