@@ -227,13 +227,18 @@ describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
     await expect(ask(agent({}))).rejects.toThrow();
     await expect(ask(agent(outsider))).rejects.toThrow();
     expect((await ask(agent(app))).status).toBe(400); // a certificate of the swarm: heard (and the empty message refused)
-    // a node with the CA's revocation list refuses a revoked certificate of the swarm (a lost laptop), still hears the others
+    // a node with the CA's revocation list refuses a certificate revoked there (a lost laptop) once it
+    // re-reads the list (SIGHUP: reloadTls), and still hears the others
     const lost = pki.issue('lost');
-    const crlFile = pki.revoke('lost');
+    const crlFile = pki.revoke(); // nothing revoked yet
     const r = await start('r', 'small-1', [], { node: { id: 'r', port: 0, tls: { ...tls('r'), crlFile } } });
     const askR = (dispatcher: Agent) => undiciFetch(`${r.url}/edge/gossip`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', dispatcher });
+    expect((await askR(agent(lost))).status).toBe(400);
+    pki.revoke('lost');
+    expect(r.reloadTls()).toBe(true);
     await expect(askR(agent(lost))).rejects.toThrow();
     expect((await askR(agent(app))).status).toBe(400);
+    expect(s.reloadTls()).toBe(true); // s has no list: its files read again all the same
     // a node whose certificate file cannot be read does not start, naming the setting
     await expect(EdgeNode.create(parseEdgeConfig({ node: { id: 'w', tls: { certFile: join(pki.dir, 'missing.crt'), keyFile: join(pki.dir, 'w.key') } }, model: { id: 'm', baseURL: upURL } }), { logger: silent })).rejects.toThrow(/node\.tls\.certFile: cannot read .*missing\.crt/);
   });

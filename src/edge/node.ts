@@ -12,8 +12,8 @@ import { remember } from '../core/lru.js';
 import { randomUUID } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { fetch as undiciFetch } from 'undici';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { fetch as undiciFetch, type Agent } from 'undici';
 import { clientAgent, loadTls, serverOptions, type TlsMaterial } from '../core/tls.js';
 import { listenOn } from '../core/listen.js';
 import pino, { type Logger } from 'pino';
@@ -87,8 +87,9 @@ export class EdgeNode {
   private readonly proposalDeps: ProposalDeps;
   /** The swarm's shared secret (auth.secretEnv): gossip is signed with it and unsigned gossip refused. */
   private readonly secret: string | undefined;
-  /** node.tls: HTTPS, and the client that gossips with peers over it. */
-  private readonly tls: TlsMaterial | undefined;
+  /** node.tls: HTTPS, and the client that gossips with peers over it (both replaced by `reloadTls`). */
+  private tls: TlsMaterial | undefined;
+  private agent: Agent | undefined;
 
   private constructor(
     readonly config: EdgeConfig,
@@ -98,9 +99,9 @@ export class EdgeNode {
   ) {
     const rng = deps.rng ?? createRng(hashString(config.node.id, 0));
     this.tls = config.node.tls ? loadTls(config.node.tls, 'node.tls') : undefined;
-    const agent = this.tls ? clientAgent(this.tls) : undefined;
+    this.agent = this.tls ? clientAgent(this.tls) : undefined;
     // over TLS, gossip trusts the swarm's CA and presents this node's certificate
-    this.fetchFn = deps.fetch ?? (agent ? ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>) : fetch);
+    this.fetchFn = deps.fetch ?? (this.agent ? ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: this.agent as Agent }) as unknown as Promise<Response>) : fetch);
     this.now = deps.now ?? Date.now;
     this.log = deps.logger ?? pino({ level: 'info' });
     this.self = config.node.advertise ?? `${this.tls ? 'https' : 'http'}://${config.node.host}:${config.node.port}`;
@@ -149,6 +150,23 @@ export class EdgeNode {
     if (!this.config.node.advertise) this.self = `${this.tls ? 'https' : 'http'}://${this.config.node.host}:${port}`;
     if (!this.secret && !this.tls?.requireClientCert) this.log.warn({ node: this.config.node.id }, 'edge: no auth.secretEnv — any host that reaches this port can send queries to its model, inject proposals and add peers; set a shared secret outside a trusted network');
     return this.self;
+  }
+
+  /**
+   * Reads `node.tls`'s files again (`edge serve` does on SIGHUP): a renewed certificate, a new CA
+   * bundle or revocation list count for connections made from now on, served and gossiped alike; a
+   * file that cannot be read is thrown and the running material stays. False without `node.tls`.
+   */
+  reloadTls(): boolean {
+    const tls = this.config.node.tls;
+    if (!tls) return false;
+    const material = loadTls(tls, 'node.tls');
+    (this.server as HttpsServer | undefined)?.setSecureContext(serverOptions(material));
+    const old = this.agent;
+    this.tls = material;
+    this.agent = clientAgent(material);
+    void old?.close().catch(() => undefined); // its gossip in flight finishes first
+    return true;
   }
 
   /** Stops listening; requests waiting for proposals answer with what they have; gossip in flight gets a second to finish. */

@@ -14,7 +14,8 @@ const USAGE = `usage: switchyard edge serve --config edge.yaml
 
 serve: one node of a distributed mixture-of-agents — its local model (any OpenAI-compatible server),
 seed peers, gossip. Any node answers POST /v1/chat/completions with model "swarm" (the merged answer
-of every node that proposed within the window) or its own model's name. See docs/edge.md.
+of every node that proposed within the window) or its own model's name. SIGHUP re-reads node.tls's
+files (renewed certificates, a new revocation list). See docs/edge.md.
 
 eval: replays a swarm on a dataset's test split from the recorded answers: each node one model
 (default: the dataset's four cheapest on train), proposals lost with each --drop probability, merged
@@ -42,6 +43,14 @@ async function serve(argv: string[]): Promise<void> {
   const stop = (): void => void node.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // SIGHUP: node.tls's files read again (renewed certificates, a new revocation list) for new connections
+  process.on('SIGHUP', () => {
+    try {
+      process.stderr.write(node.reloadTls() ? 'switchyard edge: TLS certificates and revocation list re-read\n' : 'switchyard edge: SIGHUP: nothing to reload (no node.tls)\n');
+    } catch (e) {
+      process.stderr.write(`switchyard edge: TLS reload failed, the running certificates stay: ${(e as Error).message}\n`);
+    }
+  });
   const url = await node.listen();
   process.stderr.write(`switchyard edge node "${config.node.id}" (${config.model.id}) listening on ${url}; seed peers: ${config.peers.join(', ') || 'none'}\n`);
 }
