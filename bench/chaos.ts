@@ -4,7 +4,8 @@
  * (JSON, streamed, cancelled), feedback, the Responses API, a model named directly with fallbacks, the
  * admin API — while Redis is stopped and restarted, one replica reloads (SIGHUP) and the other is
  * SIGKILLed and started again. Prints the outcomes by kind and status, each replica's in-flight,
- * waiting and pending-write counts at the end (all should be 0), and any error-level log line.
+ * waiting and pending-write counts at the end (all should be 0), the shared maxInFlight slots still
+ * held in Redis (0 once the killed replica's leases end), and any error-level log line.
  * Run: npm run build && node dist/bench/chaos.js [--data ../shared/data/routellm_gsm8k] [--seconds 50] [--persist]
  * (needs redis-server and a router: switchyard train --data DIR --router linear:encoder=hashing --out out/gsm8k-linear.json)
  */
@@ -14,6 +15,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { freePort } from '../test/helpers/processes.js';
 
@@ -156,6 +158,17 @@ for (const port of [G1, G2]) {
     console.log(`replica :${port} does not answer: ${(e as Error).message}`);
   }
 }
+// the cheap model's maxInFlight is shared through slots in Redis: none should be held once calls end (a killed replica's end with their lease)
+const redis = new Redis(`redis://127.0.0.1:${RP}`);
+const slotsHeld = async (): Promise<number> => {
+  let n = 0;
+  for (const key of await redis.keys('switchyard:slots:*')) n += await redis.zcount(key, Date.now(), '+inf');
+  return n;
+};
+console.log(`shared maxInFlight slots held in Redis at the end: ${await slotsHeld()}`);
+await sleep(31_000); // one lease: the slots of the replica killed mid-call are free by now
+console.log(`… and one lease (30 s) later: ${await slotsHeld()}`);
+redis.disconnect();
 console.log([...outcomes].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `  ${k.padEnd(44)} ${v}`).join('\n'));
 for (const [name, { p, log }] of procs) {
   const bad = log.join('').split('\n').filter((l) => /"level":(50|60)|Unhandled|uncaught|TypeError|ReferenceError/.test(l));
