@@ -301,8 +301,15 @@ export const GatewayConfigSchema = z.strictObject({
           requestsPerMinute: z.number().int().positive().optional(),
         })
         .optional(),
+      /**
+       * Whose requests a key may score with POST /v1/feedback: `own` (default) — only those it made
+       * (another key's request id is answered 404, as if unknown, so one tenant cannot steer the
+       * routers another's traffic trains); `any` — every request (an evaluation service with a key of
+       * its own scoring the applications' answers). Without `keys`, anyone may score any request.
+       */
+      feedback: z.enum(['own', 'any']).default('own'),
     })
-    .default({ keys: [], adminKeys: [] }),
+    .default({ keys: [], adminKeys: [], feedback: 'own' }),
   logging: z.strictObject({ prompts: z.boolean().default(false) }).default({ prompts: false }),
   /** OpenTelemetry spans per request and model call, through @opentelemetry/api (tracing.ts); the application registers the SDK. */
   tracing: z.boolean().default(false),

@@ -331,6 +331,20 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     expect((await staff.models.list()).data.length).toBe(1 + meta.models.length);
   });
 
+  it("lets a key score only its own requests (auth.feedback: own), every key's with auth.feedback: any", async () => {
+    const keys = [{ name: 'tenant-a', sha256: hashKey('sk-a') }, { name: 'tenant-b', sha256: hashKey('sk-b') }];
+    for (const mode of ['own', 'any'] as const) {
+      const { url } = await open(configFor({ auth: { keys, feedback: mode } }));
+      const as = (key: string) => new OpenAI({ baseURL: url, apiKey: key, maxRetries: 0 });
+      const { response } = await as('sk-a').chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse();
+      const id = response.headers.get('x-request-id') as string;
+      const score = (key: string) => as(key).post('/feedback', { body: { request_id: id, score: 0.5 } });
+      if (mode === 'own') await expect(score('sk-b')).rejects.toMatchObject({ status: 404, code: 'request_not_found', message: expect.stringContaining('made with this API key') });
+      else expect(await score('sk-b')).toMatchObject({ recorded: true });
+      expect(await score('sk-a')).toMatchObject({ recorded: true });
+    }
+  });
+
   it('limits a key to its requests per minute, with retry-after, and lets it in again the next minute', async () => {
     let now = Date.parse('2026-11-22T10:00:30Z');
     const config = configFor({ auth: { keys: [{ name: 'team-b', sha256: hashKey('sk-team-b'), requestsPerMinute: 2 }] } });

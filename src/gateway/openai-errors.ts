@@ -16,7 +16,7 @@ export const HTTP_ERROR_CODES = {
   config_invalid: 'admin API: a reload found the config file invalid, or a router or model in it would not load; the running config stays (400).',
   admin_read_only: 'admin API: the admin key has role read; it may only read (GET) (403).',
   response_not_found: 'Responses API: no stored response with that id for this API key — expired, deleted, created with store: false, or by another key (404).',
-  request_not_found: 'Feedback names a request id the gateway has no decision for (404).',
+  request_not_found: 'Feedback names a request id the gateway has no decision for, or (auth.feedback: own) one another API key made (404).',
   internal_error: 'An unexpected failure inside the server (500); the server keeps running.',
   store_unavailable: 'gateway: its store (Redis, SQLite) did not answer a read this request needs (503, retry-after); answered requests are still recorded once it is back.',
   injected_fault: 'replay upstream: a fault injected on purpose for tests and benchmarks.',

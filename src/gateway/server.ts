@@ -435,10 +435,14 @@ export class Gateway {
   }
 
   /** POST /v1/feedback {request_id, score}: recorded, and fed to the route's router if it learns online. */
-  private async feedback(fb: z.infer<typeof FeedbackSchema>, res: ServerResponse, requestId: string): Promise<void> {
+  private async feedback(fb: z.infer<typeof FeedbackSchema>, res: ServerResponse, requestId: string, keyName: string | null): Promise<void> {
     const { request_id: id, score } = fb;
     const decision = await this.store.getDecision(id);
     if (!decision) return sendError(res, 404, 'request_not_found', `no decision recorded for request ${id}`);
+    // auth.feedback: own — another key's request is as unknown to this key (its id says nothing more)
+    if (this.config.auth.feedback === 'own' && keyName !== null && decision.keyId !== null && decision.keyId !== keyName) {
+      return sendError(res, 404, 'request_not_found', `no decision recorded for request ${id} made with this API key (auth.feedback: any lets a key score every key's requests)`);
+    }
     await this.store.recordFeedback(id, score, this.now());
     const route = this.routes.get(decision.route);
     let updated = false;
@@ -556,7 +560,7 @@ export class Gateway {
     if (text === undefined) return sendError(res, 413, 'invalid_request', `request body over ${this.config.server.bodyLimitBytes} bytes`);
     if (url === '/v1/feedback') {
       const fb = parseJsonBody(res, text, FeedbackSchema, { 'x-request-id': requestId });
-      return fb ? this.feedback(fb, res, requestId) : undefined;
+      return fb ? this.feedback(fb, res, requestId, auth.key?.name ?? null) : undefined;
     }
     if (url === '/v1/embeddings') {
       const body = parseJsonBody(res, text, EmbeddingsRequestSchema, { 'x-request-id': requestId });
