@@ -39,7 +39,7 @@ export class ModelUpstreams {
   /** Shared `maxInFlight`: each capped deployment's slot id in the store (undefined: counted here alone). */
   private readonly slotIds: readonly (string | undefined)[];
   private readonly slots: SharedSlots | undefined;
-  /** Until when (this.now) a deployment counts as full because the other replicas hold its slots. */
+  /** Until when (performance.now(): real time, as the timers waiting on it) a deployment counts as full because the other replicas hold its slots. */
   private readonly fullUntil: number[];
   /** `balance: least-busy`: a call goes to a deployment with the fewest calls in flight for its weight. */
   private readonly leastBusy: boolean;
@@ -63,7 +63,6 @@ export class ModelUpstreams {
     this.slots = shared?.slots;
     this.slotIds = this.caps.map((cap, d) => (cap !== undefined && shared ? `${shared.id}#${d}` : undefined));
     this.fullUntil = this.configs.map(() => 0);
-    this.now = now;
     this.leastBusy = model.balance === 'least-busy';
     const sharing = (kind: string, d: number): { id: string; minutes: SharedMinutes } | undefined => shared && { id: `${kind}:${shared.id}#${d}`, minutes: shared.minutes };
     this.requests = this.configs.map((c, d) => new MinuteLimit(c.requestsPerMinute, now, sharing('requests', d)));
@@ -106,11 +105,9 @@ export class ModelUpstreams {
     return this.minuteFits(d, tokens);
   }
 
-  private readonly now: () => number;
-
   /** The other replicas held deployment `d`'s every slot when last asked (within SLOTS_RECHECK_MS). */
   private heldElsewhere(d: number): boolean {
-    if ((this.fullUntil[d] as number) > this.now()) return true;
+    if ((this.fullUntil[d] as number) > performance.now()) return true;
     this.fullUntil[d] = 0;
     return false;
   }
@@ -129,7 +126,7 @@ export class ModelUpstreams {
     const id = this.slotIds[d];
     if (id === undefined || !this.slots) return null;
     const got = await this.slots.take(id, this.caps[d] as number);
-    if (got === false) this.fullUntil[d] = this.now() + SLOTS_RECHECK_MS;
+    if (got === false) this.fullUntil[d] = performance.now() + SLOTS_RECHECK_MS;
     return got;
   }
 
