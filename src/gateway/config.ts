@@ -51,7 +51,7 @@ export const MODEL_FIELDS = {
    * At most this many calls in flight to the model (to each of its deployments; a deployment may set
    * its own): a routed request finding it full goes to its next-best model, as with an open circuit
    * (a self-hosted server's capacity spills over to a hosted one); one naming it gets 429 with
-   * `retry-after`. Default: no limit.
+   * `retry-after`. Shared by replicas on a Redis store (a slot per call; shared-slots.ts). Default: no limit.
    */
   maxInFlight: z.number().int().positive().optional(),
   /**
