@@ -212,6 +212,19 @@ export const GatewayConfigSchema = z.strictObject({
       path: z.string().min(1).default('switchyard.db'),
       url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
       keyPrefix: z.string().default('switchyard:'),
+      /**
+       * Redis Sentinel (high availability): the master is found through the sentinels — and found again
+       * after a failover — instead of at `url`'s host, which then gives only the password, user,
+       * database and TLS (`rediss://`). `name`: the master group the sentinels watch;
+       * `passwordEnv`: the variable holding the sentinels' own password, if they need one.
+       */
+      sentinel: z
+        .strictObject({
+          name: z.string().min(1),
+          hosts: z.array(z.string().regex(/^\[?[^\s]+\]?:\d{1,5}$/, 'expected host:port')).min(1),
+          passwordEnv: z.string().min(1).optional(),
+        })
+        .optional(),
       /** How often a replica applies feedback that other replicas received (shared stores only). */
       syncMs: z.number().int().positive().default(1000),
       /**

@@ -205,7 +205,7 @@ export class Gateway {
    * resumes where it stopped), else the artifact file — and checks that its models are configured.
    */
   static async create(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
-    const g = new Gateway(config, deps, deps.store ?? (await openStore(config.store)));
+    const g = new Gateway(config, deps, deps.store ?? (await openStore(config.store, deps.env ?? process.env)));
     const back = deps.leaveOutbox ? { restored: 0, invalid: 0 } : g.store.restore(); // what a previous process could not write before it stopped
     if (back.restored > 0) g.log.info({ records: back.restored, outbox: config.store.outbox }, 'writing the records a previous process left in the outbox');
     if (back.invalid > 0) g.log.warn({ lines: back.invalid, outbox: config.store.outbox }, 'outbox lines that are not valid records were skipped');

@@ -1,18 +1,30 @@
-/** The store a gateway config names: SQLite at `store.path`, or Redis at `store.url`. */
+/** The store a gateway config names: SQLite at `store.path`, or Redis at `store.url` (or its master found through `store.sentinel`). */
 import { invalidArgument } from '../../core/errors.js';
 import type { GatewayConfig } from '../config.js';
-import { RedisStore } from './redis-store.js';
+import { RedisStore, type RedisStoreOptions } from './redis-store.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { GatewayStore } from './store.js';
 
-export async function openStore(config: GatewayConfig['store']): Promise<GatewayStore> {
+export async function openStore(config: GatewayConfig['store'], env: Readonly<Record<string, string | undefined>> = process.env): Promise<GatewayStore> {
   if (config.backend === 'sqlite') return new SqliteStore(config.path, { commitMs: config.commitMs });
-  const store = new RedisStore({ url: config.url, keyPrefix: config.keyPrefix, commandTimeoutMs: config.timeoutMs });
+  const s = config.sentinel;
+  let sentinel: RedisStoreOptions['sentinel'];
+  if (s) {
+    const password = s.passwordEnv === undefined ? undefined : env[s.passwordEnv];
+    if (s.passwordEnv !== undefined && !password) throw invalidArgument(`store.sentinel.passwordEnv: ${s.passwordEnv} is not set`);
+    const hosts = s.hosts.map((h) => {
+      const colon = h.lastIndexOf(':');
+      return { host: h.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(h.slice(colon + 1)) };
+    });
+    sentinel = { name: s.name, hosts, password };
+  }
+  const store = new RedisStore({ url: config.url, keyPrefix: config.keyPrefix, commandTimeoutMs: config.timeoutMs, ...(sentinel ? { sentinel } : {}) });
   try {
     await store.ready();
   } catch (e) {
     await store.close();
-    throw invalidArgument(`store.url: cannot reach Redis at ${config.url}: ${(e as Error).message}`);
+    const where = s ? `store.sentinel: cannot reach the master "${s.name}" through the sentinels at ${s.hosts.join(', ')}` : `store.url: cannot reach Redis at ${config.url}`;
+    throw invalidArgument(`${where}: ${(e as Error).message}`);
   }
   return store;
 }

@@ -95,6 +95,8 @@ interface ScriptedRedis extends Redis {
 export interface RedisStoreOptions {
   readonly url: string;
   readonly keyPrefix?: string;
+  /** Redis Sentinel: the master group's name and the sentinels' addresses; `url` then gives only credentials, database and TLS. */
+  readonly sentinel?: { readonly name: string; readonly hosts: ReadonlyArray<{ readonly host: string; readonly port: number }>; readonly password?: string | undefined };
   /**
    * A command not answered within this many ms fails (default 2,000): a Redis that hangs (a stopped
    * process, a network that drops packets) counts as down, as one that refuses connections does,
@@ -110,7 +112,10 @@ export class RedisStore implements GatewayStore {
 
   constructor(options: RedisStoreOptions) {
     this.p = options.keyPrefix ?? 'switchyard:';
-    const redis = new Redis(options.url, { enableAutoPipelining: true, maxRetriesPerRequest: 3, lazyConnect: false, commandTimeout: options.commandTimeoutMs ?? 2000 });
+    const s = options.sentinel;
+    // with sentinels, ioredis asks them for the master (and again on a failover, which it also hears of at once: failoverDetector)
+    const sentinel = s ? { sentinels: s.hosts.map((h) => ({ host: h.host, port: h.port })), name: s.name, failoverDetector: true, ...(s.password !== undefined ? { sentinelPassword: s.password } : {}) } : {};
+    const redis = new Redis(options.url, { enableAutoPipelining: true, maxRetriesPerRequest: 3, lazyConnect: false, commandTimeout: options.commandTimeoutMs ?? 2000, ...sentinel });
     redis.defineCommand('appendEvent', { numberOfKeys: 2, lua: APPEND_EVENT });
     redis.defineCommand('saveState', { numberOfKeys: 1, lua: SAVE_STATE });
     redis.defineCommand('updateKey', { numberOfKeys: 1, lua: UPDATE_KEY });
