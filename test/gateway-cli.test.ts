@@ -179,10 +179,11 @@ describe('switchyard decisions / keys / serve', () => {
 
   it('stops with a clear error when the configured Redis cannot be reached', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-redis-'));
-    writeFileSync(join(dir, 'sy.yaml'), 'store: { backend: redis, url: "redis://127.0.0.1:1" }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n');
+    writeFileSync(join(dir, 'sy.yaml'), 'store: { backend: redis, url: "redis://:s3cret-pass@127.0.0.1:1" }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n');
     const r = run(['serve', '--config', join(dir, 'sy.yaml')]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/store\.url: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+    expect(r.stderr).toMatch(/store\.url: cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1/);
+    expect(r.stderr).not.toContain('s3cret-pass'); // the URL's password is never printed
     writeFileSync(join(dir, 'bad.yaml'), 'store: { backend: redis, url: "http://x" }\nmodels:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n');
     expect(run(['serve', '--config', join(dir, 'bad.yaml')]).stderr).toMatch(/store\.url/);
   });

@@ -2,6 +2,7 @@ import { resolve as resolvePath } from 'node:path';
 import { readGatewayConfig } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/server.js';
 import { probeModels } from '../../gateway/probe.js';
+import { describeStore } from '../../gateway/store/open-store.js';
 import { orphanJournals, waitingIn } from '../../gateway/store/outbox.js';
 import { invalidArgument } from '../../core/errors.js';
 import { parse, requireString } from '../args.js';
@@ -43,7 +44,7 @@ export async function runServe(argv: string[]): Promise<void> {
     await gateway.close();
     const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out${m.contextWindow ? `, context ${m.contextWindow} tokens` : ''}`);
     const routes = Object.entries(config.routes).map(([id, r]) => `  ${id}: ${r.router}, λ ${r.lambda}${r.schedule.length > 0 ? ' (scheduled)' : ''}${r.budget ? ' (budget-controlled)' : ''}${r.shadow ? `, shadow ${r.shadow}` : ''}${r.canary ? `, canary ${r.canary.router} on ${100 * r.canary.share}% of requests` : ''}`);
-    const store = config.store.backend === 'redis' ? `redis at ${config.store.url}` : `sqlite at ${config.store.path}`;
+    const store = describeStore(config.store);
     // records a stopped gateway left: in the outbox (a graceful stop), in journals (a killed process)
     const outbox = config.store.outbox === false ? undefined : resolvePath(config.store.outbox);
     const waiting = outbox ? [outbox, ...orphanJournals(outbox)].reduce((n, f) => n + waitingIn(f), 0) : 0;

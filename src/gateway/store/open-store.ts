@@ -5,6 +5,23 @@ import { RedisStore, type RedisStoreOptions } from './redis-store.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { GatewayStore } from './store.js';
 
+/** A Redis URL fit for messages and logs: its password replaced by `***`. */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
+/** Where the config's store is, for messages: no password. */
+export function describeStore(config: GatewayConfig['store']): string {
+  if (config.backend === 'sqlite') return `sqlite at ${config.path}`;
+  return config.sentinel ? `redis master "${config.sentinel.name}" through the sentinels at ${config.sentinel.hosts.join(', ')}` : `redis at ${redactedUrl(config.url)}`;
+}
+
 export async function openStore(config: GatewayConfig['store'], env: Readonly<Record<string, string | undefined>> = process.env): Promise<GatewayStore> {
   if (config.backend === 'sqlite') return new SqliteStore(config.path, { commitMs: config.commitMs });
   const s = config.sentinel;
@@ -23,8 +40,8 @@ export async function openStore(config: GatewayConfig['store'], env: Readonly<Re
     await store.ready();
   } catch (e) {
     await store.close();
-    const where = s ? `store.sentinel: cannot reach the master "${s.name}" through the sentinels at ${s.hosts.join(', ')}` : `store.url: cannot reach Redis at ${config.url}`;
-    throw invalidArgument(`${where}: ${(e as Error).message}`);
+    const where = s ? `store.sentinel: cannot reach the master "${s.name}" through the sentinels at ${s.hosts.join(', ')}` : `store.url: cannot reach Redis at ${redactedUrl(config.url)}`;
+    throw invalidArgument(`${where}: ${(e as Error).message.replaceAll(config.url, redactedUrl(config.url))}`);
   }
   return store;
 }
