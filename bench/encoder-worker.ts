@@ -5,7 +5,7 @@
  * 12–60 ms encoding), requests to `fast` are timed one at a time. Run once with the encoder on the
  * event loop, once on the worker, for the same time each.
  *
- * Run: npm run build && SWITCHYARD_CACHE_DIR=/tmp/sycache node dist/bench/encoder-worker.js [--data DIR] [--lite-concurrency 2] [--seconds 15]
+ * Run: npm run build && SWITCHYARD_CACHE_DIR=/tmp/sycache node dist/bench/encoder-worker.js [--data DIR] [--lite-concurrency 2] [--seconds 15] [--workers 1] [--worker-only]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,9 @@ import { loadDataset } from '../src/data/load.js';
 import { createRouter } from '../src/routers/registry.js';
 import { waitFor } from './gateway-trio.js';
 
-const { values } = parseArgs({ options: { data: { type: 'string' }, 'lite-concurrency': { type: 'string' }, seconds: { type: 'string' } } });
+const { values } = parseArgs({ options: { data: { type: 'string' }, 'lite-concurrency': { type: 'string' }, seconds: { type: 'string' }, workers: { type: 'string' }, 'worker-only': { type: 'boolean' } } });
+/** `server.encoderWorker` of the worker run: 1 thread (`true`) or more. */
+const WORKERS = Number(values.workers ?? 1);
 const data = resolve(values.data ?? '../shared/data/routerbench');
 const LITE_C = Number(values['lite-concurrency'] ?? 2);
 const SECONDS = Number(values.seconds ?? 15);
@@ -42,9 +44,9 @@ await waitFor(`http://127.0.0.1:${UP}/v1/models`);
 const models = matrix.models.map((m) => `  ${JSON.stringify(m.id)}: { baseURL: "http://127.0.0.1:${UP}/v1", inputPricePerMTok: ${m.inputPricePerMTok}, outputPricePerMTok: ${m.outputPricePerMTok} }`).join('\n');
 console.log(`use-lite on a worker thread: ${matrix.meta.name}; \`lite\` kept busy by ${LITE_C} clients with test prompts never seen; requests to \`fast\` timed one at a time, ${SECONDS} s a run`);
 let next = 0; // test prompts for `lite`, never repeated across both runs
-for (const worker of [false, true]) {
+for (const worker of values['worker-only'] ? [true] : [false, true]) {
   const port = worker ? 18692 : 18691;
-  writeFileSync(join(dir, 'sy.yaml'), `server: { port: ${port}, encoderWorker: ${worker} }\nstore: { path: ":memory:" }\nmodels:\n${models}\nroutes:\n  lite: { router: lite.json, lambda: 0.5 }\n  fast: { router: fast.json, lambda: 0.5 }\n`);
+  writeFileSync(join(dir, 'sy.yaml'), `server: { port: ${port}, encoderWorker: ${worker ? (WORKERS === 1 ? 'true' : WORKERS) : false} }\nstore: { path: ":memory:" }\nmodels:\n${models}\nroutes:\n  lite: { router: lite.json, lambda: 0.5 }\n  fast: { router: fast.json, lambda: 0.5 }\n`);
   const gateway = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'sy.yaml')], { stdio: 'ignore' });
   await waitFor(`http://127.0.0.1:${port}/v1/models`);
   const ask = async (route: string, i: number): Promise<number> => {
@@ -67,6 +69,6 @@ for (const worker of [false, true]) {
   const done = liteTimes.length;
   await Promise.all(load);
   gateway.kill('SIGINT');
-  console.log(`  encoder ${worker ? 'on a worker thread' : 'on the event loop '}: fast p50 ${quantile(fast, 0.5).toFixed(2)} ms  p99 ${quantile(fast, 0.99).toFixed(2)} ms (${fast.length} requests); lite ${(done / SECONDS).toFixed(1)} req/s, p50 ${quantile(liteTimes, 0.5).toFixed(1)} ms`);
+  console.log(`  encoder ${worker ? `on ${WORKERS === 1 ? 'a worker thread' : `${WORKERS} worker threads`}` : 'on the event loop '}: fast p50 ${quantile(fast, 0.5).toFixed(2)} ms  p99 ${quantile(fast, 0.99).toFixed(2)} ms (${fast.length} requests); lite ${(done / SECONDS).toFixed(1)} req/s, p50 ${quantile(liteTimes, 0.5).toFixed(1)} ms`);
 }
 upstream.kill('SIGINT');

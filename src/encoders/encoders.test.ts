@@ -133,6 +133,28 @@ describe('use-lite on a worker thread (the gateway\'s mode)', () => {
     }
     expect(useLiteWorkerRunning()).toBe(false);
   });
+
+  it('spreads concurrent calls over a pool of threads, started as load needs them', async () => {
+    const { runUseLiteInWorker, useLiteWorkers } = await import('./use-lite.js');
+    const e = new UseLiteEncoder();
+    const texts = Array.from({ length: 12 }, (_, i) => `Question ${i}: how many ${['apples', 'pears', 'plums'][i % 3]} are left after ${i} are eaten?`);
+    const inProcess = await e.embed(texts);
+    runUseLiteInWorker(2);
+    try {
+      const one = await e.embed(texts.slice(0, 1));
+      expect(useLiteWorkers()).toBe(1); // one call at a time: one thread is enough
+      for (let j = 0; j < 512; j++) expect(one[0]?.[j]).toBeCloseTo(inProcess[0]?.[j] as number, 5); // alone, not in a batch of 12: the last float bits may differ
+      const each = await Promise.all(texts.map((t) => e.embed([t]))); // 12 calls at once
+      expect(useLiteWorkers()).toBe(2); // never more than asked for
+      for (let i = 0; i < texts.length; i++) {
+        const v = each[i]?.[0] as Float32Array;
+        for (let j = 0; j < 512; j++) expect(v[j]).toBeCloseTo(inProcess[i]?.[j] as number, 5); // alone, not in a batch of 12: the same vector to float rounding
+      }
+    } finally {
+      runUseLiteInWorker(false);
+    }
+    expect(useLiteWorkers()).toBe(0);
+  });
 });
 
 describe('onnx encoder (a local model folder the test builds)', () => {

@@ -1,5 +1,5 @@
 /**
- * The worker thread `use-lite` runs in when the encoder is set to (see `runUseLiteInWorker`): it
+ * A worker thread `use-lite` runs in (use-lite-pool.ts; `runUseLiteInWorker`): it
  * embeds with the very same in-process encoder and sends the vectors back (their buffers
  * transferred, not copied).
  */

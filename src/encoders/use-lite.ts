@@ -10,10 +10,8 @@
  * from — so we feed them and run the graph synchronously: the same numbers (bit for bit; tested),
  * ~1.5 ms less a prompt (docs/benchmarks.md).
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { isMainThread, Worker } from 'node:worker_threads';
+import { isMainThread } from 'node:worker_threads';
+import { embedOnWorker, useLiteWorkers, workersWanted } from './use-lite-pool.js';
 import { normalizeInPlace } from '../core/vec.js';
 import type { Encoder, EncoderSpec } from '../spec/encoder.js';
 
@@ -100,63 +98,12 @@ function embedSync({ core, use }: Loaded, texts: readonly string[]): Float32Arra
   return texts.map((_, i) => normalizeInPlace(flat.slice(i * 512, (i + 1) * 512)));
 }
 
-/**
- * Running the model on a worker thread (the gateway does, `server.encoderWorker`): a new prompt then
- * holds the worker, not the event loop, for its 12–60 ms, so other requests and the streams being
- * relayed go on, and the encoder uses another core. The vectors are the same (the worker runs this
- * encoder). Process-wide; off by default (CLI runs embed in batches and gain nothing).
- */
-let workerWanted = false;
-let worker: { thread: Worker; pending: Map<number, { resolve: (v: Float32Array[]) => void; reject: (e: Error) => void }>; next: number } | undefined;
+// the gateway runs the model on worker threads (use-lite-pool.ts); re-exported where callers found them
+export { runUseLiteInWorker, useLiteWorkers } from './use-lite-pool.js';
 
-export function runUseLiteInWorker(enabled: boolean): void {
-  workerWanted = enabled;
-  if (!enabled && worker) {
-    void worker.thread.terminate();
-    worker = undefined;
-  }
-}
-
-/** Whether a worker thread runs the model now (it starts with the first embedding asked for). */
+/** Whether a worker thread runs the model now (they start with the first embedding asked for). */
 export function useLiteWorkerRunning(): boolean {
-  return worker !== undefined;
-}
-
-/** The compiled worker script: beside this module in dist/, or dist/ from the repository root when running from the TypeScript sources (tests). */
-function workerScript(): string | undefined {
-  const sibling = fileURLToPath(new URL('./use-lite-worker.js', import.meta.url));
-  if (existsSync(sibling)) return sibling;
-  const built = resolve('dist/src/encoders/use-lite-worker.js');
-  return existsSync(built) ? built : undefined;
-}
-
-function embedOnWorker(texts: readonly string[], config: { batch: number; maxChars: number }): Promise<Float32Array[]> | undefined {
-  if (!worker) {
-    const script = workerScript();
-    if (!script) return undefined; // not built: embed in process
-    const thread = new Worker(script);
-    const state = { thread, pending: new Map<number, { resolve: (v: Float32Array[]) => void; reject: (e: Error) => void }>(), next: 1 };
-    thread.on('message', (m: { id: number; vectors?: Float32Array[]; error?: string }) => {
-      const p = state.pending.get(m.id);
-      state.pending.delete(m.id);
-      if (state.pending.size === 0) thread.unref();
-      if (m.vectors) p?.resolve(m.vectors);
-      else p?.reject(new Error(`use-lite worker: ${m.error ?? 'failed'}`));
-    });
-    thread.on('error', (e) => {
-      for (const p of state.pending.values()) p.reject(e);
-      if (worker === state) worker = undefined; // the next call starts a fresh one
-    });
-    thread.unref();
-    worker = state;
-  }
-  const w = worker;
-  const id = w.next++;
-  w.thread.ref(); // a job in flight keeps the process alive
-  return new Promise((resolvePromise, reject) => {
-    w.pending.set(id, { resolve: resolvePromise, reject });
-    w.thread.postMessage({ id, texts, config });
-  });
+  return useLiteWorkers() > 0;
 }
 
 export class UseLiteEncoder implements Encoder {
@@ -177,7 +124,7 @@ export class UseLiteEncoder implements Encoder {
   }
 
   async embed(texts: readonly string[], options: { executor?: 'sync' | 'async' } = {}): Promise<Float32Array[]> {
-    if (workerWanted && isMainThread && options.executor === undefined) {
+    if (workersWanted() && isMainThread && options.executor === undefined) {
       const onWorker = embedOnWorker(texts, { batch: this.batch, maxChars: this.maxChars });
       if (onWorker) return onWorker;
     }

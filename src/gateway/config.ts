@@ -174,8 +174,12 @@ export const GatewayConfigSchema = z.strictObject({
       upstreamBodyLimitBytes: z.number().int().positive().default(UPSTREAM_BODY_LIMIT),
       /** On SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are cut. */
       drainMs: z.number().int().min(0).default(30_000),
-      /** Run the `use-lite` encoder on a worker thread, so a new prompt's 12–60 ms do not hold the event loop. */
-      encoderWorker: z.boolean().default(true),
+      /**
+       * Run the `use-lite` encoder on worker threads, so a new prompt's 12–60 ms do not hold the event
+       * loop: `true` one thread, a number that many (each another core's worth of new prompts a second;
+       * started as load needs them), `false` none.
+       */
+      encoderWorker: z.union([z.boolean(), z.number().int().min(1).max(64)]).default(true),
       /** Serve HTTPS (certificate and key files; `caFile` + `requireClientCert`: mutual TLS). Default: plain HTTP (TLS at a load balancer). */
       tls: TlsConfigSchema.optional(),
       /**
