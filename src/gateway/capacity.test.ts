@@ -3,17 +3,17 @@
  * requests spill over to the route's next-best model; one named directly gets 429 with retry-after) and the gateway's `server.maxInFlight` (503
  * `overloaded`), end to end with the openai SDK against replay upstreams.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticRows } from '../../test/helpers/synthetic.js';
+import { fitKnnRoute } from '../../test/helpers/fitted-router.js';
 import { createRng } from '../core/random.js';
-import { buildMatrix, loadDataset } from '../data/load.js';
+import { loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
-import { createRouter } from '../routers/registry.js';
 import { parseGatewayConfig, type GatewayConfig } from './config.js';
 import { ModelUpstreams } from './deployments.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
@@ -127,11 +127,7 @@ describe('capacity (openai SDK → gateway → replay-upstream)', () => {
     fast = new ReplayUpstream(data);
     slow = new ReplayUpstream(data, { latencyMs: 400 });
     [fastURL, slowURL] = [await fast.listen(), await slow.listen()];
-    const router = createRouter('knn:encoder=hashing:dim=256');
-    await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
-    artifact = join(dir, 'knn.json');
-    writeFileSync(artifact, JSON.stringify(router.toArtifact()));
-    best = (await router.route([{ text: prompt }], { lambda: 0 }))[0]?.models[0] as string;
+    ({ artifact, choice: best } = await fitKnnRoute(meta, rows, dir, prompt));
   });
   afterAll(async () => {
     for (const g of gateways) await g.close().catch(() => undefined);

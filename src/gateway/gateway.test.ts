@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStream } from '../../test/helpers/streams.js';
 import { syntheticRows } from '../../test/helpers/synthetic.js';
+import { fitKnnRoute } from '../../test/helpers/fitted-router.js';
 import { buildMatrix, loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
 import { CostModel } from '../routers/cost-model.js';
@@ -65,11 +66,7 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
     hangURL = await hanging.listen();
     slow = new ReplayUpstream(data, { chunkDelayMs: 400 }); // headers at once, then a slow trickle
     slowURL = await slow.listen();
-    const router = createRouter('knn:encoder=hashing:dim=256');
-    await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
-    artifactFile = join(dir, 'knn.json');
-    writeFileSync(artifactFile, JSON.stringify(router.toArtifact()));
-    chosenAtHalf = (await router.route([{ text: prompt }], { lambda: 0.5 }))[0]?.models[0] as string;
+    ({ artifact: artifactFile, choice: chosenAtHalf } = await fitKnnRoute(meta, rows, dir, prompt, 0.5));
   });
   afterAll(async () => {
     for (const g of gateways) await g.close().catch(() => undefined);

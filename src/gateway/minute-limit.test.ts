@@ -3,7 +3,7 @@
  * replicas through leases of the store's counters — unit tests against a counter in memory, and two
  * gateway replicas on one redis-server (the test starts it) with the openai SDK.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -11,9 +11,9 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasRedis, startRedis, type Running } from '../../test/helpers/processes.js';
 import { syntheticRows } from '../../test/helpers/synthetic.js';
-import { buildMatrix, loadDataset } from '../data/load.js';
+import { fitKnnRoute } from '../../test/helpers/fitted-router.js';
+import { loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
-import { createRouter } from '../routers/registry.js';
 import { parseGatewayConfig } from './config.js';
 import { MinuteLimit, type SharedMinutes } from './minute-limit.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
@@ -121,12 +121,8 @@ describe.skipIf(!hasRedis)('a model requestsPerMinute shared by two replicas on 
     writeDataset(dir, meta, rows, rows.flatMap((r) => Object.keys(r.outcomes).map((model) => ({ id: r.id, model, response: `[${model}] ${r.id}` }))));
     upstream = new ReplayUpstream(await ReplayData.load(loadDataset(dir)));
     const upstreamURL = await upstream.listen();
-    const router = createRouter('knn:encoder=hashing:dim=256');
-    await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
-    const artifact = join(dir, 'knn.json');
-    writeFileSync(artifact, JSON.stringify(router.toArtifact()));
     const prompt = (rows.find((r) => r.split === 'test') as (typeof rows)[number]).prompt;
-    const best = (await router.route([{ text: prompt }], { lambda: 0 }))[0]?.models[0] as string;
+    const { artifact, choice: best } = await fitKnnRoute(meta, rows, dir, prompt);
     const models = Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: upstreamURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok, ...(m.id === best ? { requestsPerMinute: 20 } : {}) }]));
     const t = Date.parse('2026-11-22T10:00:05Z');
     const clients: OpenAI[] = [];

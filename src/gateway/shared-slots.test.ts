@@ -3,7 +3,7 @@
  * slots as Redis does), and two gateway replicas on one redis-server (the test starts it) driven by
  * the openai SDK, with a counting proxy in front of the slow model measuring its calls in flight.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRedis, startRedis, type Running } from '../../test/helpers/processes.js';
 import { syntheticRows } from '../../test/helpers/synthetic.js';
-import { buildMatrix, loadDataset } from '../data/load.js';
+import { fitKnnRoute } from '../../test/helpers/fitted-router.js';
+import { loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
-import { createRouter } from '../routers/registry.js';
 import { parseGatewayConfig } from './config.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
 import { ReplayUpstream } from './replay-upstream/server.js';
@@ -112,11 +112,7 @@ describe.skipIf(!hasRedis)('a model maxInFlight shared by two replicas on one Re
     });
     await new Promise<void>((r) => counting?.listen(0, '127.0.0.1', r));
     countingURL = `http://127.0.0.1:${(counting.address() as AddressInfo).port}/v1`;
-    const router = createRouter('knn:encoder=hashing:dim=256');
-    await router.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
-    artifact = join(dir, 'knn.json');
-    writeFileSync(artifact, JSON.stringify(router.toArtifact()));
-    best = (await router.route([{ text: prompt }], { lambda: 0 }))[0]?.models[0] as string;
+    ({ artifact, choice: best } = await fitKnnRoute(meta, rows, dir, prompt));
   });
   afterAll(async () => {
     for (const g of gateways) await g.close().catch(() => undefined);
