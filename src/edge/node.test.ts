@@ -90,6 +90,20 @@ describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
     // this node's model alone
     const alone = await client.chat.completions.create({ model: 'big-model', messages: [{ role: 'user', content: question.prompt }] });
     expect(alone.choices[0]?.message.content).toBe(answerOf(question.id, 'big-model'));
+    // what the nodes counted, as Prometheus scrapes it
+    const scrape = async (n: EdgeNode): Promise<string> => (await fetch(`${n.url}/metrics`)).text();
+    const metricsA = await scrape(a);
+    expect(metricsA).toContain('switchyard_edge_requests_total{asked="swarm",status="200"} 2');
+    expect(metricsA).toContain('switchyard_edge_requests_total{asked="own",status="200"} 1');
+    expect(metricsA).toContain('switchyard_edge_proposals_merged_sum 8'); // four proposals, twice
+    expect(metricsA).toContain('switchyard_edge_aggregate_total{how="scorer"} 2');
+    expect(metricsA).toMatch(/switchyard_edge_gossip_sent_total\{kind="query",outcome="delivered"\} [1-9]/);
+    expect(metricsA).toContain(`switchyard_edge_peers ${a.peers.length}`);
+    expect(a.peers.length).toBeGreaterThanOrEqual(2);
+    const metricsD = await scrape(d);
+    expect(metricsD).toMatch(/switchyard_edge_gossip_sent_total\{kind="proposal",outcome="failed"\} [1-9]/); // a was out of its reach
+    expect(metricsD).toMatch(/switchyard_edge_gossip_received_total\{kind="query",outcome="accepted"\} [1-9]/);
+    expect(metricsD).toContain('switchyard_edge_model_calls_total{outcome="ok"} 2');
     for (const n of [a, b, c, d]) await n.close();
   });
 
@@ -165,6 +179,9 @@ describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
     clock += 1000; // a second later: a full bucket again
     expect((await send(6)).status).toBe(202);
+    const metrics = await (await fetch(`${n.url}/metrics`)).text();
+    expect(metrics).toContain('switchyard_edge_gossip_received_total{kind="unknown",outcome="rate_limited"} 3');
+    expect(metrics).toContain('switchyard_edge_gossip_received_total{kind="proposal",outcome="accepted"} 4');
   });
 
   it('with a swarm secret: members gossip signed messages; unsigned, forged, changed or stale gossip is refused and teaches nothing; client keys guard the chat endpoint', async () => {

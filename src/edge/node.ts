@@ -29,6 +29,7 @@ import type { ResponseScorer } from '../routers/post-generation/response-scorer.
 import type { Decision, Router } from '../spec/router.js';
 import type { EdgeConfig } from './config.js';
 import { Membership } from './membership.js';
+import { EdgeMetrics, type GossipKind, type ReceivedOutcome } from './metrics.js';
 import { GossipMessageSchema, messageKey, type FeedbackMessage, type GossipMessage, type ProposalMessage, type QueryMessage } from './messages.js';
 import { SIGNATURE_HEADER, signBody, verifyBody } from './signing.js';
 
@@ -82,6 +83,8 @@ export class EdgeNode {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly background = new Set<Promise<void>>();
   private readonly fetchFn: typeof fetch;
+  /** Prometheus metrics (GET /metrics). */
+  readonly metrics: EdgeMetrics;
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly proposalDeps: ProposalDeps;
@@ -106,6 +109,7 @@ export class EdgeNode {
     this.log = deps.logger ?? pino({ level: 'info' });
     this.self = config.node.advertise ?? `${this.tls ? 'https' : 'http'}://${config.node.host}:${config.node.port}`;
     this.membership = new Membership(this.self, config.peers, rng, config.gossip.dropAfterFailures);
+    this.metrics = new EdgeMetrics(() => this.membership.peers.length);
     this.secret = swarmSecret(config, deps.env ?? process.env);
     const post = deps.post ?? undiciPost(5000);
     this.proposalDeps = { post: () => post, env: deps.env ?? process.env, cost: costOf, retry: { maxRetries: 1, rng, now: this.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) } };
@@ -194,6 +198,7 @@ export class EdgeNode {
     const answered = this.recent.get(id);
     if (!answered) return sendError(res, 404, 'request_not_found', `no answer of this node has request id ${id} (it remembers the last ${RECENT_LIMIT})`);
     const learns = await this.learn(answered.prompt, answered.model, score);
+    this.metrics.feedback.inc({ learned: String(learns) });
     if (this.config.routing?.shareFeedback) {
       // the swarm learns from it too: every node's learning router gets the score
       const message: FeedbackMessage = { kind: 'feedback', id: randomUUID(), origin: this.self, from: this.self, ttl: this.config.gossip.ttl, node: this.config.node.id, prompt: answered.prompt, model: answered.model, score };
@@ -227,13 +232,21 @@ export class EdgeNode {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = (req.url ?? '').split('?')[0];
     if (req.method === 'GET' && url === '/health') return sendJson(res, 200, { status: 'ok', node: this.config.node.id, model: this.config.model.id, peers: this.peers.length });
+    if (req.method === 'GET' && url === '/metrics') {
+      const text = await this.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
     if (req.method === 'GET' && url === '/edge/peers') return sendJson(res, 200, { node: this.config.node.id, url: this.self, peers: this.peers });
     if (req.method === 'GET' && url === '/v1/models') {
       return sendJson(res, 200, { object: 'list', data: [SWARM_MODEL, this.config.model.id].map((id) => ({ id, object: 'model', created: 0, owned_by: 'switchyard-edge' })) });
     }
     if (req.method !== 'POST' || (url !== '/edge/gossip' && url !== '/v1/chat/completions' && url !== '/v1/feedback')) return sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
     // one sender (a buggy or hostile node, or a client posing as one) cannot flood this node: refused before its body is read
+    const refused = (outcome: ReceivedOutcome): void => void this.metrics.gossipReceived.inc({ kind: 'unknown', outcome });
     if (url === '/edge/gossip' && !this.admitGossip(req.socket.remoteAddress ?? '')) {
+      refused('rate_limited');
       req.resume();
       return sendError(res, 429, 'rate_limited', `more than ${this.config.gossip.maxPerSecond} gossip messages a second from ${req.socket.remoteAddress ?? 'this address'}`, { 'retry-after': '1' });
     }
@@ -243,11 +256,15 @@ export class EdgeNode {
       if (this.secret) {
         const header = req.headers[SIGNATURE_HEADER];
         const verdict = verifyBody(this.secret, typeof header === 'string' ? header : undefined, text, this.now(), this.config.auth.maxSkewMs);
-        if (!verdict.ok) return sendError(res, 401, 'invalid_signature', `gossip refused: ${verdict.why}`);
+        if (!verdict.ok) {
+          refused('bad_signature');
+          return sendError(res, 401, 'invalid_signature', `gossip refused: ${verdict.why}`);
+        }
       }
       const message = parseJsonBody(res, text, GossipMessageSchema);
-      if (!message) return;
+      if (!message) return refused('invalid');
       const fresh = this.receive(message);
+      this.metrics.gossipReceived.inc({ kind: message.kind, outcome: fresh ? 'accepted' : 'duplicate' });
       return sendJson(res, 202, { accepted: fresh });
     }
     const keys = this.config.auth.keys;
@@ -268,6 +285,12 @@ export class EdgeNode {
   private async answer(body: ChatRequest, res: ServerResponse): Promise<void> {
     const id = randomUUID();
     const swarm = body.model === SWARM_MODEL;
+    const asked = swarm ? 'swarm' : 'own';
+    const timer = this.metrics.requestSeconds.startTimer({ asked });
+    res.once('finish', () => {
+      timer();
+      this.metrics.requests.inc({ asked, status: String(res.statusCode) });
+    });
     const { stream, stream_options: streamOptions, ...rest } = body;
     const request: Record<string, unknown> = { ...rest, model: this.config.model.id };
     const g = this.config.gossip;
@@ -305,6 +328,10 @@ export class EdgeNode {
     const proposals = [...open.proposals];
     if (proposals.length === 0) return sendError(res, 502, 'upstream_unavailable', swarm ? `no node proposed an answer within ${g.windowMs} ms (this node's model failed too)` : `${this.config.model.id} did not answer`, { 'x-request-id': id });
     const { answer, how } = await this.merge(prompt, request, proposals);
+    if (swarm) {
+      this.metrics.proposals.observe(proposals.length);
+      this.metrics.aggregate.inc({ how });
+    }
     const headers = {
       'x-request-id': id,
       'x-switchyard-model': answer.model,
@@ -340,7 +367,10 @@ export class EdgeNode {
   /** The local model's answer (non-streaming, one retry), or undefined. */
   private async propose(request: Record<string, unknown>): Promise<Proposal | undefined> {
     const t = this.config.timeouts;
+    const timer = this.metrics.modelSeconds.startTimer();
     const [p] = await propose([this.config.model.id], { [this.config.model.id]: this.config.model }, request as ChatRequest, { firstByteMs: t.firstByteMs, totalMs: t.totalMs }, this.proposalDeps);
+    timer();
+    this.metrics.modelCalls.inc({ outcome: p ? 'ok' : 'failed' });
     return p;
   }
 
@@ -404,17 +434,23 @@ export class EdgeNode {
   }
 
   private async send(peer: string, m: GossipMessage): Promise<boolean> {
+    const kind: GossipKind = m.kind;
     try {
       const body = JSON.stringify(m);
       const headers: Record<string, string> = { 'content-type': 'application/json', ...(this.secret ? { [SIGNATURE_HEADER]: signBody(this.secret, body, this.now()) } : {}) };
       const r = await this.fetchFn(new URL('/edge/gossip', peer), { method: 'POST', headers, body, signal: AbortSignal.timeout(this.config.timeouts.gossipMs) });
       await r.arrayBuffer();
-      if (r.status === 429) return false; // the peer is busy: not delivered, but it stays in the view
+      if (r.status === 429) {
+        this.metrics.gossipSent.inc({ kind, outcome: 'busy' });
+        return false; // the peer is busy: not delivered, but it stays in the view
+      }
       if (r.status >= 500 || r.status === 401) throw new Error(`status ${r.status}`); // 401: the peer is not of this swarm (another secret)
       this.membership.succeeded(peer);
+      this.metrics.gossipSent.inc({ kind, outcome: 'delivered' });
       return true;
     } catch {
       this.membership.failed(peer);
+      this.metrics.gossipSent.inc({ kind, outcome: 'failed' });
       return false;
     }
   }
