@@ -160,6 +160,13 @@ export const RouteConfigSchema = z.strictObject({
     .strictObject({ model: z.string().min(1).optional(), scorer: z.string().min(1).optional() })
     .refine((a) => (a.model === undefined) !== (a.scorer === undefined), 'give exactly one of "model" or "scorer"')
     .optional(),
+  /**
+   * When the router fails or takes longer than `routerTimeoutMs` (an embeddings service down or slow,
+   * a use-lite worker swamped), the request is not refused: this model answers (one of the route's;
+   * default: the one the router chose most often so far, else the route's first), its fallbacks after it.
+   */
+  fallbackModel: z.string().min(1).optional(),
+  routerTimeoutMs: z.number().int().positive().max(600_000).default(2000),
 });
 export type RouteConfig = z.infer<typeof RouteConfigSchema>;
 

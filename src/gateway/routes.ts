@@ -27,6 +27,26 @@ export interface LoadedRoute {
   readonly shadow: Router | undefined;
   /** A candidate router that routes a share of the requests (`routes.X.canary`), for real. */
   readonly canary: { readonly router: Router; readonly share: number } | undefined;
+  /** How long the router may take to decide; past it, or when it fails, `fallback` answers. */
+  readonly routerTimeoutMs: number;
+  /** The model that answers when the router fails (`routes.X.fallbackModel`; default: the most chosen so far, else the first). */
+  fallback(): string;
+  /** Counts a model the router chose (for the default fallback). */
+  chose(model: string): void;
+}
+
+/** A route's fallback when its router fails: the configured model, else the one chosen most often so far, else its first. */
+function fallbackChooser(models: readonly string[], configured: string | undefined): Pick<LoadedRoute, 'fallback' | 'chose'> {
+  const counts = new Map<string, number>();
+  let most: string | undefined;
+  return {
+    fallback: () => configured ?? most ?? (models[0] as string),
+    chose(model) {
+      const n = (counts.get(model) ?? 0) + 1;
+      counts.set(model, n);
+      if (most === undefined || n > (counts.get(most) ?? 0)) most = model;
+    },
+  };
 }
 
 /** A route's soft-routing aggregator from its config: a configured model, or a response scorer file. */
@@ -63,7 +83,8 @@ export async function loadRoute(name: string, rc: RouteConfig, config: GatewayCo
   const canaryRouter = rc.canary ? await routerFromArtifact(readArtifactFile(rc.canary.router)) : undefined;
   if (canaryRouter && !models.some((m) => canaryRouter.models.includes(m))) throw new SwitchyardError('invalid_argument', `routes.${name}.canary.router: ${rc.canary?.router} knows none of the route's models (${models.join(', ')})`);
   const canary = canaryRouter && rc.canary ? { router: canaryRouter, share: rc.canary.share } : undefined;
+  if (rc.fallbackModel !== undefined && !models.includes(rc.fallbackModel)) throw new SwitchyardError('invalid_argument', `routes.${name}.fallbackModel: "${rc.fallbackModel}" is not one of the route's models (${models.join(', ')})`);
   const learning = new LearningRoute(name, router, store, saved?.seq ?? 0);
   await learning.sync(); // feedback received after the snapshot (here or on another replica)
-  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models, shadow, canary };
+  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models, shadow, canary, routerTimeoutMs: rc.routerTimeoutMs, ...fallbackChooser(models, rc.fallbackModel) };
 }

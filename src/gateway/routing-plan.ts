@@ -4,7 +4,7 @@
  * runs its steps before the last (cascade.ts); soft routing gets its proposers' answers and either
  * the model that aggregates them or the answer a scorer picked (mixture.ts).
  */
-import type { CandidateEstimate } from '../spec/router.js';
+import type { CandidateEstimate, Decision, RoutePrefs, Router } from '../spec/router.js';
 import { runCascade } from './cascade.js';
 import type { ModelConfig } from './config.js';
 import type { ChatRequest } from './http.js';
@@ -36,15 +36,42 @@ export interface PlanDeps {
   readonly countStep: (route: string, model: string, outcome: string) => void;
   /** A uniform draw in [0, 1) (the seeded generator): does the canary route this request? */
   readonly draw: () => number;
+  /** A router failed or missed the route's routerTimeoutMs (counted and logged by the gateway). */
+  readonly onRouterError: (route: string, router: 'main' | 'canary' | 'shadow', e: unknown) => void;
+}
+
+/** The router's decision for one prompt; rejects when it fails or takes longer than `ms`. */
+async function decide(router: Router, prompt: string, prefs: RoutePrefs, ms: number): Promise<Decision | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no decision within routerTimeoutMs (${ms} ms)`)), ms)));
+  try {
+    return (await Promise.race([router.route([{ text: prompt }], prefs), late]))[0];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The plan when the router failed: the route's fallback model (if this request may go to it), then the others. */
+function fallbackPlan(route: LoadedRoute, allowed: readonly string[], e: unknown): Plan {
+  const wanted = route.fallback();
+  const model = allowed.includes(wanted) ? wanted : (allowed[0] as string);
+  const why = ((e as Error).message ?? String(e)).slice(0, 200);
+  return { order: [model, ...allowed.filter((m) => m !== model)], candidates: [], reason: `router failed (${why}): ${model} answers as the route's fallback`, proposals: [], picked: undefined, escalated: [] };
 }
 
 /** What the route's shadow router would choose among `allowed` (those it knows), with its own predictions for that model. */
-async function shadowChoice(route: LoadedRoute, prompt: string, lambda: number, allowed: readonly string[]): Promise<ShadowChoice | undefined> {
+async function shadowChoice(route: LoadedRoute, prompt: string, lambda: number, allowed: readonly string[], onError: PlanDeps['onRouterError']): Promise<ShadowChoice | undefined> {
   const shadow = route.shadow;
   if (!shadow) return undefined;
   const candidates = allowed.filter((m) => shadow.models.includes(m));
   if (candidates.length === 0) return undefined;
-  const [d] = await shadow.route([{ text: prompt }], { lambda, candidates });
+  let d: Decision | undefined;
+  try {
+    d = await decide(shadow, prompt, { lambda, candidates }, route.routerTimeoutMs);
+  } catch (e) {
+    onError(route.name, 'shadow', e); // a shadow never affects the live request
+    return undefined;
+  }
   const model = d?.models[0];
   if (model === undefined) return undefined;
   const own = d?.candidates?.find((c) => c.model === model);
@@ -60,14 +87,29 @@ export async function planRequest(route: LoadedRoute, body: ChatRequest, prompt:
   // the canary's share of requests goes to the canary router, among the models it knows
   const canary = route.canary && deps.draw() < route.canary.share ? route.canary.router : undefined;
   const known = canary ? allowed.filter((m) => canary.models.includes(m)) : allowed;
-  const router = canary && known.length > 0 ? canary : route.learning.router;
-  const [decision] = await router.route([{ text: prompt }], { lambda, candidates: router === canary ? known : allowed });
+  let router = canary && known.length > 0 ? canary : route.learning.router;
+  let decision: Decision | undefined;
+  try {
+    decision = await decide(router, prompt, { lambda, candidates: router === canary ? known : allowed }, route.routerTimeoutMs);
+  } catch (e) {
+    deps.onRouterError(route.name, router === canary ? 'canary' : 'main', e);
+    if (router !== canary) return fallbackPlan(route, allowed, e);
+    // the canary failed: the live router decides
+    router = route.learning.router;
+    try {
+      decision = await decide(router, prompt, { lambda, candidates: allowed }, route.routerTimeoutMs);
+    } catch (e2) {
+      deps.onRouterError(route.name, 'main', e2);
+      return fallbackPlan(route, allowed, e2);
+    }
+  }
   const chosen = decision?.models[0] as string;
+  route.chose(chosen);
   const candidates = decision?.candidates ?? [];
   const ranked = [...candidates].filter((c) => allowed.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
   const order = [chosen, ...ranked.filter((m) => m !== chosen), ...allowed.filter((m) => m !== chosen && !ranked.includes(m))];
   const reason = router === canary ? `canary: ${decision?.reason ?? ''}` : (decision?.reason ?? '');
-  const plan: Plan = { order, candidates, reason, proposals: [], picked: undefined, escalated: [], shadow: await shadowChoice(route, prompt, lambda, allowed), ...(router === canary ? { canary: true } : {}) };
+  const plan: Plan = { order, candidates, reason, proposals: [], picked: undefined, escalated: [], shadow: await shadowChoice(route, prompt, lambda, allowed, deps.onRouterError), ...(router === canary ? { canary: true } : {}) };
   if (decision?.kind === 'cascade') {
     // a cascade: cheap models first, each answer judged; the last model goes through the normal pipeline
     const c = await runCascade(decision, router, prompt, deps.models, body, deps.timeouts, deps.calls());

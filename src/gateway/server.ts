@@ -507,6 +507,18 @@ export class Gateway {
     };
   }
 
+  /** When each route's router failure was last logged: an outage is logged every 10 s per route, not per request (the metric counts them all). */
+  private readonly routerErrorLogged = new Map<string, number>();
+  private readonly onRouterError = (route: string, router: 'main' | 'canary' | 'shadow', e: unknown): void => {
+    this.metrics.routerErrors.of(route, router).value++;
+    const key = `${route}/${router}`;
+    const now = this.now();
+    if (now - (this.routerErrorLogged.get(key) ?? -Infinity) < 10_000) return;
+    this.routerErrorLogged.set(key, now);
+    const what = router === 'main' ? "its requests go to the route's fallback model" : router === 'canary' ? 'the live router decides instead' : 'no shadow choice is recorded';
+    this.log.warn({ route, router, err: (e as Error).message ?? String(e) }, `route ${route}: the ${router} router failed (${what})`);
+  };
+
   /** What planning a routed request needs: the models, timeouts and call dependencies of a cascade's or soft routing's calls. */
   private planDeps(client: CallSignal, models: ModelSet): PlanDeps {
     return {
@@ -514,6 +526,7 @@ export class Gateway {
       timeouts: this.config.timeouts,
       calls: () => ({ post: (id: string) => models.posts.get(id) ?? this.post, env: this.env, cost: costOf, upstreams: (id: string) => models.upstreams.get(id), retry: this.retry, cancel: client }),
       countStep: (r, m, outcome) => void this.metrics.cascadeSteps.of(r, m, outcome).value++,
+      onRouterError: this.onRouterError,
       draw: () => this.rng.next(),
     };
   }
