@@ -37,3 +37,5 @@ for (const kind of routerKinds()) {
 }
 // the routed cascade: a pre-generation router picks each step (its artifact nests the base router's)
 routerContract('cascade:base=linear', () => createRouter('cascade:base=linear;encoder=hashing:dim=256'), { data: withAnswers });
+// costNorm=auto: the normalisation chosen in fit must travel in the artifact (identical decisions after load)
+routerContract('linear:costNorm=auto', () => createRouter('linear:encoder=hashing:dim=256;costNorm=auto'));

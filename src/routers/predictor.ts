@@ -49,9 +49,11 @@ export interface PredictorOptions {
   /**
    * How predicted costs enter the decision: `absolute` (USD, scaled by the dearest model's mean cost)
    * or `relative` (each model's cost over the dearest candidate's cost for this prompt, so the
-   * quality-for-price trade-off does not depend on the prompt's length).
+   * quality-for-price trade-off does not depend on the prompt's length), or `auto`: whichever gives
+   * the higher train AIQ (out-of-fold) — absolute where long prompts cost markedly more (it then
+   * sends them cheaper), at the price of APGR, which counts calls, not dollars (docs/routers.md).
    */
-  readonly costNorm?: 'absolute' | 'relative';
+  readonly costNorm?: 'absolute' | 'relative' | 'auto';
   /** Drop paragraphs that recur across training prompts (shared system prompts, few-shot examples) before encoding. */
   readonly strip?: boolean;
 }
@@ -65,6 +67,8 @@ export abstract class PredictorRouter extends BaseRouter {
   protected encoderSpec: string;
   protected calibrate: boolean;
   protected costNorm: 'absolute' | 'relative';
+  /** `costNorm=auto`: the normalisation is chosen in fit by train AIQ (the artifact keeps the choice). */
+  private readonly costNormAuto: boolean;
   protected strip: boolean;
   protected boilerplate: BoilerplateState = { hashes: [] };
   private boilerplateSet = new Set<number>();
@@ -87,7 +91,8 @@ export abstract class PredictorRouter extends BaseRouter {
     super();
     this.encoderSpec = options.encoder ?? DEFAULT_ENCODER;
     this.calibrate = options.calibrate ?? true;
-    this.costNorm = options.costNorm ?? 'relative';
+    this.costNormAuto = options.costNorm === 'auto';
+    this.costNorm = options.costNorm === 'absolute' ? 'absolute' : 'relative'; // auto: decided in fit
     this.strip = options.strip ?? false;
   }
 
@@ -125,6 +130,7 @@ export abstract class PredictorRouter extends BaseRouter {
     for (let i = 0; i < n; i++) this.costModel.predict(tokens[i] as number, C, i * M);
     const Y = new Float64Array(n * M);
     for (let i = 0; i < n; i++) for (let m = 0; m < M; m++) Y[i * M + m] = train.score(i, m);
+    if (this.costNormAuto) this.costNorm = 'relative'; // hyperparameters are chosen under it; the normalisation after
     const trainAiq = (oof: Float64Array): number => {
       const q = this.calibrate ? applyCalibrators(oof, fitCalibrators(oof, Y, M).calibrators, M) : oof;
       const set = replaySet(train, q, C, this.costModel as CostModel, this.costNorm);
@@ -138,6 +144,15 @@ export abstract class PredictorRouter extends BaseRouter {
     this.fitCalibration(oof, Y, M);
     const calibrated = oof.map((v, k) => (Number.isNaN(v) ? v : this.calibrated(v, k % M)));
     this.oofCalibrated = calibrated;
+    if (this.costNormAuto) {
+      const aiqWith = (norm: 'absolute' | 'relative'): number => {
+        const s = replaySet(train, calibrated, C, this.costModel as CostModel, norm);
+        return s.rows === 0 ? 0 : curveAiq(s, replayCurve(s));
+      };
+      const [relative, absolute] = [aiqWith('relative'), aiqWith('absolute')];
+      this.costNorm = absolute > relative + 1e-9 ? 'absolute' : 'relative';
+      ctx.log?.(`${this.kind}: costNorm=auto chose ${this.costNorm} (train AIQ, out-of-fold: relative ${relative.toFixed(4)}, absolute ${absolute.toFixed(4)})`);
+    }
     const set = replaySet(train, calibrated, C, this.costModel, this.costNorm);
     const wCurve = set.rows > 0 ? replayCurve(set) : [];
     this.lambdaScale = fitLambdaScale(wCurve);

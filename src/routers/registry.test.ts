@@ -28,4 +28,16 @@ describe('router specs', () => {
   it('declares options for every registered router', () => {
     for (const kind of routerKinds()) expect(routerFactory(kind).options, kind).toBeTypeOf('object');
   });
+
+  it('costNorm=auto picks a normalisation by train AIQ and keeps the choice (not "auto") in the artifact', async () => {
+    const { syntheticDir } = await import('../../test/helpers/synthetic.js');
+    const { loadDataset } = await import('../data/load.js');
+    const logs: string[] = [];
+    const r = createRouter('linear:encoder=hashing:dim=256;costNorm=auto');
+    await r.fit(loadDataset(syntheticDir({ prompts: 120 })).view('train'), { seed: 0, log: (l) => logs.push(l) });
+    const chosen = r.toArtifact().config['costNorm'];
+    expect(['absolute', 'relative']).toContain(chosen);
+    expect(logs.join('\n')).toMatch(new RegExp(`costNorm=auto chose ${String(chosen)} \\(train AIQ, out-of-fold: relative [0-9.]+, absolute [0-9.]+\\)`));
+    expect(() => parseRouterSpec('linear:costNorm=sometimes')).toThrow(/costNorm/);
+  });
 });

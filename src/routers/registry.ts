@@ -83,14 +83,14 @@ const text = z.union([z.string(), z.number()]).transform(String);
 const flag = z.boolean({ error: 'expected true or false' });
 const oneOf = (values: readonly string[]) => z.enum(values as [string, ...string[]], { error: `expected ${values.join(', ')}` });
 /** Options every quality predictor takes. */
-const PREDICTOR_OPTIONS = { encoder: text, calibrate: flag, costNorm: oneOf(['absolute', 'relative']), strip: flag } as const;
+const PREDICTOR_OPTIONS = { encoder: text, calibrate: flag, costNorm: oneOf(['absolute', 'relative', 'auto']), strip: flag } as const;
 
-/** Options every predictor takes: encoder=SPEC (default use-lite, or SWITCHYARD_ENCODER), calibrate=false, costNorm=absolute, strip=true. */
+/** Options every predictor takes: encoder=SPEC (default use-lite, or SWITCHYARD_ENCODER), calibrate=false, costNorm=absolute|auto, strip=true. */
 export function predictorOptions(o: RouterOptions): PredictorOptions {
   const encoder = o['encoder'] !== undefined ? String(o['encoder']) : process.env['SWITCHYARD_ENCODER'];
   const costNorm = o['costNorm'];
-  if (costNorm !== undefined && costNorm !== 'absolute' && costNorm !== 'relative') {
-    throw new SwitchyardError('invalid_argument', `costNorm: expected "absolute" or "relative", got "${String(costNorm)}"`);
+  if (costNorm !== undefined && costNorm !== 'absolute' && costNorm !== 'relative' && costNorm !== 'auto') {
+    throw new SwitchyardError('invalid_argument', `costNorm: expected "absolute", "relative" or "auto", got "${String(costNorm)}"`);
   }
   return {
     ...(encoder ? { encoder } : {}),
