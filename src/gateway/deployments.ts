@@ -183,14 +183,14 @@ export class ModelUpstreams {
   /**
    * Waits until a call to the model ends (true: try again), or `ms` pass or `cancel` fires (false).
    * Used while every deployment is at its `maxInFlight` (`queueMs`). With shared slots, a call that
-   * ends at another replica is not heard of here: the store is asked again after SLOTS_RECHECK_MS.
+   * ends at another replica is not heard of here: every SLOTS_RECHECK_MS the call waiting longest is
+   * woken to ask the store again (one asker per model, however many wait).
    */
   waitForRoom(ms: number, cancel?: CallSignal): Promise<boolean> {
     if (ms <= 0 || cancel?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (woken: boolean): void => {
         clearTimeout(timer);
-        clearTimeout(recheck);
         cancel?.off('abort', gone);
         const k = this.waiting.indexOf(wake);
         if (k >= 0) this.waiting.splice(k, 1);
@@ -199,10 +199,22 @@ export class ModelUpstreams {
       const wake = (): void => done(true);
       const gone = (): void => done(false);
       const timer = setTimeout(gone, ms);
-      const recheck = this.slots && ms > SLOTS_RECHECK_MS ? setTimeout(wake, SLOTS_RECHECK_MS) : undefined;
       cancel?.once('abort', gone);
       this.waiting.push(wake);
+      if (this.slots) this.scheduleRecheck();
     });
+  }
+
+  /** Shared slots: while calls wait, one timer wakes the longest-waiting every SLOTS_RECHECK_MS (it asks the store; the rest keep waiting). */
+  private recheck: NodeJS.Timeout | undefined;
+  private scheduleRecheck(): void {
+    if (this.recheck) return;
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined;
+      this.waiting.shift()?.();
+      if (this.waiting.length > 0) this.scheduleRecheck();
+    }, SLOTS_RECHECK_MS);
+    this.recheck.unref();
   }
 
   /** Each minute limit the model has (requests, tokens): its deployments' counts this minute and limits, summed. */

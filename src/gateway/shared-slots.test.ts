@@ -21,6 +21,9 @@ import { ReplayData } from './replay-upstream/replay-data.js';
 import { ReplayUpstream } from './replay-upstream/server.js';
 import { Gateway } from './server.js';
 import { SharedSlots, type SlotStore } from './shared-slots.js';
+import { createRng } from '../core/random.js';
+import { ModelUpstreams } from './deployments.js';
+import { callModel } from './model-call.js';
 import { RedisStore } from './store/redis-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
@@ -55,6 +58,21 @@ describe('shared slots', () => {
     expect(await alive.take('m#0', 2)).toBe(false);
     alive.close();
     await store.close();
+  });
+
+  it('while calls wait under queueMs for slots the other replicas hold, one of them asks the store at a time, not each', async () => {
+    let asked = 0;
+    const full: SlotStore = { takeSlot: async () => (asked++, false), releaseSlot: async () => undefined, renewSlots: async () => undefined };
+    const slots = new SharedSlots(full, () => undefined);
+    const model = { baseURL: 'http://127.0.0.1:9/v1', inputPricePerMTok: 1, outputPricePerMTok: 1, maxInFlight: 1, queueMs: 500 };
+    const upstreams = new ModelUpstreams(model as never, { failureThreshold: 3, cooldownMs: 1000 }, Date.now, { id: 'm', slots, minutes: { reserve: async () => 0, onError: () => undefined } });
+    const deps = { post: (() => Promise.reject(new Error('never called'))) as never, env: {}, upstreams, retry: { maxRetries: 0, rng: createRng(0), now: Date.now, sleep: async () => undefined } };
+    const calls = await Promise.all(Array.from({ length: 10 }, () => callModel(model as never, 'm', {}, { firstByteMs: 100, totalMs: 100 }, deps)));
+    expect(calls.every((c) => c.kind === 'failed' && c.busy === true)).toBe(true); // 429 after queueMs: the slots never came free
+    // each call asks once when it starts; then ~one ask every 50 ms over the 500 ms, not ten (each waiting call on its own: ~100)
+    expect(asked).toBeGreaterThanOrEqual(10 + 5);
+    expect(asked).toBeLessThanOrEqual(10 + 15);
+    slots.close();
   });
 
   it('says null (count here alone) when the store does not answer, and reports why', async () => {
