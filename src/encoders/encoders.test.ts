@@ -134,6 +134,11 @@ describe('use-lite on a worker thread (the gateway\'s mode)', () => {
     expect(useLiteWorkerRunning()).toBe(false);
   });
 
+  it('by default (encoderWorker: true) allows a thread per core but one, from 1 to 4', async () => {
+    const { defaultWorkerThreads } = await import('./use-lite-pool.js');
+    expect([1, 2, 3, 4, 8, 64].map((cores) => defaultWorkerThreads(cores))).toEqual([1, 1, 2, 3, 4, 4]);
+  });
+
   it('spreads concurrent calls over a pool of threads, started as load needs them', async () => {
     const { runUseLiteInWorker, useLiteWorkers } = await import('./use-lite.js');
     const e = new UseLiteEncoder();

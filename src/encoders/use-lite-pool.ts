@@ -8,6 +8,7 @@
  * same as in process (the workers run the same encoder). Process-wide.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -30,9 +31,14 @@ let wanted = 0;
 const threads: Thread[] = [];
 let nextId = 1;
 
-/** How many worker threads may run the model: `true` one, `false` none (in process), or a number. */
+/** Worker threads `true` allows: one per core but one (the event loop's), at most 4, at least 1. */
+export function defaultWorkerThreads(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(4, cores - 1));
+}
+
+/** How many worker threads may run the model: `true` the default (`defaultWorkerThreads`), `false` none (in process), or a number. */
 export function runUseLiteInWorker(enabled: boolean | number): void {
-  wanted = enabled === true ? 1 : enabled === false ? 0 : Math.max(0, Math.floor(enabled));
+  wanted = enabled === true ? defaultWorkerThreads() : enabled === false ? 0 : Math.max(0, Math.floor(enabled));
   while (threads.length > wanted) void (threads.pop() as Thread).thread.terminate();
 }
 
