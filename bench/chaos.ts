@@ -6,12 +6,13 @@
  * SIGKILLed and started again. Prints the outcomes by kind and status, each replica's in-flight,
  * waiting and pending-write counts at the end (all should be 0), the shared maxInFlight slots still
  * held in Redis (0 once the killed replica's leases end), and any error-level log line.
- * Run: npm run build && node dist/bench/chaos.js [--data ../shared/data/routellm_gsm8k] [--seconds 50] [--persist]
+ * Run: npm run build && node dist/bench/chaos.js [--data ../shared/data/routellm_gsm8k] [--seconds 50] [--persist | --sentinel]
+ * (--sentinel: Redis behind a sentinel, with a replica; the master is SIGKILLed and comes back as a replica)
  * (needs redis-server and a router: switchyard train --data DIR --router linear:encoder=hashing --out out/gsm8k-linear.json)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,13 +20,15 @@ import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { freePort } from '../test/helpers/processes.js';
 
-const { values } = parseArgs({ options: { data: { type: 'string' }, seconds: { type: 'string' }, router: { type: 'string' }, persist: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { data: { type: 'string' }, seconds: { type: 'string' }, router: { type: 'string' }, persist: { type: 'boolean' }, sentinel: { type: 'boolean' } } });
 const DATA = resolve(values.data ?? '../shared/data/routellm_gsm8k');
 const SECONDS = Number(values.seconds ?? 50);
 const ROUTER = resolve(values.router ?? 'out/gsm8k-linear.json');
 const CLI = resolve('dist/src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'sy-chaos-'));
 const [RP, UP, G1, G2] = [await freePort(), await freePort(), await freePort(), await freePort()];
+// --sentinel: Redis is a master (RP), a replica (RP2) and a sentinel (SP); the master is SIGKILLed instead of stopped, and comes back as a replica
+const [RP2, SP] = [await freePort(), await freePort()];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const sha = (k: string): string => createHash('sha256').update(k).digest('hex');
 
@@ -40,6 +43,12 @@ const start = (name: string, cmd: string, args: string[], env: Record<string, st
 const kill = (name: string, signal: NodeJS.Signals): void => void procs.get(name)?.p.kill(signal);
 // --persist: Redis keeps its data across its restart (append-only file), so no record should go missing
 const startRedis = (): void => start('redis', 'redis-server', ['--port', String(RP), '--save', '', '--appendonly', values.persist ? 'yes' : 'no', '--dir', dir]);
+const startHa = (): void => {
+  start('redis-replica', 'redis-server', ['--port', String(RP2), '--save', '', '--dir', join(dir, 'replica'), '--replicaof', '127.0.0.1', String(RP)]);
+  writeFileSync(join(dir, 'sentinel.conf'), `port ${SP}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor main 127.0.0.1 ${RP} 1\nsentinel down-after-milliseconds main 1000\nsentinel failover-timeout main 5000\nsentinel known-replica main 127.0.0.1 ${RP2}\n`);
+  start('sentinel', 'redis-server', [join(dir, 'sentinel.conf'), '--sentinel']);
+};
+mkdirSync(join(dir, 'replica'));
 
 const matrix = readFileSync(join(DATA, 'matrix.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { split: string; prompt: string; outcomes: Record<string, unknown> });
 const prompts = matrix.filter((r) => r.split === 'test').map((r) => r.prompt);
@@ -48,7 +57,7 @@ writeFileSync(
   join(dir, 'sy.yaml'),
   `server: { port: "\${PORT}", drainMs: 2000 }
 timeouts: { connectMs: 1000, firstByteMs: 3000, totalMs: 10000 }
-store: { backend: redis, url: "redis://127.0.0.1:${RP}", syncMs: 200, outbox: "${dir}/outbox-\${PORT}.jsonl" }
+store: { backend: redis, url: "redis://127.0.0.1:${RP}", syncMs: 200, outbox: "${dir}/outbox-\${PORT}.jsonl"${values.sentinel ? `, sentinel: { name: main, hosts: ["127.0.0.1:${SP}"] }` : ''} }
 models:
   ${JSON.stringify(best)}: { baseURL: "http://127.0.0.1:${UP}/v1", inputPricePerMTok: 10, outputPricePerMTok: 30, requestsPerMinute: 3000, fallbacks: [${JSON.stringify(cheap)}] }
   ${JSON.stringify(cheap)}: { baseURL: "http://127.0.0.1:${UP}/v1", inputPricePerMTok: 0.6, outputPricePerMTok: 0.6, maxInFlight: 8, queueMs: 200 }
@@ -62,6 +71,10 @@ auth:
 const gateway = (name: string, port: number): void => start(name, process.execPath, [CLI, 'serve', '--config', join(dir, 'sy.yaml')], { PORT: String(port) });
 
 startRedis();
+if (values.sentinel) {
+  await sleep(300);
+  startHa();
+}
 start('upstream', process.execPath, [CLI, 'replay-upstream', '--data', DATA, '--port', String(UP), '--latency-ms', '3', '--fault-rate', '0.1', '--faults', '503,reset,cut,429']);
 await sleep(1500);
 gateway('g1', G1);
@@ -127,11 +140,19 @@ const load = Promise.all(
 const t0 = Date.now();
 const at = (s: number): Promise<void> => sleep(Math.max(0, t0 + (s / 50) * SECONDS * 1000 - Date.now()));
 await at(10);
-process.stderr.write('redis stopped\n');
-kill('redis', 'SIGTERM');
-await at(20);
-process.stderr.write(`redis started again (${values.persist ? 'with its data' : 'empty: no persistence'})\n`);
-startRedis();
+if (values.sentinel) {
+  process.stderr.write('redis master SIGKILLed (the sentinel promotes its replica)\n');
+  kill('redis', 'SIGKILL');
+  await at(20);
+  process.stderr.write('the old master started again (the sentinel makes it a replica of the new one)\n');
+  startRedis();
+} else {
+  process.stderr.write('redis stopped\n');
+  kill('redis', 'SIGTERM');
+  await at(20);
+  process.stderr.write(`redis started again (${values.persist ? 'with its data' : 'empty: no persistence'})\n`);
+  startRedis();
+}
 await at(28);
 process.stderr.write('g1 reloads (SIGHUP)\n');
 kill('g1', 'SIGHUP');
@@ -159,7 +180,7 @@ for (const port of [G1, G2]) {
   }
 }
 // the cheap model's maxInFlight is shared through slots in Redis: none should be held once calls end (a killed replica's end with their lease)
-const redis = new Redis(`redis://127.0.0.1:${RP}`);
+const redis = values.sentinel ? new Redis({ sentinels: [{ host: '127.0.0.1', port: SP }], name: 'main' }) : new Redis(`redis://127.0.0.1:${RP}`);
 const slotsHeld = async (): Promise<number> => {
   let n = 0;
   for (const key of await redis.keys('switchyard:slots:*')) n += await redis.zcount(key, Date.now(), '+inf');
