@@ -104,7 +104,7 @@ export async function planRequest(route: LoadedRoute, body: ChatRequest, prompt:
     }
   }
   const chosen = decision?.models[0] as string;
-  route.chose(chosen);
+  if (chosen !== undefined) route.chose(chosen);
   const candidates = decision?.candidates ?? [];
   const ranked = [...candidates].filter((c) => allowed.includes(c.model)).sort((a, b) => (b.utility ?? 0) - (a.utility ?? 0)).map((c) => c.model);
   const order = [chosen, ...ranked.filter((m) => m !== chosen), ...allowed.filter((m) => m !== chosen && !ranked.includes(m))];
