@@ -49,8 +49,8 @@ export interface PredictorOptions {
   /**
    * How predicted costs enter the decision: `absolute` (USD, scaled by the dearest model's mean cost)
    * or `relative` (each model's cost over the dearest candidate's cost for this prompt, so the
-   * quality-for-price trade-off does not depend on the prompt's length), or `auto`: whichever gives
-   * the higher train AIQ (out-of-fold) — absolute where long prompts cost markedly more (it then
+   * quality-for-price trade-off does not depend on the prompt's length), or `auto`: `absolute` when it
+   * gives a clearly higher train AIQ (out-of-fold; AUTO_COST_NORM_MARGIN) — absolute where long prompts cost markedly more (it then
    * sends them cheaper), at the price of APGR, which counts calls, not dollars (docs/routers.md).
    */
   readonly costNorm?: 'absolute' | 'relative' | 'auto';
@@ -150,7 +150,8 @@ export abstract class PredictorRouter extends BaseRouter {
         return s.rows === 0 ? 0 : curveAiq(s, replayCurve(s));
       };
       const [relative, absolute] = [aiqWith('relative'), aiqWith('absolute')];
-      this.costNorm = absolute > relative + 1e-9 ? 'absolute' : 'relative';
+      // relative unless absolute is clearly better: a difference of a few 1e-4 is the noise of train AIQ
+      this.costNorm = absolute > relative + AUTO_COST_NORM_MARGIN ? 'absolute' : 'relative';
       ctx.log?.(`${this.kind}: costNorm=auto chose ${this.costNorm} (train AIQ, out-of-fold: relative ${relative.toFixed(4)}, absolute ${absolute.toFixed(4)})`);
     }
     const set = replaySet(train, calibrated, C, this.costModel, this.costNorm);
@@ -315,6 +316,9 @@ export function relativeCosts(c: Float64Array, M: number): Float64Array {
   }
   return out;
 }
+
+/** `costNorm=auto` takes `absolute` only when its train AIQ beats `relative`'s by more than this. */
+export const AUTO_COST_NORM_MARGIN = 0.002;
 
 export function replaySet(train: TrainingData, oof: Float64Array, C: Float64Array, cost: CostModel, costNorm: 'absolute' | 'relative' = 'absolute'): ReplaySet {
   const M = train.models.length;
