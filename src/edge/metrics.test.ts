@@ -17,6 +17,7 @@ describe('edge monitoring rules', () => {
     m.gossipSent.inc({ kind: 'query', outcome: 'delivered' });
     m.gossipReceived.inc({ kind: 'proposal', outcome: 'accepted' });
     m.feedback.inc({ learned: 'true' });
+    m.routerErrors.inc();
     const text = await m.registry.metrics();
     const families = new Map<string, Set<string>>();
     for (const [, name] of text.matchAll(/^# TYPE (\S+) \S+$/gm)) families.set(name as string, new Set(['instance', 'le']));

@@ -25,6 +25,7 @@ export class EdgeMetrics {
   readonly modelSeconds = new Histogram({ name: 'switchyard_edge_model_call_duration_seconds', help: "Duration of calls to this node's own model", buckets: SECONDS, registers: [this.registry] });
   readonly gossipSent = new Counter({ name: 'switchyard_edge_gossip_sent_total', help: 'Gossip messages this node sent, by kind and outcome (delivered, busy: the peer answered 429, failed)', labelNames: ['kind', 'outcome'], registers: [this.registry] });
   readonly gossipReceived = new Counter({ name: 'switchyard_edge_gossip_received_total', help: 'Gossip messages this node received, by kind and outcome (accepted, duplicate, rate_limited, bad_signature, invalid)', labelNames: ['kind', 'outcome'], registers: [this.registry] });
+  readonly routerErrors = new Counter({ name: 'switchyard_edge_router_errors_total', help: "Swarm requests the node's router failed to route (answered unrouted: every node may propose)", registers: [this.registry] });
   readonly feedback = new Counter({ name: 'switchyard_edge_feedback_total', help: 'Feedback on answers of this node, by whether a router learned from it', labelNames: ['learned'], registers: [this.registry] });
 
   constructor(peers: () => number) {

@@ -346,5 +346,13 @@ describe('edge swarm (distributed mixture-of-agents over gossip)', () => {
     const alone = await new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'unused', maxRetries: 0 }).chat.completions.create({ model: 'swarm', messages: [{ role: 'user', content: question.prompt }] }).withResponse();
     expect(alone.response.headers.get('x-switchyard-proposers')).toBe('s');
     expect(alone.data.choices[0]?.message.content).toBe(answerOf(question.id, 'small-1'));
+    // a router that fails (its embeddings service down): the request is answered unrouted, every node may propose
+    const broken = { ...router, route: async () => Promise.reject(new Error('embeddings endpoint answered 503')) } as typeof router;
+    const t = await start('t', 'small-2', [p.url], { ...routing, gossip: { fanout: 2, ttl: 3, windowMs: 1500, maxProposals: 2 } }, { router: broken });
+    const unrouted = await new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'unused', maxRetries: 0 }).chat.completions.create({ model: 'swarm', messages: [{ role: 'user', content: question.prompt }] }).withResponse();
+    expect(unrouted.response.status).toBe(200);
+    expect(unrouted.response.headers.get('x-switchyard-wanted')).toBeNull();
+    expect(unrouted.response.headers.get('x-switchyard-proposers')?.split(',').sort()).toEqual(['p', 't']);
+    expect(await (await fetch(`${t.url}/metrics`)).text()).toContain('switchyard_edge_router_errors_total 1');
   });
 });

@@ -356,12 +356,22 @@ export class EdgeNode {
     return { answer: proposals[0] as Proposal, how: 'first' };
   }
 
-  /** The `routing.k` models with the best utility for this prompt by the swarm's router (undefined: no routing). */
+  /**
+   * The `routing.k` models with the best utility for this prompt by the swarm's router (undefined: no
+   * routing). A router that fails (its encoder's service down) leaves the request unrouted — every
+   * node may propose — rather than failing it.
+   */
   private async wanted(prompt: string): Promise<string[] | undefined> {
     const routing = this.config.routing;
     if (!this.router || !routing) return undefined;
-    const [d] = await this.router.route([{ text: prompt }], { lambda: routing.lambda, ...(routing.models ? { candidates: routing.models } : {}) });
-    return d ? topModels(d, routing.k, routing.models) : undefined;
+    try {
+      const [d] = await this.router.route([{ text: prompt }], { lambda: routing.lambda, ...(routing.models ? { candidates: routing.models } : {}) });
+      return d ? topModels(d, routing.k, routing.models) : undefined;
+    } catch (e) {
+      this.metrics.routerErrors.inc();
+      this.log.warn({ err: (e as Error).message }, 'edge: the swarm router failed; this request is not routed (every node may propose)');
+      return undefined;
+    }
   }
 
   /** The local model's answer (non-streaming, one retry), or undefined. */
