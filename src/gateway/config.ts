@@ -236,6 +236,11 @@ export const GatewayConfigSchema = z.strictObject({
           passwordEnv: z.string().min(1).optional(),
         })
         .optional(),
+      /**
+       * Redis Cluster: some of its nodes (host:port; the others are found from them). `url` then
+       * gives only the password, user and TLS. Not with `sentinel`.
+       */
+      cluster: z.strictObject({ nodes: z.array(z.string().regex(/^\[?[^\s]+\]?:\d{1,5}$/, 'expected host:port')).min(1) }).optional(),
       /** How often a replica applies feedback that other replicas received (shared stores only). */
       syncMs: z.number().int().positive().default(1000),
       /**
@@ -273,6 +278,7 @@ export const GatewayConfigSchema = z.strictObject({
        */
       encryption: z.strictObject({ keyEnv: z.string().min(1), previousKeyEnvs: z.array(z.string().min(1)).default([]) }).optional(),
     })
+    .refine((s) => !(s.sentinel && s.cluster), { message: 'give sentinel or cluster, not both (a cluster fails over by itself)', path: ['cluster'] })
     .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, timeoutMs: 2000, retentionDays: 30, keepPrompts: false, commitMs: 25, whenDown: 'serve', outbox: 'switchyard-outbox.jsonl' }),
   auth: z
     .strictObject({

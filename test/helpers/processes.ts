@@ -1,7 +1,9 @@
 /** Real processes for end-to-end tests: the built CLI's servers and a throwaway redis-server. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 export const CLI = resolve('dist/src/cli/main.js');
 
@@ -64,4 +66,25 @@ export async function startRedis(port?: number): Promise<Running> {
   port ??= await freePort();
   const r = await startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
   return { ...r, ready: `redis://127.0.0.1:${port}` };
+}
+
+/**
+ * A Redis Cluster of three masters (no replicas) on `ports`, in a fresh folder; resolves when the
+ * cluster says its state is ok (every slot served). Needs redis-cli (Debian's redis-tools, which
+ * redis-server depends on).
+ */
+export async function startRedisCluster(ports: readonly number[]): Promise<Running[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-redis-cluster-'));
+  const nodes: Running[] = [];
+  for (const port of ports) {
+    nodes.push(await startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir, '--save', '', '--appendonly', 'no'], /Ready to accept connections/));
+  }
+  const made = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`redis-cli --cluster create failed: ${made.stdout}${made.stderr}`);
+  for (let k = 0; k < 100; k++) {
+    const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
+    if (info.includes('cluster_state:ok')) return nodes;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the Redis cluster did not reach cluster_state:ok in 10 s');
 }

@@ -19,7 +19,14 @@ export function redactedUrl(url: string): string {
 /** Where the config's store is, for messages: no password. */
 export function describeStore(config: GatewayConfig['store']): string {
   if (config.backend === 'sqlite') return `sqlite at ${config.path}`;
-  return config.sentinel ? `redis master "${config.sentinel.name}" through the sentinels at ${config.sentinel.hosts.join(', ')}` : `redis at ${redactedUrl(config.url)}`;
+  if (config.sentinel) return `redis master "${config.sentinel.name}" through the sentinels at ${config.sentinel.hosts.join(', ')}`;
+  return config.cluster ? `redis cluster at ${config.cluster.nodes.join(', ')}` : `redis at ${redactedUrl(config.url)}`;
+}
+
+/** `host:port` (or `[v6]:port`) → its parts. */
+function hostPort(h: string): { host: string; port: number } {
+  const colon = h.lastIndexOf(':');
+  return { host: h.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(h.slice(colon + 1)) };
 }
 
 export async function openStore(config: GatewayConfig['store'], env: Readonly<Record<string, string | undefined>> = process.env): Promise<GatewayStore> {
@@ -29,18 +36,20 @@ export async function openStore(config: GatewayConfig['store'], env: Readonly<Re
   if (s) {
     const password = s.passwordEnv === undefined ? undefined : env[s.passwordEnv];
     if (s.passwordEnv !== undefined && !password) throw invalidArgument(`store.sentinel.passwordEnv: ${s.passwordEnv} is not set`);
-    const hosts = s.hosts.map((h) => {
-      const colon = h.lastIndexOf(':');
-      return { host: h.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(h.slice(colon + 1)) };
-    });
+    const hosts = s.hosts.map(hostPort);
     sentinel = { name: s.name, hosts, password };
   }
-  const store = new RedisStore({ url: config.url, keyPrefix: config.keyPrefix, commandTimeoutMs: config.timeoutMs, ...(sentinel ? { sentinel } : {}) });
+  const cluster = config.cluster ? { nodes: config.cluster.nodes.map(hostPort) } : undefined;
+  const store = new RedisStore({ url: config.url, keyPrefix: config.keyPrefix, commandTimeoutMs: config.timeoutMs, ...(sentinel ? { sentinel } : {}), ...(cluster ? { cluster } : {}) });
   try {
     await store.ready();
   } catch (e) {
     await store.close();
-    const where = s ? `store.sentinel: cannot reach the master "${s.name}" through the sentinels at ${s.hosts.join(', ')}` : `store.url: cannot reach Redis at ${redactedUrl(config.url)}`;
+    const where = s
+      ? `store.sentinel: cannot reach the master "${s.name}" through the sentinels at ${s.hosts.join(', ')}`
+      : config.cluster
+        ? `store.cluster: cannot reach the cluster at ${config.cluster.nodes.join(', ')}`
+        : `store.url: cannot reach Redis at ${redactedUrl(config.url)}`;
     throw invalidArgument(`${where}: ${(e as Error).message.replaceAll(config.url, redactedUrl(config.url))}`);
   }
   return store;

@@ -13,10 +13,12 @@
  *   learned:<id>            marks a request whose feedback a router learned from (expires after 30 days)
  *   rate:<key>:<window>     requests of an API key in a one-minute window (expires)
  *   slots:<model>#<d>       sorted set holder → lease expiry: a deployment's maxInFlight shared by replicas (expires)
+ * On a Redis Cluster (`cluster`), the keys a script touches together carry a hash tag — events:{<route>},
+ * events-seq:{<route>}, {feedback}, {feedback}-seen:… — so they share a slot; elsewhere they keep these names.
  *   api-keys                hash name → admin-made API key (JSON: its sha256 and limits)
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { SPEND_KEEP_MS, type DecisionQuery, type DecisionRecord, type ExpiringKind, type FeedbackEvent, type FeedbackRecord, type GatewayStore, type RateCounter, type RouterSnapshot, type SequencedEvent, type StoredKey } from './store.js';
 
 
@@ -95,6 +97,12 @@ interface ScriptedRedis extends Redis {
 export interface RedisStoreOptions {
   readonly url: string;
   readonly keyPrefix?: string;
+  /**
+   * Redis Cluster: some of its nodes (the rest are found from them); `url` then gives only
+   * credentials and TLS. Keys that one script touches together share a hash tag, and reads and
+   * deletes of many keys go key by key, so the keys spread over the cluster's slots.
+   */
+  readonly cluster?: { readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }> };
   /** Redis Sentinel: the master group's name and the sentinels' addresses; `url` then gives only credentials, database and TLS. */
   readonly sentinel?: { readonly name: string; readonly hosts: ReadonlyArray<{ readonly host: string; readonly port: number }>; readonly password?: string | undefined };
   /**
@@ -105,9 +113,17 @@ export interface RedisStoreOptions {
   readonly commandTimeoutMs?: number;
 }
 
+/** A Redis URL's credentials and TLS, for the cluster's node connections (a cluster takes no URL). */
+function urlOptions(url: string): { username?: string; password?: string; tls?: object } {
+  const u = new URL(url);
+  return { ...(u.username ? { username: decodeURIComponent(u.username) } : {}), ...(u.password ? { password: decodeURIComponent(u.password) } : {}), ...(u.protocol === 'rediss:' ? { tls: {} } : {}) };
+}
+
 export class RedisStore implements GatewayStore {
   readonly shared = true;
   private readonly redis: ScriptedRedis;
+  /** With Redis Cluster: the cluster (scans go to each of its masters). */
+  private readonly cluster: Cluster | undefined;
   private readonly p: string;
 
   constructor(options: RedisStoreOptions) {
@@ -115,7 +131,14 @@ export class RedisStore implements GatewayStore {
     const s = options.sentinel;
     // with sentinels, ioredis asks them for the master (and again on a failover, which it also hears of at once: failoverDetector)
     const sentinel = s ? { sentinels: s.hosts.map((h) => ({ host: h.host, port: h.port })), name: s.name, failoverDetector: true, ...(s.password !== undefined ? { sentinelPassword: s.password } : {}) } : {};
-    const redis = new Redis(options.url, { enableAutoPipelining: true, maxRetriesPerRequest: 3, lazyConnect: false, commandTimeout: options.commandTimeoutMs ?? 2000, ...sentinel });
+    const common = { maxRetriesPerRequest: 3, commandTimeout: options.commandTimeoutMs ?? 2000 };
+    this.cluster = options.cluster
+      ? new Cluster(
+          options.cluster.nodes.map((n) => ({ host: n.host, port: n.port })),
+          { enableAutoPipelining: true, redisOptions: { ...common, ...urlOptions(options.url) } },
+        )
+      : undefined;
+    const redis = this.cluster ?? new Redis(options.url, { enableAutoPipelining: true, lazyConnect: false, ...common, ...sentinel });
     redis.defineCommand('appendEvent', { numberOfKeys: 2, lua: APPEND_EVENT });
     redis.defineCommand('saveState', { numberOfKeys: 1, lua: SAVE_STATE });
     redis.defineCommand('updateKey', { numberOfKeys: 1, lua: UPDATE_KEY });
@@ -125,7 +148,20 @@ export class RedisStore implements GatewayStore {
     redis.defineCommand('renewSlots', { numberOfKeys: 1, lua: RENEW_SLOTS });
     // connection errors surface on the commands that need the connection; ioredis reconnects by itself
     redis.on('error', () => undefined);
-    this.redis = redis as ScriptedRedis;
+    this.redis = redis as unknown as ScriptedRedis;
+  }
+
+  /** `name` as a hash tag on a cluster, so the keys a script touches together share a slot (as is elsewhere, so keys stay where earlier versions put them). */
+  private tag(name: string): string {
+    return this.cluster ? `{${name}}` : name;
+  }
+
+  private eventsKey(route: string): string {
+    return `${this.p}events:${this.tag(route)}`;
+  }
+
+  private feedbackKey(): string {
+    return `${this.p}${this.tag('feedback')}`;
   }
 
   /** Resolves once connected (fails with the connection error), so a misconfigured URL stops startup. */
@@ -151,13 +187,15 @@ export class RedisStore implements GatewayStore {
     const key = q.route ? `${this.p}decisions:route:${q.route}` : `${this.p}decisions`;
     const ids = await this.redis.zrevrangebyscore(key, '+inf', q.since ?? '-inf', 'LIMIT', 0, q.limit ?? 100);
     if (ids.length === 0) return [];
-    const raws = await this.redis.mget(ids.map((id) => `${this.p}decision:${id}`));
+    const keys = ids.map((id) => `${this.p}decision:${id}`);
+    // on a cluster the records lie in many slots: read one by one (pipelined)
+    const raws = this.cluster ? await Promise.all(keys.map((k) => this.redis.get(k))) : await this.redis.mget(keys);
     return raws.flatMap((raw) => (raw === null ? [] : [JSON.parse(raw) as DecisionRecord]));
   }
 
   async recordFeedback(requestId: string, score: number, time: number): Promise<void> {
     // the same score for the same request at the same time is one feedback (a record written again after a crash)
-    await this.redis.addFeedback(`${this.p}feedback`, `${this.p}feedback-seen:${requestId}:${time}:${score}`, JSON.stringify({ requestId, score, time }), String(SPEND_KEEP_MS));
+    await this.redis.addFeedback(this.feedbackKey(), `${this.feedbackKey()}-seen:${requestId}:${time}:${score}`, JSON.stringify({ requestId, score, time }), String(SPEND_KEEP_MS));
   }
 
   async forget(before: number, spendBefore: number): Promise<number> {
@@ -168,26 +206,29 @@ export class RedisStore implements GatewayStore {
       const ids = await r.zrangebyscore(`${this.p}decisions`, '-inf', `(${before}`, 'LIMIT', 0, 1000);
       if (ids.length === 0) break;
       deleted += ids.length;
-      await Promise.all([r.del(...ids.map((id) => `${this.p}decision:${id}`)), r.zrem(`${this.p}decisions`, ...ids)]);
+      const records = ids.map((id) => `${this.p}decision:${id}`);
+      await Promise.all([...(this.cluster ? records.map((k) => r.del(k)) : [r.del(...records)]), r.zrem(`${this.p}decisions`, ...ids)]);
     }
     await this.trimEach(`${this.p}decisions:route:*`, before);
     await this.trimEach(`${this.p}spend:*`, spendBefore); // also trimmed as spend is added; an idle key expires
-    while (Number(await r.trimFeedback(`${this.p}feedback`, String(before), '10000')) === 10000);
+    while (Number(await r.trimFeedback(this.feedbackKey(), String(before), '10000')) === 10000);
     return deleted;
   }
 
-  /** Removes the members scored before `before` from every sorted set matching `pattern`. */
+  /** Removes the members scored before `before` from every sorted set matching `pattern` (on a cluster: on each master). */
   private async trimEach(pattern: string, before: number): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 100);
-      cursor = next;
-      await Promise.all(keys.map((k) => this.redis.zremrangebyscore(k, '-inf', `(${before}`)));
-    } while (cursor !== '0');
+    for (const node of this.cluster ? this.cluster.nodes('master') : [this.redis as unknown as Redis]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 100);
+        cursor = next;
+        await Promise.all(keys.map((k) => this.redis.zremrangebyscore(k, '-inf', `(${before}`)));
+      } while (cursor !== '0');
+    }
   }
 
   async listFeedback(since = 0): Promise<FeedbackRecord[]> {
-    const raws = await this.redis.lrange(`${this.p}feedback`, 0, -1);
+    const raws = await this.redis.lrange(this.feedbackKey(), 0, -1);
     return raws
       .map((raw) => JSON.parse(raw) as FeedbackRecord)
       .filter((f) => f.time >= since)
@@ -227,11 +268,11 @@ export class RedisStore implements GatewayStore {
   }
 
   async appendFeedbackEvent(route: string, event: FeedbackEvent): Promise<number> {
-    return Number(await this.redis.appendEvent(`${this.p}events-seq:${route}`, `${this.p}events:${route}`, JSON.stringify(event)));
+    return Number(await this.redis.appendEvent(`${this.p}events-seq:${this.tag(route)}`, this.eventsKey(route), JSON.stringify(event)));
   }
 
   async feedbackEventsAfter(route: string, after: number, limit: number): Promise<SequencedEvent[]> {
-    const members = await this.redis.zrangebyscore(`${this.p}events:${route}`, `(${after}`, '+inf', 'LIMIT', 0, limit);
+    const members = await this.redis.zrangebyscore(this.eventsKey(route), `(${after}`, '+inf', 'LIMIT', 0, limit);
     return members.map((m) => {
       const bar = m.indexOf('|');
       return { seq: Number(m.slice(0, bar)), event: JSON.parse(m.slice(bar + 1)) as FeedbackEvent };
@@ -239,7 +280,7 @@ export class RedisStore implements GatewayStore {
   }
 
   async trimFeedbackEvents(route: string, upTo: number): Promise<void> {
-    await this.redis.zremrangebyscore(`${this.p}events:${route}`, '-inf', upTo);
+    await this.redis.zremrangebyscore(this.eventsKey(route), '-inf', upTo);
   }
 
   async saveRouterState(route: string, snapshot: RouterSnapshot): Promise<void> {

@@ -1,6 +1,6 @@
 /** One contract for every GatewayStore: SQLite (embedded) and Redis (a redis-server the test starts). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasRedis, startRedis, type Running } from '../../../test/helpers/processes.js';
+import { freePort, hasRedis, startRedis, startRedisCluster, type Running } from '../../../test/helpers/processes.js';
 import { randomBytes } from 'node:crypto';
 import { EncryptedStore } from './encrypted-store.js';
 import { createCipher } from './encryption.js';
@@ -189,6 +189,20 @@ describe.skipIf(!hasRedis)('redis', () => {
   storeContract('redis', async () => {
     redis = await startRedis();
     const store = new RedisStore({ url: redis.ready, keyPrefix: 'contract:' });
+    await store.ready();
+    return store;
+  });
+});
+
+describe.skipIf(!hasRedis)('redis cluster', () => {
+  const nodes: Running[] = [];
+  afterAll(async () => {
+    for (const n of nodes) await n.stop();
+  });
+  storeContract('redis cluster', async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    nodes.push(...(await startRedisCluster(ports)));
+    const store = new RedisStore({ url: 'redis://127.0.0.1', keyPrefix: 'contract:', cluster: { nodes: ports.map((port) => ({ host: '127.0.0.1', port })) } });
     await store.ready();
     return store;
   });
