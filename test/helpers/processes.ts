@@ -52,6 +52,8 @@ export function startCli(args: readonly string[]): Promise<Running> {
 }
 
 export const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
+/** redis-cli builds the Redis Cluster tests run on (Debian's redis-tools, installed with redis-server). */
+export const hasRedisCluster = hasRedis && spawnSync('redis-cli', ['--version']).status === 0;
 
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -9,16 +9,16 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, hasRedis, startRedisCluster, type Running } from '../../../test/helpers/processes.js';
+import { freePort, hasRedisCluster, startRedisCluster, type Running } from '../../../test/helpers/processes.js';
 import { syntheticRows } from '../../../test/helpers/synthetic.js';
 import { writeDataset } from '../../data/write.js';
 import { parseGatewayConfig } from '../config.js';
 import { Gateway } from '../server.js';
 import { describeStore } from './open-store.js';
 
-if (!hasRedis) console.warn('SKIP: redis-server is not installed (apt-get install -y redis-server), so the gateway on a Redis Cluster cannot be tested');
+if (!hasRedisCluster) console.warn('SKIP: redis-server or redis-cli is not installed (apt-get install -y redis-server redis-tools), so the gateway on a Redis Cluster cannot be tested');
 
-describe.skipIf(!hasRedis)('the gateway on a Redis Cluster (openai SDK → two replicas → three masters)', () => {
+describe.skipIf(!hasRedisCluster)('the gateway on a Redis Cluster (openai SDK → two replicas → three masters)', () => {
   const nodes: Running[] = [];
   const gateways: Gateway[] = [];
   afterAll(async () => {

@@ -1,6 +1,6 @@
 /** One contract for every GatewayStore: SQLite (embedded) and Redis (a redis-server the test starts). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, hasRedis, startRedis, startRedisCluster, type Running } from '../../../test/helpers/processes.js';
+import { freePort, hasRedis, hasRedisCluster, startRedis, startRedisCluster, type Running } from '../../../test/helpers/processes.js';
 import { randomBytes } from 'node:crypto';
 import { EncryptedStore } from './encrypted-store.js';
 import { createCipher } from './encryption.js';
@@ -9,6 +9,7 @@ import { SqliteStore } from './sqlite-store.js';
 import type { DecisionRecord, GatewayStore } from './store.js';
 
 if (!hasRedis) console.warn('SKIP: redis-server is not installed (apt-get install -y redis-server), so the Redis store contract cannot run');
+if (hasRedis && !hasRedisCluster) console.warn('SKIP: redis-cli is not installed (apt-get install -y redis-tools), so the store contract on a Redis Cluster cannot run');
 
 const decision = (id: string, time: number, route = 'auto', prompt: string | null = null): DecisionRecord => ({
   requestId: id, time, route, keyId: 'k', lambda: 0.3, chosen: 'a', answered: 'b', reason: 'why', candidates: [{ model: 'a', quality: 0.9, cost: 1e-3 }], costUsd: 2e-3, latencyMs: 12.5, status: 200, prompt,
@@ -194,7 +195,7 @@ describe.skipIf(!hasRedis)('redis', () => {
   });
 });
 
-describe.skipIf(!hasRedis)('redis cluster', () => {
+describe.skipIf(!hasRedisCluster)('redis cluster', () => {
   const nodes: Running[] = [];
   afterAll(async () => {
     for (const n of nodes) await n.stop();
