@@ -171,6 +171,8 @@ export class Gateway {
       },
       onPending: (n) => this.metrics.storePending.set(n),
       ...(config.store.outbox === false ? {} : { outbox: resolve(config.store.outbox) }),
+      // Redis: a command left waiting (a cluster master away) fails a little after store.timeoutMs, which a single Redis applies itself
+      ...(store.shared ? { deadlineMs: config.store.timeoutMs + 500 } : {}),
       ...(cipher ? { cipher } : {}),
     });
     this.nextRequestId = requestIds(this.now);

@@ -43,6 +43,33 @@ const decision = (requestId: string): DecisionRecord => ({
 });
 const hooks = (outbox: string, errors: string[] = []) => ({ onError: (op: string) => void errors.push(op), onPending: () => undefined, outbox, retryMs: 50 });
 
+describe('a store whose calls hang (ioredis Cluster while a master is away)', () => {
+  it('counts a call unsettled past deadlineMs as failed: the request goes on, the write waits in memory and is written once the store answers', async () => {
+    const inner = new SqliteStore(':memory:');
+    const hang = { on: true };
+    const store = new Proxy(inner, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => (hang.on && prop !== 'close' ? new Promise(() => undefined) : (value as (...a: unknown[]) => unknown).apply(target, args));
+      },
+    });
+    const errors: string[] = [];
+    const resilient = new ResilientStore(store, { onError: (op) => void errors.push(op), onPending: () => undefined, retryMs: 50, deadlineMs: 100 });
+    const t = performance.now();
+    await resilient.recordDecision(decision('hung-1')); // answered after the deadline, not never
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(errors).toEqual(['recordDecision']);
+    expect(resilient.pendingWrites).toBe(1);
+    await expect(resilient.getDecision('hung-1')).rejects.toThrow(/store/); // a read while down fails at once
+    hang.on = false; // the store answers again: the retry writes what waited
+    for (let k = 0; k < 50 && resilient.pendingWrites > 0; k++) await new Promise((r) => setTimeout(r, 20));
+    expect(resilient.pendingWrites).toBe(0);
+    expect((await resilient.getDecision('hung-1'))?.requestId).toBe('hung-1');
+    await resilient.close();
+  });
+});
+
 describe('outbox', () => {
   it('keeps the writes a store refuses at close and writes them, in order, at the next start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-outbox-'));

@@ -135,7 +135,8 @@ export class RedisStore implements GatewayStore {
     this.cluster = options.cluster
       ? new Cluster(
           options.cluster.nodes.map((n) => ({ host: n.host, port: n.port })),
-          { enableAutoPipelining: true, redisOptions: { ...common, ...urlOptions(options.url) } },
+          // no auto-pipelining on a cluster: ioredis groups such pipelines by slot and its scripts' NOSCRIPT retry fails in them after a master restarts (ioredis #2109, #536)
+          { enableAutoPipelining: false, redisOptions: { ...common, ...urlOptions(options.url) } },
         )
       : undefined;
     const redis = this.cluster ?? new Redis(options.url, { enableAutoPipelining: true, lazyConnect: false, ...common, ...sentinel });

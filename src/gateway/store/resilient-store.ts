@@ -35,6 +35,13 @@ export interface ResilienceHooks {
   readonly outbox?: string;
   /** Seals the outbox's lines (store.encryption). */
   readonly cipher?: Cipher;
+  /**
+   * An operation of the store not settled within this many ms counts as failed (and is retried, as
+   * writes are, by replaying it: every write is idempotent). A backstop for clients that can leave a
+   * command waiting for good — ioredis's Cluster does while a master is away — which would otherwise
+   * hold the write queue, and every later record, forever. None: no deadline (SQLite answers at once).
+   */
+  readonly deadlineMs?: number;
 }
 
 export class ResilientStore implements GatewayStore {
@@ -104,7 +111,7 @@ export class ResilientStore implements GatewayStore {
   private async keep(fact: Fact): Promise<void> {
     if (this.pending.length === 0 && !this.down) {
       try {
-        await applyFact(this.inner, fact);
+        await this.within(applyFact(this.inner, fact));
         return;
       } catch (e) {
         this.failed(fact.op, e);
@@ -120,6 +127,15 @@ export class ResilientStore implements GatewayStore {
     this.schedule();
   }
 
+  /** `p`, or a rejection once `hooks.deadlineMs` pass without it settling. */
+  private within<T>(p: Promise<T>): Promise<T> {
+    const ms = this.hooks.deadlineMs;
+    if (ms === undefined) return p;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the store did not answer within ${ms} ms`)), ms)));
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  }
+
   private failed(operation: string, e: unknown): void {
     this.hooks.onError(operation, e);
     this.down = true;
@@ -132,7 +148,7 @@ export class ResilientStore implements GatewayStore {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.pending.length > 0) return void this.flush();
-      this.inner.ready().then(
+      this.within(this.inner.ready()).then(
         () => void (this.down = false),
         (e: unknown) => this.failed('ready', e),
       );
@@ -147,7 +163,7 @@ export class ResilientStore implements GatewayStore {
         while (this.pending.length > 0) {
           const head = this.pending[0] as Fact;
           try {
-            await applyFact(this.inner, head);
+            await this.within(applyFact(this.inner, head));
           } catch (e) {
             this.failed(head.op, e);
             return;
@@ -169,7 +185,7 @@ export class ResilientStore implements GatewayStore {
     if (this.down) throw new StoreUnavailableError(operation, new Error('it failed recently; retried in the background'));
     try {
       if (this.pending.length > 0) await this.flush(); // read what was written
-      return await read();
+      return await this.within(read());
     } catch (e) {
       this.failed(operation, e);
       throw new StoreUnavailableError(operation, e);
@@ -267,7 +283,7 @@ export class ResilientStore implements GatewayStore {
     return this.ask('listKeys', () => this.inner.listKeys());
   }
   ready(): Promise<void> {
-    return this.inner.ready();
+    return this.within(this.inner.ready());
   }
 
   /**
