@@ -92,7 +92,6 @@ gateway('g2', G2);
 await sleep(5000);
 
 const lost = new Set<string>();
-let t0 = Date.now();
 const outcomes = new Map<string, number>();
 const count = (k: string): void => void outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
 const ids: string[] = [];
@@ -149,7 +148,7 @@ const load = Promise.all(
     }
   }),
 );
-t0 = Date.now();
+const t0 = Date.now();
 const at = (s: number): Promise<void> => sleep(Math.max(0, t0 + (s / 50) * SECONDS * 1000 - Date.now()));
 await at(10);
 if (values.cluster) {

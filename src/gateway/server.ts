@@ -245,7 +245,6 @@ export class Gateway {
 
   /** With a shared store, models' `maxInFlight` slots (one set per process, kept across reloads). */
   private slots: SharedSlots | undefined;
-  private slotErrorLogged = 0;
 
   /**
    * With a shared store, models' minute limits (leases of the store's counters; minute-limit.ts) and
@@ -254,8 +253,7 @@ export class Gateway {
   private sharedLimits(): SharedLimits | undefined {
     if (!this.store.shared) return undefined;
     this.slots ??= new SharedSlots(this.store, (e) => {
-      if (this.now() - this.slotErrorLogged < 60_000) return; // an outage is logged once a minute, not once a call
-      this.slotErrorLogged = this.now();
+      if (!this.warnNow('slots', 60_000)) return;
       this.log.warn({ err: (e as Error).message }, "a model's shared maxInFlight could not be counted in the store: this replica counts its own calls against the whole limit until the store answers");
     });
     return {
@@ -509,14 +507,19 @@ export class Gateway {
     };
   }
 
-  /** When each route's router failure was last logged: an outage is logged every 10 s per route, not per request (the metric counts them all). */
-  private readonly routerErrorLogged = new Map<string, number>();
+  /** When each kind of repeated warning was last logged. */
+  private readonly lastWarned = new Map<string, number>();
+  /** True at most once every `ms` per `key`: an outage is logged now and then, not once a request (metrics count every one). */
+  private warnNow(key: string, ms: number): boolean {
+    const now = this.now();
+    if (now - (this.lastWarned.get(key) ?? -Infinity) < ms) return false;
+    this.lastWarned.set(key, now);
+    return true;
+  }
+
   private readonly onRouterError = (route: string, router: 'main' | 'canary' | 'shadow', e: unknown): void => {
     this.metrics.routerErrors.of(route, router).value++;
-    const key = `${route}/${router}`;
-    const now = this.now();
-    if (now - (this.routerErrorLogged.get(key) ?? -Infinity) < 10_000) return;
-    this.routerErrorLogged.set(key, now);
+    if (!this.warnNow(`router:${route}/${router}`, 10_000)) return;
     const what = router === 'main' ? "its requests go to the route's fallback model" : router === 'canary' ? 'the live router decides instead' : 'no shadow choice is recorded';
     this.log.warn({ route, router, err: (e as Error).message ?? String(e) }, `route ${route}: the ${router} router failed (${what})`);
   };
