@@ -71,13 +71,14 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
     // a deployment whose circuit lets the call through, one not tried yet first (waiting up to queueMs while every one is full)
     let at = upstreams ? upstreams.pick(retry.rng, tried, tokens) : 0;
     let slot: string | undefined; // the deployment's shared maxInFlight slot (replicas on a shared store)
-    if (upstreams && (at === undefined ? model.queueMs : upstreams.sharesSlots(at))) ({ at, slot } = await takeDeployment(upstreams, model, retry.rng, tried, tokens, at, deps.cancel));
+    let busy = false; // waited in line for room (queueMs) or a shared slot, and none came free
+    if (upstreams && (at === undefined ? model.queueMs : upstreams.sharesSlots(at))) ({ at, slot, busy = false } = await takeDeployment(upstreams, model, retry.rng, tried, tokens, at, deps.cancel));
     if (deps.cancel?.aborted) {
       if (at !== undefined) upstreams?.unclaim(at, slot);
       return { kind: 'cancelled' };
     }
     if (at === undefined) {
-      if (attempt === 0 && upstreams?.full(tokens)) {
+      if (attempt === 0 && upstreams && (busy || upstreams.full(tokens))) {
         const retryAfter = upstreams.rateLimited(tokens) ? String(upstreams.retryAfterS) : '1';
         return { kind: 'failed', status: 429, outcome: { kind: 'response', status: 429, headers: { 'retry-after': retryAfter } }, busy: true };
       }
@@ -129,14 +130,18 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
  * replicas and a slot must be claimed in the store first. A deployment whose slots the other
  * replicas hold counts as full for a moment, so the next pick goes elsewhere or waits in line.
  */
-async function takeDeployment(upstreams: ModelUpstreams, model: ModelConfig, rng: Rng, tried: ReadonlySet<number>, tokens: number, picked: number | undefined, cancel: CallSignal | undefined): Promise<{ at: number | undefined; slot?: string }> {
+async function takeDeployment(upstreams: ModelUpstreams, model: ModelConfig, rng: Rng, tried: ReadonlySet<number>, tokens: number, picked: number | undefined, cancel: CallSignal | undefined): Promise<{ at: number | undefined; slot?: string; busy?: boolean }> {
   const until = performance.now() + (model.queueMs ?? 0);
   let at = picked;
+  let heldElsewhere = false;
   for (;;) {
     if (at === undefined && model.queueMs) at = await pickWaiting(upstreams, rng, tried, tokens, until - performance.now(), cancel);
-    if (at === undefined || !upstreams.sharesSlots(at) || cancel?.aborted) return { at };
+    // busy: no room came in time, whether the last look found the deployments full here or their slots held elsewhere (a mark that may have lapsed since)
+    if (at === undefined) return { at, busy: heldElsewhere || upstreams.full(tokens) };
+    if (!upstreams.sharesSlots(at) || cancel?.aborted) return { at };
     const slot = await upstreams.claim(at);
     if (slot !== false) return slot === null ? { at } : { at, slot }; // null: the store did not answer; counted here alone
+    heldElsewhere = true;
     at = upstreams.pick(rng, tried, tokens); // held elsewhere: another deployment, or wait
   }
 }
@@ -148,9 +153,10 @@ async function takeDeployment(upstreams: ModelUpstreams, model: ModelConfig, rng
  */
 async function pickWaiting(upstreams: ModelUpstreams, rng: Rng, tried: ReadonlySet<number>, tokens: number, waitMs: number, cancel: CallSignal | undefined): Promise<number | undefined> {
   const until = performance.now() + waitMs;
-  while (upstreams.full(tokens) && !upstreams.rateLimited(tokens) && (await upstreams.waitForRoom(until - performance.now(), cancel))) {
+  for (;;) {
+    // picks first: a deployment marked held elsewhere may have come free (its mark lapsed) without a call ending here
     const at = upstreams.pick(rng, tried, tokens);
     if (at !== undefined) return at;
+    if (!upstreams.full(tokens) || upstreams.rateLimited(tokens) || !(await upstreams.waitForRoom(until - performance.now(), cancel))) return undefined;
   }
-  return undefined;
 }
