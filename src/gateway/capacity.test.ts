@@ -11,6 +11,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticRows } from '../../test/helpers/synthetic.js';
 import { fitKnnRoute } from '../../test/helpers/fitted-router.js';
+import { waitFor } from '../../test/helpers/wait.js';
 import { createRng } from '../core/random.js';
 import { loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
@@ -148,8 +149,9 @@ describe('capacity (openai SDK → gateway → replay-upstream)', () => {
 
   it("spills a full model's requests over to the next-best model, and takes them back once it has room", async () => {
     const { url, client } = await start();
+    const arrived = slow.received;
     const first = ask(client);
-    await new Promise((r) => setTimeout(r, 100)); // the first call holds the slow model's one slot
+    await waitFor(() => slow.received > arrived, "the first call to hold the slow model's one slot");
     const metrics = await (await fetch(url.replace(/\/v1$/, '/metrics'))).text();
     expect(metrics).toContain(`switchyard_model_in_flight{model="${best}"} 1`);
     const others = await Promise.all([ask(client), ask(client)]);
@@ -159,8 +161,9 @@ describe('capacity (openai SDK → gateway → replay-upstream)', () => {
     }
     expect((await first).response.headers.get('x-switchyard-model')).toBe(best);
     // named directly while full: 429 with retry-after (the SDKs retry it)
+    const holding = slow.received;
     const held = ask(client);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => slow.received > holding, 'a call to hold the slot');
     const direct = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: best, messages: [{ role: 'user', content: prompt }] }) });
     expect(direct.status).toBe(429);
     expect(direct.headers.get('retry-after')).toBe('1');
@@ -178,26 +181,28 @@ describe('capacity (openai SDK → gateway → replay-upstream)', () => {
     const url = await g.listen();
     const client = new OpenAI({ baseURL: url, apiKey: 'sk-test', maxRetries: 0 });
     const scrape = async (): Promise<string> => (await fetch(url.replace(/\/v1$/, '/metrics'))).text();
+    const arrived = slow.received;
     const first = ask(client);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => slow.received > arrived, 'the first call to hold the slot');
     const second = ask(client); // routed: waits for the slow model's one slot rather than spilling over
     const third = ask(client, best); // named directly: waits too, instead of a 429
-    await new Promise((r) => setTimeout(r, 100));
-    expect(await scrape()).toContain(`switchyard_model_waiting{model="${best}"} 2`);
+    await waitFor(async () => (await scrape()).includes(`switchyard_model_waiting{model="${best}"} 2`), 'two calls waiting in line');
+    expect(slow.received).toBe(arrived + 1); // neither went to the model meanwhile
     for (const r of await Promise.all([first, second, third])) {
       expect(r.response.headers.get('x-switchyard-model')).toBe(best);
       expect(r.response.headers.get('x-switchyard-fallback-from')).toBeNull();
     }
     // a client that goes away while waiting leaves the line
+    const holding = slow.received;
     const held = ask(client);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => slow.received > holding, 'a call to hold the slot');
     const abort = new AbortController();
     const leaving = client.chat.completions.create({ model: best, messages: [{ role: 'user', content: prompt }] }, { signal: abort.signal }).catch(() => 'gone');
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(async () => (await scrape()).includes(`switchyard_model_waiting{model="${best}"} 1`), 'a call waiting in line');
     abort.abort();
     expect(await leaving).toBe('gone');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await scrape()).toContain(`switchyard_model_waiting{model="${best}"} 0`);
+    await waitFor(async () => (await scrape()).includes(`switchyard_model_waiting{model="${best}"} 0`), 'the line to be empty', 2000);
+    expect(slow.received).toBe(holding + 1); // the call that left never reached the model
     await held;
     expect(await scrape()).toContain(`switchyard_model_in_flight{model="${best}"} 0`);
   });
@@ -235,8 +240,9 @@ describe('capacity (openai SDK → gateway → replay-upstream)', () => {
 
   it('sheds requests beyond server.maxInFlight with 503 overloaded, while probes still answer', async () => {
     const { url, client } = await start({ maxInFlight: 1 });
+    const arrived = slow.received;
     const first = ask(client, best);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => slow.received > arrived, 'the first call to reach the model');
     await expect(ask(client)).rejects.toMatchObject({ status: 503, code: 'overloaded' });
     expect((await fetch(url.replace(/\/v1$/, '/health'))).status).toBe(200);
     await first;
@@ -276,9 +282,13 @@ describe('capacity (openai SDK → gateway → replay-upstream)', () => {
       );
       expect(outcomes.ok).toBeGreaterThan(10);
       expect(outcomes.failed).toBeGreaterThan(5);
-      await new Promise((r) => setTimeout(r, 300)); // cancelled calls settle
-      const metrics = await (await fetch(url.replace(/\/v1$/, '/metrics'))).text();
-      const inFlight = [...metrics.matchAll(/^switchyard_model_in_flight\{model="([^"]+)"\} (\S+)$/gm)].map((m) => [m[1], Number(m[2])]);
+      const counts = async (): Promise<Array<[string | undefined, number]>> => {
+        const metrics = await (await fetch(url.replace(/\/v1$/, '/metrics'))).text();
+        return [...metrics.matchAll(/^switchyard_model_in_flight\{model="([^"]+)"\} (\S+)$/gm)].map((m) => [m[1], Number(m[2])]);
+      };
+      // cancelled calls settle within moments; a leak never does (checked after the wait either way)
+      await waitFor(async () => (await counts()).every(([, n]) => n === 0), 'no call in flight', 3000).catch(() => undefined);
+      const inFlight = await counts();
       expect(inFlight.length).toBe(meta.models.length);
       expect(inFlight.filter(([, n]) => n !== 0)).toEqual([]);
     } finally {

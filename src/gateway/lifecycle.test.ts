@@ -13,6 +13,7 @@ import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRedis, startRedis } from '../../test/helpers/processes.js';
 import { syntheticRows } from '../../test/helpers/synthetic.js';
+import { waitFor } from '../../test/helpers/wait.js';
 import { loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
 import { parseGatewayConfig } from './config.js';
@@ -86,8 +87,9 @@ describe('gateway lifecycle: drain on shutdown, health probes, clients that go a
 
   it('drains on shutdown: a request in flight is answered and recorded, new connections are refused', async () => {
     const { gateway, client, file } = await open('slow');
+    const before = slow.received;
     const inFlight = ask(client);
-    await sleep(100); // the upstream has it
+    await waitFor(() => slow.received > before, 'the upstream to have the request');
     const t0 = performance.now();
     const closing = gateway.close();
     await expect(ask(client)).rejects.toThrow(/connection/i); // no longer accepting
@@ -103,8 +105,9 @@ describe('gateway lifecycle: drain on shutdown, health probes, clients that go a
   it('closes the connection of a request answered while draining', async () => {
     const { gateway, url } = await open('slow');
     const conn = new Client(new URL(url).origin);
+    const before = slow.received;
     const call = conn.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: prompt }] }) });
-    await sleep(100);
+    await waitFor(() => slow.received > before, 'the upstream to have the request');
     const closing = gateway.close();
     const answered = await call;
     expect(answered.statusCode).toBe(200);
@@ -116,11 +119,12 @@ describe('gateway lifecycle: drain on shutdown, health probes, clients that go a
 
   it('cuts what is still running when the drain runs out: recorded as 503, its upstream call cancelled', async () => {
     const { gateway, client, file } = await open('hanging', 200);
+    const before = hanging.received;
     const inFlight = ask(client).then(
       () => 'answered',
       (e: unknown) => (e as Error).constructor.name,
     );
-    await sleep(100);
+    await waitFor(() => hanging.received > before, 'the upstream to have the request');
     const t0 = performance.now();
     await gateway.close();
     expect(performance.now() - t0).toBeLessThan(2500); // the 10 s upstream was not waited for
@@ -133,8 +137,9 @@ describe('gateway lifecycle: drain on shutdown, health probes, clients that go a
   it('cancels the upstream call of a JSON request whose client went away: 499, no fallback, no retry', async () => {
     const { client, file } = await open('hanging');
     const abort = new AbortController();
+    const before = hanging.received;
     const asked = ask(client, abort.signal).catch((e: unknown) => e);
-    await sleep(150);
+    await waitFor(() => hanging.received > before, 'the upstream to have the request');
     abort.abort();
     expect(await asked).toBeInstanceOf(Error);
     let recorded: DecisionRecord[] = [];

@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticRows } from '../../test/helpers/synthetic.js';
+import { waitFor } from '../../test/helpers/wait.js';
 import { loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
 import { parseGatewayConfig } from './config.js';
@@ -69,13 +70,16 @@ describe('reloading models without a restart', () => {
     expect((await client.models.list()).data.map((m) => m.id)).toEqual([a, b]);
 
     // repriced while a request on it is in flight (the slow upstream takes 400 ms), then removed
+    const slow = servers[1] as ReplayUpstream;
+    let arrived = slow.received;
     const inFlight = ask(b);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => slow.received > arrived, 'the slow upstream to have the request');
     expect((await gateway.reload(config({ [a]: { at: 'fast' }, [b]: { at: 'slow', price: 20 } }))).models.changed).toEqual([b]);
     expect(Number((await inFlight).response.headers.get('x-switchyard-cost-usd'))).toBeCloseTo(costAt10, 12); // the prices it started with
     expect(Number((await ask(b)).response.headers.get('x-switchyard-cost-usd'))).toBeCloseTo(2 * costAt10, 12);
+    arrived = slow.received;
     const removing = ask(b);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => slow.received > arrived, 'the slow upstream to have the request');
     expect((await gateway.reload(config({ [a]: { at: 'fast' } }))).models.removed).toEqual([b]);
     expect((await removing).data.model).toBe(b); // started before the reload: answered
     await expect(ask(b)).rejects.toMatchObject({ status: 404, code: 'model_not_found' });

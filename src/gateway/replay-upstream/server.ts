@@ -42,6 +42,8 @@ export class ReplayUpstream {
   private server: Server | undefined;
   private readonly rng: Rng;
   private seq = 0;
+  /** Chat and messages requests received so far (counted on arrival, before any latency or fault). */
+  received = 0;
 
   constructor(
     readonly data: ReplayData,
@@ -97,6 +99,7 @@ export class ReplayUpstream {
       sendJson(res, 200, { object: 'list', data: this.data.models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'replay' })) });
       return;
     }
+    if (req.method === 'POST' && (url === '/v1/messages' || url === '/v1/chat/completions')) this.received++;
     if (req.method === 'POST' && url === '/v1/messages') return this.anthropic(req, res);
     if (req.method !== 'POST' || url !== '/v1/chat/completions') {
       sendError(res, 404, 'not_found', `no route for ${req.method} ${url}`);
