@@ -7,6 +7,7 @@
  * every request carries a prompt no server has seen (test, then train prompts; needs a large dataset,
  * e.g. --data ../shared/data/routerbench --requests 150).
  * Run: npm run build && node dist/bench/gateway-bench.js [--requests N] [--rounds R] [--router knn:encoder=hashing] [--data DIR] [--fresh]
+ * GATEWAY_WORKERS=N runs the gateway as N worker processes (server.workers) on one SQLite file.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -47,7 +47,10 @@ export async function startTrio(data: string, routerSpec: string, ports: { upstr
   await router.fit(matrix.view('train'), { seed: 0 });
   writeFileSync(join(dir, 'router.json'), JSON.stringify(router.toArtifact()));
   const models = matrix.models.map((m) => `  ${JSON.stringify(m.id)}: { baseURL: "http://127.0.0.1:${ports.upstream}/v1", inputPricePerMTok: ${m.inputPricePerMTok}, outputPricePerMTok: ${m.outputPricePerMTok} }`).join('\n');
-  writeFileSync(join(dir, 'sy.yaml'), `server: { port: ${ports.gateway} }\nstore: { path: ":memory:" }\nmodels:\n${models}\nroutes:\n  auto: { router: router.json, lambda: 1 }\n`);
+  // GATEWAY_WORKERS=N: N gateway processes (server.workers) on one SQLite file; GATEWAY_STORE=file: one process on a file too
+  const workers = Number(process.env['GATEWAY_WORKERS'] ?? 1);
+  const store = workers > 1 || process.env['GATEWAY_STORE'] === 'file' ? join(dir, 'sy.db') : ':memory:';
+  writeFileSync(join(dir, 'sy.yaml'), `server: { port: ${ports.gateway}, workers: ${workers} }\nstore: { path: ${JSON.stringify(store)} }\nmodels:\n${models}\nroutes:\n  auto: { router: router.json, lambda: 1 }\n`);
   const start = (args: string[]): ChildProcess => spawn(process.execPath, args, { stdio: 'ignore' });
   const upstream = start([CLI, 'replay-upstream', '--data', data, '--port', String(ports.upstream)]);
   const proxy = start([resolve('dist/bench/passthrough-proxy.js'), '--target', `http://127.0.0.1:${ports.upstream}`, '--port', String(ports.proxy)]);

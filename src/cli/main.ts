@@ -77,12 +77,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** A gateway worker (`server.workers`) that failed: its IPC channel to the supervisor would keep it running, so it exits. */
+const exitIfWorker = (code: number): void => {
+  if (code !== 0 && process.connected) process.exit(code);
+};
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    exitIfWorker(code);
   },
   (e: unknown) => {
     process.stderr.write(`switchyard: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 1;
+    exitIfWorker(1);
   },
 );

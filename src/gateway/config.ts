@@ -4,6 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { availableParallelism } from 'node:os';
 import { readConfigFile } from '../core/config-file.js';
 import { BudgetControlSchema, ScheduleSchema } from './dynamic-lambda.js';
 import { resolvePrices } from './prices.js';
@@ -187,6 +188,13 @@ export const GatewayConfigSchema = z.strictObject({
        * first is busy), a number that many, `false` none.
        */
       encoderWorker: z.union([z.boolean(), z.number().int().min(1).max(64)]).default(true),
+      /**
+       * Gateway processes serving the port together (node:cluster), to use more than one core: `auto`
+       * one per core. With more than one, a supervisor starts them, restarts one that dies and sends
+       * signals on; they share the store as replicas do (a SQLite file or Redis), and any of them
+       * answers /metrics for all. Default 1 (this process serves).
+       */
+      workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default(1),
       /** Serve HTTPS (certificate and key files; `caFile` + `requireClientCert`: mutual TLS). Default: plain HTTP (TLS at a load balancer). */
       tls: TlsConfigSchema.optional(),
       /**
@@ -205,7 +213,7 @@ export const GatewayConfigSchema = z.strictObject({
         })
         .optional(),
     })
-    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 16 << 20, upstreamBodyLimitBytes: UPSTREAM_BODY_LIMIT, drainMs: 30_000, encoderWorker: true }),
+    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 16 << 20, upstreamBodyLimitBytes: UPSTREAM_BODY_LIMIT, drainMs: 30_000, encoderWorker: true, workers: 1 }),
   timeouts: z
     .strictObject({
       connectMs: z.number().int().positive().default(5000),
@@ -373,9 +381,18 @@ export const GatewayConfigSchema = z.strictObject({
       }
     }),
   routes: z.record(z.string(), RouteConfigSchema).default({}),
+}).superRefine((c, ctx) => {
+  if (c.server.workers !== 1 && c.store.backend === 'sqlite' && c.store.path === ':memory:') {
+    ctx.addIssue({ code: 'custom', message: 'several workers share the store: give store.path a file (not :memory:) or use Redis', path: ['server', 'workers'] });
+  }
 });
 export type GatewayConfigInput = z.infer<typeof GatewayConfigSchema>;
 export type GatewayConfig = Omit<GatewayConfigInput, 'models'> & { models: Record<string, ModelConfig> };
+
+/** How many gateway processes `server.workers` asks for (`auto`: one per core). */
+export function workerCount(workers: GatewayConfig['server']['workers'], cores = availableParallelism()): number {
+  return workers === 'auto' ? Math.max(1, cores) : workers;
+}
 
 /** Fills every model's missing prices from @pydantic/genai-prices (or fails naming the model). */
 export function withPrices(config: GatewayConfigInput): GatewayConfig {

@@ -119,7 +119,7 @@ export class GatewayMetrics {
   readonly cost = new PlainCounter('switchyard_cost_usd_total', 'Cost of answered requests (usage x prices), USD', ['route', 'model'], this.registry);
   readonly total = new PlainHistogram('switchyard_request_duration_seconds', 'Whole request time in the gateway', ['route'], this.registry);
   readonly upstream = new PlainHistogram('switchyard_upstream_duration_seconds', 'Time spent waiting on upstreams (all attempts)', ['model'], this.registry);
-  readonly lambda = new Gauge({ name: 'switchyard_route_lambda', help: "A route's current λ (schedule and budget controller)", labelNames: ['route'], registers: [this.registry] });
+  readonly lambda = new Gauge({ name: 'switchyard_route_lambda', help: "A route's current λ (schedule and budget controller)", labelNames: ['route'], registers: [this.registry], aggregator: 'average' });
   readonly errors = new PlainCounter('switchyard_errors_total', 'OpenAI-shaped errors answered, by stable code (docs/errors.md) and HTTP status', ['code', 'status'], this.registry);
   readonly storeErrors = new PlainCounter('switchyard_store_errors_total', 'Store operations that failed (a Redis outage …), by operation; failed writes are retried from memory', ['operation'], this.registry);
   readonly storePending = new Gauge({ name: 'switchyard_store_pending_writes', help: 'Records waiting in memory for the store to answer again', registers: [this.registry] });
@@ -136,11 +136,13 @@ export class GatewayMetrics {
   constructor(upstreams: () => ReadonlyMap<string, ModelUpstreams>, keys: () => ReadonlyArray<{ readonly name: string; readonly dailyBudgetUsd?: number | undefined; readonly monthlyBudgetUsd?: number | undefined }> = () => []) {
     const code = (s: CircuitState): number => (s === 'closed' ? 0 : s === 'half-open' ? 1 : 2);
     // gauges read at scrape time from the models and keys in force (a reload may change them: each scrape starts afresh)
-    const gauge = (name: string, help: string, labelNames: readonly string[], fill: (set: (labels: Record<string, string>, value: number) => void) => void): void =>
+    // summed over workers (server.workers) unless `aggregator` says otherwise: a state or a limit is the same number in each
+    const gauge = (name: string, help: string, labelNames: readonly string[], fill: (set: (labels: Record<string, string>, value: number) => void) => void, aggregator: 'sum' | 'max' | 'first' = 'sum'): void =>
       void new Gauge({
         name,
         help,
         labelNames,
+        aggregator,
         registers: [this.registry],
         collect(): void {
           this.reset();
@@ -149,13 +151,13 @@ export class GatewayMetrics {
       });
     gauge('switchyard_circuit_state', 'Circuit breaker per upstream model (the best of its deployments): 0 closed, 1 half-open, 2 open', ['model'], (set) => {
       for (const [model, u] of upstreams()) set({ model }, code(u.state));
-    });
+    }, 'max');
     gauge('switchyard_key_budget_usd', "An API key's configured budget, USD, per period (day, month)", ['key', 'period'], (set) => {
       for (const k of keys()) {
         if (k.dailyBudgetUsd !== undefined) set({ key: k.name, period: 'day' }, k.dailyBudgetUsd);
         if (k.monthlyBudgetUsd !== undefined) set({ key: k.name, period: 'month' }, k.monthlyBudgetUsd);
       }
-    });
+    }, 'first');
     gauge('switchyard_model_in_flight', 'Calls in flight per upstream model, over its deployments (against models.X.maxInFlight)', ['model'], (set) => {
       for (const [model, u] of upstreams()) set({ model }, u.inFlight);
     });
@@ -164,13 +166,13 @@ export class GatewayMetrics {
     });
     gauge('switchyard_deployment_circuit_state', "Circuit breaker per deployment of a model with several (deployment: its position in the model's deployments): 0 closed, 1 half-open, 2 open", ['model', 'deployment'], (set) => {
       for (const [model, u] of upstreams()) if (u.size > 1) u.breakers.forEach((b, d) => set({ model, deployment: String(d) }, code(b.state)));
-    });
+    }, 'max');
     gauge('switchyard_model_minute_used', "Calls (limit=requests) and tokens (limit=tokens) this process counted against a model's requestsPerMinute / tokensPerMinute in the current UTC minute, over its deployments (sum over replicas)", ['model', 'limit'], (set) => {
       for (const [model, u] of upstreams()) for (const m of u.minuteUsage()) set({ model, limit: m.kind }, m.used);
     });
     gauge('switchyard_model_minute_limit', "A model's requestsPerMinute / tokensPerMinute, over its deployments (shared by replicas on Redis)", ['model', 'limit'], (set) => {
       for (const [model, u] of upstreams()) for (const m of u.minuteUsage()) set({ model, limit: m.kind }, m.limit);
-    });
+    }, 'first');
   }
 
   private bundle(route: string, chosen: string, answered: string | null, status: number): RequestSeries {

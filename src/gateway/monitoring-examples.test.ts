@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ModelUpstreams } from './deployments.js';
 import { GatewayMetrics } from './metrics.js';
+import { supervisorMetrics } from './workers.js';
 
 /** Every family the gateway exports, with the label names its series carry. */
 async function exported(): Promise<Map<string, Set<string>>> {
@@ -24,7 +25,9 @@ async function exported(): Promise<Map<string, Set<string>>> {
   m.errors.of('overloaded', '503').value++;
   m.lambda.set({ route: 'auto' }, 0.3);
   m.storePending.set(0);
-  const text = await m.registry.metrics();
+  const supervisor = supervisorMetrics(); // server.workers > 1
+  supervisor.restarts.inc();
+  const text = (await m.registry.metrics()) + (await supervisor.registry.metrics());
   const families = new Map<string, Set<string>>();
   for (const [, name] of text.matchAll(/^# TYPE (\S+) \S+$/gm)) families.set(name as string, new Set());
   for (const [, name, labels] of text.matchAll(/^(switchyard_\w+?)(?:_bucket|_sum|_count)?\{([^}]*)\} /gm)) {

@@ -44,6 +44,7 @@ import { serveResponses, serveStoredResponse } from './responses-api.js';
 import { StoredResponses } from './responses-store.js';
 import type { PlanDeps } from './routing-plan.js';
 import { openStore } from './store/open-store.js';
+import type { ClusterLink } from './worker-link.js';
 import { endRequestSpan, startRequestSpan, type RequestSpan } from './tracing.js';
 import { ResilientStore, StoreUnavailableError } from './store/resilient-store.js';
 import { EncryptedStore } from './store/encrypted-store.js';
@@ -69,6 +70,8 @@ export interface GatewayDeps {
   readonly leaveOutbox?: boolean;
   /** Reads the config again (its file): what `reloadConfig` — SIGHUP, `POST /v1/admin/reload` — applies. */
   readonly readConfig?: () => GatewayConfig;
+  /** One of several worker processes (`server.workers`): its supervisor sums /metrics and spreads reloads; the SQLite file is shared. */
+  readonly cluster?: ClusterLink;
 }
 
 /** What a reload changed: the routes now served, models added/removed/changed, sections that need a restart. */
@@ -106,6 +109,7 @@ export class Gateway {
   private readonly env: Readonly<Record<string, string | undefined>>;
   private readonly now: () => number;
   private readonly readConfig: (() => GatewayConfig) | undefined;
+  private readonly cluster: ClusterLink | undefined;
   private readonly rng: Rng;
   private readonly sleep: (ms: number) => Promise<void>;
   /** The configured store, outage-tolerant (resilient-store.ts). */
@@ -156,6 +160,7 @@ export class Gateway {
     this.env = deps.env ?? process.env;
     this.now = deps.now ?? Date.now;
     this.readConfig = deps.readConfig;
+    this.cluster = deps.cluster;
     this.rng = deps.rng ?? createRng(0);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.models = { config: config.models, posts: new Map(), upstreams: upstreamsFor(config.models, undefined, this.now) }; // transports loaded in create()
@@ -207,7 +212,7 @@ export class Gateway {
    * resumes where it stopped), else the artifact file — and checks that its models are configured.
    */
   static async create(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
-    const g = new Gateway(config, deps, deps.store ?? (await openStore(config.store, deps.env ?? process.env)));
+    const g = new Gateway(config, deps, deps.store ?? (await openStore(config.store, deps.env ?? process.env, deps.cluster !== undefined)));
     const back = deps.leaveOutbox ? { restored: 0, invalid: 0 } : g.store.restore(); // what a previous process could not write before it stopped
     if (back.restored > 0) g.log.info({ records: back.restored, outbox: config.store.outbox }, 'writing the records a previous process left in the outbox');
     if (back.invalid > 0) g.log.warn({ lines: back.invalid, outbox: config.store.outbox }, 'outbox lines that are not valid records were skipped');
@@ -540,12 +545,14 @@ export class Gateway {
     const started = performance.now();
     const requestId = this.nextRequestId();
     const url = (req.url ?? '').split('?')[0];
-    if (req.method === 'GET' && url === '/health') return sendJson(res, 200, { status: 'ok' }); // liveness: the process answers
+    // liveness: the process answers (one of several workers says which)
+    if (req.method === 'GET' && url === '/health') return sendJson(res, 200, this.cluster ? { status: 'ok', worker: this.cluster.worker } : { status: 'ok' });
     if (req.method === 'GET' && url === '/ready') return this.ready(res);
     if (req.method === 'GET' && url === '/metrics') {
-      const text = await this.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
-      res.end(text);
+      // one of several workers: every worker's, summed by the supervisor (this one's alone if it does not answer)
+      const all = await this.cluster?.metrics();
+      res.writeHead(200, { 'content-type': all?.contentType ?? this.metrics.registry.contentType });
+      res.end(all?.text ?? (await this.metrics.registry.metrics()));
       return;
     }
     if (req.method === 'GET' && url?.startsWith('/v1/models')) {
@@ -556,7 +563,7 @@ export class Gateway {
       const { auth, server, models } = this.config;
       const known = (id: string): boolean => this.routes.has(id) || id in models;
       const audit = (action: string, name: string, admin: string): void => this.log.info({ action, key: name, admin }, 'admin');
-      return serveAdmin(req, res, url, { adminKeys: auth.adminKeys, keys: this.keys, store: this.store, now: this.now, known, bodyLimitBytes: server.bodyLimitBytes, requestId, audit, reload: this.readConfig ? () => this.reloadConfig() : undefined });
+      return serveAdmin(req, res, url, { adminKeys: auth.adminKeys, keys: this.keys, store: this.store, now: this.now, known, bodyLimitBytes: server.bodyLimitBytes, requestId, audit, reload: this.readConfig ? () => this.reloadConfig().then((r) => (this.cluster?.reloaded(), r)) : undefined });
     }
     if (req.method === 'POST' && (url === '/v1/responses' || url === '/v1/messages' || url === '/v1/completions')) {
       // the Responses, Anthropic Messages and legacy completions APIs go through /v1/chat/completions, which authenticates, routes and records them

@@ -1,5 +1,8 @@
+import cluster from 'node:cluster';
 import { resolve as resolvePath } from 'node:path';
-import { readGatewayConfig } from '../../gateway/config.js';
+import { readGatewayConfig, workerCount } from '../../gateway/config.js';
+import { workerLink } from '../../gateway/worker-link.js';
+import { superviseWorkers } from '../../gateway/workers.js';
 import { Gateway } from '../../gateway/server.js';
 import { probeModels } from '../../gateway/probe.js';
 import { describeStore } from '../../gateway/store/open-store.js';
@@ -15,6 +18,8 @@ router + λ) or a configured model; GET /v1/models. See README for a complete co
 found and exits: 0 when the gateway would start, 2 with every problem listed when not.
 --probe also asks every endpoint (each model, each deployment) for its model list with the
 configured key, as the gateway would call it, and exits 2 when one does not answer 2xx.
+With server.workers > 1 this process supervises that many gateway processes on the port (restarted
+when one dies; SIGHUP and SIGTERM passed on to each).
 SIGHUP reloads the config file without a restart — models, routes, keys, timeouts, retries, cache,
 TLS certificates and revocation list,
 logging (only server, store and timeouts.connectMs need one); a config that does not load leaves the
@@ -27,17 +32,30 @@ export async function runServe(argv: string[]): Promise<void> {
   process.env['SWITCHYARD_CACHE_DIR'] = '';
   const file = requireString(values, 'config', USAGE);
   const config = readGatewayConfig(file);
+  const workers = workerCount(config.server.workers);
+  const announce = (url: string, how = ''): void => void process.stderr.write(`switchyard gateway listening on ${url}${how} (routes: ${Object.keys(config.routes).join(', ') || 'none'}; models: ${Object.keys(config.models).join(', ')})\n`);
+  if (!values['check'] && workers > 1 && cluster.isPrimary) {
+    // the supervisor: N gateway processes on the port, restarted when one dies (workers.ts)
+    const code = await superviseWorkers({ workers, say: (line) => void process.stderr.write(`${line}\n`), onListening: (url) => announce(url, ` with ${workers} workers`) });
+    if (code !== 0) process.exit(code); // a worker's own message said why
+    return;
+  }
   // stop gracefully (drain, write the store's records) on a signal at any point from here on: one
   // that came before the handler was installed would kill the process with what it held in memory
+  // (a worker may get two: SIGINT from the terminal and SIGTERM from its supervisor; it stops once)
   let gateway: Gateway | undefined;
   let stopping = false;
+  let closing = false;
   const stop = (): void => {
     stopping = true;
-    if (gateway) void gateway.close().then(() => process.exit(0));
+    if (!gateway || closing) return;
+    closing = true;
+    void gateway.close().then(() => process.exit(0));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  gateway = await Gateway.create(config, { leaveOutbox: values['check'] === true, readConfig: () => readGatewayConfig(file) });
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const link = values['check'] ? undefined : workerLink(() => gateway?.metrics.registry);
+  gateway = await Gateway.create(config, { leaveOutbox: values['check'] === true, readConfig: () => readGatewayConfig(file), ...(link ? { cluster: link } : {}) });
   if (stopping) return stop();
   if (values['check']) {
     const storedKeys = gateway.keys.stored().length;
@@ -80,5 +98,6 @@ export async function runServe(argv: string[]): Promise<void> {
     })();
   });
   const url = await gateway.listen();
-  process.stderr.write(`switchyard gateway listening on ${url} (routes: ${Object.keys(config.routes).join(', ') || 'none'}; models: ${Object.keys(config.models).join(', ')})\n`);
+  if (link) link.listening(url);
+  else announce(url);
 }

@@ -29,8 +29,9 @@ function hostPort(h: string): { host: string; port: number } {
   return { host: h.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(h.slice(colon + 1)) };
 }
 
-export async function openStore(config: GatewayConfig['store'], env: Readonly<Record<string, string | undefined>> = process.env): Promise<GatewayStore> {
-  if (config.backend === 'sqlite') return new SqliteStore(config.path, { commitMs: config.commitMs });
+/** `sharedFile`: several gateway processes on this host use the SQLite file at once (`server.workers`). */
+export async function openStore(config: GatewayConfig['store'], env: Readonly<Record<string, string | undefined>> = process.env, sharedFile = false): Promise<GatewayStore> {
+  if (config.backend === 'sqlite') return new SqliteStore(config.path, { commitMs: config.commitMs, shared: sharedFile });
   const s = config.sentinel;
   let sentinel: RedisStoreOptions['sentinel'];
   if (s) {

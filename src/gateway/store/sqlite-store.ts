@@ -22,12 +22,15 @@ CREATE TABLE IF NOT EXISTS expiring (kind TEXT NOT NULL, id TEXT NOT NULL, text 
 CREATE INDEX IF NOT EXISTS expiring_expires ON expiring(expires);
 CREATE TABLE IF NOT EXISTS api_keys (name TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS slots (id TEXT NOT NULL, holder TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (id, holder));
+CREATE TABLE IF NOT EXISTS rate_windows (counter TEXT NOT NULL, key TEXT NOT NULL, window INTEGER NOT NULL, count REAL NOT NULL, PRIMARY KEY (counter, key, window));
 `;
 
 const FLUSH_MS = 25;
 const FLUSH_MAX = 256;
 /** Rate counters kept before those of past windows are swept out. */
 const RATES_SWEEP_AT = 10_000;
+/** Shared: rate windows this much older than the newest counted are deleted (at most once a window). */
+const RATE_WINDOWS_KEPT_MS = 120_000;
 /** Rows one retention statement deletes before the event loop gets a turn. */
 const FORGET_CHUNK = 5000;
 
@@ -69,8 +72,18 @@ const toRecord = (r: DecisionRow): DecisionRecord => ({
   ...(r.canary ? { canary: true } : {}),
 });
 
+export interface SqliteStoreOptions {
+  readonly commitMs?: number;
+  /**
+   * Several gateway processes on this host use the file at once (`server.workers`): rate-limit
+   * windows are counted in the file instead of this process's memory, and the gateway treats the
+   * store as replicas treat Redis (learning synced through it, shared slots and minute leases).
+   */
+  readonly shared?: boolean;
+}
+
 export class SqliteStore implements GatewayStore {
-  readonly shared = false;
+  readonly shared: boolean;
   private readonly db: Database.Database;
   private readonly stmts;
   /**
@@ -89,20 +102,27 @@ export class SqliteStore implements GatewayStore {
 
   private readonly commitMs: number;
 
-  constructor(file: string, options: { readonly commitMs?: number } = {}) {
+  constructor(file: string, options: SqliteStoreOptions = {}) {
     this.commitMs = options.commitMs ?? FLUSH_MS;
-    this.db = new Database(file);
+    this.shared = options.shared ?? false;
+    // a process waits up to 5 s for another's write (its batches commit in a few ms)
+    this.db = new Database(file, { timeout: 5000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
-    const cols = (this.db.prepare('PRAGMA table_info(router_state)').all() as Array<{ name: string }>).map((c) => c.name);
-    if (!cols.includes('seq')) this.db.exec('ALTER TABLE router_state ADD COLUMN seq INTEGER NOT NULL DEFAULT 0'); // stores of earlier versions
-    const decisionCols = (this.db.prepare('PRAGMA table_info(decisions)').all() as Array<{ name: string }>).map((c) => c.name);
-    for (const col of ['tags', 'shadow']) if (!decisionCols.includes(col)) this.db.exec(`ALTER TABLE decisions ADD COLUMN ${col} TEXT`);
-    if (!decisionCols.includes('canary')) this.db.exec('ALTER TABLE decisions ADD COLUMN canary INTEGER');
-    const spendCols = (this.db.prepare('PRAGMA table_info(spend)').all() as Array<{ name: string }>).map((c) => c.name);
-    if (!spendCols.includes('id')) this.db.exec('ALTER TABLE spend ADD COLUMN id TEXT');
-    this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS spend_id ON spend(id) WHERE id IS NOT NULL');
+    // the schema and its migrations in one write transaction: worker processes opening a new file at once (`server.workers`) take turns
+    this.db
+      .transaction(() => {
+        this.db.exec(SCHEMA);
+        const cols = (this.db.prepare('PRAGMA table_info(router_state)').all() as Array<{ name: string }>).map((c) => c.name);
+        if (!cols.includes('seq')) this.db.exec('ALTER TABLE router_state ADD COLUMN seq INTEGER NOT NULL DEFAULT 0'); // stores of earlier versions
+        const decisionCols = (this.db.prepare('PRAGMA table_info(decisions)').all() as Array<{ name: string }>).map((c) => c.name);
+        for (const col of ['tags', 'shadow']) if (!decisionCols.includes(col)) this.db.exec(`ALTER TABLE decisions ADD COLUMN ${col} TEXT`);
+        if (!decisionCols.includes('canary')) this.db.exec('ALTER TABLE decisions ADD COLUMN canary INTEGER');
+        const spendCols = (this.db.prepare('PRAGMA table_info(spend)').all() as Array<{ name: string }>).map((c) => c.name);
+        if (!spendCols.includes('id')) this.db.exec('ALTER TABLE spend ADD COLUMN id TEXT');
+        this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS spend_id ON spend(id) WHERE id IS NOT NULL');
+      })
+      .immediate();
     this.stmts = {
       insertDecision: this.db.prepare(
         'INSERT OR REPLACE INTO decisions (request_id, time, route, key_id, lambda, chosen, answered, reason, candidates, cost_usd, latency_ms, status, prompt, tags, shadow, canary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -139,6 +159,8 @@ export class SqliteStore implements GatewayStore {
         'INSERT INTO slots (id, holder, expires) SELECT @id, @holder, @expires WHERE EXISTS (SELECT 1 FROM slots WHERE id = @id AND holder = @holder) OR (SELECT COUNT(*) FROM slots WHERE id = @id) < @limit ON CONFLICT(id, holder) DO UPDATE SET expires = excluded.expires',
       ),
       releaseSlot: this.db.prepare('DELETE FROM slots WHERE id = ? AND holder = ?'),
+      countWindow: this.db.prepare('INSERT INTO rate_windows VALUES (?, ?, ?, ?) ON CONFLICT(counter, key, window) DO UPDATE SET count = count + excluded.count RETURNING count'),
+      sweepWindows: this.db.prepare('DELETE FROM rate_windows WHERE window < ?'),
       renewSlot: this.db.prepare('UPDATE slots SET expires = ? WHERE id = ? AND holder = ?'),
     };
   }
@@ -214,8 +236,9 @@ export class SqliteStore implements GatewayStore {
     return this.stmts.listFeedback.all(since) as FeedbackRecord[];
   }
 
-  /** Rate-limit windows live in memory: a SQLite store serves one process. */
+  /** Rate-limit windows live in memory when one process uses the file, in it when several do (`shared`). */
   async countInWindow(counter: RateCounter, keyId: string, windowStart: number, amount = 1): Promise<number> {
+    if (this.shared) return this.countInFile(counter, keyId, windowStart, amount);
     const key = `${counter}\u0000${keyId}`;
     const r = this.rates.get(key);
     if (r && r.window === windowStart) return (r.count += amount);
@@ -226,6 +249,14 @@ export class SqliteStore implements GatewayStore {
     }
     this.rates.set(key, { window: windowStart, count: amount });
     return amount;
+  }
+
+  private countInFile(counter: RateCounter, keyId: string, windowStart: number, amount: number): number {
+    if (windowStart > this.ratesSwept) {
+      this.ratesSwept = windowStart;
+      this.stmts.sweepWindows.run(windowStart - RATE_WINDOWS_KEPT_MS);
+    }
+    return (this.stmts.countWindow.get(counter, keyId, windowStart, amount) as { count: number }).count;
   }
 
   async addSpend(keyId: string, usd: number, time: number, id?: string): Promise<void> {

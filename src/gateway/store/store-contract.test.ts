@@ -2,6 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, hasRedis, hasRedisCluster, startRedis, startRedisCluster, type Running } from '../../../test/helpers/processes.js';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { EncryptedStore } from './encrypted-store.js';
 import { createCipher } from './encryption.js';
 import { RedisStore } from './redis-store.js';
@@ -181,6 +185,8 @@ function storeContract(name: string, open: () => Promise<GatewayStore>): void {
 }
 
 storeContract('sqlite', async () => new SqliteStore(':memory:'));
+// one file for several gateway processes (server.workers): rate windows in the file
+storeContract('sqlite, shared file', async () => new SqliteStore(join(mkdtempSync(join(tmpdir(), 'sy-shared-')), 'sy.db'), { shared: true }));
 // encryption at rest is invisible to the store's users
 storeContract('sqlite, encrypted', async () => new EncryptedStore(new SqliteStore(':memory:'), createCipher({ keyEnv: 'K', previousKeyEnvs: [] }, { K: randomBytes(32).toString('base64') })));
 
@@ -211,10 +217,6 @@ describe.skipIf(!hasRedisCluster)('redis cluster', () => {
 
 describe('sqlite store of an earlier version', () => {
   it('gains the columns added since, keeping its decisions', async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const Database = (await import('better-sqlite3')).default;
     const file = join(mkdtempSync(join(tmpdir(), 'sy-old-')), 'old.db');
     const old = new Database(file);
     old.exec(`CREATE TABLE decisions (request_id TEXT PRIMARY KEY, time INTEGER NOT NULL, route TEXT NOT NULL, key_id TEXT, lambda REAL NOT NULL,
@@ -231,10 +233,6 @@ describe('sqlite store of an earlier version', () => {
 
 describe('sqlite store commits', () => {
   it('commits each write at once with commitMs 0, and a batch every commitMs otherwise (what another connection, or a restart after a kill, sees)', async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const Database = (await import('better-sqlite3')).default;
     const dir = mkdtempSync(join(tmpdir(), 'sy-commit-'));
     const visible = (file: string): number => {
       const other = new Database(file, { readonly: true });
@@ -265,6 +263,22 @@ describe('sqlite store rate counters', () => {
     expect(await store.countInWindow('requests', 'user:app:u1', 120_000)).toBe(1); // the next window sweeps the past ones
     expect((store as unknown as { rates: Map<string, unknown> }).rates.size).toBe(1);
     await store.close();
+  });
+});
+
+describe('sqlite store shared by processes (server.workers)', () => {
+  it('counts rate windows in the file, so every process sees the others\' counts, and sweeps past windows', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sy-rates-')), 'sy.db');
+    const [a, b] = [new SqliteStore(file, { shared: true }), new SqliteStore(file, { shared: true })];
+    expect(await a.countInWindow('requests', 'team', 60_000)).toBe(1);
+    expect(await b.countInWindow('requests', 'team', 60_000)).toBe(2);
+    expect(await a.countInWindow('tokens', 'team', 60_000, 300)).toBe(300);
+    expect(await b.countInWindow('requests', 'team', 600_000)).toBe(1); // a later window starts at zero, and sweeps the old ones
+    const rows = (new Database(file).prepare('SELECT COUNT(*) AS n FROM rate_windows').get() as { n: number }).n;
+    expect(rows).toBe(1);
+    expect(a.shared && b.shared).toBe(true);
+    await a.close();
+    await b.close();
   });
 });
 

@@ -1,0 +1,142 @@
+/**
+ * `server.workers`: `switchyard serve` as a supervisor of two gateway processes on one port and one
+ * SQLite file (created by both at once), driven by the official openai SDK (a fresh connection per
+ * request, so the supervisor hands them to both workers) against a replay upstream: the workers share
+ * /metrics, rate limits and feedback; a worker that dies is replaced; SIGHUP and SIGTERM reach every worker.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashKey } from '../src/gateway/auth.js';
+import { ReplayData } from '../src/gateway/replay-upstream/replay-data.js';
+import { ReplayUpstream } from '../src/gateway/replay-upstream/server.js';
+import { SqliteStore } from '../src/gateway/store/sqlite-store.js';
+import { loadDataset } from '../src/data/load.js';
+import { writeDataset } from '../src/data/write.js';
+import { fitKnnRoute } from './helpers/fitted-router.js';
+import { CLI, freePort, startCli, type Running } from './helpers/processes.js';
+import { syntheticRows } from './helpers/synthetic.js';
+import { waitFor } from './helpers/wait.js';
+
+describe('serve with server.workers: 2 (one supervisor, two gateway processes, one SQLite file)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-workers-'));
+  const { meta, rows } = syntheticRows({ prompts: 60 });
+  const prompt = (rows.find((r) => r.split === 'test') as (typeof rows)[number]).prompt;
+  let upstream: ReplayUpstream;
+  let gateway: Running;
+  let url = '';
+  const db = join(dir, 'sy.db');
+  const config = join(dir, 'sy.yaml');
+
+  /** A request on a connection of its own (closed after), as many clients' requests arrive. */
+  const fresh = async <T>(use: (client: OpenAI) => Promise<T>, apiKey = 'sk-open'): Promise<T> => {
+    const dispatcher = new Agent();
+    try {
+      return await use(new OpenAI({ baseURL: url, apiKey, maxRetries: 0, fetchOptions: { dispatcher } as never }));
+    } finally {
+      await dispatcher.close();
+    }
+  };
+  const ask = (apiKey = 'sk-open') => fresh((c) => c.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse(), apiKey);
+  const get = async (path: string): Promise<string> => {
+    const dispatcher = new Agent();
+    try {
+      return await (await undiciFetch(new URL(path, url.replace(/\/v1$/, '/')), { dispatcher })).text();
+    } finally {
+      await dispatcher.close();
+    }
+  };
+  const total = (metrics: string, name: string): number => [...metrics.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
+
+  beforeAll(async () => {
+    writeDataset(dir, meta, rows, rows.flatMap((r) => Object.keys(r.outcomes).map((model) => ({ id: r.id, model, response: `[${model}] ${r.id}` }))));
+    upstream = new ReplayUpstream(await ReplayData.load(loadDataset(dir)));
+    const upstreamURL = await upstream.listen();
+    const { artifact } = await fitKnnRoute(meta, rows, dir, prompt);
+    const models = meta.models.map((m) => `  ${m.id}: { baseURL: "${upstreamURL}", inputPricePerMTok: ${m.inputPricePerMTok}, outputPricePerMTok: ${m.outputPricePerMTok} }`).join('\n');
+    const keys = [`    - { name: open, sha256: "${hashKey('sk-open')}" }`, `    - { name: limited, sha256: "${hashKey('sk-limited')}", requestsPerMinute: 6 }`].join('\n');
+    writeFileSync(config, `server: { port: 0, workers: 2 }\nstore: { path: ${db} }\nauth:\n  keys:\n${keys}\nmodels:\n${models}\nroutes:\n  auto: { router: ${artifact}, lambda: 0.5 }\n`);
+    gateway = await startCli(['serve', '--config', config]);
+    url = gateway.ready;
+  }, 60_000);
+  afterAll(async () => {
+    await gateway?.stop();
+    await upstream?.close();
+  });
+
+  it('serves from both workers, and any of them answers /metrics for both', async () => {
+    const workers = new Set<number>();
+    for (let k = 0; k < 10 && workers.size < 2; k++) workers.add((JSON.parse(await get('/health')) as { worker: number }).worker);
+    expect([...workers].sort()).toEqual([1, 2]);
+    const ids: string[] = [];
+    for (let k = 0; k < 12; k++) {
+      const r = await ask();
+      expect(r.response.status).toBe(200);
+      ids.push(r.response.headers.get('x-request-id') as string);
+    }
+    // each scrape lands on one worker; every one counts all 12 requests (a worker's own count would be ~6)
+    for (let k = 0; k < 4; k++) {
+      const metrics = await get('/metrics');
+      expect(total(metrics, 'switchyard_requests_total')).toBe(12);
+      expect(metrics).toMatch(/^switchyard_workers 2$/m);
+    }
+    // feedback lands on either worker, whichever answered the request (the decision is in the shared file)
+    await new Promise((r) => setTimeout(r, 100)); // the answering worker's batch commits (store.commitMs)
+    for (const id of ids.slice(0, 4)) expect(await fresh((c) => c.post('/feedback', { body: { request_id: id, score: 1 } }))).toMatchObject({ recorded: true });
+  });
+
+  it("counts a key's requestsPerMinute over both workers", async () => {
+    // not across a minute's end, where the count starts again
+    await waitFor(() => new Date().getUTCSeconds() < 50, 'a minute with time left in it', 15_000, 200);
+    const statuses: number[] = [];
+    for (let k = 0; k < 10; k++) statuses.push(await ask('sk-limited').then(() => 200, (e: unknown) => (e as { status: number }).status));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(6); // counted per worker, 10 would pass
+    expect(statuses.filter((s) => s === 429)).toHaveLength(4);
+  });
+
+  it('replaces a worker that dies, passes SIGHUP on to every worker, and on SIGTERM drains both and exits 0 with every decision recorded', async () => {
+    const pid = Number(/worker 1 \(pid (\d+)\) listening/.exec(gateway.output())?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => /worker 1 \(pid \d+\) was killed \(SIGKILL\); starting another/.test(gateway.output()), 'the supervisor to start another worker');
+    await waitFor(() => (gateway.output().match(/worker 1 \(pid \d+\) listening/g) ?? []).length === 2, 'the new worker to listen');
+    let answered = 0;
+    for (let k = 0; k < 6; k++) if ((await ask()).response.status === 200) answered++;
+    expect(answered).toBe(6);
+    expect(await get('/metrics')).toMatch(/^switchyard_worker_restarts_total 1$/m);
+    gateway.proc.kill('SIGHUP');
+    await waitFor(() => (gateway.output().match(/switchyard: reloaded /g) ?? []).length === 2, 'both workers to reload');
+    const exited = new Promise<number | null>((r) => gateway.proc.once('exit', (code) => r(code)));
+    gateway.proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const store = new SqliteStore(db);
+    const decisions = await store.listDecisions({ limit: 1000 });
+    await store.close();
+    expect(decisions.filter((d) => d.status === 200)).toHaveLength(12 + 6 + 6);
+  }, 60_000);
+
+  it('refuses workers with an in-memory SQLite store, naming the setting, and exits with the code of a worker that cannot listen', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, `server: { workers: 2 }\nstore: { path: ":memory:" }\nmodels:\n  m: { baseURL: "http://127.0.0.1:1/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n`);
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--config', bad], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('server.workers: several workers share the store');
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    const port = await freePort();
+    await new Promise<void>((ok) => taken.listen(port, '127.0.0.1', ok));
+    try {
+      writeFileSync(bad, `server: { port: ${port}, workers: 2 }\nstore: { path: ${join(dir, 'taken.db')} }\nmodels:\n  m: { baseURL: "http://127.0.0.1:1/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n`);
+      const busy = spawnSync(process.execPath, [CLI, 'serve', '--config', bad], { encoding: 'utf8', timeout: 30_000 });
+      expect(busy.status).toBe(2);
+      expect(busy.stderr).toContain(`server.port: 127.0.0.1:${port} is already in use`);
+      expect(busy.stderr).toMatch(/before every worker listened: stopping the others/);
+    } finally {
+      await new Promise((ok) => taken.close(ok));
+    }
+  }, 60_000);
+});
