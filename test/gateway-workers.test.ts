@@ -78,7 +78,9 @@ describe('serve with server.workers: 2 (one supervisor, two gateway processes, o
       expect(r.response.status).toBe(200);
       ids.push(r.response.headers.get('x-request-id') as string);
     }
-    // each scrape lands on one worker; every one counts all 12 requests (a worker's own count would be ~6)
+    // each scrape lands on one worker; every one counts all 12 requests (a worker's own count would be ~6),
+    // once the last request is counted (a worker counts it just after its answer is sent)
+    await waitFor(async () => total(await get('/metrics'), 'switchyard_requests_total') === 12, 'the last request to be counted', 5000, 20);
     for (let k = 0; k < 4; k++) {
       const metrics = await get('/metrics');
       expect(total(metrics, 'switchyard_requests_total')).toBe(12);

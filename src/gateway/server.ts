@@ -44,6 +44,7 @@ import { serveResponses, serveStoredResponse } from './responses-api.js';
 import { StoredResponses } from './responses-store.js';
 import type { PlanDeps } from './routing-plan.js';
 import { openStore } from './store/open-store.js';
+import { SqliteStore } from './store/sqlite-store.js';
 import type { ClusterLink } from './worker-link.js';
 import { endRequestSpan, startRequestSpan, type RequestSpan } from './tracing.js';
 import { ResilientStore, StoreUnavailableError } from './store/resilient-store.js';
@@ -176,8 +177,8 @@ export class Gateway {
       },
       onPending: (n) => this.metrics.storePending.set(n),
       ...(config.store.outbox === false ? {} : { outbox: resolve(config.store.outbox) }),
-      // Redis: a command left waiting (a cluster master away) fails a little after store.timeoutMs, which a single Redis applies itself
-      ...(store.shared ? { deadlineMs: config.store.timeoutMs + 500 } : {}),
+      // Redis: a command left waiting (a cluster master away) fails a little after store.timeoutMs, which a single Redis applies itself (SQLite answers at once, shared or not)
+      ...(store.shared && !(store instanceof SqliteStore) ? { deadlineMs: config.store.timeoutMs + 500 } : {}),
       ...(cipher ? { cipher } : {}),
     });
     this.nextRequestId = requestIds(this.now);
