@@ -15,7 +15,8 @@ import { hashKey } from '../src/gateway/auth.js';
 import { ReplayData } from '../src/gateway/replay-upstream/replay-data.js';
 import { ReplayUpstream } from '../src/gateway/replay-upstream/server.js';
 import { SqliteStore } from '../src/gateway/store/sqlite-store.js';
-import { loadDataset } from '../src/data/load.js';
+import { buildMatrix, loadDataset } from '../src/data/load.js';
+import { createRouter } from '../src/routers/registry.js';
 import { writeDataset } from '../src/data/write.js';
 import { fitKnnRoute } from './helpers/fitted-router.js';
 import { CLI, freePort, startCli, type Running } from './helpers/processes.js';
@@ -57,9 +58,12 @@ describe('serve with server.workers: 2 (one supervisor, two gateway processes, o
     upstream = new ReplayUpstream(await ReplayData.load(loadDataset(dir)));
     const upstreamURL = await upstream.listen();
     const { artifact } = await fitKnnRoute(meta, rows, dir, prompt);
+    const bandit = createRouter('ucb1:bootstrap=false'); // cold: every arm is tried, then the scores decide
+    await bandit.fit(buildMatrix(meta, rows).view('train'), { seed: 0 });
+    writeFileSync(join(dir, 'ucb1.json'), JSON.stringify(bandit.toArtifact()));
     const models = meta.models.map((m) => `  ${m.id}: { baseURL: "${upstreamURL}", inputPricePerMTok: ${m.inputPricePerMTok}, outputPricePerMTok: ${m.outputPricePerMTok} }`).join('\n');
     const keys = [`    - { name: open, sha256: "${hashKey('sk-open')}" }`, `    - { name: limited, sha256: "${hashKey('sk-limited')}", requestsPerMinute: 6 }`].join('\n');
-    writeFileSync(config, `server: { port: 0, workers: 2 }\nstore: { path: ${db} }\nauth:\n  keys:\n${keys}\nmodels:\n${models}\nroutes:\n  auto: { router: ${artifact}, lambda: 0.5 }\n`);
+    writeFileSync(config, `server: { port: 0, workers: 2 }\nstore: { path: ${db}, syncMs: 100 }\nauth:\n  keys:\n${keys}\nmodels:\n${models}\nroutes:\n  auto: { router: ${artifact}, lambda: 0.5 }\n  learn: { router: ${join(dir, 'ucb1.json')}, lambda: 0 }\n`);
     gateway = await startCli(['serve', '--config', config]);
     url = gateway.ready;
   }, 60_000);
@@ -100,6 +104,22 @@ describe('serve with server.workers: 2 (one supervisor, two gateway processes, o
     expect(statuses.filter((s) => s === 429)).toHaveLength(4);
   });
 
+  it("learns from feedback whichever worker gets it: a bandit's choices on both follow the scores (the learning log in the SQLite file)", async () => {
+    const learn = () => fresh((c) => c.chat.completions.create({ model: 'learn', messages: [{ role: 'user', content: prompt }] }).withResponse());
+    const target = 'small-3';
+    for (let k = 0; k < meta.models.length * 2; k++) {
+      const r = await learn();
+      const model = r.data.model;
+      // the feedback goes out on a connection of its own: to the other worker as often as not
+      expect(await fresh((c) => c.post('/feedback', { body: { request_id: r.response.headers.get('x-request-id'), score: model === target ? 1 : 0 } }))).toMatchObject({ recorded: true, router_updated: true });
+      await new Promise((done) => setTimeout(done, 400)); // the other worker applies it within store.syncMs (100 ms), with room for a slow machine
+    }
+    // both workers (alternating connections) now choose the model the scores favour
+    const chosen = [];
+    for (let k = 0; k < 4; k++) chosen.push((await learn()).data.model);
+    expect(chosen).toEqual([target, target, target, target]);
+  }, 60_000);
+
   it('replaces a worker that dies, passes SIGHUP on to every worker, and on SIGTERM drains both and exits 0 with every decision recorded', async () => {
     const pid = Number(/worker 1 \(pid (\d+)\) listening/.exec(gateway.output())?.[1]);
     expect(pid).toBeGreaterThan(0);
@@ -118,7 +138,7 @@ describe('serve with server.workers: 2 (one supervisor, two gateway processes, o
     const store = new SqliteStore(db);
     const decisions = await store.listDecisions({ limit: 1000 });
     await store.close();
-    expect(decisions.filter((d) => d.status === 200)).toHaveLength(12 + 6 + 6);
+    expect(decisions.filter((d) => d.status === 200 && d.route !== 'learn')).toHaveLength(12 + 6 + 6);
   }, 60_000);
 
   it('refuses workers with an in-memory SQLite store, naming the setting, and exits with the code of a worker that cannot listen', async () => {

@@ -165,9 +165,10 @@ export class SqliteStore implements GatewayStore {
     };
   }
 
-  private enqueue(write: () => void): Promise<void> {
+  /** `now`: commit this write (and those queued before it) at once. */
+  private enqueue(write: () => void, now = false): Promise<void> {
     this.queue.push(write);
-    if (this.queue.length >= FLUSH_MAX || this.commitMs === 0) this.flush();
+    if (now || this.queue.length >= FLUSH_MAX || this.commitMs === 0) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.timer = setTimeout(() => this.flush(), this.commitMs);
@@ -189,8 +190,9 @@ export class SqliteStore implements GatewayStore {
     })();
   }
 
+  /** Shared by processes: committed at once, so feedback reaching another worker right after the answer finds it (as on Redis). */
   async recordDecision(d: DecisionRecord): Promise<void> {
-    return this.enqueue(() => this.insertDecision(d));
+    return this.enqueue(() => this.insertDecision(d), this.shared);
   }
 
   private insertDecision(d: DecisionRecord): void {
@@ -296,6 +298,7 @@ export class SqliteStore implements GatewayStore {
 
   private lastExpiry = 0;
 
+  /** Shared by processes: committed at once (a prompt feedback on another worker learns from, a stored response another worker continues). */
   async putExpiring(kind: ExpiringKind, id: string, text: string, expiresAt: number): Promise<void> {
     return this.enqueue(() => {
       this.stmts.putExpiring.run(kind, id, text, expiresAt);
@@ -305,7 +308,7 @@ export class SqliteStore implements GatewayStore {
         this.lastExpiry = now;
         this.stmts.expire.run(now);
       }
-    });
+    }, this.shared);
   }
 
   async getExpiring(kind: ExpiringKind, id: string): Promise<string | undefined> {
