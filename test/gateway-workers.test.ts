@@ -90,6 +90,11 @@ describe('serve with server.workers: 2 (one supervisor, two gateway processes, o
       expect(total(metrics, 'switchyard_requests_total')).toBe(12);
       expect(metrics).toMatch(/^switchyard_workers 2$/m);
     }
+    // the Responses API (which answers through the worker's own chat endpoint): a stored response is read back on either worker
+    for (let k = 0; k < 2; k++) {
+      const made = await fresh((c) => c.responses.create({ model: 'auto', input: prompt }));
+      expect((await fresh((c) => c.responses.retrieve(made.id))).id).toBe(made.id);
+    }
     // feedback lands on either worker, whichever answered the request (the decision is in the shared file)
     await new Promise((r) => setTimeout(r, 100)); // the answering worker's batch commits (store.commitMs)
     for (const id of ids.slice(0, 4)) expect(await fresh((c) => c.post('/feedback', { body: { request_id: id, score: 1 } }))).toMatchObject({ recorded: true });
@@ -138,7 +143,7 @@ describe('serve with server.workers: 2 (one supervisor, two gateway processes, o
     const store = new SqliteStore(db);
     const decisions = await store.listDecisions({ limit: 1000 });
     await store.close();
-    expect(decisions.filter((d) => d.status === 200 && d.route !== 'learn')).toHaveLength(12 + 6 + 6);
+    expect(decisions.filter((d) => d.status === 200 && d.route !== 'learn')).toHaveLength(12 + 2 + 6 + 6); // chat, Responses API, limited key, after the restart
   }, 60_000);
 
   it('refuses workers with an in-memory SQLite store, naming the setting, and exits with the code of a worker that cannot listen', async () => {

@@ -14,14 +14,15 @@ const WHY: Readonly<Record<string, string>> = {
 };
 
 /** Listens on `host:port` (0: any free port); resolves with the port bound. `field` names the setting in the error. */
-export function listenOn(server: Server, port: number, host: string, field: string): Promise<number> {
+/** `exclusive`: in a node:cluster worker, a port of this process's own instead of one shared by the workers. */
+export function listenOn(server: Server, port: number, host: string, field: string, exclusive = false): Promise<number> {
   return new Promise((resolve, reject) => {
     const failed = (e: NodeJS.ErrnoException): void => {
       const why = WHY[e.code ?? ''];
       reject(why ? invalidArgument(`${field}: ${host}:${port} ${why}`) : e);
     };
     server.once('error', failed);
-    server.listen(port, host, () => {
+    server.listen({ port, host, exclusive }, () => {
       server.off('error', failed);
       resolve((server.address() as AddressInfo).port);
     });

@@ -4,7 +4,10 @@
  * own /v1/chat/completions (loopback.ts): over plain HTTP that is the public listener; over TLS it is
  * a second, plain listener on 127.0.0.1 that takes only requests carrying this process's random token,
  * so neither certificates nor client-certificate checks stand in the way and nobody else can use it.
+ * A worker of several (`server.workers`) always has that listener, on a port of its own: through the
+ * shared port its call could reach another worker (which may be the one that dies meanwhile).
  */
+import cluster from 'node:cluster';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -32,7 +35,7 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
   const server = tls ? createHttpsServer(serverOptions(tls), handler) : createServer(handler);
   const bound = await listenOn(server, port, host, 'server.port');
   const url = `${tls ? 'https' : 'http'}://${host}:${bound}/v1`;
-  if (!tls) {
+  if (!tls && !cluster.isWorker) {
     const origin = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${bound}`;
     return { server, url, origin, ownPost: (post) => post, closeLoopback: async () => undefined };
   }
@@ -43,7 +46,7 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
     return got !== undefined && got.length === expected.length && timingSafeEqual(got, expected);
   };
   const own = createServer((req, res) => (ours(req.headers[LOOPBACK_HEADER]) ? handler(req, res) : sendError(res, 401, 'invalid_api_key', "this listener takes the gateway's own calls only")));
-  const origin = `http://127.0.0.1:${await listenOn(own, 0, '127.0.0.1', 'the loopback listener')}`;
+  const origin = `http://127.0.0.1:${await listenOn(own, 0, '127.0.0.1', 'the loopback listener', true)}`;
   return {
     server,
     url,

@@ -72,6 +72,24 @@ const toRecord = (r: DecisionRow): DecisionRecord => ({
   ...(r.canary ? { canary: true } : {}),
 });
 
+/**
+ * Turns on the WAL journal. Switching a new file to WAL needs it alone, and SQLite answers "locked"
+ * at once (no busy wait) while another process holds it — two workers opening a new file
+ * (`server.workers`) — so it is tried again for up to 5 s.
+ */
+function walMode(db: Database.Database): void {
+  const until = Date.now() + 5000;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > until) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 20); // the constructor is synchronous
+    }
+  }
+}
+
 export interface SqliteStoreOptions {
   readonly commitMs?: number;
   /**
@@ -107,7 +125,7 @@ export class SqliteStore implements GatewayStore {
     this.shared = options.shared ?? false;
     // a process waits up to 5 s for another's write (its batches commit in a few ms)
     this.db = new Database(file, { timeout: 5000 });
-    this.db.pragma('journal_mode = WAL');
+    walMode(this.db);
     this.db.pragma('synchronous = NORMAL');
     // the schema and its migrations in one write transaction: worker processes opening a new file at once (`server.workers`) take turns
     this.db
