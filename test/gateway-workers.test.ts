@@ -5,7 +5,7 @@
  * /metrics, rate limits and feedback; a worker that dies is replaced; SIGHUP and SIGTERM reach every worker.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -19,7 +19,8 @@ import { buildMatrix, loadDataset } from '../src/data/load.js';
 import { createRouter } from '../src/routers/registry.js';
 import { writeDataset } from '../src/data/write.js';
 import { fitKnnRoute } from './helpers/fitted-router.js';
-import { CLI, freePort, startCli, type Running } from './helpers/processes.js';
+import { CLI, freePort, startCli, startProcess, type Running } from './helpers/processes.js';
+import { hasOpenssl, testPki } from './helpers/tls.js';
 import { syntheticRows } from './helpers/synthetic.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -164,6 +165,46 @@ describe('serve with server.workers: 2 (one supervisor, two gateway processes, o
       expect(busy.stderr).toMatch(/before every worker listened: stopping the others/);
     } finally {
       await new Promise((ok) => taken.close(ok));
+    }
+  }, 60_000);
+});
+
+describe.skipIf(!hasOpenssl)('serve with server.workers: 2 over HTTPS', () => {
+  it("serves HTTPS from both workers, and the Responses API through each worker's own loopback listener", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-workers-tls-'));
+    const { meta, rows } = syntheticRows({ prompts: 40 });
+    const prompt = (rows[0] as (typeof rows)[number]).prompt;
+    writeDataset(dir, meta, rows, rows.flatMap((r) => Object.keys(r.outcomes).map((model) => ({ id: r.id, model, response: `[${model}] ${r.id}` }))));
+    const upstream = new ReplayUpstream(await ReplayData.load(loadDataset(dir)));
+    const upstreamURL = await upstream.listen();
+    const pki = testPki();
+    const cert = pki.issue('gateway');
+    const model = meta.models[0]?.id as string;
+    writeFileSync(join(dir, 'sy.yaml'), `server: { port: 0, workers: 2, tls: { certFile: ${cert.certFile}, keyFile: ${cert.keyFile} } }\nstore: { path: ${join(dir, 'sy.db')} }\nmodels:\n  ${model}: { baseURL: "${upstreamURL}", inputPricePerMTok: 1, outputPricePerMTok: 2 }\n`);
+    const gateway = await startProcess(process.execPath, [CLI, 'serve', '--config', join(dir, 'sy.yaml')], /listening on (https:\/\/\S+)/);
+    try {
+      const tls = (): Agent => new Agent({ connect: { ca: readFileSync(pki.caFile) } });
+      const workers = new Set<number>();
+      for (let k = 0; k < 6 && workers.size < 2; k++) {
+        const dispatcher = tls();
+        workers.add((JSON.parse(await (await undiciFetch(new URL('/health', gateway.ready), { dispatcher })).text()) as { worker: number }).worker);
+        await dispatcher.close();
+      }
+      expect(workers.size).toBe(2);
+      // a connection per request, handed to the workers in turn; the call each makes to itself goes to its own
+      // loopback listener (a port not shared with the other worker, whose token differs)
+      for (let k = 0; k < 8; k++) {
+        const dispatcher = tls();
+        try {
+          const client = new OpenAI({ baseURL: gateway.ready, apiKey: 'sk-test', maxRetries: 0, fetchOptions: { dispatcher } as never });
+          expect((await client.responses.create({ model, input: prompt })).output_text).toContain(`[${model}]`);
+        } finally {
+          await dispatcher.close();
+        }
+      }
+    } finally {
+      await gateway.stop();
+      await upstream.close();
     }
   }, 60_000);
 });
