@@ -148,6 +148,10 @@ describe('serve with server.workers: 2 (one supervisor, two gateway processes, o
   }, 60_000);
 
   it('refuses workers with an in-memory SQLite store, naming the setting, and exits with the code of a worker that cannot listen', async () => {
+    // --check loads everything in this process and says how many workers serving would start
+    const check = spawnSync(process.execPath, [CLI, 'serve', '--config', config, '--check'], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
+    expect(check.stdout).toContain('2 worker processes');
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, `server: { workers: 2 }\nstore: { path: ":memory:" }\nmodels:\n  m: { baseURL: "http://127.0.0.1:1/v1", inputPricePerMTok: 1, outputPricePerMTok: 1 }\n`);
     const r = spawnSync(process.execPath, [CLI, 'serve', '--config', bad], { encoding: 'utf8' });
