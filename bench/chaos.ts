@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import OpenAI from 'openai';
+import { cancelledStream, readToEnd } from './chaos-streams.js';
 import { freePort } from '../test/helpers/processes.js';
 
 const { values } = parseArgs({ options: { data: { type: 'string' }, seconds: { type: 'string' }, router: { type: 'string' }, persist: { type: 'boolean' }, sentinel: { type: 'boolean' }, cluster: { type: 'boolean' } } });
@@ -105,17 +106,9 @@ async function once(kind: (typeof KINDS)[number], port: number, prompt: string, 
   if (kind === 'json') {
     const { response } = await client.chat.completions.create({ model: 'auto', messages }).withResponse();
     ids.push(response.headers.get('x-request-id') ?? '');
-  } else if (kind === 'stream') {
-    for await (const _ of await client.chat.completions.create({ model: 'auto', stream: true, stream_options: { include_usage: true }, messages })) void _;
-  } else if (kind === 'cancelled stream') {
-    const abort = new AbortController();
-    setTimeout(() => abort.abort(), 2 + (k % 10));
-    try {
-      for await (const _ of await client.chat.completions.create({ model: 'auto', stream: true, messages }, { signal: abort.signal })) void _;
-    } catch (e) {
-      if (!abort.signal.aborted) throw e;
-    }
-  } else if (kind === 'feedback') {
+  } else if (kind === 'stream') await readToEnd(client, messages);
+  else if (kind === 'cancelled stream') await cancelledStream(client, messages, k);
+  else if (kind === 'feedback') {
     const id = ids[k % Math.max(1, ids.length)];
     if (id) await client.post('/feedback', { body: { request_id: id, score: (k % 10) / 10 } }).catch((e: { status?: number }) => { if (e.status === 404) lost.add(id); throw e; });
   } else if (kind === 'responses') await client.responses.create({ model: 'auto', input: prompt });

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
+import { cancelledStream, readToEnd } from './chaos-streams.js';
 import { Agent } from 'undici';
 import { loadDataset } from '../src/data/load.js';
 import { createRouter } from '../src/routers/registry.js';
@@ -85,17 +86,9 @@ async function once(kind: (typeof KINDS)[number], prompt: string, k: number): Pr
     const id = response.headers.get('x-request-id') ?? '';
     answered.add(id);
     if (kind === 'learn') learned.push(id);
-  } else if (kind === 'stream') {
-    for await (const _ of await client.chat.completions.create({ model: 'auto', stream: true, stream_options: { include_usage: true }, messages })) void _;
-  } else if (kind === 'cancelled stream') {
-    const abort = new AbortController();
-    setTimeout(() => abort.abort(), 2 + (k % 10));
-    try {
-      for await (const _ of await client.chat.completions.create({ model: 'auto', stream: true, messages }, { signal: abort.signal })) void _;
-    } catch (e) {
-      if (!abort.signal.aborted) throw e;
-    }
-  } else if (kind === 'feedback') {
+  } else if (kind === 'stream') await readToEnd(client, messages);
+  else if (kind === 'cancelled stream') await cancelledStream(client, messages, k);
+  else if (kind === 'feedback') {
     const id = learned[k % Math.max(1, learned.length)];
     if (id) await client.post('/feedback', { body: { request_id: id, score: (k % 10) / 10 } });
     else await sleep(20); // nothing learned yet (a loop that never waits would hold the event loop)
@@ -126,11 +119,13 @@ const load = Promise.all(
 
 const t0 = Date.now();
 let kills = 0;
+let hups = 0;
 for (let s = 6; s < SECONDS - 4; s += 6) {
   await sleep(Math.max(0, t0 + s * 1000 - Date.now()));
   if (s === 18) {
     process.stderr.write('supervisor: SIGHUP (every worker reloads)\n');
     supervisor.kill('SIGHUP');
+    hups++;
     continue;
   }
   const pids = [...output().matchAll(/worker (\d+) \(pid (\d+)\) listening/g)].map((m) => ({ n: m[1], pid: Number(m[2]) })).filter(({ pid }) => !output().includes(`(pid ${pid}) was killed`));
@@ -155,7 +150,7 @@ const store = new SqliteStore(join(dir, 'sy.db'));
 const missing: string[] = [];
 for (const id of answered) if (!(await store.getDecision(id))) missing.push(id);
 await store.close();
-console.log(`${WORKERS} workers, ${SECONDS} s, ${kills} SIGKILLs, one SIGHUP; supervisor exit code ${code}`);
+console.log(`${WORKERS} workers, ${SECONDS} s, ${kills} SIGKILLs, ${hups} SIGHUP (at 18 s); supervisor exit code ${code}`);
 console.log(`at the end: ${line('switchyard_workers ')}; ${line('switchyard_worker_restarts_total ')}; ${line('switchyard_model_in_flight')}`);
 console.log(`answered chat requests (JSON, learn): ${answered.size}; their decisions missing from the SQLite file: ${missing.length}`);
 console.log([...outcomes].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `  ${k.padEnd(44)} ${v}`).join('\n'));

@@ -1,6 +1,6 @@
 /**
  * The supervisor of `server.workers` > 1: it starts that many gateway processes (node:cluster; they
- * share the listening port, the kernel handing each new connection to one), restarts one that dies,
+ * share the listening port, the supervisor handing each new connection to the next), restarts one that dies,
  * sends SIGHUP (reload) and SIGTERM/SIGINT (drain and stop) on to every worker, and sums the
  * workers' metrics for whichever of them is scraped. It serves nothing itself and holds no state:
  * the workers share the store as replicas do.
@@ -31,7 +31,7 @@ export interface SupervisorOptions {
 
 /**
  * Runs the workers until a signal stops them (resolves with the exit code: 0 after a clean stop) or
- * they cannot be kept running (1: a worker that failed before it listened, or too many restarts).
+ * they cannot be kept running (a worker that failed before all listened: its exit code; too many restarts: 1).
  */
 export function superviseWorkers(options: SupervisorOptions): Promise<number> {
   const { workers: count, say } = options;
@@ -79,7 +79,6 @@ export function superviseWorkers(options: SupervisorOptions): Promise<number> {
       if (!g) return;
       gathering.delete(id);
       clearTimeout(g.timer);
-      live.set(listening.size);
       void (async () => {
         let text: string;
         try {

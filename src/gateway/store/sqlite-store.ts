@@ -85,7 +85,7 @@ function walMode(db: Database.Database): void {
       return;
     } catch (e) {
       if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > until) throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 20); // the constructor is synchronous
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // a 20 ms pause: the constructor is synchronous
     }
   }
 }
