@@ -24,6 +24,16 @@ import { hasOpenssl, testPki } from './helpers/tls.js';
 import { syntheticRows } from './helpers/synthetic.js';
 import { waitFor } from './helpers/wait.js';
 
+/** `use` on a connection pool of its own, closed after: each request a new connection, as many clients' requests arrive. */
+async function onOwnConnection<T>(use: (dispatcher: Agent) => Promise<T>, options: Agent.Options = {}): Promise<T> {
+  const dispatcher = new Agent(options);
+  try {
+    return await use(dispatcher);
+  } finally {
+    await dispatcher.close();
+  }
+}
+
 describe('serve with server.workers: 2 (one supervisor, two gateway processes, one SQLite file)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sy-workers-'));
   const { meta, rows } = syntheticRows({ prompts: 60 });
@@ -34,24 +44,10 @@ describe('serve with server.workers: 2 (one supervisor, two gateway processes, o
   const db = join(dir, 'sy.db');
   const config = join(dir, 'sy.yaml');
 
-  /** A request on a connection of its own (closed after), as many clients' requests arrive. */
-  const fresh = async <T>(use: (client: OpenAI) => Promise<T>, apiKey = 'sk-open'): Promise<T> => {
-    const dispatcher = new Agent();
-    try {
-      return await use(new OpenAI({ baseURL: url, apiKey, maxRetries: 0, fetchOptions: { dispatcher } as never }));
-    } finally {
-      await dispatcher.close();
-    }
-  };
+  /** A request on a connection of its own. */
+  const fresh = <T>(use: (client: OpenAI) => Promise<T>, apiKey = 'sk-open'): Promise<T> => onOwnConnection((dispatcher) => use(new OpenAI({ baseURL: url, apiKey, maxRetries: 0, fetchOptions: { dispatcher } as never })));
   const ask = (apiKey = 'sk-open') => fresh((c) => c.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prompt }] }).withResponse(), apiKey);
-  const get = async (path: string): Promise<string> => {
-    const dispatcher = new Agent();
-    try {
-      return await (await undiciFetch(new URL(path, url.replace(/\/v1$/, '/')), { dispatcher })).text();
-    } finally {
-      await dispatcher.close();
-    }
-  };
+  const get = (path: string): Promise<string> => onOwnConnection(async (dispatcher) => (await undiciFetch(new URL(path, url.replace(/\/v1$/, '/')), { dispatcher })).text());
   const total = (metrics: string, name: string): number => [...metrics.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
 
   beforeAll(async () => {
@@ -187,24 +183,18 @@ describe.skipIf(!hasOpenssl)('serve with server.workers: 2 over HTTPS', () => {
     writeFileSync(join(dir, 'sy.yaml'), `server: { port: 0, workers: 2, tls: { certFile: ${cert.certFile}, keyFile: ${cert.keyFile} } }\nstore: { path: ${join(dir, 'sy.db')} }\nmodels:\n  ${model}: { baseURL: "${upstreamURL}", inputPricePerMTok: 1, outputPricePerMTok: 2 }\n`);
     const gateway = await startProcess(process.execPath, [CLI, 'serve', '--config', join(dir, 'sy.yaml')], /listening on (https:\/\/\S+)/);
     try {
-      const tls = (): Agent => new Agent({ connect: { ca: readFileSync(pki.caFile) } });
+      const tls = { connect: { ca: readFileSync(pki.caFile) } };
       const workers = new Set<number>();
       for (let k = 0; k < 6 && workers.size < 2; k++) {
-        const dispatcher = tls();
-        workers.add((JSON.parse(await (await undiciFetch(new URL('/health', gateway.ready), { dispatcher })).text()) as { worker: number }).worker);
-        await dispatcher.close();
+        const health = await onOwnConnection(async (dispatcher) => (await undiciFetch(new URL('/health', gateway.ready), { dispatcher })).text(), tls);
+        workers.add((JSON.parse(health) as { worker: number }).worker);
       }
       expect(workers.size).toBe(2);
       // a connection per request, handed to the workers in turn; the call each makes to itself goes to its own
       // loopback listener (a port not shared with the other worker, whose token differs)
       for (let k = 0; k < 8; k++) {
-        const dispatcher = tls();
-        try {
-          const client = new OpenAI({ baseURL: gateway.ready, apiKey: 'sk-test', maxRetries: 0, fetchOptions: { dispatcher } as never });
-          expect((await client.responses.create({ model, input: prompt })).output_text).toContain(`[${model}]`);
-        } finally {
-          await dispatcher.close();
-        }
+        const made = await onOwnConnection((dispatcher) => new OpenAI({ baseURL: gateway.ready, apiKey: 'sk-test', maxRetries: 0, fetchOptions: { dispatcher } as never }).responses.create({ model, input: prompt }), tls);
+        expect(made.output_text).toContain(`[${model}]`);
       }
     } finally {
       await gateway.stop();
