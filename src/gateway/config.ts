@@ -4,7 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { availableParallelism } from 'node:os';
+import { usableCores } from '../core/cpu-limit.js';
 import { readConfigFile } from '../core/config-file.js';
 import { BudgetControlSchema, ScheduleSchema } from './dynamic-lambda.js';
 import { resolvePrices } from './prices.js';
@@ -389,9 +389,9 @@ export const GatewayConfigSchema = z.strictObject({
 export type GatewayConfigInput = z.infer<typeof GatewayConfigSchema>;
 export type GatewayConfig = Omit<GatewayConfigInput, 'models'> & { models: Record<string, ModelConfig> };
 
-/** How many gateway processes `server.workers` asks for (`auto`: one per core). */
-export function workerCount(workers: GatewayConfig['server']['workers'], cores = availableParallelism()): number {
-  return workers === 'auto' ? Math.max(1, cores) : workers;
+/** How many gateway processes `server.workers` asks for (`auto`: one per usable core, a container's CPU quota counted). */
+export function workerCount(workers: GatewayConfig['server']['workers'], cores: () => number = usableCores): number {
+  return workers === 'auto' ? Math.max(1, cores()) : workers;
 }
 
 /** Fills every model's missing prices from @pydantic/genai-prices (or fails naming the model). */
