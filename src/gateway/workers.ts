@@ -7,6 +7,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import { MetricsGatherings } from './metrics-gathering.js';
 import { METRICS_WAIT_MS, WorkerMessageSchema, type SupervisorMessage } from './worker-link.js';
 
 /** More restarts than this within RESTART_WINDOW_MS: something is wrong beyond one process; the supervisor gives up. */
@@ -42,13 +43,23 @@ export function superviseWorkers(options: SupervisorOptions): Promise<number> {
   const restartTimes: number[] = [];
   let stopping = false;
   let announced = false;
-  /** Scrapes being gathered (by the supervisor's own id): what each worker sent so far, and whom to answer (with the asker's id). */
-  const gathering = new Map<number, { asker: Worker; askerId: number; got: object[]; expected: number; timer: NodeJS.Timeout }>();
-  let seq = 0;
+  /** Scrapes being gathered: a worker that does not answer in time is left out (its counters reappear at the next). */
+  const gatherings = new MetricsGatherings<Worker>(METRICS_WAIT_MS - 500, (g) => {
+    void (async () => {
+      let text: string;
+      try {
+        text = (await AggregatorRegistry.aggregate([...g.got]).metrics()) + (await registry.metrics());
+      } catch (e) {
+        text = `# switchyard: the workers' metrics could not be summed: ${(e as Error).message}\n${await registry.metrics()}`;
+      }
+      const reply: SupervisorMessage = { type: 'switchyard:metrics-text', id: g.askerId, text, contentType: registry.contentType };
+      if (g.asker.isConnected()) g.asker.send(reply);
+    })();
+  });
 
   return new Promise<number>((resolve) => {
     const finish = (code: number): void => {
-      for (const g of gathering.values()) clearTimeout(g.timer);
+      gatherings.clear();
       for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.removeListener(s, s === 'SIGHUP' ? onHup : stop);
       resolve(code);
     };
@@ -74,23 +85,6 @@ export function superviseWorkers(options: SupervisorOptions): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGHUP', onHup);
 
-    const answer = (id: number): void => {
-      const g = gathering.get(id);
-      if (!g) return;
-      gathering.delete(id);
-      clearTimeout(g.timer);
-      void (async () => {
-        let text: string;
-        try {
-          text = (await AggregatorRegistry.aggregate(g.got).metrics()) + (await registry.metrics());
-        } catch (e) {
-          text = `# switchyard: the workers' metrics could not be summed: ${(e as Error).message}\n${await registry.metrics()}`;
-        }
-        const reply: SupervisorMessage = { type: 'switchyard:metrics-text', id: g.askerId, text, contentType: registry.contentType };
-        if (g.asker.isConnected()) g.asker.send(reply);
-      })();
-    };
-
     const start = (n: number): void => {
       const w = cluster.fork({ SWITCHYARD_WORKER: String(n) });
       byNumber.set(n, w);
@@ -107,22 +101,18 @@ export function superviseWorkers(options: SupervisorOptions): Promise<number> {
             options.onListening(m.url);
           }
         } else if (m.type === 'switchyard:metrics') {
-          const id = ++seq;
-          const asked = [...byNumber.entries()].filter(([k, x]) => listening.has(k) && x.isConnected());
-          // a worker that does not answer in time is left out of this scrape (its counters reappear at the next)
-          gathering.set(id, { asker: w, askerId: m.id, got: [], expected: asked.length, timer: setTimeout(() => answer(id), METRICS_WAIT_MS - 500) });
-          for (const [, x] of asked) x.send({ type: 'switchyard:collect', id } satisfies SupervisorMessage);
+          const asked = [...byNumber.entries()].filter(([k, x]) => listening.has(k) && x.isConnected()).map(([k]) => k);
+          gatherings.start(w, m.id, asked, (k, id) => byNumber.get(k)?.send({ type: 'switchyard:collect', id } satisfies SupervisorMessage));
         } else if (m.type === 'switchyard:collected') {
-          const g = gathering.get(m.id);
-          if (!g) return;
-          g.got.push(m.metrics);
-          if (g.got.length >= g.expected) answer(m.id);
+          gatherings.collected(n, m.id, m.metrics);
         } else reload(n);
       });
+      w.on('disconnect', () => gatherings.gone(n)); // it can no longer answer: scrapes stop waiting for it
       w.on('exit', (code, signal) => {
         byNumber.delete(n);
         listening.delete(n);
         live.set(listening.size);
+        gatherings.gone(n);
         if (stopping) {
           if (code !== 0 && code !== null) exitCode ||= 1;
           if (byNumber.size === 0) finish(exitCode);
