@@ -190,12 +190,13 @@ describe.skipIf(!hasOpenssl)('serve with server.workers: 2 over HTTPS', () => {
         workers.add((JSON.parse(health) as { worker: number }).worker);
       }
       expect(workers.size).toBe(2);
-      // a connection per request, handed to the workers in turn; the call each makes to itself goes to its own
-      // loopback listener (a port not shared with the other worker, whose token differs)
-      for (let k = 0; k < 8; k++) {
-        const made = await onOwnConnection((dispatcher) => new OpenAI({ baseURL: gateway.ready, apiKey: 'sk-test', maxRetries: 0, fetchOptions: { dispatcher } as never }).responses.create({ model, input: prompt }), tls);
-        expect(made.output_text).toContain(`[${model}]`);
-      }
+      // a connection per request, handed to the workers in turn, all at once: each worker then opens several
+      // connections to itself at once, and every one must reach its own loopback listener (a port not shared
+      // with the other worker, whose token differs), not one that the supervisor hands out in turn
+      const made = await Promise.all(
+        Array.from({ length: 12 }, () => onOwnConnection((dispatcher) => new OpenAI({ baseURL: gateway.ready, apiKey: 'sk-test', maxRetries: 0, fetchOptions: { dispatcher } as never }).responses.create({ model, input: prompt }), tls)),
+      );
+      for (const m of made) expect(m.output_text).toContain(`[${model}]`);
     } finally {
       await gateway.stop();
       await upstream.close();
