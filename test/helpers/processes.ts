@@ -71,22 +71,27 @@ export async function startRedis(port?: number): Promise<Running> {
 }
 
 /**
- * A Redis Cluster of three masters (no replicas) on `ports`, in a fresh folder; resolves when the
- * cluster says its state is ok (every slot served). Needs redis-cli (Debian's redis-tools, which
- * redis-server depends on).
+ * A Redis Cluster on `ports`, in a fresh folder: three masters, or with `replicas: 1` three masters
+ * and a replica of each (six ports; a node missing for `nodeTimeoutMs` fails over to its replica).
+ * Resolves when the cluster says its state is ok (every slot served) and every replica has synced.
+ * Needs redis-cli (Debian's redis-tools, which redis-server depends on).
  */
-export async function startRedisCluster(ports: readonly number[]): Promise<Running[]> {
+export async function startRedisCluster(ports: readonly number[], options: { replicas?: 0 | 1; nodeTimeoutMs?: number } = {}): Promise<Running[]> {
   const dir = mkdtempSync(join(tmpdir(), 'sy-redis-cluster-'));
   const nodes: Running[] = [];
+  const timeout = options.nodeTimeoutMs !== undefined ? ['--cluster-node-timeout', String(options.nodeTimeoutMs)] : [];
   for (const port of ports) {
-    nodes.push(await startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir, '--save', '', '--appendonly', 'no'], /Ready to accept connections/));
+    nodes.push(await startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir, '--save', '', '--appendonly', 'no', ...timeout], /Ready to accept connections/));
   }
-  const made = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+  const made = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(options.replicas ?? 0), '--cluster-yes'], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`redis-cli --cluster create failed: ${made.stdout}${made.stderr}`);
-  for (let k = 0; k < 100; k++) {
-    const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
-    if (info.includes('cluster_state:ok')) return nodes;
+  const cli = (port: number, ...args: string[]): string => spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).stdout;
+  for (let k = 0; k < 200; k++) {
+    const ok = cli(ports[0] as number, 'cluster', 'info').includes('cluster_state:ok');
+    const replicasSynced = ports.every((p) => !cli(p, 'role').startsWith('slave') || cli(p, 'info', 'replication').includes('master_link_status:up'));
+    if (ok && replicasSynced) return nodes;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('the Redis cluster did not reach cluster_state:ok in 10 s');
+  for (const n of nodes) await n.stop();
+  throw new Error('the Redis cluster did not reach cluster_state:ok with its replicas synced in 20 s');
 }

@@ -70,6 +70,30 @@ describe('a store whose calls hang (ioredis Cluster while a master is away)', ()
   });
 });
 
+describe('readiness after an outage', () => {
+  it('a probe that finds the store answering writes what waited and ends the outage: ready means reads answer', async () => {
+    const { store, outage } = flaky(new SqliteStore(':memory:'));
+    // no background retry within the test (retryMs long): only the probe can end the outage
+    const resilient = new ResilientStore(store, { onError: () => undefined, onPending: () => undefined, retryMs: 60_000 });
+    outage.down = true;
+    await resilient.recordDecision(decision('req_during'));
+    await expect(resilient.ready()).rejects.toThrow(/connection refused/);
+    outage.down = false;
+    await expect(resilient.getDecision('req_during')).rejects.toThrow(/failed recently/); // down until something finds it back
+    await resilient.ready();
+    expect(resilient.pendingWrites).toBe(0);
+    expect((await resilient.getDecision('req_during'))?.requestId).toBe('req_during');
+
+    // down with nothing queued (a read failed): the probe ends it too
+    outage.down = true;
+    await expect(resilient.getDecision('req_during')).rejects.toThrow(/connection refused/);
+    outage.down = false;
+    await resilient.ready();
+    expect((await resilient.getDecision('req_during'))?.requestId).toBe('req_during');
+    await resilient.close();
+  });
+});
+
 describe('outbox', () => {
   it('keeps the writes a store refuses at close and writes them, in order, at the next start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-outbox-'));

@@ -282,8 +282,17 @@ export class ResilientStore implements GatewayStore {
   listKeys(): Promise<StoredKey[]> {
     return this.ask('listKeys', () => this.inner.listKeys());
   }
-  ready(): Promise<void> {
-    return this.within(this.inner.ready());
+  /**
+   * Readiness: the store answers and nothing is held back. After an outage, a probe that finds the
+   * store answering writes the queued records (as the background retry would, up to `retryMs` later)
+   * and ends the down state, so /ready never says 200 while reads would still be refused.
+   */
+  async ready(): Promise<void> {
+    await this.within(this.inner.ready());
+    if (!this.down) return;
+    if (this.pending.length > 0) await this.flush();
+    else this.down = false;
+    if (this.down) throw new Error(`the store answers again, but ${this.pending.length} writes from its outage are not yet written`);
   }
 
   /**
