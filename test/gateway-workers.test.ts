@@ -169,6 +169,91 @@ describe('serve with server.workers: 2 (one supervisor, two gateway processes, o
   }, 60_000);
 });
 
+describe('serve with server.workers: 2, rolled by SIGUSR2', () => {
+  it('replaces every worker one at a time under load without a failed request, and keeps the running ones when a new one cannot start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-workers-roll-'));
+    const { meta, rows } = syntheticRows({ prompts: 40 });
+    writeDataset(dir, meta, rows, rows.flatMap((r) => Object.keys(r.outcomes).map((model) => ({ id: r.id, model, response: `[${model}] ${r.id}` }))));
+    const upstream = new ReplayUpstream(await ReplayData.load(loadDataset(dir)));
+    const upstreamURL = await upstream.listen();
+    const model = meta.models[0]?.id as string;
+    const config = join(dir, 'sy.yaml');
+    const good = `server: { port: 0, workers: 2, drainMs: 5000 }\nstore: { path: ${join(dir, 'sy.db')} }\nmodels:\n  ${model}: { baseURL: "${upstreamURL}", inputPricePerMTok: 1, outputPricePerMTok: 2 }\n`;
+    writeFileSync(config, good);
+    const gateway = await startCli(['serve', '--config', config]);
+    const pids = (): number[] => [...gateway.output().matchAll(/worker \d \(pid (\d+)\) listening/g)].map((m) => Number(m[1]));
+    const running = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      const before = pids();
+      expect(before).toHaveLength(2);
+      // clients as applications run them: the openai SDK on keep-alive connections, and on a new connection per request
+      let stop = false;
+      const outcomes = { ok: 0, failed: [] as string[] };
+      const loop = async (keepAlive: boolean): Promise<void> => {
+        const shared = new Agent();
+        try {
+          while (!stop) {
+            // a new connection is never refused nor cut: no retry; a keep-alive one may be closed as it is reused (retried, as the SDK does)
+            const call = (dispatcher: Agent) => new OpenAI({ baseURL: gateway.ready, apiKey: 'sk-test', maxRetries: keepAlive ? 2 : 0, fetchOptions: { dispatcher } as never }).chat.completions.create({ model, messages: [{ role: 'user', content: rows[outcomes.ok % rows.length]?.prompt as string }] });
+            try {
+              const r = await (keepAlive ? call(shared) : onOwnConnection(call));
+              if (r.choices[0]?.message.content?.startsWith(`[${model}]`)) outcomes.ok++;
+              else outcomes.failed.push(`unexpected answer ${JSON.stringify(r.choices[0])}`);
+            } catch (e) {
+              outcomes.failed.push(String(e));
+            }
+          }
+        } finally {
+          await shared.close();
+        }
+      };
+      const load = [loop(true), loop(true), loop(false), loop(false)];
+      await waitFor(() => outcomes.ok >= 20, 'requests before the roll');
+      gateway.proc.kill('SIGUSR2');
+      await waitFor(() => /rolling restart done: 2 new workers/.test(gateway.output()), 'the rolling restart', 30_000, 50);
+      const atRoll = outcomes.ok;
+      await waitFor(() => outcomes.ok >= atRoll + 20, 'requests after the roll');
+      stop = true;
+      await Promise.all(load);
+      expect(outcomes.failed).toEqual([]);
+      const after = pids().slice(2);
+      expect(after).toHaveLength(2);
+      for (const pid of before) expect(running(pid)).toBe(false);
+      for (const pid of after) expect(running(pid)).toBe(true);
+      expect(gateway.output()).toMatch(/worker 1 \(pid \d+\) replaced, exited \(code 0\)/);
+      expect(gateway.output()).toMatch(/worker 2 \(pid \d+\) replaced, exited \(code 0\)/);
+      // a roll is not a crash: no restart counted
+      const metrics = await onOwnConnection(async (dispatcher) => (await undiciFetch(new URL('/metrics', gateway.ready.replace(/\/v1$/, '/')), { dispatcher })).text());
+      expect(metrics).toMatch(/^switchyard_worker_restarts_total 0$/m);
+      expect(metrics).toMatch(/^switchyard_workers 2$/m);
+
+      // a config the new processes cannot load: the first fails to start, the roll stops, the running two go on
+      writeFileSync(config, good.replace('inputPricePerMTok: 1', 'inputPricePerMTok: -1'));
+      gateway.proc.kill('SIGUSR2');
+      await waitFor(() => /rolling restart stopped after 0 of 2/.test(gateway.output()), 'the roll to stop', 30_000, 50);
+      expect(gateway.output()).toMatch(/the new worker 1 \(pid \d+\) exited \(code 2\) before it listened/);
+      for (const pid of after) expect(running(pid)).toBe(true);
+      for (let k = 0; k < 4; k++) {
+        const r = await onOwnConnection((dispatcher) => new OpenAI({ baseURL: gateway.ready, apiKey: 'sk-test', maxRetries: 0, fetchOptions: { dispatcher } as never }).chat.completions.create({ model, messages: [{ role: 'user', content: rows[k]?.prompt as string }] }));
+        expect(r.choices[0]?.message.content).toContain(`[${model}]`);
+      }
+      const exited = new Promise<number | null>((r) => gateway.proc.once('exit', (code) => r(code)));
+      gateway.proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      await gateway.stop();
+      await upstream.close();
+    }
+  }, 90_000);
+});
+
 describe.skipIf(!hasOpenssl)('serve with server.workers: 2 over HTTPS', () => {
   it("serves HTTPS from both workers, and the Responses API through each worker's own loopback listener", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-workers-tls-'));

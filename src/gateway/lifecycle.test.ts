@@ -5,6 +5,7 @@
  * Official openai SDK → gateway → replay-upstream with injected latency.
  */
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -115,6 +116,30 @@ describe('gateway lifecycle: drain on shutdown, health probes, clients that go a
     await answered.body.text();
     await closing;
     await conn.close();
+  });
+
+  it('answers a client that connected just before the stop and sends its request after it began, closing its connection', async () => {
+    const { gateway, url, file } = await open('slow');
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let text = '';
+    let cut = false;
+    socket.on('data', (d) => (text += d.toString()));
+    socket.on('close', () => (cut = !text.includes('HTTP/1.1 200')));
+    socket.on('error', () => undefined);
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    // a probe on a later connection: once it is answered, the gateway has accepted the first one too
+    expect((await fetch(url.replace(/\/v1$/, '/health'))).status).toBe(200);
+    const closing = gateway.close();
+    const body = JSON.stringify({ model, messages: [{ role: 'user', content: prompt }] });
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await closing;
+    await waitFor(() => text.includes('end of') || cut, 'the answer or the cut');
+    expect(cut).toBe(false);
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+    expect(text).toMatch(/connection: close/i);
+    expect((await decisions(file)).map((d) => d.status)).toEqual([200]);
+    socket.destroy();
   });
 
   it('cuts what is still running when the drain runs out: recorded as 503, its upstream call cancelled', async () => {

@@ -12,6 +12,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { listenOn } from '../core/listen.js';
+import { Connections } from './connections.js';
 import { serverOptions, type TlsMaterial } from '../core/tls.js';
 import { sendError } from './http.js';
 import type { HttpPost } from './providers/openai-compatible.js';
@@ -27,17 +28,20 @@ export interface Listening {
   readonly origin: string;
   /** `post` with what the gateway's calls to itself need (the token, over TLS). */
   ownPost(post: HttpPost): HttpPost;
+  /** The public listener's connections (for a graceful stop). */
+  readonly connections: Connections;
   /** Closes the local listener (after the public one has drained). */
   closeLoopback(): Promise<void>;
 }
 
 export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number, tls: TlsMaterial | undefined): Promise<Listening> {
   const server = tls ? createHttpsServer(serverOptions(tls), handler) : createServer(handler);
+  const connections = new Connections(server, tls !== undefined);
   const bound = await listenOn(server, port, host, 'server.port');
   const url = `${tls ? 'https' : 'http'}://${host}:${bound}/v1`;
   if (!tls && !cluster.isWorker) {
     const origin = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${bound}`;
-    return { server, url, origin, ownPost: (post) => post, closeLoopback: async () => undefined };
+    return { server, url, origin, connections, ownPost: (post) => post, closeLoopback: async () => undefined };
   }
   const token = randomBytes(24).toString('base64url');
   const expected = Buffer.from(token);
@@ -51,6 +55,7 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
     server,
     url,
     origin,
+    connections,
     ownPost: (post) => (u, headers, body, signal) => post(u, { ...headers, [LOOPBACK_HEADER]: token }, body, signal),
     closeLoopback: () => {
       const done = new Promise<void>((r) => own.close(() => r()));

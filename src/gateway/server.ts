@@ -35,6 +35,7 @@ import { EmbeddingsRequestSchema, serveEmbeddings } from './embeddings.js';
 import { loadModelSet, modelChanges, upstreamsFor, type ModelChanges, type ModelSet } from './model-set.js';
 import type { SharedLimits } from './deployments.js';
 import { SharedSlots } from './shared-slots.js';
+import { Connections } from './connections.js';
 import { applyCors } from './cors.js';
 import { serveModelList } from './model-list.js';
 import { runUseLiteInWorker } from '../encoders/use-lite.js';
@@ -88,6 +89,8 @@ const RECENT_LIMIT = 10_000;
 /** How long a request is remembered as learned from (its feedback's marker). */
 const LEARNED_KEEP_MS = 30 * 86_400_000;
 const READY_TIMEOUT_MS = 1000;
+/** At a stop, how long a client that connected but has not sent its request yet is given to send it (at most `drainMs`). */
+const FRESH_GRACE_MS = 1000;
 /** How long a served prompt stays in a shared store for feedback arriving at another replica. */
 const PENDING_PROMPT_MS = 24 * 3600_000;
 
@@ -355,7 +358,8 @@ export class Gateway {
   }
 
   /**
-   * Shuts down gracefully: stops accepting connections (idle keep-alive ones close at once), lets the
+   * Shuts down gracefully: stops accepting connections (idle keep-alive ones close at once; one that
+   * connected but has not sent its request gets up to a second to send it, and is answered), lets the
    * requests in flight finish for up to `server.drainMs` (their responses close their connections),
    * cuts the rest (recorded as 503, their upstream calls cancelled), then saves the routers' learned
    * state and closes the store. Idempotent.
@@ -372,11 +376,16 @@ export class Gateway {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.slots?.close();
     const server = this.server;
-    const closed = new Promise<void>((r) => (server?.listening ? server.close(() => r()) : r()));
-    server?.closeIdleConnections();
+    const connections = this.listening?.connections;
+    const closed = new Promise<void>((r) => (server ? Connections.stopListening(server, r) : r()));
     this.inFlight.drain(); // answers from now on close their connections
-    if (this.inFlight.size > 0) this.log.info({ requests: this.inFlight.size, drainMs: this.config.server.drainMs }, 'draining');
-    await this.inFlight.settled(this.config.server.drainMs);
+    connections?.closeIdle();
+    // a client that connected just before the stop has its request answered, not its connection cut
+    const drainMs = this.config.server.drainMs;
+    const started = Date.now();
+    await connections?.settleFresh(Math.min(FRESH_GRACE_MS, drainMs));
+    if (this.inFlight.size > 0) this.log.info({ requests: this.inFlight.size, drainMs }, 'draining');
+    await this.inFlight.settled(Math.max(0, drainMs - (Date.now() - started)));
     this.inFlight.cut(SHUTDOWN);
     server?.closeAllConnections();
     await this.inFlight.settled(2000); // the cut requests record themselves

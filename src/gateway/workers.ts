@@ -1,7 +1,8 @@
 /**
  * The supervisor of `server.workers` > 1: it starts that many gateway processes (node:cluster; they
  * share the listening port, the supervisor handing each new connection to the next), restarts one that dies,
- * sends SIGHUP (reload) and SIGTERM/SIGINT (drain and stop) on to every worker, and sums the
+ * sends SIGHUP (reload) and SIGTERM/SIGINT (drain and stop) on to every worker, replaces them one
+ * at a time on SIGUSR2 (a rolling restart: new code and config without downtime), and sums the
  * workers' metrics for whichever of them is scraped. It serves nothing itself and holds no state:
  * the workers share the store as replicas do.
  */
@@ -33,17 +34,28 @@ export interface SupervisorOptions {
 /**
  * Runs the workers until a signal stops them (resolves with the exit code: 0 after a clean stop) or
  * they cannot be kept running (a worker that failed before all listened: its exit code; too many restarts: 1).
+ * SIGUSR2 rolls them: one at a time, a new process is started and, once it listens, the one it
+ * replaces drains and stops — new code on disk and the whole config file taken up without a
+ * connection refused (a new one that fails to start ends the roll; the running ones stay).
  */
 export function superviseWorkers(options: SupervisorOptions): Promise<number> {
   const { workers: count, say } = options;
   const { registry, live, restarts } = supervisorMetrics();
-  /** Worker number (1…N) → its process, while it runs. */
+  /** Worker number (1…N) → the process serving as it. */
   const byNumber = new Map<number, Worker>();
-  const listening = new Set<number>();
+  /** Every process started and not yet exited: serving, starting as a replacement, or draining. */
+  const alive = new Set<Worker>();
+  const listening = new Set<Worker>();
+  /** A new process (rolling restart) → the one it replaces once it listens, and what to tell the roll. */
+  const replacing = new Map<Worker, { readonly old: Worker | undefined; readonly done: (ok: boolean) => void }>();
+  /** Old processes told to stop by a rolling restart: their exit is expected. */
+  const retiring = new Map<Worker, () => void>();
   const restartTimes: number[] = [];
   let stopping = false;
   let announced = false;
-  /** Scrapes being gathered: a worker that does not answer in time is left out (its counters reappear at the next). */
+  let rolling = false;
+  const serving = (): Worker[] => [...byNumber.values()].filter((w) => listening.has(w));
+  /** Scrapes being gathered (by cluster worker id): a worker that does not answer in time is left out (its counters reappear at the next). */
   const gatherings = new MetricsGatherings<Worker>(METRICS_WAIT_MS - 500, (g) => {
     void (async () => {
       let text: string;
@@ -60,7 +72,9 @@ export function superviseWorkers(options: SupervisorOptions): Promise<number> {
   return new Promise<number>((resolve) => {
     const finish = (code: number): void => {
       gatherings.clear();
-      for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.removeListener(s, s === 'SIGHUP' ? onHup : stop);
+      for (const s of ['SIGTERM', 'SIGINT'] as const) process.removeListener(s, stop);
+      process.removeListener('SIGHUP', onHup);
+      process.removeListener('SIGUSR2', onRoll);
       resolve(code);
     };
     /** The supervisor's exit code once every worker has stopped. */
@@ -68,57 +82,111 @@ export function superviseWorkers(options: SupervisorOptions): Promise<number> {
     const stopAll = (code: number): void => {
       stopping = true;
       exitCode = code;
-      if (byNumber.size === 0) return finish(code);
-      for (const w of byNumber.values()) w.process.kill('SIGTERM');
+      if (alive.size === 0) return finish(code);
+      for (const w of alive) w.process.kill('SIGTERM');
     };
     const stop = (): void => {
       if (stopping) return;
-      say(`switchyard: stopping ${byNumber.size} workers (each drains its requests)`);
+      say(`switchyard: stopping ${alive.size} workers (each drains its requests)`);
       stopAll(0);
     };
-    /** SIGHUP to the listening workers but `except` (one still starting reads the file anyway, and would die of a SIGHUP it has no handler for yet). */
-    const reload = (except?: number): void => {
-      for (const [k, w] of byNumber) if (k !== except && listening.has(k)) w.process.kill('SIGHUP');
+    /** SIGHUP to the serving workers but `except` (one still starting reads the file anyway, and would die of a SIGHUP it has no handler for yet). */
+    const reload = (except?: Worker): void => {
+      for (const w of serving()) if (w !== except) w.process.kill('SIGHUP');
     };
     const onHup = (): void => reload();
+    const onRoll = (): void => void roll();
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
     process.on('SIGHUP', onHup);
+    process.on('SIGUSR2', onRoll);
 
-    const start = (n: number): void => {
+    /** Replaces each worker in turn by a new process (SIGUSR2). */
+    const roll = async (): Promise<void> => {
+      if (stopping || rolling || !announced) return say(`switchyard: SIGUSR2 ignored: ${stopping ? 'stopping' : rolling ? 'a rolling restart is under way' : 'the workers are still starting'}`);
+      rolling = true;
+      say(`switchyard: rolling restart of ${count} workers, one at a time`);
+      let rolled = 0;
+      for (let n = 1; n <= count && !stopping; n++) {
+        const old = byNumber.get(n);
+        const ok = await new Promise<boolean>((done) => start(n, { old, done }));
+        if (!ok) {
+          say(`switchyard: rolling restart stopped after ${rolled} of ${count}: the new worker ${n} did not start (its message above); the running workers stay`);
+          break;
+        }
+        rolled++;
+      }
+      if (rolled === count) say(`switchyard: rolling restart done: ${count} new workers`);
+      rolling = false;
+    };
+
+    const start = (n: number, replaces?: { readonly old: Worker | undefined; readonly done: (ok: boolean) => void }): void => {
       const w = cluster.fork({ SWITCHYARD_WORKER: String(n) });
-      byNumber.set(n, w);
+      alive.add(w);
+      if (replaces) replacing.set(w, replaces);
+      else byNumber.set(n, w);
       w.on('message', (raw: unknown) => {
         const parsed = WorkerMessageSchema.safeParse(raw);
         if (!parsed.success) return;
         const m = parsed.data;
         if (m.type === 'switchyard:listening') {
-          listening.add(n);
+          listening.add(w);
           say(`switchyard: worker ${n} (pid ${w.process.pid}) listening`);
-          live.set(listening.size);
-          if (!announced && listening.size === count) {
+          const r = replacing.get(w);
+          if (r) {
+            // the new one serves: the old one drains (its connections close as their requests end) and stops
+            replacing.delete(w);
+            byNumber.set(n, w);
+            const old = r.old;
+            if (old && alive.has(old)) {
+              retiring.set(old, () => r.done(true));
+              listening.delete(old);
+              old.process.kill('SIGTERM');
+            } else r.done(true);
+          }
+          live.set(serving().length);
+          if (!announced && serving().length === count) {
             announced = true;
             options.onListening(m.url);
           }
         } else if (m.type === 'switchyard:metrics') {
-          const asked = [...byNumber.entries()].filter(([k, x]) => listening.has(k) && x.isConnected()).map(([k]) => k);
-          gatherings.start(w, m.id, asked, (k, id) => byNumber.get(k)?.send({ type: 'switchyard:collect', id } satisfies SupervisorMessage));
+          const asked = serving().filter((x) => x.isConnected());
+          gatherings.start(w, m.id, asked.map((x) => x.id), (id, q) => asked.find((x) => x.id === id)?.send({ type: 'switchyard:collect', id: q } satisfies SupervisorMessage));
         } else if (m.type === 'switchyard:collected') {
-          gatherings.collected(n, m.id, m.metrics);
-        } else reload(n);
+          gatherings.collected(w.id, m.id, m.metrics);
+        } else reload(w);
       });
-      w.on('disconnect', () => gatherings.gone(n)); // it can no longer answer: scrapes stop waiting for it
+      w.on('disconnect', () => gatherings.gone(w.id)); // it can no longer answer: scrapes stop waiting for it
       w.on('exit', (code, signal) => {
-        byNumber.delete(n);
-        listening.delete(n);
-        live.set(listening.size);
-        gatherings.gone(n);
+        alive.delete(w);
+        listening.delete(w);
+        gatherings.gone(w.id);
+        const current = byNumber.get(n) === w;
+        if (current) byNumber.delete(n);
+        live.set(serving().length);
         if (stopping) {
           if (code !== 0 && code !== null) exitCode ||= 1;
-          if (byNumber.size === 0) finish(exitCode);
+          replacing.get(w)?.done(false);
+          retiring.get(w)?.();
+          if (alive.size === 0) finish(exitCode);
           return;
         }
         const how = signal ? `was killed (${signal})` : `exited (code ${code})`;
+        const retired = retiring.get(w);
+        if (retired) {
+          // replaced by a rolling restart: expected
+          retiring.delete(w);
+          say(`switchyard: worker ${n} (pid ${w.process.pid}) replaced, ${how}`);
+          return retired();
+        }
+        const replacement = replacing.get(w);
+        if (replacement) {
+          // a new process that did not start (bad code or config on disk): the old one goes on serving
+          replacing.delete(w);
+          say(`switchyard: the new worker ${n} (pid ${w.process.pid}) ${how} before it listened`);
+          if (!byNumber.has(n)) start(n); // the one it was to replace died meanwhile
+          return replacement.done(false);
+        }
         if (!announced) {
           // its own message says why (a port in use, a store it cannot open): the supervisor exits with its code
           say(`switchyard: worker ${n} ${how} before every worker listened: stopping the others`);
@@ -132,8 +200,10 @@ export function superviseWorkers(options: SupervisorOptions): Promise<number> {
           return stopAll(1);
         }
         restarts.inc();
-        say(`switchyard: worker ${n} (pid ${w.process.pid}) ${how}; starting another`);
-        start(n);
+        // a replacement already on its way (rolling restart) takes its place
+        const coming = [...replacing.values()].some((r) => r.old === w);
+        say(`switchyard: worker ${n} (pid ${w.process.pid}) ${how}; ${coming ? 'its replacement is starting' : 'starting another'}`);
+        if (current && !coming) start(n);
       });
     };
     for (let n = 1; n <= count; n++) start(n);

@@ -19,7 +19,8 @@ found and exits: 0 when the gateway would start, 2 with every problem listed whe
 --probe also asks every endpoint (each model, each deployment) for its model list with the
 configured key, as the gateway would call it, and exits 2 when one does not answer 2xx.
 With server.workers > 1 this process supervises that many gateway processes on the port (restarted
-when one dies; SIGHUP and SIGTERM passed on to each).
+when one dies; SIGHUP and SIGTERM passed on to each; SIGUSR2 replaces them one at a time, each new
+one reading the code and the whole config afresh, without a failed request).
 SIGHUP reloads the config file without a restart — models, routes, keys, timeouts, retries, cache,
 TLS certificates and revocation list,
 logging (only server, store and timeouts.connectMs need one); a config that does not load leaves the
