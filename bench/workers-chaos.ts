@@ -3,7 +3,7 @@
  * processes on one SQLite file, a replay-upstream injecting faults (503, reset, cut stream, 429), and
  * mixed openai-SDK load (chat JSON, streamed, cancelled; a learning route and its feedback; the
  * Responses API, each response read back on another connection) while a worker is SIGKILLed every few seconds and the
- * supervisor reloads (SIGHUP). At the end: SIGTERM, the supervisor's exit code, the outcomes by kind
+ * supervisor reloads (SIGHUP, at 18 s) and rolls its workers (SIGUSR2, at 30 s). At the end: SIGTERM, the supervisor's exit code, the outcomes by kind
  * and status, whether every answered request's decision is in the file (it is committed before the
  * answer), the restarts, and any error-level log line.
  * Run: npm run build && node dist/bench/workers-chaos.js [--data ../shared/data/routellm_gsm8k] [--seconds 40] [--workers 2]
@@ -120,6 +120,7 @@ const load = Promise.all(
 const t0 = Date.now();
 let kills = 0;
 let hups = 0;
+let rolls = 0;
 for (let s = 6; s < SECONDS - 4; s += 6) {
   await sleep(Math.max(0, t0 + s * 1000 - Date.now()));
   if (s === 18) {
@@ -128,7 +129,13 @@ for (let s = 6; s < SECONDS - 4; s += 6) {
     hups++;
     continue;
   }
-  const pids = [...output().matchAll(/worker (\d+) \(pid (\d+)\) listening/g)].map((m) => ({ n: m[1], pid: Number(m[2]) })).filter(({ pid }) => !output().includes(`(pid ${pid}) was killed`));
+  if (s === 30) {
+    process.stderr.write('supervisor: SIGUSR2 (the workers replaced one at a time)\n');
+    supervisor.kill('SIGUSR2');
+    rolls++;
+    continue;
+  }
+  const pids = [...output().matchAll(/worker (\d+) \(pid (\d+)\) listening/g)].map((m) => ({ n: m[1], pid: Number(m[2]) })).filter(({ pid }) => !output().includes(`(pid ${pid}) was killed`) && !output().includes(`(pid ${pid}) replaced`));
   const victim = pids[kills % Math.max(1, pids.length)];
   if (victim) {
     process.stderr.write(`worker ${victim.n} (pid ${victim.pid}) SIGKILLed\n`);
@@ -150,7 +157,7 @@ const store = new SqliteStore(join(dir, 'sy.db'));
 const missing: string[] = [];
 for (const id of answered) if (!(await store.getDecision(id))) missing.push(id);
 await store.close();
-console.log(`${WORKERS} workers, ${SECONDS} s, ${kills} SIGKILLs, ${hups} SIGHUP (at 18 s); supervisor exit code ${code}`);
+console.log(`${WORKERS} workers, ${SECONDS} s, ${kills} SIGKILLs, ${hups} SIGHUP (at 18 s), ${rolls} SIGUSR2 (at 30 s; rolls done: ${(output().match(/rolling restart done/g) ?? []).length}); supervisor exit code ${code}`);
 console.log(`at the end: ${line('switchyard_workers ')}; ${line('switchyard_worker_restarts_total ')}; ${line('switchyard_model_in_flight')}`);
 console.log(`answered chat requests (JSON, learn): ${answered.size}; their decisions missing from the SQLite file: ${missing.length}`);
 console.log([...outcomes].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `  ${k.padEnd(44)} ${v}`).join('\n'));
