@@ -5,6 +5,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { usableCores } from '../core/cpu-limit.js';
+import { SupportsSchema } from './capabilities.js';
 import { readConfigFile } from '../core/config-file.js';
 import { BudgetControlSchema, ScheduleSchema } from './dynamic-lambda.js';
 import { resolvePrices } from './prices.js';
@@ -46,6 +47,12 @@ export const MODEL_FIELDS = {
    * not sent to it (default: the price table's figure when it knows the model; unknown: no limit).
    */
   contextWindow: z.number().int().positive().optional(),
+  /**
+   * What the model can do — `tools`, `vision` (image input), `json_schema` (structured outputs),
+   * `audio` — where it cannot (`false`): a routed request that needs it is not sent to it, and one
+   * naming it is refused with 400 `unsupported_capability` (capabilities.ts). Unset: supported.
+   */
+  supports: SupportsSchema.optional(),
   /** The genai-prices provider id to look the model up under (openai, anthropic, groq, …). */
   priceProvider: z.string().optional(),
   /**
