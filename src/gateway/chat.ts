@@ -8,12 +8,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CostModel } from '../routers/cost-model.js';
-import { allowed, type AuthResult } from './auth.js';
+import type { AuthResult } from './auth.js';
 import type { Admission } from './admission.js';
 import { CompletionAssembler, cacheMode, type CompletionCache } from './completion-cache.js';
 import type { GatewayConfig, ModelConfig } from './config.js';
-import { fittingModels, requestTokens } from './context-window.js';
-import { capableModels, requiredCapabilities, unsupportedMessage, type Supports } from './capabilities.js';
+import { requestTokens } from './context-window.js';
+import { eligibleModels } from './eligibility.js';
 import { ChatRequestSchema, parseJsonBody, promptOf, sendError, sendRefused, type ChatRequest } from './http.js';
 import { SHUTDOWN } from './in-flight.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -95,22 +95,12 @@ export async function serveChat(host: ChatHost, job: ChatJob): Promise<void> {
     return sendError(res, 404, 'model_not_found', `"${body.model}" is neither a route (${[...host.routes.keys()].join(', ')}) nor a configured model`);
   }
   if (admission.refuseModel(res, auth.key, body.model, requestId)) return;
-  // the models that can answer it: what it needs (tools, images …) and its length
-  const needs = requiredCapabilities(body);
-  const supportsOf = (id: string): Supports | undefined => models.config[id]?.supports;
-  const capable = route ? capableModels(route.models, supportsOf, needs) : capableModels([body.model], supportsOf, needs);
-  if (capable.length === 0) return sendError(res, 400, 'unsupported_capability', unsupportedMessage(route ? `route ${route.name}` : `model ${body.model}`, route?.models ?? [body.model], supportsOf, needs), { 'x-request-id': requestId });
-  const fitting = route ? fittingModels(route, models.config, body) : undefined;
-  if (fitting?.length === 0) {
-    const largest = (route?.models ?? []).reduce((a, m) => ((models.config[m]?.contextWindow ?? 0) > (models.config[a]?.contextWindow ?? 0) ? m : a));
-    return sendError(res, 400, 'context_length_exceeded', `this request needs ~${requestTokens(body)} tokens (prompt + max_tokens); the largest context among route ${route?.name}'s models is ${models.config[largest]?.contextWindow} (${largest})`, { 'x-request-id': requestId });
-  }
-  const eligible = needs.length === 0 ? fitting : (fitting ?? capable).filter((m) => capable.includes(m));
-  if (eligible?.length === 0) {
-    return sendError(res, 400, 'context_length_exceeded', `this request needs ~${requestTokens(body)} tokens (prompt + max_tokens) and ${needs.join(', ')}: route ${route?.name}'s models with ${needs.join(', ')} (${capable.join(', ')}) have smaller context windows`, { 'x-request-id': requestId });
-  }
-  const fallbacks = capableModels((models.config[body.model]?.fallbacks ?? []).filter((m) => m in models.config && allowed(auth.key, m)), supportsOf, needs);
-  const plan = route ? await planRequest(route, body, prompt, lambda, host.planDeps(client, models), eligible) : directPlan(body.model, fallbacks);
+  // the models it may go to: what it needs (tools, images …), its length, slow models set apart
+  const eligible = eligibleModels(route, body.model, body, models, auth.key, host.now());
+  if (!eligible.ok) return sendError(res, 400, eligible.code, eligible.message, { 'x-request-id': requestId });
+  for (const s of eligible.slow) host.metrics.slowSetApart.of(route?.name ?? body.model, s.model).value++;
+  const planned = route ? await planRequest(route, body, prompt, lambda, host.planDeps(client, models), eligible.models) : directPlan(body.model, eligible.fallbacks);
+  const plan = eligible.slow.length > 0 ? { ...planned, order: [...planned.order, ...eligible.slow.map((s) => s.model)], reason: `${planned.reason}; tried last, slow now: ${eligible.slow.map((s) => `${s.model} (${s.why})`).join('; ')}` } : planned;
   const { order, candidates, reason, proposals, picked, escalated, shadow, canary } = plan;
   const routeName = route?.name ?? body.model;
   // what was paid before the answering call: soft routing's proposers, a cascade's answers not kept

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { usableCores } from '../core/cpu-limit.js';
 import { SupportsSchema } from './capabilities.js';
+import { LatencyConfigSchema } from './latency.js';
 import { readConfigFile } from '../core/config-file.js';
 import { BudgetControlSchema, ScheduleSchema } from './dynamic-lambda.js';
 import { resolvePrices } from './prices.js';
@@ -175,6 +176,12 @@ export const RouteConfigSchema = z.strictObject({
    */
   fallbackModel: z.string().min(1).optional(),
   routerTimeoutMs: z.number().int().positive().max(600_000).default(2000),
+  /**
+   * Slow models: one whose recent time to first byte (`quantile`, default p90, of its calls in the
+   * last `windowS`, at least `minCalls`) is above `maxFirstByteMs` is left out of the router's choice
+   * and tried only after the others, until its slow calls are older than the window (latency.ts).
+   */
+  latency: LatencyConfigSchema.optional(),
 });
 export type RouteConfig = z.infer<typeof RouteConfigSchema>;
 

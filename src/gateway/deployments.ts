@@ -8,6 +8,7 @@
 import type { Rng } from '../core/random.js';
 import { CircuitBreaker, type BreakerOptions, type CircuitState } from './circuit-breaker.js';
 import type { ModelConfig } from './config.js';
+import { FirstByteTimes } from './latency.js';
 import { MinuteLimit, type SharedMinutes } from './minute-limit.js';
 import type { CallSignal } from './providers/openai-compatible.js';
 import type { SharedSlots } from './shared-slots.js';
@@ -31,6 +32,8 @@ export function deploymentConfigs(model: ModelConfig): ModelConfig[] {
 
 export class ModelUpstreams {
   readonly breakers: readonly CircuitBreaker[];
+  /** The model's recent times to first byte, over its deployments (`routes.X.latency`). */
+  readonly firstByte = new FirstByteTimes();
   private readonly configs: readonly ModelConfig[];
   private readonly weights: readonly number[];
   /** Each deployment's `maxInFlight`, and its calls in flight. */

@@ -94,6 +94,7 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
       held = false;
     };
     let result: UpstreamResult;
+    const sent = performance.now();
     try {
       result = await callEndpoint(upstreams ? upstreams.config(at) : model, modelId, body, limits, { post: deps.post, env: deps.env, cancel: deps.cancel, headers: deps.headers }, endpoint);
     } catch (e) {
@@ -105,6 +106,9 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
       free();
       return { kind: 'cancelled' }; // not the upstream's fault: its breaker is not told
     }
+    // time to first byte, for slow-model routing; a first-byte timeout counts as its limit
+    if (result.ok) upstreams?.firstByte.record(performance.now() - sent, retry.now());
+    else if (result.outcome.kind === 'timeout' && !result.outcome.afterFirstByte) upstreams?.firstByte.record(limits.firstByteMs, retry.now());
     if (result.ok) {
       breaker?.success();
       const finish = result.finish;

@@ -20,6 +20,7 @@ async function exported(): Promise<Map<string, Set<string>>> {
   m.keyCost.of('team').value += 0.01;
   m.cache.of('auto', 'hit').value++;
   m.cascadeSteps.of('auto', 'small', 'kept').value++;
+  m.slowSetApart.of('auto', 'small').value++;
   m.routerErrors.of('auto', 'main').value++;
   m.storeErrors.of('recordDecision').value++;
   m.errors.of('overloaded', '503').value++;

@@ -12,6 +12,7 @@ import type { Router, RouterArtifact } from '../spec/router.js';
 import type { GatewayConfig, RouteConfig } from './config.js';
 import { LambdaController } from './dynamic-lambda.js';
 import { LearningRoute } from './learning.js';
+import type { LatencyConfig } from './latency.js';
 import type { Aggregator } from './mixture.js';
 import type { GatewayStore } from './store/store.js';
 
@@ -29,6 +30,8 @@ export interface LoadedRoute {
   readonly canary: { readonly router: Router; readonly share: number } | undefined;
   /** How long the router may take to decide; past it, or when it fails, `fallback` answers. */
   readonly routerTimeoutMs: number;
+  /** `routes.X.latency`: slow models are tried last (latency.ts). */
+  readonly latency: LatencyConfig | undefined;
   /** The model that answers when the router fails (`routes.X.fallbackModel`; default: the most chosen so far, else the first). */
   fallback(): string;
   /** Counts a model the router chose (for the default fallback). */
@@ -86,5 +89,5 @@ export async function loadRoute(name: string, rc: RouteConfig, config: GatewayCo
   if (rc.fallbackModel !== undefined && !models.includes(rc.fallbackModel)) throw new SwitchyardError('invalid_argument', `routes.${name}.fallbackModel: "${rc.fallbackModel}" is not one of the route's models (${models.join(', ')})`);
   const learning = new LearningRoute(name, router, store, saved?.seq ?? 0);
   await learning.sync(); // feedback received after the snapshot (here or on another replica)
-  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models, shadow, canary, routerTimeoutMs: rc.routerTimeoutMs, ...fallbackChooser(models, rc.fallbackModel) };
+  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models, shadow, canary, routerTimeoutMs: rc.routerTimeoutMs, latency: rc.latency, ...fallbackChooser(models, rc.fallbackModel) };
 }
