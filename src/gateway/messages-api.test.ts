@@ -70,6 +70,18 @@ describe('Anthropic Messages API (POST /v1/messages)', () => {
     expect(streamed.content).toEqual([expect.objectContaining({ type: 'text', text: 'Let me check. ' }), { type: 'tool_use', id: 'call_1', name: 'weather', input: { city: 'Paris' } }]);
   });
 
+  it('carries images to the chat model as image_url parts (base64 as data URLs), in order with the text', async () => {
+    const before = t.toolRequests.length;
+    await client.messages.create({
+      model: 'tooler',
+      max_tokens: 50,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Compare ' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }, { type: 'image', source: { type: 'url', url: 'https://example.com/b.jpg' } }, { type: 'text', text: 'Which is larger?' }] }],
+    });
+    expect(t.toolRequests[before]?.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Compare ' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }, { type: 'image_url', image_url: { url: 'https://example.com/b.jpg' } }, { type: 'text', text: 'Which is larger?' }] },
+    ]);
+  });
+
   it('answers with Anthropic-shaped errors that keep the gateway\'s code', async () => {
     const err = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as InstanceType<typeof Anthropic.APIError>);
     const stranger = new Anthropic({ baseURL: t.base, apiKey: 'sk-nobody', maxRetries: 0 });
@@ -78,9 +90,9 @@ describe('Anthropic Messages API (POST /v1/messages)', () => {
     expect(denied?.error).toMatchObject({ type: 'error', error: { type: 'authentication_error', code: 'invalid_api_key' } });
     const unknown = await err(client.messages.create({ model: 'claude-9', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }));
     expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
-    const image = await err(client.messages.create({ model: 'auto', max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' } }] }] }));
+    const image = await err(client.messages.create({ model: 'auto', max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'file_1' } } as never] }] }));
     expect(image).toBeInstanceOf(Anthropic.BadRequestError);
-    expect(image?.error).toMatchObject({ error: { type: 'invalid_request_error', message: expect.stringMatching(/^messages\.0\.content\.0\.type: "image" is not supported/) } });
+    expect(image?.error).toMatchObject({ error: { type: 'invalid_request_error', message: expect.stringMatching(/^messages\.0\.content\.0\.source: an image needs a base64 or url source/) } });
     const noMax = await fetch(`${t.base}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'sk-team' }, body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] }) });
     expect(noMax.status).toBe(400);
     expect(await noMax.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/max_tokens/) } });

@@ -5,7 +5,7 @@
  * (`loopback.ts`: routing, auth — the `x-api-key` is the gateway key —, budgets, limits, decision
  * log), and the answer translated back: a `message`, or the Messages stream events (`message_start`,
  * `content_block_*` with text and tool-input deltas, `message_delta`, `message_stop`). Text and
- * client tools; images, documents and server tools are refused with the field named. Errors are
+ * client tools and images (base64 or URL); documents and server tools are refused with the field named. Errors are
  * Anthropic-shaped (`{type: "error", error: {type, message}}`) and keep the gateway's stable code.
  */
 import { randomUUID } from 'node:crypto';
@@ -48,7 +48,16 @@ export const MessagesRequestSchema = z
   .loose();
 export type MessagesRequest = z.infer<typeof MessagesRequestSchema>;
 
-type ChatMessage = { role: string; content: string | null; tool_calls?: Array<Record<string, unknown>>; tool_call_id?: string };
+type ChatPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
+type ChatMessage = { role: string; content: string | null | ChatPart[]; tool_calls?: Array<Record<string, unknown>>; tool_call_id?: string };
+
+/** An Anthropic image block's source as a chat image URL (base64 as a data URL), or why it has none. */
+function imageUrl(source: unknown, where: string): string | { bad: string } {
+  const s = (typeof source === 'object' && source !== null ? source : {}) as { type?: unknown; media_type?: unknown; data?: unknown; url?: unknown };
+  if (s.type === 'base64' && typeof s.media_type === 'string' && typeof s.data === 'string') return `data:${s.media_type};base64,${s.data}`;
+  if (s.type === 'url' && typeof s.url === 'string') return s.url;
+  return { bad: `${where}.source: an image needs a base64 or url source (files are not supported)` };
+}
 
 function joinText(parts: ReadonlyArray<{ type: string; text?: string | undefined }>, where: string): string | { bad: string } {
   let text = '';
@@ -73,21 +82,31 @@ export function toChatRequest(r: MessagesRequest): { ok: true; chat: ChatRequest
       continue;
     }
     let text = '';
+    const parts: ChatPart[] = []; // a user turn's text and images, in order
     const calls: Array<Record<string, unknown>> = [];
     const results: ChatMessage[] = [];
     for (const [j, b] of m.content.entries()) {
       const where = `messages.${k}.content.${j}`;
-      if (b.type === 'text' && b.text !== undefined) text += b.text;
-      else if (b.type === 'tool_use' && m.role === 'assistant' && b.id && b.name) calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
+      if (b.type === 'text' && b.text !== undefined) {
+        text += b.text;
+        const last = parts[parts.length - 1];
+        if (last?.type === 'text') last.text += b.text;
+        else parts.push({ type: 'text', text: b.text });
+      } else if (b.type === 'image' && m.role === 'user') {
+        const url = imageUrl(b['source'], where);
+        if (typeof url !== 'string') return { ok: false, message: url.bad };
+        parts.push({ type: 'image_url', image_url: { url } });
+      } else if (b.type === 'tool_use' && m.role === 'assistant' && b.id && b.name) calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
       else if (b.type === 'tool_result' && m.role === 'user' && b.tool_use_id) {
         const content = typeof b.content === 'string' || b.content === undefined ? (b.content ?? '') : joinText(b.content, `${where}.content`);
         if (typeof content !== 'string') return { ok: false, message: content.bad };
         results.push({ role: 'tool', tool_call_id: b.tool_use_id, content: b.is_error ? `Error: ${content}` : content });
-      } else return { ok: false, message: `${where}.type: "${b.type}" is not supported${b.type === 'tool_use' || b.type === 'tool_result' ? ` in a ${m.role} message (or lacks its id)` : ' (text, tool_use and tool_result only)'}` };
+      } else return { ok: false, message: `${where}.type: "${b.type}" is not supported${b.type === 'tool_use' || b.type === 'tool_result' || b.type === 'image' ? ` in a ${m.role} message${b.type === 'image' ? '' : ' (or lacks its id)'}` : ' (text, image, tool_use and tool_result only)'}` };
     }
     // a user turn's tool results answer the previous assistant turn's calls: they come first
     messages.push(...results);
     if (m.role === 'assistant') messages.push({ role: 'assistant', content: text === '' && calls.length > 0 ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}) });
+    else if (parts.some((p) => p.type === 'image_url')) messages.push({ role: 'user', content: parts });
     else if (text !== '' || results.length === 0) messages.push({ role: 'user', content: text });
   }
   const chat: Record<string, unknown> = { model: r.model, messages, max_tokens: r.max_tokens };

@@ -61,8 +61,10 @@ describe('Responses API (POST /v1/responses)', () => {
     const tools = await err(client.responses.create({ model: 'auto', input: 'hi', tools: [{ type: 'web_search' }] }));
     expect(tools).toMatchObject({ status: 400, code: 'invalid_request' });
     expect(tools?.message).toMatch(/^400 tools\.0\.type: only function tools/);
-    const image = await err(client.responses.create({ model: 'auto', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/a.png', detail: 'auto' }] }] }));
-    expect(image?.message).toMatch(/input\.0\.content\.0\.type: "input_image" is not supported/);
+    const file = await err(client.responses.create({ model: 'auto', input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file-1', detail: 'auto' }] }] }));
+    expect(file?.message).toMatch(/input\.0\.content\.0: an input_image needs image_url \(a URL or a data URL; file_id is not supported\)/);
+    const audio = await err(client.responses.create({ model: 'auto', input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }] }] }));
+    expect(audio?.message).toMatch(/input\.0\.content\.0\.type: "input_file" is not supported \(input_text, output_text and input_image\)/);
     expect(await err(client.responses.create({ model: 'auto', input: 'hi', previous_response_id: 'resp_1' }))).toMatchObject({ status: 404, code: 'response_not_found' });
     expect(await err(client.responses.create({ model: 'gpt-9', input: 'hi' }))).toMatchObject({ status: 404, code: 'model_not_found' });
     const stranger = new OpenAI({ baseURL: client.baseURL, apiKey: 'sk-nobody', maxRetries: 0 });
@@ -160,5 +162,19 @@ describe('Responses API (POST /v1/responses)', () => {
     await client.responses.delete(first.id);
     expect(await err(client.responses.retrieve(first.id))).toMatchObject({ status: 404 });
     expect(await err(client.responses.create({ model: 'tooler', previous_response_id: first.id, input: 'hi' }))).toMatchObject({ status: 404, code: 'response_not_found' });
+  });
+
+  it('carries images to the chat model as image_url parts, in order with the text, and lists them in the input items', async () => {
+    const before = t.toolRequests.length;
+    const png = 'data:image/png;base64,iVBORw0KGgo=';
+    const made = await client.responses.create({
+      model: 'tooler',
+      input: [{ role: 'user', content: [{ type: 'input_text', text: 'What is in ' }, { type: 'input_text', text: 'these?' }, { type: 'input_image', image_url: png, detail: 'low' }, { type: 'input_image', image_url: 'https://example.com/b.jpg', detail: 'auto' }] }],
+    });
+    expect(t.toolRequests[before]?.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'What is in ' }, { type: 'text', text: 'these?' }, { type: 'image_url', image_url: { url: png, detail: 'low' } }, { type: 'image_url', image_url: { url: 'https://example.com/b.jpg', detail: 'auto' } }] },
+    ]);
+    const items = await client.responses.inputItems.list(made.id, { order: 'asc' });
+    expect(items.data[0]).toMatchObject({ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'What is in ' }, { type: 'input_text', text: 'these?' }, { type: 'input_image', image_url: png, detail: 'low' }, { type: 'input_image', image_url: 'https://example.com/b.jpg', detail: 'auto' }] });
   });
 });

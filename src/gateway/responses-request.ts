@@ -1,7 +1,7 @@
 /**
  * The Responses API request (`POST /v1/responses`) and its translation to a chat completion request:
  * `instructions` and `developer` items become system messages, `input` (a string, or message items
- * with text parts, function calls and their outputs) the conversation, function `tools` and
+ * with text and image parts, function calls and their outputs) the conversation, function `tools` and
  * `tool_choice` their chat forms, `max_output_tokens` `max_tokens`, `text.format` `response_format`.
  * What has no chat form is refused with the field named.
  */
@@ -45,7 +45,30 @@ export type ResponsesRequest = z.infer<typeof ResponsesRequestSchema>;
 
 /** A chat request, with the conversation it carries apart from the instructions (what a stored response keeps). */
 type Translated = { ok: true; chat: ChatRequest; conversation: ChatMessage[] } | { ok: false; message: string };
-export type ChatMessage = { role: string; content: string | null; tool_calls?: Array<Record<string, unknown>>; tool_call_id?: string };
+/** A chat content part: text, or an image (Responses API `input_image`). */
+export type ChatPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string; detail?: string } };
+export type ChatMessage = { role: string; content: string | null | ChatPart[]; tool_calls?: Array<Record<string, unknown>>; tool_call_id?: string };
+
+/**
+ * Message content as chat content: a string when it is only text, else text and image parts in
+ * order (`input_image` with an `image_url`: a URL or a data URL) — or the path of a part with no chat form.
+ */
+function contentOf(content: string | Array<z.infer<typeof Part>> | undefined, where: string): { content: string | ChatPart[] } | { bad: string } {
+  if (typeof content === 'string' || content === undefined) return { content: content ?? '' };
+  const parts: ChatPart[] = [];
+  for (const [j, part] of content.entries()) {
+    if (part.type === 'input_image') {
+      const url = part['image_url'];
+      if (typeof url !== 'string' || url === '') return { bad: `${where}.${j}: an input_image needs image_url (a URL or a data URL; file_id is not supported)` };
+      const detail = part['detail'];
+      parts.push({ type: 'image_url', image_url: { url, ...(typeof detail === 'string' ? { detail } : {}) } });
+      continue;
+    }
+    if ((part.type !== 'input_text' && part.type !== 'output_text') || part.text === undefined) return { bad: `${where}.${j}.type: "${part.type}" is not supported (input_text, output_text and input_image)` };
+    parts.push({ type: 'text', text: part.text });
+  }
+  return parts.every((p) => p.type === 'text') ? { content: parts.map((p) => (p as { text: string }).text).join('') } : { content: parts };
+}
 
 /** The text of message content (a string or text parts), or the path of a part that is not text. */
 function textOf(content: string | Array<z.infer<typeof Part>> | undefined, where: string): { text: string } | { bad: string } {
@@ -84,9 +107,9 @@ function messagesOf(r: ResponsesRequest, history: readonly ChatMessage[]): ChatM
     if (item.type !== undefined && item.type !== 'message') return `input.${k}.type: "${item.type}" items are not supported (messages, function_call and function_call_output)`;
     const role = item.role === 'developer' ? 'system' : item.role;
     if (role !== 'user' && role !== 'assistant' && role !== 'system') return `input.${k}.role: expected user, assistant, system or developer`;
-    const content = textOf(item.content, `input.${k}.content`);
+    const content = contentOf(item.content, `input.${k}.content`);
     if ('bad' in content) return content.bad;
-    messages.push({ role, content: content.text });
+    messages.push({ role, content: content.content });
   }
   return messages;
 }

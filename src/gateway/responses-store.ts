@@ -14,7 +14,7 @@ import type { GatewayStore } from './store/store.js';
 const StoredSchema = z.object({
   key: z.string().nullable(),
   response: z.record(z.string(), z.unknown()),
-  messages: z.array(z.object({ role: z.string(), content: z.string().nullable() }).loose()),
+  messages: z.array(z.object({ role: z.string(), content: z.union([z.string(), z.array(z.object({ type: z.string() }).loose())]).nullable() }).loose()),
 });
 export type StoredResponse = { readonly key: string | null; readonly response: Record<string, unknown>; readonly messages: ChatMessage[] };
 
@@ -68,8 +68,9 @@ export function inputItems(stored: StoredResponse): Array<Record<string, unknown
     const itemId = (kind: string, j = 0): string => `${kind}_${id}_${k}${j > 0 ? `_${j}` : ''}`;
     if (m.role === 'tool') return void items.push({ type: 'function_call_output', id: itemId('fco'), call_id: m.tool_call_id ?? '', output: m.content ?? '', status: 'completed' });
     if (m.content !== null && m.content !== '') {
-      const part = m.role === 'assistant' ? { type: 'output_text', text: m.content, annotations: [] } : { type: 'input_text', text: m.content };
-      items.push({ type: 'message', id: itemId('msg'), role: m.role, content: [part], status: 'completed' });
+      const text = (t: string): Record<string, unknown> => (m.role === 'assistant' ? { type: 'output_text', text: t, annotations: [] } : { type: 'input_text', text: t });
+      const parts = typeof m.content === 'string' ? [text(m.content)] : m.content.map((p) => (p.type === 'text' ? text(p.text) : { type: 'input_image', image_url: p.image_url.url, detail: p.image_url.detail ?? 'auto' }));
+      items.push({ type: 'message', id: itemId('msg'), role: m.role, content: parts, status: 'completed' });
     }
     (m.tool_calls ?? []).forEach((c, j) => {
       const fn = (c['function'] ?? {}) as { name?: string; arguments?: string };

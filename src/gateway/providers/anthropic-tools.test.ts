@@ -1,5 +1,5 @@
 /**
- * Tool calls through an `anthropic` provider: the official openai SDK → gateway → a local server that
+ * Tool calls and images through an `anthropic` provider: the official openai SDK → gateway → a local server that
  * speaks the Anthropic Messages wire format (the shapes of Anthropic's documented tool-use example).
  */
 import { createServer, type Server } from 'node:http';
@@ -102,6 +102,39 @@ describe('anthropic provider: tool calls', () => {
     ]);
     expect(seen[1]?.tool_choice).toBeUndefined();
     expect(second.choices[0]?.message.content).toBe('It is 15 °C and sunny.');
+  });
+
+  it('sends images as Anthropic image blocks, in order with the text (base64 from data URLs, url sources from http URLs)', async () => {
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    const before = seen.length;
+    await client.chat.completions.create({
+      model: 'claude',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Compare ' },
+            { type: 'text', text: 'these two:' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${png}`, detail: 'low' } },
+            { type: 'image_url', image_url: { url: 'https://upload.wikimedia.org/a.jpg' } },
+            { type: 'text', text: 'Which is larger?' },
+          ],
+        },
+      ],
+    });
+    expect(seen[before]?.messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Compare these two:' },
+          { type: 'image', source: { type: 'base64', media_type: 'image/png', data: png } },
+          { type: 'image', source: { type: 'url', url: 'https://upload.wikimedia.org/a.jpg' } },
+          { type: 'text', text: 'Which is larger?' },
+        ],
+      },
+    ]);
+    // text parts alone still go as one string, as before
+    expect(toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] }, 'claude').messages).toEqual([{ role: 'user', content: 'ab' }]);
   });
 
   it('streams tool calls as OpenAI tool_calls deltas the SDK reassembles', async () => {

@@ -40,6 +40,7 @@ export interface OpenAIChatRequest {
 
 export type AnthropicBlock =
   | { type: 'text'; text: string }
+  | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string } }
   | { type: 'tool_use'; id: string; name: string; input: unknown }
   | { type: 'tool_result'; tool_use_id: string; content: string };
 
@@ -66,12 +67,43 @@ function toolInput(args: string): unknown {
   }
 }
 
+/** OpenAI's `image_url` — a data URL or an http(s) URL — as Anthropic's image block (another scheme has no Anthropic form). */
+function imageBlock(part: { readonly image_url?: unknown }): AnthropicBlock | undefined {
+  const url = typeof part.image_url === 'string' ? part.image_url : (part.image_url as { url?: unknown } | undefined)?.url;
+  if (typeof url !== 'string') return undefined;
+  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  if (data) return { type: 'image', source: { type: 'base64', media_type: data[1] as string, data: data[2] as string } };
+  return /^https?:\/\//i.test(url) ? { type: 'image', source: { type: 'url', url } } : undefined;
+}
+
+/** Message content as text and image blocks, in order (adjacent text parts joined, as before). */
+function contentBlocks(content: unknown): AnthropicBlock[] {
+  if (!Array.isArray(content)) {
+    const text = contentText(content);
+    return text !== '' ? [{ type: 'text', text }] : [];
+  }
+  const blocks: AnthropicBlock[] = [];
+  for (const part of content as unknown[]) {
+    const p = (typeof part === 'object' && part !== null ? part : {}) as { readonly type?: unknown; readonly text?: unknown; readonly image_url?: unknown };
+    const last = blocks[blocks.length - 1];
+    if (p.type === 'text') {
+      const text = String(p.text ?? '');
+      if (last?.type === 'text') last.text += text;
+      else if (text !== '') blocks.push({ type: 'text', text });
+    } else if (p.type === 'image_url') {
+      const image = imageBlock(p);
+      if (image) blocks.push(image);
+    }
+  }
+  return blocks;
+}
+
 /** One OpenAI message as Anthropic content blocks (tool results go in a user turn, as Anthropic requires). */
 function toBlocks(m: OpenAIChatMessage): { role: 'user' | 'assistant'; blocks: AnthropicBlock[] } | undefined {
   if (m.role === 'tool') return { role: 'user', blocks: [{ type: 'tool_result', tool_use_id: m.tool_call_id ?? '', content: contentText(m.content) }] };
   if (m.role !== 'user' && m.role !== 'assistant') return undefined;
+  const blocks = contentBlocks(m.content);
   const text = contentText(m.content);
-  const blocks: AnthropicBlock[] = text !== '' ? [{ type: 'text', text }] : [];
   for (const tc of m.tool_calls ?? []) blocks.push({ type: 'tool_use', id: tc.id, name: tc.function.name, input: toolInput(tc.function.arguments) });
   return { role: m.role, blocks: blocks.length > 0 ? blocks : [{ type: 'text', text }] };
 }
