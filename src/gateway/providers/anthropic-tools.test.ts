@@ -46,6 +46,19 @@ function toolUseStream(): string {
   ].join('');
 }
 
+function structuredStream(): string {
+  const ev = (type: string, data: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  return [
+    ev('message_start', { message: { id: 'msg_json', type: 'message', role: 'assistant', model: 'claude', content: [], stop_reason: null, usage: { input_tokens: 50, output_tokens: 1 } } }),
+    ev('content_block_start', { index: 0, content_block: { type: 'tool_use', id: 'toolu_json', name: 'switchyard_json_answer', input: {} } }),
+    ev('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: '{"city": "Par' } }),
+    ev('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: 'is", "celsius": 15}' } }),
+    ev('content_block_stop', { index: 0 }),
+    ev('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 20 } }),
+    ev('message_stop', {}),
+  ].join('');
+}
+
 describe('anthropic provider: tool calls', () => {
   const seen: AnthropicRequest[] = [];
   let server: Server;
@@ -59,6 +72,12 @@ describe('anthropic provider: tool calls', () => {
       req.on('end', () => {
         const r = JSON.parse(body) as AnthropicRequest;
         seen.push(r);
+        if (r.tool_choice?.name === 'switchyard_json_answer') {
+          // a structured answer: the forced tool's call, as Anthropic answers a forced tool_choice (no text before it)
+          res.writeHead(200, { 'content-type': r.stream ? 'text/event-stream' : 'application/json' });
+          res.end(r.stream ? structuredStream() : JSON.stringify({ ...toolUseMessage, content: [{ type: 'tool_use', id: 'toolu_json', name: 'switchyard_json_answer', input: { city: 'Paris', celsius: 15 } }] }));
+          return;
+        }
         if (r.stream) {
           res.writeHead(200, { 'content-type': 'text/event-stream' });
           res.end(toolUseStream());
@@ -135,6 +154,31 @@ describe('anthropic provider: tool calls', () => {
     ]);
     // text parts alone still go as one string, as before
     expect(toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] }, 'claude').messages).toEqual([{ role: 'user', content: 'ab' }]);
+  });
+
+  it('answers a json_schema response_format through a forced tool, as the message text (plain and streamed)', async () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' }, celsius: { type: 'number' } }, required: ['city', 'celsius'] };
+    const response_format = { type: 'json_schema' as const, json_schema: { name: 'weather', schema, strict: true } };
+    const before = seen.length;
+    const plain = await client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'Weather in Paris as JSON' }], response_format });
+    expect(seen[before]?.tools).toEqual([{ name: 'switchyard_json_answer', description: 'Give your final answer by calling this tool: its input is the answer (weather).', input_schema: schema }]);
+    expect(seen[before]?.tool_choice).toEqual({ type: 'tool', name: 'switchyard_json_answer' });
+    expect(plain.choices[0]?.finish_reason).toBe('stop');
+    expect(plain.choices[0]?.message.tool_calls).toBeUndefined();
+    expect(JSON.parse(plain.choices[0]?.message.content as string)).toEqual({ city: 'Paris', celsius: 15 });
+    let text = '';
+    let finish: string | null | undefined;
+    for await (const chunk of await client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'Weather in Paris as JSON' }], response_format, stream: true })) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.choices[0]?.delta.tool_calls) throw new Error('a structured answer came as a tool call');
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(JSON.parse(text)).toEqual({ city: 'Paris', celsius: 15 });
+    expect(finish).toBe('stop');
+    // beside the request's own tools, one of them or the answer must be called
+    const both = toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], tools: [WEATHER_TOOL], response_format }, 'claude');
+    expect(both.tools?.map((t) => t.name)).toEqual(['get_weather', 'switchyard_json_answer']);
+    expect(both.tool_choice).toEqual({ type: 'any' });
   });
 
   it('streams tool calls as OpenAI tool_calls deltas the SDK reassembles', async () => {

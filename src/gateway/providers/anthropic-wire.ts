@@ -36,7 +36,15 @@ export interface OpenAIChatRequest {
   readonly tools?: readonly OpenAITool[] | undefined;
   readonly tool_choice?: OpenAIToolChoice | undefined;
   readonly parallel_tool_calls?: boolean | undefined;
+  readonly response_format?: { readonly type: string; readonly json_schema?: { readonly name?: string; readonly description?: string; readonly schema?: unknown } } | undefined;
 }
+
+/**
+ * Structured outputs (`response_format: json_schema`) have no Messages field: the schema goes as a
+ * tool of this name that the model must call (alone: forced; beside the request's own tools: one of
+ * them must be called), and its call comes back as the answer's text — the JSON — not as a tool call.
+ */
+export const JSON_ANSWER_TOOL = 'switchyard_json_answer';
 
 export type AnthropicBlock =
   | { type: 'text'; text: string }
@@ -148,6 +156,15 @@ export function toAnthropicRequest(req: OpenAIChatRequest, model: string, defaul
     const choice = toolChoice(req);
     if (choice) out.tool_choice = choice;
   }
+  const schema = req.response_format?.type === 'json_schema' ? req.response_format.json_schema : undefined;
+  if (schema) {
+    const description = `Give your final answer by calling this tool: its input is the answer${schema.name ? ` (${schema.name})` : ''}${schema.description ? `: ${schema.description}` : ''}.`;
+    out.tools = [...(out.tools ?? []), { name: JSON_ANSWER_TOOL, description, input_schema: schema.schema ?? { type: 'object', properties: {} } }];
+    const parallel = out.tool_choice?.disable_parallel_tool_use ? { disable_parallel_tool_use: true } : {};
+    // alone, or with tool_choice none: the answer tool; beside tools the model may call: any tool (the answer among them); a named one stays
+    if (tools.length === 0 || out.tool_choice?.type === 'none') out.tool_choice = { type: 'tool', name: JSON_ANSWER_TOOL };
+    else if (out.tool_choice?.type !== 'tool') out.tool_choice = { type: 'any', ...parallel };
+  }
   return out;
 }
 
@@ -184,15 +201,18 @@ export function openAiUsage(u: AnthropicUsage, outputTokens = u.output_tokens ??
 
 /** Anthropic → OpenAI (non-streaming); `tool_use` blocks become `tool_calls`. */
 export function fromAnthropicMessage(m: AnthropicMessage, model: string, created: number): Record<string, unknown> {
-  const text = m.content.filter((c) => c.type === 'text').map((c) => c.text ?? '').join('');
-  const toolCalls = m.content.filter((c) => c.type === 'tool_use').map((c) => ({ id: c.id ?? '', type: 'function', function: { name: c.name ?? '', arguments: JSON.stringify(c.input ?? {}) } }));
+  // a structured answer (JSON_ANSWER_TOOL) is the text; any text the model wrote before it is not
+  const answer = m.content.find((c) => c.type === 'tool_use' && c.name === JSON_ANSWER_TOOL);
+  const text = answer ? JSON.stringify(answer.input ?? {}) : m.content.filter((c) => c.type === 'text').map((c) => c.text ?? '').join('');
+  const toolCalls = m.content.filter((c) => c.type === 'tool_use' && c.name !== JSON_ANSWER_TOOL).map((c) => ({ id: c.id ?? '', type: 'function', function: { name: c.name ?? '', arguments: JSON.stringify(c.input ?? {}) } }));
   const message = { role: 'assistant', content: toolCalls.length > 0 && text === '' ? null : text, refusal: null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) };
+  const finish = m.stop_reason === 'tool_use' && toolCalls.length === 0 ? 'stop' : (FINISH[m.stop_reason ?? ''] ?? 'stop');
   return {
     id: m.id,
     object: 'chat.completion',
     created,
     model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: FINISH[m.stop_reason ?? ''] ?? 'stop' }],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
     usage: openAiUsage(m.usage),
   };
 }
@@ -208,6 +228,9 @@ export class AnthropicStreamTranslator {
   private inputUsage: AnthropicUsage = {};
   /** Anthropic content-block index → OpenAI tool-call index. */
   private readonly toolIndex = new Map<number, number>();
+  /** The content block of a structured answer (JSON_ANSWER_TOOL): its input streams as text. */
+  private answerBlock: number | undefined;
+
   constructor(
     private readonly model: string,
     private readonly created: number,
@@ -236,12 +259,17 @@ export class AnthropicStreamTranslator {
         return [this.chunk({ role: 'assistant', content: '' }, null)];
       case 'content_block_start': {
         if (data.content_block?.type !== 'tool_use') return [];
+        if (data.content_block.name === JSON_ANSWER_TOOL) {
+          this.answerBlock = data.index ?? 0;
+          return [];
+        }
         const index = this.toolIndex.size;
         this.toolIndex.set(data.index ?? 0, index);
         return [this.chunk({ tool_calls: [{ index, id: data.content_block.id ?? '', type: 'function', function: { name: data.content_block.name ?? '', arguments: '' } }] }, null)];
       }
       case 'content_block_delta':
         if (data.delta?.type === 'text_delta') return [this.chunk({ content: data.delta.text ?? '' }, null)];
+        if (data.delta?.type === 'input_json_delta' && data.index === this.answerBlock) return [this.chunk({ content: data.delta.partial_json ?? '' }, null)];
         if (data.delta?.type === 'input_json_delta') {
           const index = this.toolIndex.get(data.index ?? 0) ?? 0;
           return [this.chunk({ tool_calls: [{ index, function: { arguments: data.delta.partial_json ?? '' } }] }, null)];
@@ -249,7 +277,8 @@ export class AnthropicStreamTranslator {
         return [];
       case 'message_delta': {
         const out = this.output(data.usage?.output_tokens ?? 0);
-        return [this.chunk({}, FINISH[data.delta?.stop_reason ?? ''] ?? 'stop'), out];
+        const answered = data.delta?.stop_reason === 'tool_use' && this.toolIndex.size === 0;
+        return [this.chunk({}, answered ? 'stop' : (FINISH[data.delta?.stop_reason ?? ''] ?? 'stop')), out];
       }
       case 'message_stop':
         return ['data: [DONE]\n\n'];
