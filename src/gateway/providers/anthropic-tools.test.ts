@@ -175,6 +175,8 @@ describe('anthropic provider: tool calls', () => {
     }
     expect(JSON.parse(text)).toEqual({ city: 'Paris', celsius: 15 });
     expect(finish).toBe('stop');
+    // OpenAI's temperature range is wider than Anthropic's; the end user goes as metadata
+    expect(toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], temperature: 1.6, user: 'u-7' }, 'claude')).toMatchObject({ temperature: 1, metadata: { user_id: 'u-7' } });
     // beside the request's own tools, one of them or the answer must be called
     const both = toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], tools: [WEATHER_TOOL], response_format }, 'claude');
     expect(both.tools?.map((t) => t.name)).toEqual(['get_weather', 'switchyard_json_answer']);

@@ -31,6 +31,7 @@ export interface OpenAIChatRequest {
   readonly max_tokens?: number | undefined;
   readonly max_completion_tokens?: number | undefined;
   readonly temperature?: number | undefined;
+  readonly user?: string | undefined;
   readonly top_p?: number | undefined;
   readonly stop?: string | readonly string[] | null | undefined;
   readonly tools?: readonly OpenAITool[] | undefined;
@@ -59,6 +60,7 @@ export interface AnthropicRequest {
   system?: string;
   stream?: boolean;
   temperature?: number;
+  metadata?: { user_id: string };
   top_p?: number;
   stop_sequences?: string[];
   tools?: Array<{ name: string; description?: string; input_schema: unknown }>;
@@ -147,7 +149,9 @@ export function toAnthropicRequest(req: OpenAIChatRequest, model: string, defaul
   const out: AnthropicRequest = { model, max_tokens: req.max_completion_tokens ?? req.max_tokens ?? defaultMaxTokens, messages };
   if (system.length > 0) out.system = system.join('\n\n');
   if (req.stream) out.stream = true;
-  if (req.temperature !== undefined) out.temperature = req.temperature;
+  // OpenAI's temperature runs to 2, Anthropic's to 1 (it refuses more with a 400): the top of the range is kept
+  if (req.temperature !== undefined) out.temperature = Math.min(1, req.temperature);
+  if (req.user) out.metadata = { user_id: req.user };
   if (req.top_p !== undefined) out.top_p = req.top_p;
   if (req.stop) out.stop_sequences = typeof req.stop === 'string' ? [req.stop] : [...req.stop];
   const tools = (req.tools ?? []).filter((t) => t.type === 'function');
