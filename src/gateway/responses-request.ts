@@ -2,7 +2,8 @@
  * The Responses API request (`POST /v1/responses`) and its translation to a chat completion request:
  * `instructions` and `developer` items become system messages, `input` (a string, or message items
  * with text and image parts, function calls and their outputs) the conversation, function `tools` and
- * `tool_choice` their chat forms, `max_output_tokens` `max_tokens`, `text.format` `response_format`.
+ * `tool_choice` their chat forms, `max_output_tokens` `max_tokens`, `text.format` `response_format`,
+ * `reasoning.effort` `reasoning_effort`, `text.verbosity` `verbosity`.
  * What has no chat form is refused with the field named.
  */
 import { z } from 'zod';
@@ -36,7 +37,9 @@ export const ResponsesRequestSchema = z
     parallel_tool_calls: z.boolean().nullable().optional(),
     previous_response_id: z.string().min(1).nullable().optional(),
     store: z.boolean().nullable().optional(),
-    text: z.object({ format: z.object({ type: z.string() }).loose().optional() }).loose().optional(),
+    text: z.object({ format: z.object({ type: z.string() }).loose().optional(), verbosity: z.enum(['low', 'medium', 'high']).nullable().optional() }).loose().optional(),
+    /** Reasoning models: `effort` becomes chat's `reasoning_effort` (a summary has no chat form and is not asked for). */
+    reasoning: z.object({ effort: z.enum(['minimal', 'low', 'medium', 'high']).nullable().optional() }).loose().nullable().optional(),
     user: z.string().optional(),
     metadata: z.record(z.string(), z.string()).nullable().optional(),
   })
@@ -135,6 +138,8 @@ export function toChatRequest(r: ResponsesRequest, history: readonly ChatMessage
   if (r.temperature !== undefined && r.temperature !== null) chat['temperature'] = r.temperature;
   if (r.top_p !== undefined && r.top_p !== null) chat['top_p'] = r.top_p;
   if (r.user) chat['user'] = r.user;
+  if (r.reasoning?.effort) chat['reasoning_effort'] = r.reasoning.effort;
+  if (r.text?.verbosity) chat['verbosity'] = r.text.verbosity;
   const format = r.text?.format;
   if (format?.type === 'json_object') chat['response_format'] = { type: 'json_object' };
   else if (format?.type === 'json_schema') {
