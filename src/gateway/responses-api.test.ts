@@ -175,8 +175,9 @@ describe('Responses API (POST /v1/responses)', () => {
       { role: 'user', content: [{ type: 'text', text: 'What is in ' }, { type: 'text', text: 'these?' }, { type: 'image_url', image_url: { url: png, detail: 'low' } }, { type: 'image_url', image_url: { url: 'https://example.com/b.jpg', detail: 'auto' } }] },
     ]);
     // a reasoning model's effort and a GPT-5 verbosity reach the chat model in their chat forms
-    await client.responses.create({ model: 'tooler', input: 'Think about it.', reasoning: { effort: 'high' }, text: { verbosity: 'low' } });
+    const thought = await client.responses.create({ model: 'tooler', input: 'Think about it.', reasoning: { effort: 'high' }, text: { verbosity: 'low' } });
     expect(t.toolRequests.at(-1)).toMatchObject({ reasoning_effort: 'high', verbosity: 'low' });
+    expect(thought.usage?.output_tokens_details.reasoning_tokens).toBe(4); // the chat usage's details come back
     const items = await client.responses.inputItems.list(made.id, { order: 'asc' });
     expect(items.data[0]).toMatchObject({ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'What is in ' }, { type: 'input_text', text: 'these?' }, { type: 'input_image', image_url: png, detail: 'low' }, { type: 'input_image', image_url: 'https://example.com/b.jpg', detail: 'auto' }] });
   });

@@ -25,6 +25,8 @@ export interface ResponsesDeps extends LoopbackDeps {
 interface ChatUsage {
   readonly prompt_tokens?: number;
   readonly completion_tokens?: number;
+  readonly prompt_tokens_details?: { readonly cached_tokens?: number } | null;
+  readonly completion_tokens_details?: { readonly reasoning_tokens?: number } | null;
 }
 interface ChatToolCallDelta {
   readonly index?: number;
@@ -117,7 +119,9 @@ function usageOf(u: ChatUsage | undefined): Record<string, unknown> | null {
   if (!u) return null;
   const input = u.prompt_tokens ?? 0;
   const output = u.completion_tokens ?? 0;
-  return { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output };
+  const cached = u.prompt_tokens_details?.cached_tokens ?? 0;
+  const reasoning = u.completion_tokens_details?.reasoning_tokens ?? 0;
+  return { input_tokens: input, input_tokens_details: { cached_tokens: cached }, output_tokens: output, output_tokens_details: { reasoning_tokens: reasoning }, total_tokens: input + output };
 }
 
 /** The `response` object: in progress (no output yet), or done with its output items and usage. */

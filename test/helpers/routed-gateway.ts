@@ -53,7 +53,7 @@ function startTooler(requests: ToolRequest[], streamText: string): Promise<Serve
     req.on('end', () => {
       const r = JSON.parse(raw) as ToolRequest;
       requests.push(r);
-      const usage = { prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 };
+      const usage = { prompt_tokens: 20, completion_tokens: 10, total_tokens: 30, completion_tokens_details: { reasoning_tokens: 4 } };
       if (r.stream) {
         const chunk = (delta: object, finish: string | null = null) => `data: ${JSON.stringify({ id: 't', object: 'chat.completion.chunk', created: 1, model: 'tooler', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
         res.writeHead(200, { 'content-type': 'text/event-stream' });
