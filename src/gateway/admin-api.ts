@@ -11,6 +11,7 @@
  *   POST   /v1/admin/keys/{name}/rotate a new secret for the same name (spend history kept); the old one stops working
  *   DELETE /v1/admin/keys/{name}        revokes it
  *   POST   /v1/admin/reload             reads the config file again and applies it, as SIGHUP does
+ *   GET    /v1/admin/models             each model's state in this process: circuits, calls in flight, minute limits, recent first-byte times, slowness (model-status.ts)
  * Config keys are listed, and changed only in the config file (409 `key_in_config`). The decision
  * log's reports (`/v1/admin/summary`, `/v1/admin/decisions`) are in admin-reports.ts.
  */
@@ -69,6 +70,8 @@ export interface AdminDeps {
   readonly audit: (action: 'create' | 'update' | 'rotate' | 'delete' | 'reload', name: string, admin: string) => void;
   /** Reads the config file again and applies it (as SIGHUP does); undefined when the gateway has no file. */
   readonly reload?: (() => Promise<ReloadResult>) | undefined;
+  /** Each model's state in this process now (model-status.ts). */
+  readonly modelStatus: () => Record<string, unknown>;
 }
 
 const FIELDS = [
@@ -118,6 +121,7 @@ export async function serveAdmin(req: IncomingMessage, res: ServerResponse, path
   if (admin.role === 'read' && req.method !== 'GET') return sendError(res, 403, 'admin_read_only', `admin key "${admin.name}" has role read: it may only read (GET)`, headers);
   const noEndpoint = (): void => sendError(res, 404, 'not_found', `no admin endpoint ${req.method} ${path}`, headers);
   if (path === '/v1/admin/reload') return req.method === 'POST' ? reloadConfig(res, admin.name, deps, headers) : noEndpoint();
+  if (path === '/v1/admin/models') return req.method === 'GET' ? sendJson(res, 200, deps.modelStatus(), headers) : noEndpoint();
   if (path === '/v1/admin/summary' || path === '/v1/admin/decisions') {
     return req.method === 'GET' ? serveReport(req, res, path === '/v1/admin/summary' ? 'summary' : 'decisions', deps.store, headers) : noEndpoint();
   }

@@ -2,7 +2,7 @@
  * Slow models (`routes.X.latency`): the window of recent times to first byte, and a route that sets
  * a model slow now apart — the router chooses among the others, the slow one is tried last — until
  * its slow calls are older than the window. Official openai SDK → gateway (trained router at λ = 0)
- * → replay-upstreams, the router's choice behind one that answers late.
+ * → replay-upstreams, the router's choice behind one that answers late; `GET /v1/admin/models` shows it.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { syntheticRows } from '../../test/helpers/synthetic.js';
 import { buildMatrix, loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
 import { createRouter } from '../routers/registry.js';
+import { hashKey } from './auth.js';
 import { parseGatewayConfig } from './config.js';
 import { FirstByteTimes, LatencyConfigSchema, setSlowApart, slowness } from './latency.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
@@ -80,6 +81,7 @@ describe('a route with latency: a slow model is tried last (openai SDK → gatew
       retries: 0,
       models: Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: m.id === best ? lateURL : fastURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }])),
       routes: { auto: { router: artifact, lambda: 0, latency: { maxFirstByteMs: 60, minCalls: 3, windowS: 30 } } },
+      auth: { adminKeys: [{ name: 'ops', sha256: hashKey('sk-admin'), role: 'read' }] },
     });
     gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ enabled: false }), now: () => clock });
     client = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'sk-test', maxRetries: 0 });
@@ -98,6 +100,13 @@ describe('a route with latency: a slow model is tried last (openai SDK → gatew
     const [last] = await gateway.store.listDecisions({ limit: 1 });
     expect(last?.reason).toMatch(new RegExp(`tried last, slow now: ${escaped(best)} \\(p90 first byte \\d+ ms over its last 3 calls > 60 ms\\)`));
     expect(await gateway.metrics.registry.metrics()).toMatch(new RegExp(`switchyard_slow_models_total\\{route="auto",model="${escaped(best)}"\\} 1`));
+    // the admin API shows it: its recent first-byte times, and the route that counts it slow
+    const status = (await (await fetch(`${client.baseURL}/admin/models`, { headers: { authorization: 'Bearer sk-admin' } })).json()) as { data: Array<{ id: string; circuit: string; first_byte_ms_last_minute: { calls: number; p90: number }; slow_in_routes: Array<{ route: string }>; routes: string[] }> };
+    const shown = status.data.find((m) => m.id === best);
+    expect(shown).toMatchObject({ circuit: 'closed', slow_in_routes: [{ route: 'auto' }], routes: ['auto'] });
+    expect(shown?.first_byte_ms_last_minute.calls).toBe(3);
+    expect(shown?.first_byte_ms_last_minute.p90).toBeGreaterThan(60);
+    expect(status.data.find((m) => m.id === second)).toMatchObject({ slow_in_routes: [], first_byte_ms_last_minute: { calls: 1 } });
     clock += 31_000; // its slow calls leave the window: it is the router's choice again
     expect(await answeredBy()).toBe(best);
   });

@@ -35,6 +35,7 @@ import { EmbeddingsRequestSchema, serveEmbeddings } from './embeddings.js';
 import { loadModelSet, modelChanges, upstreamsFor, type ModelChanges, type ModelSet } from './model-set.js';
 import type { SharedLimits } from './deployments.js';
 import { SharedSlots } from './shared-slots.js';
+import { modelStatus } from './model-status.js';
 import { Connections } from './connections.js';
 import { applyCors } from './cors.js';
 import { serveModelList } from './model-list.js';
@@ -573,7 +574,7 @@ export class Gateway {
       const { auth, server, models } = this.config;
       const known = (id: string): boolean => this.routes.has(id) || id in models;
       const audit = (action: string, name: string, admin: string): void => this.log.info({ action, key: name, admin }, 'admin');
-      return serveAdmin(req, res, url, { adminKeys: auth.adminKeys, keys: this.keys, store: this.store, now: this.now, known, bodyLimitBytes: server.bodyLimitBytes, requestId, audit, reload: this.readConfig ? () => this.reloadConfig().then((r) => (this.cluster?.reloaded(), r)) : undefined });
+      return serveAdmin(req, res, url, { adminKeys: auth.adminKeys, keys: this.keys, store: this.store, now: this.now, known, bodyLimitBytes: server.bodyLimitBytes, requestId, audit, reload: this.readConfig ? () => this.reloadConfig().then((r) => (this.cluster?.reloaded(), r)) : undefined, modelStatus: () => modelStatus(this.models.config, this.models.upstreams, this.routes, this.now()) });
     }
     if (req.method === 'POST' && (url === '/v1/responses' || url === '/v1/messages' || url === '/v1/completions')) {
       // the Responses, Anthropic Messages and legacy completions APIs go through /v1/chat/completions, which authenticates, routes and records them
