@@ -39,6 +39,23 @@ describe('FirstByteTimes and slowness', () => {
     expect(t.quantile(1, 11_000 - 10_000)).toEqual({ ms: 500, calls: 11 });
   });
 
+  it('reuses a quantile within a step until a sixteenth of its calls are new, and is exact while few', () => {
+    const t = new FirstByteTimes();
+    for (let k = 0; k < 64; k++) t.record(10, 1000);
+    expect(t.quantile(1, 0)).toEqual({ ms: 10, calls: 64 });
+    for (let k = 0; k < 3; k++) t.record(900, 1000);
+    expect(t.quantile(1, 0)).toEqual({ ms: 10, calls: 64 }); // 3 new of 64: the last answer stands
+    t.record(900, 1000);
+    expect(t.quantile(1, 0)).toEqual({ ms: 900, calls: 68 }); // 4 = 64 / 16: computed again
+    t.record(5, 1000);
+    expect(t.quantile(1, 300)).toEqual({ ms: 900, calls: 69 }); // another step of `since`: computed again
+    const few = new FirstByteTimes();
+    few.record(10, 0);
+    expect(few.quantile(1, 0)?.ms).toBe(10);
+    few.record(20, 0);
+    expect(few.quantile(1, 0)?.ms).toBe(20);
+  });
+
   it('sets apart only the slow models, and none when all are slow', () => {
     const times = new Map([['a', new FirstByteTimes()], ['b', new FirstByteTimes()]]);
     for (let k = 0; k < 3; k++) times.get('a')?.record(400, 0);

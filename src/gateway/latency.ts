@@ -21,6 +21,8 @@ export type LatencyConfig = z.infer<typeof LatencyConfigSchema>;
 
 /** The most calls a model keeps (the newest). */
 const KEPT = 256;
+/** How long a computed quantile stands (ms of the clock). */
+const STALE_MS = 250;
 
 /** One model's recent times to first byte. */
 export class FirstByteTimes {
@@ -29,6 +31,7 @@ export class FirstByteTimes {
 
   /** A call's time to first byte (a first-byte timeout counts as its limit), at clock time `now`. */
   record(ms: number, now: number): void {
+    this.recorded++;
     this.at.push(now);
     this.ms.push(ms);
     if (this.at.length > KEPT) {
@@ -37,8 +40,27 @@ export class FirstByteTimes {
     }
   }
 
-  /** The `q` quantile of the calls at or after `since`, and how many there were (undefined: none). */
+  /** Calls recorded so far. */
+  private recorded = 0;
+  /** By quantile: its last answer, for which step of `since`, after how many calls. */
+  private readonly cached = new Map<number, { readonly step: number; readonly recorded: number; readonly value: { readonly ms: number; readonly calls: number } | undefined }>();
+
+  /**
+   * The `q` quantile of the calls at or after `since`, and how many there were (undefined: none).
+   * Asked on every request, the last answer is reused within one STALE_MS step of `since` until a
+   * sixteenth of its calls are new (at once when it had fewer than 32), so a busy model sorts its
+   * window a few times a second, not once a call, and a quiet one is always exact.
+   */
   quantile(q: number, since: number): { readonly ms: number; readonly calls: number } | undefined {
+    const step = Math.floor(since / STALE_MS);
+    const c = this.cached.get(q);
+    if (c && c.step === step && this.recorded - c.recorded < Math.max(1, Math.floor((c.value?.calls ?? 0) / 16))) return c.value;
+    const value = this.compute(q, since);
+    this.cached.set(q, { step, recorded: this.recorded, value });
+    return value;
+  }
+
+  private compute(q: number, since: number): { readonly ms: number; readonly calls: number } | undefined {
     let first = this.at.length;
     while (first > 0 && (this.at[first - 1] as number) >= since) first--;
     const recent = this.ms.slice(first).sort((a, b) => a - b);
