@@ -115,9 +115,11 @@ export const MODEL_FIELDS = {
     .optional(),
   /**
    * How a call picks among `deployments`: `weighted` (default) draws by weight; `least-busy` goes to
-   * one with the fewest calls in flight for its weight (a slow or overloaded region gets fewer).
+   * one with the fewest calls in flight for its weight (a slow or overloaded region gets fewer);
+   * `fastest` to one among the fastest lately — median time to first byte over the last minute,
+   * within a quarter of the best; one with fewer than 3 calls in that minute is tried first.
    */
-  balance: z.enum(['weighted', 'least-busy']).optional(),
+  balance: z.enum(['weighted', 'least-busy', 'fastest']).optional(),
 };
 
 /** What a model's fields must agree on. */

@@ -13,6 +13,7 @@ import { syntheticAnswers, syntheticRows } from '../../test/helpers/synthetic.js
 import { createRng } from '../core/random.js';
 import { loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
+import { hashKey } from './auth.js';
 import { parseGatewayConfig, type ModelConfig } from './config.js';
 import { ModelUpstreams } from './deployments.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
@@ -56,6 +57,43 @@ describe('model deployments (unit)', () => {
     const one = new ModelUpstreams(model(), { failureThreshold: 1, cooldownMs: 1000 }, () => t);
     expect(one.config(0).baseURL).toBe('http://a.invalid/v1');
     expect(one.pick(rng, new Set([0]))).toBe(0);
+  });
+
+  it('balance: fastest — tries each deployment until it can judge it, then the fastest lately (equally fast ones share), and again a minute later', () => {
+    let t = 0;
+    const u = new ModelUpstreams({ ...model([{ baseURL: 'http://east.invalid/v1', weight: 1 }, { baseURL: 'http://west.invalid/v1', weight: 1 }, { baseURL: 'http://north.invalid/v1', weight: 1 }]), balance: 'fastest' }, { failureThreshold: 5, cooldownMs: 1000 }, () => t);
+    const rng = createRng(5);
+    const firstByte = [400, 50, 55]; // east is slow, west and north about as fast
+    const counts = [0, 0, 0];
+    for (let k = 0; k < 300; k++) {
+      const d = u.pick(rng, new Set()) as number;
+      counts[d] = (counts[d] as number) + 1;
+      u.recordFirstByte(d, firstByte[d] as number, t);
+    }
+    expect(counts[0]).toBe(3); // tried until judged, then no more
+    expect(counts[1]).toBeGreaterThan(100); // the two fast ones share
+    expect(counts[2]).toBeGreaterThan(100);
+    expect(u.pick(rng, new Set([1, 2]))).toBe(0); // a retry still goes elsewhere
+    firstByte[1] = 300; // west slows down: north takes over once west's median shows it
+    for (let k = 0; k < 300; k++) {
+      const d = u.pick(rng, new Set()) as number;
+      u.recordFirstByte(d, firstByte[d] as number, t);
+    }
+    const after = [0, 0, 0];
+    for (let k = 0; k < 50; k++) {
+      const d = u.pick(rng, new Set()) as number;
+      after[d] = (after[d] as number) + 1;
+      u.recordFirstByte(d, firstByte[d] as number, t);
+    }
+    expect(after[2]).toBe(50);
+    t += 61_000; // a minute later nothing is judged: each is tried again
+    const again = new Set<number>();
+    for (let k = 0; k < 9; k++) {
+      const d = u.pick(rng, new Set()) as number;
+      again.add(d);
+      u.recordFirstByte(d, firstByte[d] as number, t);
+    }
+    expect([...again].sort()).toEqual([0, 1, 2]);
   });
 
   it('refuses deployments on a replay model, and a deployment without a URL, naming the field', () => {
@@ -110,5 +148,38 @@ describe('model deployments (gateway, openai SDK)', () => {
     expect(metrics).toContain('switchyard_deployment_circuit_state{model="big-model",deployment="0"} 2');
     expect(metrics).toContain('switchyard_deployment_circuit_state{model="big-model",deployment="1"} 0');
     expect(metrics).toContain('switchyard_circuit_state{model="big-model"} 0');
+  });
+});
+
+describe('balance: fastest (gateway, openai SDK)', () => {
+  it('sends the calls to the deployment that answers first once each has been tried, and the admin API shows each one\'s times', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-fastest-'));
+    const { meta, rows } = syntheticRows({ prompts: 30, seed: 17 });
+    writeDataset(dir, meta, rows, syntheticAnswers(rows, 17));
+    const data = await ReplayData.load(loadDataset(dir));
+    const quick = new ReplayUpstream(data);
+    const late = new ReplayUpstream(data, { latencyMs: 80 });
+    const [quickURL, lateURL] = [await quick.listen(), await late.listen()];
+    const config = parseGatewayConfig({
+      server: { port: 0 },
+      auth: { adminKeys: [{ name: 'ops', sha256: hashKey('sk-admin'), role: 'read' }] },
+      models: { 'big-model': { inputPricePerMTok: 10, outputPricePerMTok: 30, balance: 'fastest', deployments: [{ baseURL: lateURL, weight: 1 }, { baseURL: quickURL, weight: 1 }] } },
+    });
+    const gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) });
+    try {
+      const client = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'unused', maxRetries: 0 });
+      for (let k = 0; k < 12; k++) await client.chat.completions.create({ model: 'big-model', messages: [{ role: 'user', content: rows[k]?.prompt as string }] });
+      expect(late.received).toBe(3); // tried until judged
+      expect(quick.received).toBe(9);
+      const status = (await (await fetch(`${client.baseURL}/admin/models`, { headers: { authorization: 'Bearer sk-admin' } })).json()) as { data: Array<{ id: string; deployments: Array<{ first_byte_ms_last_minute: { calls: number; p50: number } }> }> };
+      const [slow, fast] = status.data.find((m) => m.id === 'big-model')?.deployments ?? [];
+      expect(slow?.first_byte_ms_last_minute.calls).toBe(3);
+      expect(fast?.first_byte_ms_last_minute.calls).toBe(9);
+      expect(slow?.first_byte_ms_last_minute.p50).toBeGreaterThan(fast?.first_byte_ms_last_minute.p50 as number);
+    } finally {
+      await gateway.close();
+      await quick.close();
+      await late.close();
+    }
   });
 });

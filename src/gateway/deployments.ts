@@ -30,10 +30,19 @@ export function deploymentConfigs(model: ModelConfig): ModelConfig[] {
   return deployments.length === 0 ? [model] : deployments.map(({ weight: _weight, ...d }) => ({ ...model, ...d }));
 }
 
+/** `balance: fastest`: the calls of the last minute judge, at least this many per deployment. */
+const FASTEST_WINDOW_MS = 60_000;
+const FASTEST_MIN_CALLS = 3;
+
 export class ModelUpstreams {
   readonly breakers: readonly CircuitBreaker[];
   /** The model's recent times to first byte, over its deployments (`routes.X.latency`). */
   readonly firstByte = new FirstByteTimes();
+  /** Each deployment's recent times to first byte (`balance: fastest`, the admin API). */
+  readonly deploymentFirstByte: readonly FirstByteTimes[];
+  /** `balance: fastest`: a call goes to a deployment among the fastest lately (first byte, median). */
+  private readonly fastest: boolean;
+  private readonly now: () => number;
   private readonly configs: readonly ModelConfig[];
   private readonly weights: readonly number[];
   /** Each deployment's `maxInFlight`, and its calls in flight. */
@@ -67,6 +76,9 @@ export class ModelUpstreams {
     this.slotIds = this.caps.map((cap, d) => (cap !== undefined && shared ? `${shared.id}#${d}` : undefined));
     this.fullUntil = this.configs.map(() => 0);
     this.leastBusy = model.balance === 'least-busy';
+    this.fastest = model.balance === 'fastest';
+    this.deploymentFirstByte = this.configs.map(() => new FirstByteTimes());
+    this.now = now;
     const sharing = (kind: string, d: number): { id: string; minutes: SharedMinutes } | undefined => shared && { id: `${kind}:${shared.id}#${d}`, minutes: shared.minutes };
     this.requests = this.configs.map((c, d) => new MinuteLimit(c.requestsPerMinute, now, sharing('requests', d)));
     this.tokens = this.configs.map((c, d) => new MinuteLimit(c.tokensPerMinute, now, sharing('tokens', d)));
@@ -263,7 +275,7 @@ export class ModelUpstreams {
         // least-busy: only the deployments with the fewest calls in flight per unit of weight are drawn from
         const load = (d: number): number => (this.busy[d] as number) / (this.weights[d] as number);
         const least = this.leastBusy ? Math.min(...pool.map(load)) : 0;
-        const drawn = this.leastBusy ? pool.filter((d) => load(d) === least) : pool;
+        const drawn = this.leastBusy ? pool.filter((d) => load(d) === least) : this.fastest ? this.fastestOf(pool) : pool;
         const total = drawn.reduce((s, d) => s + (this.weights[d] as number), 0);
         let x = rng.next() * total;
         let k = 0;
@@ -274,6 +286,27 @@ export class ModelUpstreams {
       }
     }
     return undefined;
+  }
+
+  /** A call's time to first byte at deployment `d` (a first-byte timeout counts as its limit). */
+  recordFirstByte(d: number, ms: number, now: number): void {
+    this.firstByte.record(ms, now);
+    this.deploymentFirstByte[d]?.record(ms, now);
+  }
+
+  /**
+   * `balance: fastest`: the deployments of `pool` with too few calls in the last minute to judge
+   * (each is tried until it has FASTEST_MIN_CALLS — so one that was slow is tried again once its
+   * slow calls are a minute old), else those whose median first byte is within a quarter of the
+   * fastest's (drawn among by weight, so equally fast ones share the load).
+   */
+  private fastestOf(pool: readonly number[]): number[] {
+    const since = this.now() - FASTEST_WINDOW_MS;
+    const median = pool.map((d) => this.deploymentFirstByte[d]?.quantile(0.5, since));
+    const unknown = pool.filter((_, k) => (median[k]?.calls ?? 0) < FASTEST_MIN_CALLS);
+    if (unknown.length > 0) return unknown;
+    const best = Math.min(...median.map((m) => m?.ms ?? Infinity));
+    return pool.filter((_, k) => (median[k]?.ms ?? Infinity) <= best * 1.25 + 2);
   }
 
   success(d: number): void {

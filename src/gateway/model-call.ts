@@ -107,8 +107,8 @@ export async function callModel(model: ModelConfig, modelId: string, body: Recor
       return { kind: 'cancelled' }; // not the upstream's fault: its breaker is not told
     }
     // time to first byte, for slow-model routing; a first-byte timeout counts as its limit
-    if (result.ok) upstreams?.firstByte.record(performance.now() - sent, retry.now());
-    else if (result.outcome.kind === 'timeout' && !result.outcome.afterFirstByte) upstreams?.firstByte.record(limits.firstByteMs, retry.now());
+    if (result.ok) upstreams?.recordFirstByte(at, performance.now() - sent, retry.now());
+    else if (result.outcome.kind === 'timeout' && !result.outcome.afterFirstByte) upstreams?.recordFirstByte(at, limits.firstByteMs, retry.now());
     if (result.ok) {
       breaker?.success();
       const finish = result.finish;

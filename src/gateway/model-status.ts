@@ -42,7 +42,12 @@ export function modelStatus(
       object: 'switchyard.model_status',
       provider: m.provider ?? 'openai-compatible',
       circuit: u?.state ?? 'closed',
-      deployments: u ? Array.from({ length: u.size }, (_, d) => ({ origin: origin(u.config(d).baseURL), circuit: u.breakers[d]?.state ?? 'closed' })) : [],
+      deployments: u
+        ? Array.from({ length: u.size }, (_, d) => {
+            const r = u.deploymentFirstByte[d]?.quantile(0.5, now - 60_000);
+            return { origin: origin(u.config(d).baseURL), circuit: u.breakers[d]?.state ?? 'closed', first_byte_ms_last_minute: { calls: r?.calls ?? 0, p50: r ? Math.round(r.ms) : null } };
+          })
+        : [],
       in_flight: u?.inFlight ?? 0,
       max_in_flight: m.maxInFlight ?? null,
       waiting: u?.queued ?? 0,
