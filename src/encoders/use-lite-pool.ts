@@ -8,10 +8,10 @@
  * same as in process (the workers run the same encoder). Process-wide.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { usableCores } from '../core/cpu-limit.js';
 
 interface Pending {
   readonly resolve: (v: Float32Array[]) => void;
@@ -31,8 +31,8 @@ let wanted = 0;
 const threads: Thread[] = [];
 let nextId = 1;
 
-/** Worker threads `true` allows: one per core but one (the event loop's), at most 4, at least 1. */
-export function defaultWorkerThreads(cores = availableParallelism()): number {
+/** Worker threads `true` allows: one per usable core (a container's CPU quota counted) but one (the event loop's), at most 4, at least 1. */
+export function defaultWorkerThreads(cores = usableCores()): number {
   return Math.max(1, Math.min(4, cores - 1));
 }
 
