@@ -200,7 +200,7 @@ export const GatewayConfigSchema = z.strictObject({
       drainMs: z.number().int().min(0).default(30_000),
       /**
        * Run the `use-lite` encoder on worker threads, so a new prompt's 12–60 ms do not hold the event
-       * loop: `true` one thread per core but one, from 1 to 4 (a second thread starts only when the
+       * loop: `true` one thread per usable core (a container CPU quota counted) but one, from 1 to 4 (a second thread starts only when the
        * first is busy), a number that many, `false` none.
        */
       encoderWorker: z.union([z.boolean(), z.number().int().min(1).max(64)]).default(true),
