@@ -190,31 +190,32 @@ describe('serve with server.workers: 2, rolled by SIGUSR2', () => {
         return false;
       }
     };
+    let stop = false;
+    let load: Array<Promise<void>> = [];
     try {
       const before = pids();
       expect(before).toHaveLength(2);
       // clients as applications run them: the openai SDK on keep-alive connections, and on a new connection per request
-      let stop = false;
       const outcomes = { ok: 0, failed: [] as string[] };
       const loop = async (keepAlive: boolean): Promise<void> => {
         const shared = new Agent();
         try {
           while (!stop) {
             // a new connection is never refused nor cut: no retry; a keep-alive one may be closed as it is reused (retried, as the SDK does)
-            const call = (dispatcher: Agent) => new OpenAI({ baseURL: gateway.ready, apiKey: 'sk-test', maxRetries: keepAlive ? 2 : 0, fetchOptions: { dispatcher } as never }).chat.completions.create({ model, messages: [{ role: 'user', content: rows[outcomes.ok % rows.length]?.prompt as string }] });
+            const call = (dispatcher: Agent) => new OpenAI({ baseURL: gateway.ready, apiKey: 'sk-test', maxRetries: keepAlive ? 2 : 0, timeout: 20_000, fetchOptions: { dispatcher } as never }).chat.completions.create({ model, messages: [{ role: 'user', content: rows[outcomes.ok % rows.length]?.prompt as string }] });
             try {
               const r = await (keepAlive ? call(shared) : onOwnConnection(call));
               if (r.choices[0]?.message.content?.startsWith(`[${model}]`)) outcomes.ok++;
               else outcomes.failed.push(`unexpected answer ${JSON.stringify(r.choices[0])}`);
             } catch (e) {
-              outcomes.failed.push(String(e));
+              outcomes.failed.push(`${keepAlive ? 'keep-alive' : 'new connection'} at ${new Date().toISOString()}: ${String(e)} ${String((e as { cause?: unknown }).cause ?? '')}`);
             }
           }
         } finally {
           await shared.close();
         }
       };
-      const load = [loop(true), loop(true), loop(false), loop(false)];
+      load = [loop(true), loop(true), loop(false), loop(false)];
       await waitFor(() => outcomes.ok >= 20, 'requests before the roll');
       gateway.proc.kill('SIGUSR2');
       await waitFor(() => /rolling restart done: 2 new workers/.test(gateway.output()), 'the rolling restart', 30_000, 50);
@@ -241,17 +242,22 @@ describe('serve with server.workers: 2, rolled by SIGUSR2', () => {
       expect(gateway.output()).toMatch(/the new worker 1 \(pid \d+\) exited \(code 2\) before it listened/);
       for (const pid of after) expect(running(pid)).toBe(true);
       for (let k = 0; k < 4; k++) {
-        const r = await onOwnConnection((dispatcher) => new OpenAI({ baseURL: gateway.ready, apiKey: 'sk-test', maxRetries: 0, fetchOptions: { dispatcher } as never }).chat.completions.create({ model, messages: [{ role: 'user', content: rows[k]?.prompt as string }] }));
+        const r = await onOwnConnection((dispatcher) => new OpenAI({ baseURL: gateway.ready, apiKey: 'sk-test', maxRetries: 0, timeout: 20_000, fetchOptions: { dispatcher } as never }).chat.completions.create({ model, messages: [{ role: 'user', content: rows[k]?.prompt as string }] }));
         expect(r.choices[0]?.message.content).toContain(`[${model}]`);
       }
       const exited = new Promise<number | null>((r) => gateway.proc.once('exit', (code) => r(code)));
       gateway.proc.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running 30 s after SIGTERM'), 30_000))])).toBe(0);
+    } catch (e) {
+      console.error(`the supervisor and its workers said:\n${gateway.output().slice(-6000)}`);
+      throw e;
     } finally {
+      stop = true;
       await gateway.stop();
+      await Promise.race([Promise.all(load), new Promise((r) => setTimeout(r, 25_000))]);
       await upstream.close();
     }
-  }, 90_000);
+  }, 120_000);
 });
 
 describe.skipIf(!hasOpenssl)('serve with server.workers: 2 over HTTPS', () => {
