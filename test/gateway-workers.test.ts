@@ -257,7 +257,7 @@ describe('serve with server.workers: 2, rolled by SIGUSR2', () => {
       await Promise.race([Promise.all(load), new Promise((r) => setTimeout(r, 25_000))]);
       await upstream.close();
     }
-  }, 120_000);
+  }, 150_000);
 });
 
 describe.skipIf(!hasOpenssl)('serve with server.workers: 2 over HTTPS', () => {
