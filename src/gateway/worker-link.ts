@@ -20,6 +20,8 @@ export const WorkerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('switchyard:collected'), id: z.number(), metrics: MetricsJson }),
   /** This worker reloaded the config file (POST /v1/admin/reload): the others should too. */
   z.object({ type: z.literal('switchyard:reloaded') }),
+  /** This worker has closed its listener and is about to exit: the supervisor answers `bye`. */
+  z.object({ type: z.literal('switchyard:closing') }),
 ]);
 export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;
 
@@ -27,6 +29,8 @@ export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;
 export const SupervisorMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('switchyard:collect'), id: z.number() }),
   z.object({ type: z.literal('switchyard:metrics-text'), id: z.number(), text: z.string(), contentType: z.string() }),
+  /** The answer to `closing`: every connection handed to this worker before is answered for (the worker may exit). */
+  z.object({ type: z.literal('switchyard:bye') }),
 ]);
 export type SupervisorMessage = z.infer<typeof SupervisorMessageSchema>;
 
@@ -43,7 +47,23 @@ export interface ClusterLink {
   reloaded(): void;
   /** Tells the supervisor this worker listens (`url`). */
   listening(url: string): void;
+  /**
+   * Before the process exits (its listener closed): resolves once the supervisor has answered, so no
+   * connection it handed over meanwhile is lost with the process (at most FAREWELL_WAIT_MS).
+   */
+  farewell(): Promise<void>;
 }
+
+/**
+ * How long a worker waits for the supervisor's `bye`. node:cluster hands each new connection to a
+ * worker over the IPC channel and keeps it until the worker says whether it took it; a worker that
+ * exits with such a message unread leaves the client's connection open in the supervisor, unanswered
+ * for good (seen as hung requests during rolling restarts). Messages on the channel keep their
+ * order: the supervisor's `bye`, sent after it read the worker's listener closing, comes after every
+ * connection it handed over before, and the worker has answered those (not taken: handed to another)
+ * by the time it reads the `bye`.
+ */
+export const FAREWELL_WAIT_MS = 2000;
 
 /**
  * The link of a process started by the supervisor, or undefined in one that serves alone. `registry`
@@ -54,6 +74,7 @@ export function workerLink(registry: () => Registry | undefined): ClusterLink | 
   const send = (m: WorkerMessage): void => void process.send?.(m);
   const waiting = new Map<number, (m: { text: string; contentType: string } | undefined) => void>();
   let seq = 0;
+  let onBye: (() => void) | undefined;
   process.on('message', (raw: unknown) => {
     const parsed = SupervisorMessageSchema.safeParse(raw);
     if (!parsed.success) return;
@@ -61,6 +82,8 @@ export function workerLink(registry: () => Registry | undefined): ClusterLink | 
     if (m.type === 'switchyard:collect') {
       const r = registry();
       void (r ? r.getMetricsAsJSON() : Promise.resolve([])).then((metrics) => send({ type: 'switchyard:collected', id: m.id, metrics: metrics as unknown as z.infer<typeof MetricsJson> }));
+    } else if (m.type === 'switchyard:bye') {
+      onBye?.();
     } else {
       waiting.get(m.id)?.({ text: m.text, contentType: m.contentType });
       waiting.delete(m.id);
@@ -83,5 +106,14 @@ export function workerLink(registry: () => Registry | undefined): ClusterLink | 
       }),
     reloaded: () => send({ type: 'switchyard:reloaded' }),
     listening: (url) => send({ type: 'switchyard:listening', url }),
+    farewell: () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, FAREWELL_WAIT_MS);
+        onBye = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        send({ type: 'switchyard:closing' });
+      }),
   };
 }

@@ -154,6 +154,9 @@ export function superviseWorkers(options: SupervisorOptions): Promise<number> {
           gatherings.start(w, m.id, asked.map((x) => x.id), (id, q) => asked.find((x) => x.id === id)?.send({ type: 'switchyard:collect', id: q } satisfies SupervisorMessage));
         } else if (m.type === 'switchyard:collected') {
           gatherings.collected(w.id, m.id, m.metrics);
+        } else if (m.type === 'switchyard:closing') {
+          // read after node:cluster's own message that its listener closed: no connection goes to it any more (worker-link.ts, FAREWELL_WAIT_MS)
+          if (w.isConnected()) w.send({ type: 'switchyard:bye' } satisfies SupervisorMessage);
         } else reload(w);
       });
       w.on('disconnect', () => gatherings.gone(w.id)); // it can no longer answer: scrapes stop waiting for it

@@ -51,7 +51,11 @@ export async function runServe(argv: string[]): Promise<void> {
     stopping = true;
     if (!gateway || closing) return;
     closing = true;
-    void gateway.close().then(() => process.exit(0));
+    // a worker exits only once its supervisor has answered for the connections it handed over (worker-link.ts)
+    void gateway
+      .close()
+      .then(() => link?.farewell())
+      .then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
