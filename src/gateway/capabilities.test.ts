@@ -14,7 +14,7 @@ import { syntheticRows } from '../../test/helpers/synthetic.js';
 import { buildMatrix, loadDataset } from '../data/load.js';
 import { writeDataset } from '../data/write.js';
 import { createRouter } from '../routers/registry.js';
-import { requiredCapabilities } from './capabilities.js';
+import { requiredCapabilities, supportsOf } from './capabilities.js';
 import { parseGatewayConfig } from './config.js';
 import type { ChatRequest } from './http.js';
 import { ReplayData } from './replay-upstream/replay-data.js';
@@ -35,6 +35,15 @@ describe('requiredCapabilities', () => {
     expect(requiredCapabilities(chat({ response_format: { type: 'json_object' } }))).toEqual([]); // plain JSON mode: every model
     expect(requiredCapabilities(chat({ modalities: ['text', 'audio'] }, [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }]))).toEqual(['audio']);
     expect(requiredCapabilities(chat({ tools: [{ type: 'function' }] }, [{ type: 'image_url', image_url: { url: 'x' } }]))).toEqual(['tools', 'vision']);
+    expect(requiredCapabilities(chat({ n: 3 }))).toEqual(['multiple_choices']);
+    expect(requiredCapabilities(chat({ n: 1 }))).toEqual([]);
+  });
+
+  it("counts a provider's limits under the model's own supports", () => {
+    expect(supportsOf({ provider: 'anthropic' })).toEqual({ multiple_choices: false }); // one choice per answer
+    expect(supportsOf({ provider: 'anthropic', supports: { vision: false } })).toEqual({ multiple_choices: false, vision: false });
+    expect(supportsOf({ provider: 'anthropic', supports: { multiple_choices: true } })).toEqual({ multiple_choices: true });
+    expect(supportsOf({ provider: 'openai-compatible' })).toBeUndefined();
   });
 });
 
@@ -100,6 +109,20 @@ describe('routing by capability (openai SDK → gateway → replay-upstream)', (
     expect((named as { message: string }).message).toContain(`${cheapest} (no tools, no vision)`);
     // a model named directly that supports it answers
     expect(await answeredBy({ messages: [{ role: 'user', content: prompt }], tools: [tool] }, ranked[1])).toBe(ranked[1]);
+  });
+
+  it('keeps a request for several choices away from a provider that gives one (replay here)', async () => {
+    const config = parseGatewayConfig({ server: { port: 0 }, store: { outbox: false }, models: { [cheapest]: { provider: 'replay', data: dir, inputPricePerMTok: 1, outputPricePerMTok: 1 } } });
+    const g = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ enabled: false }) });
+    try {
+      const c = new OpenAI({ baseURL: await g.listen(), apiKey: 'sk-test', maxRetries: 0 });
+      const refused = await c.chat.completions.create({ model: cheapest, messages: [{ role: 'user', content: prompt }], n: 2 }).catch((e: unknown) => e as { status: number; code: string; message: string });
+      expect(refused).toMatchObject({ status: 400, code: 'unsupported_capability' });
+      expect((refused as { message: string }).message).toContain(`multiple_choices (\`n\` > 1)`);
+      expect((await c.chat.completions.create({ model: cheapest, messages: [{ role: 'user', content: prompt }] })).choices).toHaveLength(1);
+    } finally {
+      await g.close();
+    }
   });
 
   it('rejects a config that misspells a capability, naming the path', () => {

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { ChatRequest } from './http.js';
 
-export const CAPABILITIES = ['tools', 'vision', 'json_schema', 'audio'] as const;
+export const CAPABILITIES = ['tools', 'vision', 'json_schema', 'audio', 'multiple_choices'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** `models.X.supports`: what the model can do; an absent entry counts as supported. */
@@ -22,6 +22,8 @@ export const SupportsSchema = z.strictObject({
   json_schema: z.boolean().optional(),
   /** Audio input or output (`input_audio` parts, `modalities` with "audio"). */
   audio: z.boolean().optional(),
+  /** Several choices in one answer (`n` > 1); the `anthropic` and `replay` providers give one. */
+  multiple_choices: z.boolean().optional(),
 });
 export type Supports = z.infer<typeof SupportsSchema>;
 
@@ -31,7 +33,17 @@ const WHY: Record<Capability, string> = {
   vision: 'an image in `messages`',
   json_schema: '`response_format` json_schema',
   audio: 'audio in `messages` or `modalities`',
+  multiple_choices: '`n` > 1',
 };
+
+/** What a provider cannot do whatever the model (its `supports` may still say otherwise). */
+const PROVIDER_LACKS: Readonly<Record<string, Supports>> = { anthropic: { multiple_choices: false }, replay: { multiple_choices: false } };
+
+/** A model's capabilities: its provider's limits, then its own `supports` over them. */
+export function supportsOf(model: { readonly provider?: string | undefined; readonly supports?: Supports | undefined } | undefined): Supports | undefined {
+  const lacks = model?.provider ? PROVIDER_LACKS[model.provider] : undefined;
+  return lacks ? { ...lacks, ...model?.supports } : model?.supports;
+}
 
 const nonEmpty = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
 
@@ -50,6 +62,7 @@ export function requiredCapabilities(body: ChatRequest): Capability[] {
   const format = body['response_format'];
   if (typeof format === 'object' && format !== null && (format as { type?: unknown }).type === 'json_schema') needs.add('json_schema');
   if (Array.isArray(body['modalities']) && (body['modalities'] as unknown[]).includes('audio')) needs.add('audio');
+  if (typeof body['n'] === 'number' && body['n'] > 1) needs.add('multiple_choices');
   for (const p of parts(body)) {
     if (p.type === 'image_url') needs.add('vision');
     else if (p.type === 'input_audio') needs.add('audio');

@@ -6,7 +6,7 @@
  * or the 400 error that says why there are none.
  */
 import { allowed, type KeyConfig } from './auth.js';
-import { capableModels, requiredCapabilities, unsupportedMessage, type Supports } from './capabilities.js';
+import { capableModels, requiredCapabilities, supportsOf as capabilitiesOf, unsupportedMessage, type Supports } from './capabilities.js';
 import { fittingModels, requestTokens } from './context-window.js';
 import type { ChatRequest } from './http.js';
 import { setSlowApart } from './latency.js';
@@ -28,7 +28,7 @@ export type Eligible =
 
 export function eligibleModels(route: LoadedRoute | undefined, named: string, body: ChatRequest, models: ModelSet, key: KeyConfig | null | undefined, now: number): Eligible {
   const needs = requiredCapabilities(body);
-  const supportsOf = (id: string): Supports | undefined => models.config[id]?.supports;
+  const supportsOf = (id: string): Supports | undefined => capabilitiesOf(models.config[id]);
   const capable = needs.length === 0 ? undefined : capableModels(route?.models ?? [named], supportsOf, needs);
   if (capable?.length === 0) return { ok: false, code: 'unsupported_capability', message: unsupportedMessage(route ? `route ${route.name}` : `model ${named}`, route?.models ?? [named], supportsOf, needs) };
   if (!route) {

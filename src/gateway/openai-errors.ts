@@ -22,7 +22,7 @@ export const HTTP_ERROR_CODES = {
   injected_fault: 'replay upstream: a fault injected on purpose for tests and benchmarks.',
   upstream_error: 'gateway: the upstream answered a final error (4xx); passed on with its status.',
   context_length_exceeded: "gateway: the request (prompt + max_tokens, counted in cl100k tokens) fits no model of the route's context window (400).",
-  unsupported_capability: 'gateway: the request needs tools, image input, a JSON schema or audio, and no model of the route (or the model named) supports it per models.<id>.supports (400).',
+  unsupported_capability: 'gateway: the request needs tools, image input, a JSON schema, audio or several choices (n > 1), and no model of the route (or the model named) supports it per models.<id>.supports (400).',
   overloaded: 'gateway: it is answering server.maxInFlight requests already (503, retry-after: 1).',
   upstream_unavailable: 'gateway: every candidate model failed or timed out before the first byte (502, or 429).',
   upstream_stream_broken: 'gateway: a stream broke after bytes were sent; ends the stream as an error event.',

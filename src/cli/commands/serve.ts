@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { resolve as resolvePath } from 'node:path';
 import { readGatewayConfig, workerCount } from '../../gateway/config.js';
+import { supportsOf } from '../../gateway/capabilities.js';
 import { workerLink } from '../../gateway/worker-link.js';
 import { superviseWorkers } from '../../gateway/workers.js';
 import { Gateway } from '../../gateway/server.js';
@@ -65,7 +66,7 @@ export async function runServe(argv: string[]): Promise<void> {
   if (values['check']) {
     const storedKeys = gateway.keys.stored().length;
     await gateway.close();
-    const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out${m.contextWindow ? `, context ${m.contextWindow} tokens` : ''}${m.supports && Object.values(m.supports).includes(false) ? `, without ${Object.entries(m.supports).filter(([, v]) => v === false).map(([k]) => k).join(', ')}` : ''}`);
+    const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out${m.contextWindow ? `, context ${m.contextWindow} tokens` : ''}${Object.values(supportsOf(m) ?? {}).includes(false) ? `, without ${Object.entries(supportsOf(m) ?? {}).filter(([, v]) => v === false).map(([k]) => k).join(', ')}` : ''}`);
     const routes = Object.entries(config.routes).map(([id, r]) => `  ${id}: ${r.router}, λ ${r.lambda}${r.schedule.length > 0 ? ' (scheduled)' : ''}${r.budget ? ' (budget-controlled)' : ''}${r.shadow ? `, shadow ${r.shadow}` : ''}${r.canary ? `, canary ${r.canary.router} on ${100 * r.canary.share}% of requests` : ''}`);
     const store = describeStore(config.store);
     // records a stopped gateway left: in the outbox (a graceful stop), in journals (a killed process)
