@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { ChatRequest } from './http.js';
+import type { ChatMessage, ChatPart, ChatRequest } from './http.js';
 import { markErrorCode, parseJsonText, readBody } from './http.js';
 import { HTTP_ERROR_CODES, type HttpErrorCode } from './openai-errors.js';
 import { CostModel } from '../routers/cost-model.js';
@@ -48,8 +48,6 @@ export const MessagesRequestSchema = z
   .loose();
 export type MessagesRequest = z.infer<typeof MessagesRequestSchema>;
 
-type ChatPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
-type ChatMessage = { role: string; content: string | null | ChatPart[]; tool_calls?: Array<Record<string, unknown>>; tool_call_id?: string };
 
 /** An Anthropic image block's source as a chat image URL (base64 as a data URL), or why it has none. */
 function imageUrl(source: unknown, where: string): string | { bad: string } {

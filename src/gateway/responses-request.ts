@@ -7,7 +7,7 @@
  * What has no chat form is refused with the field named.
  */
 import { z } from 'zod';
-import type { ChatRequest } from './http.js';
+import type { ChatMessage, ChatPart, ChatRequest } from './http.js';
 
 const Part = z.object({ type: z.string(), text: z.string().optional() }).loose();
 const Item = z
@@ -48,9 +48,7 @@ export type ResponsesRequest = z.infer<typeof ResponsesRequestSchema>;
 
 /** A chat request, with the conversation it carries apart from the instructions (what a stored response keeps). */
 type Translated = { ok: true; chat: ChatRequest; conversation: ChatMessage[] } | { ok: false; message: string };
-/** A chat content part: text, or an image (Responses API `input_image`). */
-export type ChatPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string; detail?: string } };
-export type ChatMessage = { role: string; content: string | null | ChatPart[]; tool_calls?: Array<Record<string, unknown>>; tool_call_id?: string };
+export type { ChatMessage } from './http.js';
 
 /**
  * Message content as chat content: a string when it is only text, else text and image parts in

@@ -30,8 +30,10 @@ const toolUseMessage = {
   usage: { input_tokens: 472, output_tokens: 89 },
 };
 
+/** One Anthropic SSE event. */
+const ev = (type: string, data: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+
 function toolUseStream(): string {
-  const ev = (type: string, data: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
   return [
     ev('message_start', { message: { id: 'msg_stream', type: 'message', role: 'assistant', model: 'claude', content: [], stop_reason: null, usage: { input_tokens: 472, output_tokens: 1 } } }),
     ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
@@ -47,7 +49,6 @@ function toolUseStream(): string {
 }
 
 function structuredStream(): string {
-  const ev = (type: string, data: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
   return [
     ev('message_start', { message: { id: 'msg_json', type: 'message', role: 'assistant', model: 'claude', content: [], stop_reason: null, usage: { input_tokens: 50, output_tokens: 1 } } }),
     ev('content_block_start', { index: 0, content_block: { type: 'tool_use', id: 'toolu_json', name: 'switchyard_json_answer', input: {} } }),
