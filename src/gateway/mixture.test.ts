@@ -98,6 +98,21 @@ describe('soft routing (mixture-of-agents) in the gateway', () => {
     expect(decision?.reason).toMatch(/merger aggregated the answers of/);
   });
 
+  it('answers with the first choice alone when the aggregator model cannot do what the request needs', async () => {
+    const config = parseGatewayConfig({ server: { port: 0 }, models: { ...models(upstreamURL, 'http://127.0.0.1:9/v1'), merger: { baseURL: 'http://127.0.0.1:9/v1', inputPricePerMTok: 1, outputPricePerMTok: 2, supports: { tools: false } } }, routes: { soft: { router: artifact, lambda: 0.3, aggregate: { model: 'merger' } } } });
+    const g = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) });
+    try {
+      const c = new OpenAI({ baseURL: await g.listen(), apiKey: 'unused', maxRetries: 0 });
+      const tools = [{ type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }];
+      const { response } = await c.chat.completions.create({ model: 'soft', messages: [{ role: 'user', content: prompt }], tools }).withResponse();
+      expect(response.headers.get('x-switchyard-model')).toBe(expected[0]);
+      expect(response.headers.get('x-switchyard-proposers')).toBeNull();
+      expect((await g.store.getDecision(response.headers.get('x-request-id') as string))?.reason).toMatch(/the aggregator merger has no tools, so the first choice answers alone/);
+    } finally {
+      await g.close();
+    }
+  });
+
   it('streams the aggregator\'s answer', async () => {
     const { text } = await readStream(await client.chat.completions.create({ model: 'soft', stream: true, messages: [{ role: 'user', content: prompt }] }));
     expect(text).toBe('merged answer');

@@ -6,6 +6,7 @@
  */
 import type { CandidateEstimate, Decision, RoutePrefs, Router } from '../spec/router.js';
 import { runCascade } from './cascade.js';
+import { missingCapabilities, requiredCapabilities, supportsOf } from './capabilities.js';
 import type { ModelConfig } from './config.js';
 import type { ChatRequest } from './http.js';
 import { pickProposal, propose, type Proposal, type ProposalDeps } from './mixture.js';
@@ -119,6 +120,11 @@ export async function planRequest(route: LoadedRoute, body: ChatRequest, prompt:
     return { ...plan, reason, escalated: c.escalated, order: [c.last, ...order.filter((m) => m !== c.last && !decision.models.includes(m))] };
   }
   if (decision?.kind !== 'mixture' || !route.aggregator) return plan;
+  if (route.aggregator.kind === 'model') {
+    // an aggregator that cannot do what the request needs (tools, images …) would lose it: the first choice answers alone, no proposer paid
+    const lacks = missingCapabilities(supportsOf(deps.models[route.aggregator.model]), requiredCapabilities(body));
+    if (lacks.length > 0) return { ...plan, reason: `${plan.reason}; the aggregator ${route.aggregator.model} has no ${lacks.join(', ')}, so the first choice answers alone` };
+  }
   // soft routing: the proposers answer in parallel, then an aggregator model or a scorer
   const proposals = await propose(decision.models, deps.models, body, deps.timeouts, deps.calls());
   const names = proposals.map((p) => p.model).join(', ');
