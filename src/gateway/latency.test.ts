@@ -117,6 +117,8 @@ describe('a route with latency: a slow model is tried last (openai SDK → gatew
     const [last] = await gateway.store.listDecisions({ limit: 1 });
     expect(last?.reason).toMatch(new RegExp(`tried last, slow now: ${escaped(best)} \\(p90 first byte \\d+ ms over its last 3 calls > 60 ms\\)`));
     expect(await gateway.metrics.registry.metrics()).toMatch(new RegExp(`switchyard_slow_models_total\\{route="auto",model="${escaped(best)}"\\} 1`));
+    const p90 = new RegExp(`switchyard_model_first_byte_seconds\\{model="${escaped(best)}",quantile="0.9"\\} (\\S+)`).exec(await gateway.metrics.registry.metrics());
+    expect(Number(p90?.[1])).toBeGreaterThan(0.06); // what it is judged by, in /metrics too
     // the admin API shows it: its recent first-byte times, and the route that counts it slow
     const status = (await (await fetch(`${client.baseURL}/admin/models`, { headers: { authorization: 'Bearer sk-admin' } })).json()) as { data: Array<{ id: string; circuit: string; first_byte_ms_last_minute: { calls: number; p90: number }; slow_in_routes: Array<{ route: string }>; routes: string[] }> };
     const shown = status.data.find((m) => m.id === best);

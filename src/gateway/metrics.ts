@@ -134,7 +134,12 @@ export class GatewayMetrics {
   private readonly bundles = new Map<string, RequestSeries>();
 
   /** `upstreams`: the configured models' breakers now (a reload may change the models). */
-  constructor(upstreams: () => ReadonlyMap<string, ModelUpstreams>, keys: () => ReadonlyArray<{ readonly name: string; readonly dailyBudgetUsd?: number | undefined; readonly monthlyBudgetUsd?: number | undefined }> = () => []) {
+  constructor(
+    upstreams: () => ReadonlyMap<string, ModelUpstreams>,
+    keys: () => ReadonlyArray<{ readonly name: string; readonly dailyBudgetUsd?: number | undefined; readonly monthlyBudgetUsd?: number | undefined }> = () => [],
+    /** The gateway's clock (the one calls' first-byte times are recorded by). */
+    now: () => number = Date.now,
+  ) {
     const code = (s: CircuitState): number => (s === 'closed' ? 0 : s === 'half-open' ? 1 : 2);
     // gauges read at scrape time from the models and keys in force (a reload may change them: each scrape starts afresh)
     // summed over workers (server.workers) unless `aggregator` says otherwise: a state or a limit is the same number in each
@@ -162,6 +167,14 @@ export class GatewayMetrics {
     gauge('switchyard_model_in_flight', 'Calls in flight per upstream model, over its deployments (against models.X.maxInFlight)', ['model'], (set) => {
       for (const [model, u] of upstreams()) set({ model }, u.inFlight);
     });
+    gauge('switchyard_model_first_byte_seconds', "A model's time to first byte over its calls of the last minute in this process (quantile 0.5 and 0.9; the highest over workers): what routes.X.latency judges", ['model', 'quantile'], (set) => {
+      for (const [model, u] of upstreams()) {
+        for (const q of [0.5, 0.9]) {
+          const r = u.firstByte.quantile(q, now() - 60_000);
+          if (r) set({ model, quantile: String(q) }, r.ms / 1000);
+        }
+      }
+    }, 'max');
     gauge('switchyard_model_waiting', "Calls waiting for room at a model that is at its maxInFlight (its queueMs)", ['model'], (set) => {
       for (const [model, u] of upstreams()) set({ model }, u.queued);
     });

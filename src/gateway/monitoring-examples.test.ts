@@ -13,7 +13,8 @@ import { supervisorMetrics } from './workers.js';
 /** Every family the gateway exports, with the label names its series carry. */
 async function exported(): Promise<Map<string, Set<string>>> {
   const upstreams = new Map([['big', new ModelUpstreams({ baseURL: 'http://big/v1', requestsPerMinute: 600, tokensPerMinute: 90_000 } as never, { failureThreshold: 3, cooldownMs: 1000 }, () => 0)]]);
-  const m = new GatewayMetrics(() => upstreams, () => [{ name: 'team', dailyBudgetUsd: 5, monthlyBudgetUsd: 50 }]);
+  const m = new GatewayMetrics(() => upstreams, () => [{ name: 'team', dailyBudgetUsd: 5, monthlyBudgetUsd: 50 }], () => 1000);
+  upstreams.get('big')?.recordFirstByte(0, 250, 1000);
   // a series in every family (label names show only on series)
   m.observeRequest({ route: 'auto', chosen: 'big', answered: 'small', status: 200, costUsd: 0.01, latencyMs: 3, upstreamMs: 2, overheadMs: 0.4 });
   m.countTokens('small', { prompt_tokens: 10, completion_tokens: 5 });

@@ -169,7 +169,7 @@ export class Gateway {
     this.rng = deps.rng ?? createRng(0);
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.models = { config: config.models, posts: new Map(), upstreams: upstreamsFor(config.models, undefined, this.now) }; // transports loaded in create()
-    this.metrics = new GatewayMetrics(() => this.models.upstreams, () => this.keys.keys());
+    this.metrics = new GatewayMetrics(() => this.models.upstreams, () => this.keys.keys(), this.now);
     // an outage of the store (a Redis restart) never fails an answered request: its records wait in memory
     this.tls = config.server.tls ? loadTls(config.server.tls, 'server.tls') : undefined;
     // user text encrypted at rest when configured (a missing or malformed key stops the start here)
