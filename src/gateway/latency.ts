@@ -28,6 +28,10 @@ const STALE_MS = 250;
 export class FirstByteTimes {
   private readonly at: number[] = [];
   private readonly ms: number[] = [];
+  /** Calls recorded so far. */
+  private recorded = 0;
+  /** By quantile: its last answer, for which step of `since`, after how many calls. */
+  private readonly cached = new Map<number, { readonly step: number; readonly recorded: number; readonly value: { readonly ms: number; readonly calls: number } | undefined }>();
 
   /** A call's time to first byte (a first-byte timeout counts as its limit), at clock time `now`. */
   record(ms: number, now: number): void {
@@ -39,11 +43,6 @@ export class FirstByteTimes {
       this.ms.shift();
     }
   }
-
-  /** Calls recorded so far. */
-  private recorded = 0;
-  /** By quantile: its last answer, for which step of `since`, after how many calls. */
-  private readonly cached = new Map<number, { readonly step: number; readonly recorded: number; readonly value: { readonly ms: number; readonly calls: number } | undefined }>();
 
   /**
    * The `q` quantile of the calls at or after `since`, and how many there were (undefined: none).
