@@ -8,7 +8,7 @@
 import type { Rng } from '../core/random.js';
 import { CircuitBreaker, type BreakerOptions, type CircuitState } from './circuit-breaker.js';
 import type { ModelConfig } from './config.js';
-import { FirstByteTimes } from './latency.js';
+import { FirstByteTimes, LAST_MINUTE_MS } from './latency.js';
 import { MinuteLimit, type SharedMinutes } from './minute-limit.js';
 import type { CallSignal } from './providers/openai-compatible.js';
 import type { SharedSlots } from './shared-slots.js';
@@ -30,8 +30,7 @@ export function deploymentConfigs(model: ModelConfig): ModelConfig[] {
   return deployments.length === 0 ? [model] : deployments.map(({ weight: _weight, ...d }) => ({ ...model, ...d }));
 }
 
-/** `balance: fastest`: the calls of the last minute judge, at least this many per deployment. */
-const FASTEST_WINDOW_MS = 60_000;
+/** `balance: fastest`: the calls of the last minute judge (LAST_MINUTE_MS), at least this many per deployment. */
 const FASTEST_MIN_CALLS = 3;
 
 export class ModelUpstreams {
@@ -301,7 +300,7 @@ export class ModelUpstreams {
    * fastest's (drawn among by weight, so equally fast ones share the load).
    */
   private fastestOf(pool: readonly number[]): number[] {
-    const since = this.now() - FASTEST_WINDOW_MS;
+    const since = this.now() - LAST_MINUTE_MS;
     const median = pool.map((d) => this.deploymentFirstByte[d]?.quantile(0.5, since));
     const unknown = pool.filter((_, k) => (median[k]?.calls ?? 0) < FASTEST_MIN_CALLS);
     if (unknown.length > 0) return unknown;

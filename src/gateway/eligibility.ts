@@ -1,12 +1,12 @@
 /**
  * The models a chat request may go to, before the router chooses: those that can do what it needs
- * (capabilities.ts: tools, images, a JSON schema, audio), whose context it fits (context-window.ts),
+ * (capabilities.ts: tools, images, a JSON schema, audio, several choices), whose context it fits (context-window.ts),
  * and — on a route with `latency` — not slow now (latency.ts; slow ones are kept for last). A model
  * named directly is checked for what it needs, and its `fallbacks` filtered alike. Either the models,
  * or the 400 error that says why there are none.
  */
 import { allowed, type KeyConfig } from './auth.js';
-import { capableModels, requiredCapabilities, supportsOf as capabilitiesOf, unsupportedMessage, type Supports } from './capabilities.js';
+import { capableModels, requiredCapabilities, supportsOf, unsupportedMessage, type Supports } from './capabilities.js';
 import { fittingModels, requestTokens } from './context-window.js';
 import type { ChatRequest } from './http.js';
 import { setSlowApart } from './latency.js';
@@ -28,12 +28,12 @@ export type Eligible =
 
 export function eligibleModels(route: LoadedRoute | undefined, named: string, body: ChatRequest, models: ModelSet, key: KeyConfig | null | undefined, now: number): Eligible {
   const needs = requiredCapabilities(body);
-  const supportsOf = (id: string): Supports | undefined => capabilitiesOf(models.config[id]);
-  const capable = needs.length === 0 ? undefined : capableModels(route?.models ?? [named], supportsOf, needs);
-  if (capable?.length === 0) return { ok: false, code: 'unsupported_capability', message: unsupportedMessage(route ? `route ${route.name}` : `model ${named}`, route?.models ?? [named], supportsOf, needs) };
+  const supportsById = (id: string): Supports | undefined => supportsOf(models.config[id]);
+  const capable = needs.length === 0 ? undefined : capableModels(route?.models ?? [named], supportsById, needs);
+  if (capable?.length === 0) return { ok: false, code: 'unsupported_capability', message: unsupportedMessage(route ? `route ${route.name}` : `model ${named}`, route?.models ?? [named], supportsById, needs) };
   if (!route) {
     const fallbacks = (models.config[named]?.fallbacks ?? []).filter((m) => m in models.config && allowed(key, m));
-    return { ok: true, models: undefined, slow: [], fallbacks: capableModels(fallbacks, supportsOf, needs) };
+    return { ok: true, models: undefined, slow: [], fallbacks: capableModels(fallbacks, supportsById, needs) };
   }
   const fitting = fittingModels(route, models.config, body);
   if (fitting?.length === 0) {

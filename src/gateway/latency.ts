@@ -19,6 +19,8 @@ export const LatencyConfigSchema = z.strictObject({
 });
 export type LatencyConfig = z.infer<typeof LatencyConfigSchema>;
 
+/** "Lately" where no route says otherwise: the admin API, /metrics and `balance: fastest` look at the last minute of calls. */
+export const LAST_MINUTE_MS = 60_000;
 /** The most calls a model keeps (the newest). */
 const KEPT = 256;
 /** How long a computed quantile stands (ms of the clock). */

@@ -8,6 +8,7 @@
 import { Gauge, Registry } from 'prom-client';
 import type { CircuitState } from './circuit-breaker.js';
 import type { ModelUpstreams } from './deployments.js';
+import { LAST_MINUTE_MS } from './latency.js';
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -170,7 +171,7 @@ export class GatewayMetrics {
     gauge('switchyard_model_first_byte_seconds', "A model's time to first byte over its calls of the last minute in this process (quantile 0.5 and 0.9; the highest over workers): what routes.X.latency judges", ['model', 'quantile'], (set) => {
       for (const [model, u] of upstreams()) {
         for (const q of [0.5, 0.9]) {
-          const r = u.firstByte.quantile(q, now() - 60_000);
+          const r = u.firstByte.quantile(q, now() - LAST_MINUTE_MS);
           if (r) set({ model, quantile: String(q) }, r.ms / 1000);
         }
       }

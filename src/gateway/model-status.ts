@@ -7,7 +7,7 @@
  */
 import type { ModelConfig } from './config.js';
 import type { ModelUpstreams } from './deployments.js';
-import { slowness } from './latency.js';
+import { LAST_MINUTE_MS, slowness } from './latency.js';
 import type { LoadedRoute } from './routes.js';
 
 /** Where a deployment is, without its path's secrets (a key in a query string) or credentials. */
@@ -29,10 +29,10 @@ export function modelStatus(
   const data = Object.entries(models).map(([id, m]) => {
     const u = upstreams.get(id);
     const recent = (q: number): number | null => {
-      const r = u?.firstByte.quantile(q, now - 60_000);
+      const r = u?.firstByte.quantile(q, now - LAST_MINUTE_MS);
       return r ? Math.round(r.ms) : null;
     };
-    const calls = u?.firstByte.quantile(0.5, now - 60_000)?.calls ?? 0;
+    const calls = u?.firstByte.quantile(0.5, now - LAST_MINUTE_MS)?.calls ?? 0;
     const slowIn = [...routes.values()].filter((r) => r.latency && r.models.includes(id)).flatMap((r) => {
       const why = slowness(u?.firstByte, r.latency as NonNullable<LoadedRoute['latency']>, now);
       return why ? [{ route: r.name, why }] : [];
@@ -44,7 +44,7 @@ export function modelStatus(
       circuit: u?.state ?? 'closed',
       deployments: u
         ? Array.from({ length: u.size }, (_, d) => {
-            const r = u.deploymentFirstByte[d]?.quantile(0.5, now - 60_000);
+            const r = u.deploymentFirstByte[d]?.quantile(0.5, now - LAST_MINUTE_MS);
             return { origin: origin(u.config(d).baseURL), circuit: u.breakers[d]?.state ?? 'closed', first_byte_ms_last_minute: { calls: r?.calls ?? 0, p50: r ? Math.round(r.ms) : null } };
           })
         : [],
