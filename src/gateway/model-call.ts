@@ -155,12 +155,19 @@ async function takeDeployment(upstreams: ModelUpstreams, model: ModelConfig, rng
  * next minute), waits up to `waitMs` in line for a call to end and picks again; undefined when none
  * came free in time (or none can: circuits open, every deployment tried).
  */
-async function pickWaiting(upstreams: ModelUpstreams, rng: Rng, tried: ReadonlySet<number>, tokens: number, waitMs: number, cancel: CallSignal | undefined): Promise<number | undefined> {
+export async function pickWaiting(upstreams: ModelUpstreams, rng: Rng, tried: ReadonlySet<number>, tokens: number, waitMs: number, cancel: CallSignal | undefined): Promise<number | undefined> {
   const until = performance.now() + waitMs;
   for (;;) {
     // picks first: a deployment marked held elsewhere may have come free (its mark lapsed) without a call ending here
     const at = upstreams.pick(rng, tried, tokens);
     if (at !== undefined) return at;
-    if (!upstreams.full(tokens) || upstreams.rateLimited(tokens) || !(await upstreams.waitForRoom(until - performance.now(), cancel))) return undefined;
+    if (upstreams.rateLimited(tokens)) return undefined;
+    if (!upstreams.full(tokens)) {
+      // room between the pick and this look: a held-elsewhere mark lapsed just then, so pick again;
+      // still none while not full: none can take it at all (circuits open, every deployment tried)
+      const again = upstreams.pick(rng, tried, tokens);
+      if (again !== undefined || !upstreams.full(tokens)) return again;
+    }
+    if (!(await upstreams.waitForRoom(until - performance.now(), cancel))) return undefined;
   }
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hasRedis, startRedis, type Running } from '../../test/helpers/processes.js';
 import { syntheticRows } from '../../test/helpers/synthetic.js';
 import { fitKnnRoute } from '../../test/helpers/fitted-router.js';
@@ -23,7 +23,7 @@ import { Gateway } from './server.js';
 import { SharedSlots, type SlotStore } from './shared-slots.js';
 import { createRng } from '../core/random.js';
 import { ModelUpstreams } from './deployments.js';
-import { callModel } from './model-call.js';
+import { callModel, pickWaiting } from './model-call.js';
 import { RedisStore } from './store/redis-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
@@ -73,6 +73,24 @@ describe('shared slots', () => {
     expect(asked).toBeGreaterThanOrEqual(10 + 5);
     expect(asked).toBeLessThanOrEqual(10 + 15);
     slots.close();
+  });
+
+  it('takes the slot when the other replicas\' hold lapses between its look and its check, instead of giving up', async () => {
+    const full: SlotStore = { takeSlot: async () => false, releaseSlot: async () => undefined, renewSlots: async () => undefined };
+    const slots = new SharedSlots(full, () => undefined);
+    const model = { baseURL: 'http://127.0.0.1:9/v1', inputPricePerMTok: 1, outputPricePerMTok: 1, maxInFlight: 1, queueMs: 5000 };
+    const upstreams = new ModelUpstreams(model as never, { failureThreshold: 3, cooldownMs: 1000 }, Date.now, { id: 'm', slots, minutes: { reserve: async () => 0, onError: () => undefined } });
+    expect(await upstreams.claim(0)).toBe(false); // held elsewhere: marked full for a moment
+    // the clock as the wait reads it: its deadline and its pick see the mark, the check after sees it lapsed
+    const base = performance.now();
+    let reads = 0;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => (reads++ < 2 ? base : base + 10_000));
+    try {
+      expect(await pickWaiting(upstreams, createRng(0), new Set(), 0, 5000, undefined)).toBe(0);
+    } finally {
+      clock.mockRestore();
+      slots.close();
+    }
   });
 
   it('says null (count here alone) when the store does not answer, and reports why', async () => {
