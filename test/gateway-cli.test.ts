@@ -139,7 +139,7 @@ describe('switchyard decisions / keys / serve', () => {
     writeFileSync(join(dir, 'caps.yaml'), 'store: { path: gw.db }\nmodels:\n  c: { provider: anthropic, baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 3, outputPricePerMTok: 15, supports: { vision: false } }\n');
     const caps = run(['serve', '--config', join(dir, 'caps.yaml'), '--check']);
     expect(caps.status, caps.stderr).toBe(0);
-    expect(caps.stdout).toMatch(/c: anthropic at .*, without multiple_choices, vision/);
+    expect(caps.stdout).toMatch(/c: anthropic at .*, without multiple_choices, logprobs, vision/);
     writeFileSync(join(dir, 'routed.yaml'), 'models:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 2 }\nroutes:\n  auto: { router: missing.json }\n');
     const bad = run(['serve', '--config', join(dir, 'routed.yaml'), '--check']);
     expect(bad.status).toBe(2);

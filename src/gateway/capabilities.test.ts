@@ -37,12 +37,15 @@ describe('requiredCapabilities', () => {
     expect(requiredCapabilities(chat({ tools: [{ type: 'function' }] }, [{ type: 'image_url', image_url: { url: 'x' } }]))).toEqual(['tools', 'vision']);
     expect(requiredCapabilities(chat({ n: 3 }))).toEqual(['multiple_choices']);
     expect(requiredCapabilities(chat({ n: 1 }))).toEqual([]);
+    expect(requiredCapabilities(chat({ logprobs: true, top_logprobs: 3 }))).toEqual(['logprobs']);
+    expect(requiredCapabilities(chat({ top_logprobs: 2 }))).toEqual(['logprobs']);
+    expect(requiredCapabilities(chat({ logprobs: false, top_logprobs: 0 }))).toEqual([]);
   });
 
   it("counts a provider's limits under the model's own supports", () => {
-    expect(supportsOf({ provider: 'anthropic' })).toEqual({ multiple_choices: false }); // one choice per answer
-    expect(supportsOf({ provider: 'anthropic', supports: { vision: false } })).toEqual({ multiple_choices: false, vision: false });
-    expect(supportsOf({ provider: 'anthropic', supports: { multiple_choices: true } })).toEqual({ multiple_choices: true });
+    expect(supportsOf({ provider: 'anthropic' })).toEqual({ multiple_choices: false, logprobs: false }); // one choice per answer, no log probabilities
+    expect(supportsOf({ provider: 'anthropic', supports: { vision: false } })).toEqual({ multiple_choices: false, logprobs: false, vision: false });
+    expect(supportsOf({ provider: 'anthropic', supports: { multiple_choices: true } })).toEqual({ multiple_choices: true, logprobs: false });
     expect(supportsOf({ provider: 'openai-compatible' })).toBeUndefined();
   });
 });
@@ -111,7 +114,7 @@ describe('routing by capability (openai SDK → gateway → replay-upstream)', (
     expect(await answeredBy({ messages: [{ role: 'user', content: prompt }], tools: [tool] }, ranked[1])).toBe(ranked[1]);
   });
 
-  it('keeps a request for several choices away from a provider that gives one (replay here)', async () => {
+  it('keeps a request for several choices or log probabilities away from a provider that gives neither (replay here)', async () => {
     const config = parseGatewayConfig({ server: { port: 0 }, store: { outbox: false }, models: { [cheapest]: { provider: 'replay', data: dir, inputPricePerMTok: 1, outputPricePerMTok: 1 } } });
     const g = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ enabled: false }) });
     try {
@@ -119,6 +122,9 @@ describe('routing by capability (openai SDK → gateway → replay-upstream)', (
       const refused = await c.chat.completions.create({ model: cheapest, messages: [{ role: 'user', content: prompt }], n: 2 }).catch((e: unknown) => e as { status: number; code: string; message: string });
       expect(refused).toMatchObject({ status: 400, code: 'unsupported_capability' });
       expect((refused as { message: string }).message).toContain(`multiple_choices (\`n\` > 1)`);
+      const noLogprobs = await c.chat.completions.create({ model: cheapest, messages: [{ role: 'user', content: prompt }], logprobs: true, top_logprobs: 2 }).catch((e: unknown) => e as { status: number; code: string; message: string });
+      expect(noLogprobs).toMatchObject({ status: 400, code: 'unsupported_capability' });
+      expect((noLogprobs as { message: string }).message).toContain(`${cheapest} (no logprobs)`);
       expect((await c.chat.completions.create({ model: cheapest, messages: [{ role: 'user', content: prompt }] })).choices).toHaveLength(1);
     } finally {
       await g.close();

@@ -1,6 +1,6 @@
 /**
  * What a chat request needs of the model that answers it — tools, image input, a JSON schema for the
- * answer, audio — and which models can give it (`models.X.supports`). A route chooses only among the
+ * answer, audio, several choices, token log probabilities — and which models can give it (`models.X.supports`). A route chooses only among the
  * models that can (a small local model without function calling is never sent a request with `tools`,
  * which it would answer by ignoring them or with an error); one that has none refuses the request
  * with 400 `unsupported_capability`, naming what is missing where. A model whose `supports` says
@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { ChatRequest } from './http.js';
 
-export const CAPABILITIES = ['tools', 'vision', 'json_schema', 'audio', 'multiple_choices'] as const;
+export const CAPABILITIES = ['tools', 'vision', 'json_schema', 'audio', 'multiple_choices', 'logprobs'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** `models.X.supports`: what the model can do; an absent entry counts as supported. */
@@ -24,6 +24,8 @@ export const SupportsSchema = z.strictObject({
   audio: z.boolean().optional(),
   /** Several choices in one answer (`n` > 1); the `anthropic` and `replay` providers give one. */
   multiple_choices: z.boolean().optional(),
+  /** Token log probabilities (`logprobs: true`, `top_logprobs`); the `anthropic` and `replay` providers have none. */
+  logprobs: z.boolean().optional(),
 });
 export type Supports = z.infer<typeof SupportsSchema>;
 
@@ -34,10 +36,14 @@ const WHY: Record<Capability, string> = {
   json_schema: '`response_format` json_schema',
   audio: 'audio in `messages` or `modalities`',
   multiple_choices: '`n` > 1',
+  logprobs: '`logprobs` or `top_logprobs`',
 };
 
 /** What a provider cannot do whatever the model (its `supports` may still say otherwise). */
-const PROVIDER_LACKS: Readonly<Record<string, Supports>> = { anthropic: { multiple_choices: false }, replay: { multiple_choices: false } };
+const PROVIDER_LACKS: Readonly<Record<string, Supports>> = {
+  anthropic: { multiple_choices: false, logprobs: false },
+  replay: { multiple_choices: false, logprobs: false },
+};
 
 /** A model's capabilities: its provider's limits, then its own `supports` over them. */
 export function supportsOf(model: { readonly provider?: string | undefined; readonly supports?: Supports | undefined } | undefined): Supports | undefined {
@@ -63,6 +69,7 @@ export function requiredCapabilities(body: ChatRequest): Capability[] {
   if (typeof format === 'object' && format !== null && (format as { type?: unknown }).type === 'json_schema') needs.add('json_schema');
   if (Array.isArray(body['modalities']) && (body['modalities'] as unknown[]).includes('audio')) needs.add('audio');
   if (typeof body['n'] === 'number' && body['n'] > 1) needs.add('multiple_choices');
+  if (body['logprobs'] === true || (typeof body['top_logprobs'] === 'number' && body['top_logprobs'] > 0)) needs.add('logprobs');
   for (const p of parts(body)) {
     if (p.type === 'image_url') needs.add('vision');
     else if (p.type === 'input_audio') needs.add('audio');

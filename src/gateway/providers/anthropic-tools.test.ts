@@ -184,6 +184,18 @@ describe('anthropic provider: tool calls', () => {
     expect(both.tool_choice).toEqual({ type: 'any' });
   });
 
+  it('answers JSON mode (json_object) through the answer tool with an open object schema', async () => {
+    const before = seen.length;
+    const plain = await client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'Weather in Paris as JSON' }], response_format: { type: 'json_object' } });
+    expect(seen[before]?.tools).toEqual([
+      { name: 'switchyard_json_answer', description: 'Give your final answer by calling this tool: its input is the answer (a JSON object).', input_schema: { type: 'object', additionalProperties: true } },
+    ]);
+    expect(seen[before]?.tool_choice).toEqual({ type: 'tool', name: 'switchyard_json_answer' });
+    expect(JSON.parse(plain.choices[0]?.message.content as string)).toEqual({ city: 'Paris', celsius: 15 });
+    // plain text asks for no tool
+    expect(toAnthropicRequest({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'text' } }, 'claude').tools).toBeUndefined();
+  });
+
   it('streams tool calls as OpenAI tool_calls deltas the SDK reassembles', async () => {
     const stream = await client.chat.completions.create({ model: 'claude', stream: true, tools: [WEATHER_TOOL], messages: [{ role: 'user', content: 'Weather in SF?' }] });
     let text = '';

@@ -127,6 +127,17 @@ function toolChoice(req: OpenAIChatRequest): AnthropicRequest['tool_choice'] | u
 }
 
 /**
+ * The answer tool's schema for a structured `response_format`: `json_schema`'s own; `json_object` (JSON
+ * mode: any JSON object) an open object schema — a tool's input is always an object, as JSON mode's
+ * answer is. Plain text: none.
+ */
+function answerSchema(format: OpenAIChatRequest['response_format']): { readonly name?: string; readonly description?: string; readonly schema?: unknown } | undefined {
+  if (format?.type === 'json_schema') return format.json_schema ?? {};
+  if (format?.type === 'json_object') return { name: 'a JSON object', schema: { type: 'object', additionalProperties: true } };
+  return undefined;
+}
+
+/**
  * OpenAI → Anthropic: system messages become `system`; consecutive same-role turns are merged;
  * tools, tool_choice, assistant tool calls (`tool_use` blocks) and tool results (`tool_result`
  * blocks in the next user turn) are translated.
@@ -160,7 +171,7 @@ export function toAnthropicRequest(req: OpenAIChatRequest, model: string, defaul
     const choice = toolChoice(req);
     if (choice) out.tool_choice = choice;
   }
-  const schema = req.response_format?.type === 'json_schema' ? req.response_format.json_schema : undefined;
+  const schema = answerSchema(req.response_format);
   if (schema) {
     const description = `Give your final answer by calling this tool: its input is the answer${schema.name ? ` (${schema.name})` : ''}${schema.description ? `: ${schema.description}` : ''}.`;
     out.tools = [...(out.tools ?? []), { name: JSON_ANSWER_TOOL, description, input_schema: schema.schema ?? { type: 'object', properties: {} } }];
