@@ -119,12 +119,17 @@ function urlOptions(url: string): { username?: string; password?: string; tls?: 
   return { ...(u.username ? { username: decodeURIComponent(u.username) } : {}), ...(u.password ? { password: decodeURIComponent(u.password) } : {}), ...(u.protocol === 'rediss:' ? { tls: {} } : {}) };
 }
 
+/** How long after ioredis gives up a connection the store connects again. */
+const RECONNECT_AFTER_END_MS = 250;
+
 export class RedisStore implements GatewayStore {
   readonly shared = true;
   private readonly redis: ScriptedRedis;
   /** With Redis Cluster: the cluster (scans go to each of its masters). */
   private readonly cluster: Cluster | undefined;
   private readonly p: string;
+  /** close() was called: an ended connection stays ended. */
+  private closing = false;
 
   constructor(options: RedisStoreOptions) {
     this.p = options.keyPrefix ?? 'switchyard:';
@@ -149,6 +154,15 @@ export class RedisStore implements GatewayStore {
     redis.defineCommand('renewSlots', { numberOfKeys: 1, lua: RENEW_SLOTS });
     // connection errors surface on the commands that need the connection; ioredis reconnects by itself
     redis.on('error', () => undefined);
+    // …except in one race, where it gives up for good: a failover announced by the sentinels while it is
+    // reconnecting through them ends its connection (status `end`; every command then fails with
+    // "Connection is closed.", ioredis #1683). A store we did not close connects again.
+    redis.on('end', () => {
+      if (this.closing) return;
+      setTimeout(() => {
+        if (!this.closing) redis.connect().catch(() => undefined); // a failed attempt ends again, and comes back here
+      }, RECONNECT_AFTER_END_MS).unref();
+    });
     this.redis = redis as unknown as ScriptedRedis;
   }
 
@@ -327,6 +341,7 @@ export class RedisStore implements GatewayStore {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -69,30 +69,41 @@ describe.skipIf(!hasRedis)('the Redis store behind Redis Sentinel (openai SDK â†
       return response.headers.get('x-request-id') as string;
     };
     const before = await ask(0);
-    await sleep(300); // replicated to the replica (asynchronous, as Redis replication is)
+    // replicated before the master dies: replication is asynchronous, and a master streams nothing to a
+    // replica that has just synced until its first acknowledgement (up to a second later)
+    const replica = new Redis({ port: rp, host: '127.0.0.1' });
+    for (let k = 0; k < 100 && (await replica.exists(`ha:decision:${before}`)) === 0; k++) await sleep(100);
+    expect(await replica.exists(`ha:decision:${before}`), 'the replica has the decision recorded before the failover').toBe(1);
+    replica.disconnect();
+    const sentinel = new Redis({ port: sp, host: '127.0.0.1', lazyConnect: true });
+    const masterPort = async (): Promise<string> => ((await sentinel.call('SENTINEL', 'get-master-addr-by-name', 'main')) as string[])[1] ?? '';
+    expect(await masterPort(), 'the sentinel failed over before the master was killed').toBe(String(mp));
 
     master.proc.kill('SIGKILL');
     // while the master is gone (before the promotion), a request is still answered, without a retry: its record waits in memory
     const strict = new OpenAI({ baseURL: url, apiKey: 'sk-test', maxRetries: 0 });
     const during = (await strict.chat.completions.create({ model, messages: [{ role: 'user', content: rows[2]?.prompt as string }] }).withResponse()).response.headers.get('x-request-id') as string;
-    const sentinel = new Redis({ port: sp, host: '127.0.0.1', lazyConnect: true });
     let promoted = '';
     for (let k = 0; k < 100 && promoted !== String(rp); k++) {
       await sleep(100);
-      promoted = ((await sentinel.call('SENTINEL', 'get-master-addr-by-name', 'main')) as string[])[1] ?? '';
+      promoted = await masterPort();
     }
     sentinel.disconnect();
     expect(promoted).toBe(String(rp)); // the sentinel promoted the replica
 
     // the gateway follows: it answers, records on the new master, and finds what it recorded before
     const after = await ask(1);
-    let ready = 0;
-    for (let k = 0; k < 50 && ready !== 200; k++) {
-      ready = (await fetch(url.replace(/\/v1$/, '/ready'))).status;
-      if (ready !== 200) await sleep(200);
+    let ready = { status: 0, body: '' };
+    for (let k = 0; k < 50 && ready.status !== 200; k++) {
+      const r = await fetch(url.replace(/\/v1$/, '/ready'));
+      ready = { status: r.status, body: await r.text() };
+      if (ready.status !== 200) await sleep(200);
     }
-    expect(ready).toBe(200);
-    for (const id of [before, during, after]) expect(await client.post('/feedback', { body: { request_id: id, score: 1 } })).toMatchObject({ recorded: true });
+    expect(ready.status, ready.body).toBe(200);
+    for (const [when, id] of Object.entries({ before, during, after })) {
+      const found = await client.post('/feedback', { body: { request_id: id, score: 1 } }).catch((e: unknown) => e as Error);
+      expect(found, `the decision of the request ${when} the failover`).toMatchObject({ recorded: true });
+    }
     const promotedRedis = new Redis({ port: rp, host: '127.0.0.1' });
     expect(await promotedRedis.exists(`ha:decision:${during}`, `ha:decision:${after}`)).toBe(2);
     promotedRedis.disconnect();
