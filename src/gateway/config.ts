@@ -49,6 +49,14 @@ export const MODEL_FIELDS = {
    */
   contextWindow: z.number().int().positive().optional(),
   /**
+   * The most tokens the model writes in one answer (its provider's output limit). A request asking for
+   * more (`max_completion_tokens` / `max_tokens`) is sent asking for this many — the client allowed up
+   * to that many, and a route mixes models whose limits differ, where the provider would refuse the
+   * request with a 400. The `anthropic` provider also asks for this many when the request sets no limit
+   * (the Messages API requires one): default 4096, what every Claude model since Claude 3 can write.
+   */
+  maxOutputTokens: z.number().int().positive().optional(),
+  /**
    * What the model can do — `tools`, `vision` (image input), `json_schema` (structured outputs),
    * `audio` — where it cannot (`false`): a routed request that needs it is not sent to it, and one
    * naming it is refused with 400 `unsupported_capability` (capabilities.ts). Unset: supported.

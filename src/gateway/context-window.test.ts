@@ -59,12 +59,12 @@ describe('context windows', () => {
     await new Promise((r) => overflow.close(r));
   });
 
-  const start = async (models: Record<string, { contextWindow?: number; at?: string }>): Promise<{ client: OpenAI; gateway: Gateway }> => {
+  const start = async (models: Record<string, { contextWindow?: number; maxOutputTokens?: number; at?: string }>): Promise<{ client: OpenAI; gateway: Gateway }> => {
     const config = parseGatewayConfig({
       server: { port: 0 },
       store: { outbox: false },
       retries: 0,
-      models: Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: models[m.id]?.at ?? upstreamURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok, ...(models[m.id]?.contextWindow ? { contextWindow: models[m.id]?.contextWindow } : {}) }])),
+      models: Object.fromEntries(meta.models.map((m) => [m.id, { baseURL: models[m.id]?.at ?? upstreamURL, inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok, ...(models[m.id]?.contextWindow ? { contextWindow: models[m.id]?.contextWindow } : {}), ...(models[m.id]?.maxOutputTokens ? { maxOutputTokens: models[m.id]?.maxOutputTokens } : {}) }])),
       routes: { auto: { router: artifact, lambda: 1 } },
     });
     const gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ enabled: false }) });
@@ -85,6 +85,9 @@ describe('context windows', () => {
     expect([decision?.chosen, decision?.answered]).toEqual([answered, answered]); // chosen among those that fit, not fallen back to
     const none = await start(Object.fromEntries(meta.models.map((m) => [m.id, { contextWindow: tokens + 10 }])));
     await expect(ask(none.client, 500)).rejects.toMatchObject({ status: 400, code: 'context_length_exceeded', message: expect.stringContaining(`needs ~${tokens + 500} tokens`) });
+    // a model that writes at most 50 tokens is asked for 50 (withinOutputLimit): prompt + 50 fits its window
+    const capped = await start({ [cheapest]: { contextWindow: tokens + 100, maxOutputTokens: 50 } });
+    expect((await ask(capped.client, 500)).response.headers.get('x-switchyard-model')).toBe(cheapest);
   });
 
   it("falls back to the next model when the upstream says the prompt is too long (OpenAI's and Anthropic's wording), and passes other 400s on", async () => {

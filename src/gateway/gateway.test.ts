@@ -494,7 +494,7 @@ describe('gateway (openai SDK → gateway → replay-upstream)', () => {
   it('translates OpenAI requests to Anthropic and Anthropic answers back', async () => {
     const { toAnthropicRequest, fromAnthropicMessage } = await import('./providers/anthropic-wire.js');
     const a = toAnthropicRequest({ model: 'x', messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'a' }, { role: 'user', content: [{ type: 'text', text: 'b' }] }, { role: 'assistant', content: 'c' }], stop: 'END', temperature: 0.2 }, 'claude-x');
-    expect(a).toEqual({ model: 'claude-x', max_tokens: 1024, system: 'S', messages: [{ role: 'user', content: 'a\n\nb' }, { role: 'assistant', content: 'c' }], temperature: 0.2, stop_sequences: ['END'] });
+    expect(a).toEqual({ model: 'claude-x', max_tokens: 4096, system: 'S', messages: [{ role: 'user', content: 'a\n\nb' }, { role: 'assistant', content: 'c' }], temperature: 0.2, stop_sequences: ['END'] });
     const o = fromAnthropicMessage({ id: 'msg_1', model: 'claude-x', content: [{ type: 'text', text: 'hi' }], stop_reason: 'max_tokens', usage: { input_tokens: 3, output_tokens: 4 } }, 'm', 1);
     expect(o).toMatchObject({ model: 'm', choices: [{ message: { content: 'hi' }, finish_reason: 'length' }], usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } });
   });

@@ -92,7 +92,11 @@ describe('anthropic provider: tool calls', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    const config = parseGatewayConfig({ server: { port: 0 }, models: { claude: { provider: 'anthropic', baseURL, apiKeyEnv: 'TEST_ANTHROPIC_KEY', inputPricePerMTok: 3, outputPricePerMTok: 15 } } });
+    const config = parseGatewayConfig({ server: { port: 0 }, models: {
+        claude: { provider: 'anthropic', baseURL, apiKeyEnv: 'TEST_ANTHROPIC_KEY', inputPricePerMTok: 3, outputPricePerMTok: 15 },
+        'claude-short': { provider: 'anthropic', baseURL, apiKeyEnv: 'TEST_ANTHROPIC_KEY', inputPricePerMTok: 3, outputPricePerMTok: 15, maxOutputTokens: 1000 },
+      },
+    });
     gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }), env: { TEST_ANTHROPIC_KEY: 'sk-ant-test' } });
     client = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'unused', maxRetries: 0 });
   });
@@ -215,6 +219,19 @@ describe('anthropic provider: tool calls', () => {
     expect(text).toBe('Checking.');
     expect(finish).toBe('tool_calls');
     expect(calls).toEqual([{ id: 'toolu_stream', name: 'get_weather', args: '{"location": "San Francisco, CA"}' }]);
+  });
+
+  it("asks for the model's output limit when the request sets none, and never for more than it", async () => {
+    const asked = async (model: string, limit: { max_tokens?: number; max_completion_tokens?: number }): Promise<number | undefined> => {
+      const before = seen.length;
+      await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Weather in SF?' }], ...limit });
+      return seen[before]?.max_tokens;
+    };
+    expect(await asked('claude', {})).toBe(4096); // the Messages API requires a limit: 4096 by default
+    expect(await asked('claude-short', {})).toBe(1000); // models.X.maxOutputTokens
+    expect(await asked('claude-short', { max_tokens: 5000 })).toBe(1000); // more than it writes: its limit, not a 400 from Anthropic
+    expect(await asked('claude-short', { max_completion_tokens: 200 })).toBe(200);
+    expect(await asked('claude', { max_tokens: 5000 })).toBe(5000);
   });
 
   it('maps every tool_choice form', () => {

@@ -21,6 +21,7 @@ import { ReplayData } from '../replay-upstream/replay-data.js';
 import { ReplayUpstream } from '../replay-upstream/server.js';
 import { Gateway } from '../server.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { withinOutputLimit } from './openai-compatible.js';
 
 describe('OpenAI-compatible endpoints with their own query and headers (Azure OpenAI classic, OpenRouter)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sy-azure-'));
@@ -108,5 +109,17 @@ describe('OpenAI-compatible endpoints with their own query and headers (Azure Op
 
   it('rejects a header name that is not one', () => {
     expect(() => parseGatewayConfig({ models: { m: { baseURL: 'http://127.0.0.1:9/v1', inputPricePerMTok: 1, outputPricePerMTok: 1, headers: { 'bad header': 'x' } } } })).toThrow(/expected an HTTP header name/);
+  });
+});
+
+describe("a model's output limit (models.X.maxOutputTokens)", () => {
+  it('asks for at most the limit, in whichever field the request uses, and leaves other requests as they are', () => {
+    const body = { messages: [], max_tokens: 9000 };
+    expect(withinOutputLimit(body, undefined)).toBe(body);
+    expect(withinOutputLimit(body, 4096)).toEqual({ messages: [], max_tokens: 4096 });
+    expect(withinOutputLimit({ max_completion_tokens: 9000, max_tokens: 100 }, 4096)).toEqual({ max_completion_tokens: 4096, max_tokens: 100 });
+    const within = { max_completion_tokens: 100 };
+    expect(withinOutputLimit(within, 4096)).toBe(within);
+    expect(withinOutputLimit({ stream: true }, 4096)).toEqual({ stream: true });
   });
 });

@@ -111,6 +111,14 @@ export type UpstreamResult =
   | { readonly ok: true; readonly status: number; readonly response: UpstreamResponse; readonly finish: () => void }
   | { readonly ok: false; readonly outcome: AttemptOutcome; readonly status?: number; readonly body?: string };
 
+/** `body` asking for at most `limit` completion tokens (the model's `maxOutputTokens`), itself when it already does. */
+export function withinOutputLimit(body: Record<string, unknown>, limit: number | undefined): Record<string, unknown> {
+  if (limit === undefined) return body;
+  const over = (field: string): boolean => typeof body[field] === 'number' && (body[field] as number) > limit;
+  if (!over('max_completion_tokens') && !over('max_tokens')) return body;
+  return { ...body, ...(over('max_completion_tokens') ? { max_completion_tokens: limit } : {}), ...(over('max_tokens') ? { max_tokens: limit } : {}) };
+}
+
 /** One attempt at one OpenAI-compatible endpoint (chat completions by default, or embeddings) of a model. */
 export async function callEndpoint(
   model: ModelConfig,
@@ -121,7 +129,7 @@ export async function callEndpoint(
   endpoint: Endpoint = 'chat/completions',
 ): Promise<UpstreamResult> {
   // built before the call and its timers: a body that cannot be serialised is the gateway's failure (thrown), not the upstream's
-  const payload = JSON.stringify({ ...body, model: model.upstreamModel ?? modelId });
+  const payload = JSON.stringify({ ...withinOutputLimit(body, model.maxOutputTokens), model: model.upstreamModel ?? modelId });
   const signal = new CallSignal();
   const total = setTimeout(() => signal.abort(new Error('total timeout')), timeouts.totalMs);
   const firstByte = setTimeout(() => signal.abort(new Error('first-byte timeout')), timeouts.firstByteMs);
