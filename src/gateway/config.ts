@@ -57,6 +57,16 @@ export const MODEL_FIELDS = {
    */
   maxOutputTokens: z.number().int().positive().optional(),
   /**
+   * Request fields this model's API refuses, left out of the calls to it (e.g. `reasoning_effort` for a
+   * model that does not reason, `temperature` for one that takes only its default): a route mixing
+   * models then sends each what it accepts, where the provider would answer 400. Not `model`, `messages`
+   * or `stream` (the call needs them).
+   */
+  dropParams: z
+    .array(z.string().min(1).refine((f) => !['model', 'messages', 'stream'].includes(f), { message: 'the call needs this field' }))
+    .min(1)
+    .optional(),
+  /**
    * What the model can do — `tools`, `vision` (image input), `json_schema` (structured outputs),
    * `audio` — where it cannot (`false`): a routed request that needs it is not sent to it, and one
    * naming it is refused with 400 `unsupported_capability` (capabilities.ts). Unset: supported.

@@ -21,7 +21,7 @@ import { ReplayData } from '../replay-upstream/replay-data.js';
 import { ReplayUpstream } from '../replay-upstream/server.js';
 import { Gateway } from '../server.js';
 import { SqliteStore } from '../store/sqlite-store.js';
-import { withinOutputLimit } from './openai-compatible.js';
+import { withinOutputLimit, withoutDropped } from './openai-compatible.js';
 
 describe('OpenAI-compatible endpoints with their own query and headers (Azure OpenAI classic, OpenRouter)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sy-azure-'));
@@ -49,6 +49,8 @@ describe('OpenAI-compatible endpoints with their own query and headers (Azure Op
         if (url.pathname !== '/openai/deployments/gpt-4o-eu/chat/completions') return fail(404, 'Resource not found');
         if (url.searchParams.get('api-version') !== '2024-10-21') return fail(400, 'api-version missing');
         if (req.headers['api-key'] !== 'azure-secret') return fail(401, 'Access denied due to invalid subscription key');
+        // what a model that does not reason answers to a reasoning parameter
+        if ('reasoning_effort' in (JSON.parse(Buffer.concat(chunks).toString()) as object)) return fail(400, 'Unrecognized request argument supplied: reasoning_effort');
         void fetch(`${upstream}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) }).then(async (r) => res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await r.arrayBuffer())));
       });
     });
@@ -61,7 +63,7 @@ describe('OpenAI-compatible endpoints with their own query and headers (Azure Op
     await new Promise((r) => front.close(r));
   });
 
-  const start = async (env: Record<string, string>): Promise<OpenAI> => {
+  const start = async (env: Record<string, string>, extra: Record<string, unknown> = {}): Promise<OpenAI> => {
     const config = parseGatewayConfig({
       server: { port: 0 },
       store: { outbox: false },
@@ -75,6 +77,7 @@ describe('OpenAI-compatible endpoints with their own query and headers (Azure Op
           headers: { 'X-Title': 'switchyard tests' },
           inputPricePerMTok: 2.5,
           outputPricePerMTok: 10,
+          ...extra,
         },
       },
     });
@@ -107,6 +110,12 @@ describe('OpenAI-compatible endpoints with their own query and headers (Azure Op
     expect(seen.at(-1)?.headers['api-key']).toBeUndefined();
   });
 
+  it("leaves out of its calls the fields the model refuses (dropParams), where it would answer 400", async () => {
+    const ask = (client: OpenAI): Promise<unknown> => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: prompt }], reasoning_effort: 'low' });
+    await expect(ask(await start({ AZURE_OPENAI_KEY: 'azure-secret' }))).rejects.toMatchObject({ status: 400, message: expect.stringContaining('reasoning_effort') });
+    expect(await ask(await start({ AZURE_OPENAI_KEY: 'azure-secret' }, { dropParams: ['reasoning_effort'] }))).toMatchObject({ choices: [{ message: { content: expect.stringMatching(/an answer to/) } }] });
+  });
+
   it('rejects a header name that is not one', () => {
     expect(() => parseGatewayConfig({ models: { m: { baseURL: 'http://127.0.0.1:9/v1', inputPricePerMTok: 1, outputPricePerMTok: 1, headers: { 'bad header': 'x' } } } })).toThrow(/expected an HTTP header name/);
   });
@@ -121,5 +130,20 @@ describe("a model's output limit (models.X.maxOutputTokens)", () => {
     const within = { max_completion_tokens: 100 };
     expect(withinOutputLimit(within, 4096)).toBe(within);
     expect(withinOutputLimit({ stream: true }, 4096)).toEqual({ stream: true });
+  });
+});
+
+describe("fields a model refuses (models.X.dropParams)", () => {
+  it('leaves them out of the call, and leaves a request without them as it is', () => {
+    const body = { messages: [], reasoning_effort: 'low', temperature: 0.3 };
+    expect(withoutDropped(body, ['reasoning_effort'])).toEqual({ messages: [], temperature: 0.3 });
+    expect(body).toHaveProperty('reasoning_effort'); // the request itself is untouched (a fallback model may take it)
+    const plain = { messages: [] };
+    expect(withoutDropped(plain, ['reasoning_effort'])).toBe(plain);
+    expect(withoutDropped(body, undefined)).toBe(body);
+  });
+
+  it('refuses to drop what every call needs, naming the path', () => {
+    expect(() => parseGatewayConfig({ models: { m: { baseURL: 'http://127.0.0.1:1/v1', inputPricePerMTok: 1, outputPricePerMTok: 1, dropParams: ['messages'] } } })).toThrow(/dropParams[\s\S]*the call needs this field/);
   });
 });

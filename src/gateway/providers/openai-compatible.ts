@@ -119,6 +119,14 @@ export function withinOutputLimit(body: Record<string, unknown>, limit: number |
   return { ...body, ...(over('max_completion_tokens') ? { max_completion_tokens: limit } : {}), ...(over('max_tokens') ? { max_tokens: limit } : {}) };
 }
 
+/** `body` without the fields the model refuses (`models.X.dropParams`), itself when it has none of them. */
+export function withoutDropped(body: Record<string, unknown>, drop: readonly string[] | undefined): Record<string, unknown> {
+  if (drop === undefined || !drop.some((f) => f in body)) return body;
+  const out = { ...body };
+  for (const f of drop) delete out[f];
+  return out;
+}
+
 /** One attempt at one OpenAI-compatible endpoint (chat completions by default, or embeddings) of a model. */
 export async function callEndpoint(
   model: ModelConfig,
@@ -129,7 +137,7 @@ export async function callEndpoint(
   endpoint: Endpoint = 'chat/completions',
 ): Promise<UpstreamResult> {
   // built before the call and its timers: a body that cannot be serialised is the gateway's failure (thrown), not the upstream's
-  const payload = JSON.stringify({ ...withinOutputLimit(body, model.maxOutputTokens), model: model.upstreamModel ?? modelId });
+  const payload = JSON.stringify({ ...withoutDropped(withinOutputLimit(body, model.maxOutputTokens), model.dropParams), model: model.upstreamModel ?? modelId });
   const signal = new CallSignal();
   const total = setTimeout(() => signal.abort(new Error('total timeout')), timeouts.totalMs);
   const firstByte = setTimeout(() => signal.abort(new Error('first-byte timeout')), timeouts.firstByteMs);
