@@ -136,10 +136,10 @@ describe('switchyard decisions / keys / serve', () => {
     expect(keyed.stderr).toMatch(/models\.m\.apiKeyEnv: SY_TEST_UNSET_KEY is not set/);
     expect(keyed.stderr).toMatch(/models\.m\.deployments\.1\.headerEnv\.api-key: SY_TEST_UNSET_AZURE is not set/);
     // what a model cannot do (its provider's limits and its own supports)
-    writeFileSync(join(dir, 'caps.yaml'), 'store: { path: gw.db }\nmodels:\n  c: { provider: anthropic, baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 3, outputPricePerMTok: 15, maxOutputTokens: 8192, supports: { vision: false } }\n');
+    writeFileSync(join(dir, 'caps.yaml'), 'store: { path: gw.db }\nmodels:\n  c: { provider: anthropic, baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 3, outputPricePerMTok: 15, maxOutputTokens: 8192, dropParams: [seed], supports: { vision: false } }\n');
     const caps = run(['serve', '--config', join(dir, 'caps.yaml'), '--check']);
     expect(caps.status, caps.stderr).toBe(0);
-    expect(caps.stdout).toMatch(/c: anthropic at .*, at most 8192 tokens out, without multiple_choices, logprobs, vision/);
+    expect(caps.stdout).toMatch(/c: anthropic at .*, at most 8192 tokens out, calls without seed, without multiple_choices, logprobs, vision/);
     writeFileSync(join(dir, 'routed.yaml'), 'models:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 2 }\nroutes:\n  auto: { router: missing.json }\n');
     const bad = run(['serve', '--config', join(dir, 'routed.yaml'), '--check']);
     expect(bad.status).toBe(2);
