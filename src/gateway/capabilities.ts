@@ -1,10 +1,11 @@
 /**
  * What a chat request needs of the model that answers it — tools, image input, a JSON schema for the
- * answer, audio, several choices, token log probabilities — and which models can give it (`models.X.supports`). A route chooses only among the
- * models that can (a small local model without function calling is never sent a request with `tools`,
- * which it would answer by ignoring them or with an error); one that has none refuses the request
- * with 400 `unsupported_capability`, naming what is missing where. A model whose `supports` says
- * nothing of a capability is taken to have it, so configs that do not use `supports` route as before.
+ * answer, audio, several choices, token log probabilities — and which models can give it
+ * (`models.X.supports`). A route chooses only among the models that can (a small local model without
+ * function calling is never sent a request with `tools`, which it would answer by ignoring them or
+ * with an error); one that has none refuses the request with 400 `unsupported_capability`, naming
+ * what is missing where. A model whose `supports` says nothing of a capability is taken to have it,
+ * so configs that do not use `supports` route as before.
  */
 import { z } from 'zod';
 import type { ChatRequest } from './http.js';

@@ -68,8 +68,9 @@ export const MODEL_FIELDS = {
     .optional(),
   /**
    * What the model can do — `tools`, `vision` (image input), `json_schema` (structured outputs),
-   * `audio` — where it cannot (`false`): a routed request that needs it is not sent to it, and one
-   * naming it is refused with 400 `unsupported_capability` (capabilities.ts). Unset: supported.
+   * `audio`, `multiple_choices` (`n` > 1), `logprobs` — where it cannot (`false`): a routed request
+   * that needs it is not sent to it, and one naming it is refused with 400 `unsupported_capability`
+   * (capabilities.ts). Unset: supported.
    */
   supports: SupportsSchema.optional(),
   /** The genai-prices provider id to look the model up under (openai, anthropic, groq, …). */

@@ -137,14 +137,14 @@ function answerSchema(format: OpenAIChatRequest['response_format']): { readonly 
   return undefined;
 }
 
+/** `max_tokens` for a request that sets no limit, unless the model's `maxOutputTokens` says otherwise: every Claude model since Claude 3 writes at least this many. */
+export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
+
 /**
  * OpenAI → Anthropic: system messages become `system`; consecutive same-role turns are merged;
  * tools, tool_choice, assistant tool calls (`tool_use` blocks) and tool results (`tool_result`
  * blocks in the next user turn) are translated.
  */
-/** `max_tokens` for a request that sets no limit, unless the model's `maxOutputTokens` says otherwise: every Claude model since Claude 3 writes at least this many. */
-export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
-
 export function toAnthropicRequest(req: OpenAIChatRequest, model: string, defaultMaxTokens = ANTHROPIC_DEFAULT_MAX_TOKENS): AnthropicRequest {
   const system = req.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => contentText(m.content));
   const turns: Array<{ role: 'user' | 'assistant'; blocks: AnthropicBlock[] }> = [];
