@@ -29,8 +29,8 @@ export function fittingModels(route: LoadedRoute, models: Readonly<Record<string
   if (smallest === Infinity) return undefined;
   // a token is at least one UTF-8 byte, at most 3 a UTF-16 unit: a request surely within the smallest window is not counted
   const units = body.messages.reduce((sum, m) => sum + contentText(m.content).length, 0);
-  if (3 * units + askedTokens(body) <= smallest) return undefined;
   const asked = askedTokens(body);
+  if (3 * units + asked <= smallest) return undefined;
   const prompt = requestTokens(body) - asked;
   // a model with an output limit below what the request asks for is asked for its limit (withinOutputLimit)
   return route.models.filter((m) => (models[m]?.contextWindow ?? Infinity) >= prompt + Math.min(asked, models[m]?.maxOutputTokens ?? Infinity));
