@@ -62,6 +62,13 @@ export const MODEL_FIELDS = {
    * models then sends each what it accepts, where the provider would answer 400. Not `model`, `messages`
    * or `stream` (the call needs them).
    */
+  /**
+   * How an `anthropic` model thinks, where it does: `budget` (extended thinking with a token budget:
+   * Claude 3.7 Sonnet to the 4.5 models) or `adaptive` (adaptive thinking with an effort: Claude 4.6 and
+   * later). A request's `reasoning_effort` then turns thinking on (providers/anthropic-thinking.ts); unset,
+   * it is dropped for the model.
+   */
+  thinking: z.enum(['budget', 'adaptive']).optional(),
   dropParams: z
     .array(z.string().min(1).refine((f) => !['model', 'messages', 'stream'].includes(f), { message: 'the call needs this field' }))
     .min(1)
@@ -143,12 +150,13 @@ export const MODEL_FIELDS = {
 
 /** What a model's fields must agree on. */
 export function modelRules(
-  m: { readonly provider: string; readonly data?: string | undefined; readonly deployments?: ReadonlyArray<{ readonly maxInFlight?: number | undefined }> | undefined; readonly maxInFlight?: number | undefined; readonly queueMs?: number | undefined },
+  m: { readonly provider: string; readonly data?: string | undefined; readonly thinking?: string | undefined; readonly deployments?: ReadonlyArray<{ readonly maxInFlight?: number | undefined }> | undefined; readonly maxInFlight?: number | undefined; readonly queueMs?: number | undefined },
   ctx: z.RefinementCtx,
 ): void {
   if (m.provider === 'replay' && m.data === undefined) ctx.addIssue({ code: 'custom', message: 'a replay model needs "data" (a routing-matrix folder)', path: ['data'] });
   if (m.provider === 'replay' && m.deployments !== undefined) ctx.addIssue({ code: 'custom', message: 'a replay model answers in process: it has no deployments', path: ['deployments'] });
   // a setting that would do nothing is refused, as a misspelt one is
+  if (m.thinking !== undefined && m.provider !== 'anthropic') ctx.addIssue({ code: 'custom', message: 'thinking is for anthropic models (an OpenAI-compatible model takes reasoning_effort as it is)', path: ['thinking'] });
   if (m.queueMs !== undefined && m.maxInFlight === undefined && !(m.deployments ?? []).some((d) => d.maxInFlight !== undefined)) {
     ctx.addIssue({ code: 'custom', message: 'queueMs waits for a slot under maxInFlight: set maxInFlight (on the model or a deployment) too', path: ['queueMs'] });
   }

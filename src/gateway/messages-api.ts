@@ -4,8 +4,9 @@
  * translated to a chat completion request and sent through the gateway's own chat pipeline
  * (`loopback.ts`: routing, auth — the `x-api-key` is the gateway key —, budgets, limits, decision
  * log), and the answer translated back: a `message`, or the Messages stream events (`message_start`,
- * `content_block_*` with text and tool-input deltas, `message_delta`, `message_stop`). Text and
- * client tools and images (base64 or URL); documents and server tools are refused with the field named. Errors are
+ * `content_block_*` with text, thinking and tool-input deltas, `message_delta`, `message_stop`). Text,
+ * client tools, images (base64 or URL) and thinking (`thinking` becomes chat's `reasoning_effort`; signed
+ * thinking blocks travel as `thinking_blocks`, providers/anthropic-thinking.ts); documents and server tools are refused with the field named. Errors are
  * Anthropic-shaped (`{type: "error", error: {type, message}}`) and keep the gateway's stable code.
  */
 import { randomUUID } from 'node:crypto';
@@ -16,6 +17,7 @@ import { markErrorCode, parseJsonText, readBody } from './http.js';
 import { HTTP_ERROR_CODES, type HttpErrorCode } from './openai-errors.js';
 import { CostModel } from '../routers/cost-model.js';
 import { callOwnChat, chatChunks, type LoopbackDeps } from './loopback.js';
+import { THINKING_BUDGETS, thinkingBlocksOf } from './providers/anthropic-thinking.js';
 
 const Block = z
   .object({
@@ -42,6 +44,9 @@ export const MessagesRequestSchema = z
     stream: z.boolean().optional(),
     tools: z.array(z.object({ name: z.string().min(1), description: z.string().optional(), input_schema: z.unknown().optional(), type: z.string().optional() }).loose()).optional(),
     tool_choice: z.object({ type: z.enum(['auto', 'any', 'none', 'tool']), name: z.string().optional(), disable_parallel_tool_use: z.boolean().optional() }).loose().optional(),
+    /** Extended thinking: its budget or effort becomes chat's `reasoning_effort` (effortOf). */
+    thinking: z.object({ type: z.string(), budget_tokens: z.number().int().optional() }).loose().optional(),
+    output_config: z.object({ effort: z.string().optional() }).loose().optional(),
     /** Anthropic's `metadata.user_id`: recorded as the spend tag `user` (tags.ts). */
     metadata: z.object({ user_id: z.string().nullable().optional() }).loose().optional(),
   })
@@ -66,6 +71,21 @@ function joinText(parts: ReadonlyArray<{ type: string; text?: string | undefined
   return text;
 }
 
+/**
+ * Chat's `reasoning_effort` for a Messages request's thinking: a budget by its size (the budgets of
+ * THINKING_BUDGETS, rounded up), adaptive thinking by its effort (Anthropic's default: high); disabled or
+ * absent, none.
+ */
+export function effortOf(r: Pick<MessagesRequest, 'thinking' | 'output_config'>): string | undefined {
+  if (r.thinking?.type === 'enabled') {
+    const budget = r.thinking.budget_tokens ?? 0;
+    return Object.entries(THINKING_BUDGETS).find(([, b]) => budget <= b)?.[0] ?? 'xhigh';
+  }
+  if (r.thinking?.type !== 'adaptive') return undefined;
+  const effort = r.output_config?.effort ?? 'high';
+  return effort === 'max' ? 'xhigh' : ['low', 'medium', 'high'].includes(effort) ? effort : 'high';
+}
+
 /** A chat completion request for a Messages request, or the field that cannot be translated. */
 export function toChatRequest(r: MessagesRequest): { ok: true; chat: ChatRequest } | { ok: false; message: string } {
   const messages: ChatMessage[] = [];
@@ -82,6 +102,7 @@ export function toChatRequest(r: MessagesRequest): { ok: true; chat: ChatRequest
     let text = '';
     const parts: ChatPart[] = []; // a user turn's text and images, in order
     const calls: Array<Record<string, unknown>> = [];
+    const thoughts: unknown[] = []; // an assistant turn's signed thinking, sent back to Claude as it came
     const results: ChatMessage[] = [];
     for (const [j, b] of m.content.entries()) {
       const where = `messages.${k}.content.${j}`;
@@ -94,6 +115,10 @@ export function toChatRequest(r: MessagesRequest): { ok: true; chat: ChatRequest
         const url = imageUrl(b['source'], where);
         if (typeof url !== 'string') return { ok: false, message: url.bad };
         parts.push({ type: 'image_url', image_url: { url } });
+      } else if ((b.type === 'thinking' || b.type === 'redacted_thinking') && m.role === 'assistant') {
+        // a streamed answer's thinking may come back unsigned (a model that does not sign): only signed blocks go on
+        const [block] = thinkingBlocksOf({ thinking_blocks: [b] });
+        if (block && (block.type === 'redacted_thinking' || block.signature !== '')) thoughts.push(block);
       } else if (b.type === 'tool_use' && m.role === 'assistant' && b.id && b.name) calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
       else if (b.type === 'tool_result' && m.role === 'user' && b.tool_use_id) {
         const content = typeof b.content === 'string' || b.content === undefined ? (b.content ?? '') : joinText(b.content, `${where}.content`);
@@ -103,13 +128,15 @@ export function toChatRequest(r: MessagesRequest): { ok: true; chat: ChatRequest
     }
     // a user turn's tool results answer the previous assistant turn's calls: they come first
     messages.push(...results);
-    if (m.role === 'assistant') messages.push({ role: 'assistant', content: text === '' && calls.length > 0 ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}) });
+    if (m.role === 'assistant') messages.push({ role: 'assistant', content: text === '' && calls.length > 0 ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}), ...(thoughts.length > 0 ? { thinking_blocks: thoughts } : {}) });
     else if (parts.some((p) => p.type === 'image_url')) messages.push({ role: 'user', content: parts });
     else if (text !== '' || results.length === 0) messages.push({ role: 'user', content: text });
   }
   const chat: Record<string, unknown> = { model: r.model, messages, max_tokens: r.max_tokens };
   if (r.temperature !== undefined) chat['temperature'] = r.temperature;
   if (r.top_p !== undefined) chat['top_p'] = r.top_p;
+  const effort = effortOf(r);
+  if (effort !== undefined) chat['reasoning_effort'] = effort;
   if (r.stop_sequences && r.stop_sequences.length > 0) chat['stop'] = r.stop_sequences;
   if (r.tools && r.tools.length > 0) {
     const bad = r.tools.findIndex((t) => t.type !== undefined && t.type !== 'custom');
@@ -131,7 +158,11 @@ interface ChatToolCall {
 }
 interface ChatLike {
   readonly model?: string;
-  readonly choices?: ReadonlyArray<{ message?: { content?: unknown; tool_calls?: readonly ChatToolCall[] }; delta?: { content?: string | null; tool_calls?: readonly ChatToolCall[] }; finish_reason?: string | null }>;
+  readonly choices?: ReadonlyArray<{
+    message?: { content?: unknown; tool_calls?: readonly ChatToolCall[]; thinking_blocks?: unknown };
+    delta?: { content?: string | null; tool_calls?: readonly ChatToolCall[]; reasoning_content?: string | null; thinking_blocks?: unknown };
+    finish_reason?: string | null;
+  }>;
   readonly usage?: { readonly prompt_tokens?: number; readonly completion_tokens?: number };
   readonly error?: { readonly message?: string; readonly code?: string };
 }
@@ -149,7 +180,7 @@ function parseInput(args: string): unknown {
 /** The Anthropic message for a chat completion (non-streaming). */
 export function fromChatCompletion(c: ChatLike, fallbackModel: string): Record<string, unknown> {
   const choice = c.choices?.[0];
-  const content: Array<Record<string, unknown>> = [];
+  const content: Array<Record<string, unknown>> = [...thinkingBlocksOf(choice?.message ?? {})];
   const text = choice?.message?.content;
   if (typeof text === 'string' && text !== '') content.push({ type: 'text', text });
   for (const call of choice?.message?.tool_calls ?? []) content.push({ type: 'tool_use', id: call.id ?? `toolu_${randomUUID()}`, name: call.function?.name ?? '', input: parseInput(call.function?.arguments ?? '') });
@@ -170,8 +201,8 @@ async function relayAsMessageEvents(r: MessagesRequest, body: AsyncIterable<Uint
   const send = (type: string, data: Record<string, unknown>): void => void res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
   let started = false;
-  /** The open content block: text, or the tool call of a chat tool-call index. */
-  let open: { index: number; call: number | undefined } | undefined;
+  /** The open content block: text, thinking, or the tool call of a chat tool-call index. */
+  let open: { index: number; call: number | 'thinking' | undefined } | undefined;
   let blocks = 0;
   let stop: string | undefined;
   let usage = { input_tokens: 0, output_tokens: 0 };
@@ -191,6 +222,24 @@ async function relayAsMessageEvents(r: MessagesRequest, body: AsyncIterable<Uint
       return;
     }
     const choice = chunk.choices?.[0];
+    const thought = choice?.delta?.reasoning_content;
+    if (typeof thought === 'string' && thought !== '') {
+      if (open?.call !== 'thinking') {
+        close();
+        open = { index: blocks++, call: 'thinking' };
+        send('content_block_start', { index: open.index, content_block: { type: 'thinking', thinking: '' } });
+      }
+      send('content_block_delta', { index: open.index, delta: { type: 'thinking_delta', thinking: thought } });
+    }
+    for (const block of thinkingBlocksOf(choice?.delta ?? {})) {
+      // a thinking block's signature closes it; a redacted block is whole
+      if (block.type === 'thinking' && open?.call === 'thinking') send('content_block_delta', { index: open.index, delta: { type: 'signature_delta', signature: block.signature } });
+      if (block.type === 'redacted_thinking') {
+        close();
+        send('content_block_start', { index: blocks, content_block: block });
+        send('content_block_stop', { index: blocks++ });
+      }
+    }
     const text = choice?.delta?.content;
     if (typeof text === 'string' && text !== '') {
       if (!open || open.call !== undefined) {

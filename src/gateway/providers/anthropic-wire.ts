@@ -3,6 +3,7 @@
  * provider uses them to talk to Anthropic, replay-upstream to speak Anthropic in tests.
  */
 import { contentText } from '../replay-upstream/replay-data.js';
+import { applyThinking, thinkingBlocksOf, type ThinkingBlock, type ThinkingMode } from './anthropic-thinking.js';
 
 export interface OpenAIToolCall {
   readonly id: string;
@@ -15,6 +16,8 @@ export interface OpenAIChatMessage {
   readonly content: unknown;
   readonly tool_calls?: readonly OpenAIToolCall[] | undefined;
   readonly tool_call_id?: string | undefined;
+  /** An answer's signed thinking blocks, sent back (anthropic-thinking.ts). */
+  readonly thinking_blocks?: unknown;
 }
 
 export interface OpenAITool {
@@ -38,6 +41,7 @@ export interface OpenAIChatRequest {
   readonly tool_choice?: OpenAIToolChoice | undefined;
   readonly parallel_tool_calls?: boolean | undefined;
   readonly response_format?: { readonly type: string; readonly json_schema?: { readonly name?: string; readonly description?: string; readonly schema?: unknown } } | undefined;
+  readonly reasoning_effort?: string | undefined;
 }
 
 /**
@@ -51,7 +55,8 @@ export type AnthropicBlock =
   | { type: 'text'; text: string }
   | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string } }
   | { type: 'tool_use'; id: string; name: string; input: unknown }
-  | { type: 'tool_result'; tool_use_id: string; content: string };
+  | { type: 'tool_result'; tool_use_id: string; content: string }
+  | ThinkingBlock;
 
 export interface AnthropicRequest {
   model: string;
@@ -65,6 +70,14 @@ export interface AnthropicRequest {
   stop_sequences?: string[];
   tools?: Array<{ name: string; description?: string; input_schema: unknown }>;
   tool_choice?: { type: 'auto' | 'any' | 'none' | 'tool'; name?: string; disable_parallel_tool_use?: boolean };
+  thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'adaptive' };
+  output_config?: { effort: 'low' | 'medium' | 'high' };
+}
+
+/** How a model is called beyond the request: its declared output limit and how it thinks (`models.X.maxOutputTokens`, `models.X.thinking`). */
+export interface AnthropicModelOptions {
+  readonly outputLimit?: number | undefined;
+  readonly thinking?: ThinkingMode | undefined;
 }
 
 /** A tool call's JSON arguments as an object (Anthropic's `input`); unparseable text is kept under `arguments`. */
@@ -112,7 +125,8 @@ function contentBlocks(content: unknown): AnthropicBlock[] {
 function toBlocks(m: OpenAIChatMessage): { role: 'user' | 'assistant'; blocks: AnthropicBlock[] } | undefined {
   if (m.role === 'tool') return { role: 'user', blocks: [{ type: 'tool_result', tool_use_id: m.tool_call_id ?? '', content: contentText(m.content) }] };
   if (m.role !== 'user' && m.role !== 'assistant') return undefined;
-  const blocks = contentBlocks(m.content);
+  // an assistant turn's thinking comes first, as Anthropic wrote it
+  const blocks: AnthropicBlock[] = [...(m.role === 'assistant' ? thinkingBlocksOf(m) : []), ...contentBlocks(m.content)];
   const text = contentText(m.content);
   for (const tc of m.tool_calls ?? []) blocks.push({ type: 'tool_use', id: tc.id, name: tc.function.name, input: toolInput(tc.function.arguments) });
   return { role: m.role, blocks: blocks.length > 0 ? blocks : [{ type: 'text', text }] };
@@ -137,7 +151,7 @@ function answerSchema(format: OpenAIChatRequest['response_format']): { readonly 
   return undefined;
 }
 
-/** `max_tokens` for a request that sets no limit, unless the model's `maxOutputTokens` says otherwise: every Claude model since Claude 3 writes at least this many. */
+/** `max_tokens` for a request that sets no limit, unless the model's `maxOutputTokens` says otherwise: every Claude model since Claude 3 writes at least this many (thinking asks for more: anthropic-thinking.ts). */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
 
 /**
@@ -145,7 +159,7 @@ export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
  * tools, tool_choice, assistant tool calls (`tool_use` blocks) and tool results (`tool_result`
  * blocks in the next user turn) are translated.
  */
-export function toAnthropicRequest(req: OpenAIChatRequest, model: string, defaultMaxTokens = ANTHROPIC_DEFAULT_MAX_TOKENS): AnthropicRequest {
+export function toAnthropicRequest(req: OpenAIChatRequest, model: string, options: AnthropicModelOptions = {}): AnthropicRequest {
   const system = req.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => contentText(m.content));
   const turns: Array<{ role: 'user' | 'assistant'; blocks: AnthropicBlock[] }> = [];
   for (const m of req.messages) {
@@ -160,7 +174,8 @@ export function toAnthropicRequest(req: OpenAIChatRequest, model: string, defaul
     role,
     content: blocks.every((b) => b.type === 'text') ? blocks.map((b) => (b as { text: string }).text).join('\n\n') : blocks.filter((b) => b.type !== 'text' || b.text !== ''),
   }));
-  const out: AnthropicRequest = { model, max_tokens: req.max_completion_tokens ?? req.max_tokens ?? defaultMaxTokens, messages };
+  const asked = req.max_completion_tokens ?? req.max_tokens;
+  const out: AnthropicRequest = { model, max_tokens: asked ?? options.outputLimit ?? ANTHROPIC_DEFAULT_MAX_TOKENS, messages };
   if (system.length > 0) out.system = system.join('\n\n');
   if (req.stream) out.stream = true;
   // OpenAI's temperature runs to 2, Anthropic's to 1 (it refuses more with a 400): the top of the range is kept
@@ -183,6 +198,7 @@ export function toAnthropicRequest(req: OpenAIChatRequest, model: string, defaul
     if (tools.length === 0 || out.tool_choice?.type === 'none') out.tool_choice = { type: 'tool', name: JSON_ANSWER_TOOL };
     else if (out.tool_choice?.type !== 'tool') out.tool_choice = { type: 'any', ...parallel };
   }
+  applyThinking(out, req.reasoning_effort, options.thinking, { asked, outputLimit: options.outputLimit, defaultMax: ANTHROPIC_DEFAULT_MAX_TOKENS });
   return out;
 }
 
@@ -191,7 +207,7 @@ const FINISH: Record<string, string> = { end_turn: 'stop', stop_sequence: 'stop'
 export interface AnthropicMessage {
   id: string;
   model: string;
-  content: Array<{ type: string; text?: string; id?: string; name?: string; input?: unknown }>;
+  content: Array<{ type: string; text?: string; id?: string; name?: string; input?: unknown; thinking?: string; signature?: string; data?: string }>;
   stop_reason: string | null;
   usage: AnthropicUsage;
 }
@@ -217,13 +233,23 @@ export function openAiUsage(u: AnthropicUsage, outputTokens = u.output_tokens ??
   };
 }
 
-/** Anthropic → OpenAI (non-streaming); `tool_use` blocks become `tool_calls`. */
+/**
+ * An answer's thinking in the OpenAI message: its text as `reasoning_content` (the field OpenAI-compatible
+ * reasoning servers use) and the signed blocks as `thinking_blocks`, which a tool-use loop sends back.
+ */
+function thinkingFields(content: AnthropicMessage['content']): { reasoning_content?: string; thinking_blocks?: ThinkingBlock[] } {
+  const blocks = thinkingBlocksOf({ thinking_blocks: content.filter((c) => c.type === 'thinking' || c.type === 'redacted_thinking') });
+  if (blocks.length === 0) return {};
+  return { reasoning_content: blocks.map((b) => (b.type === 'thinking' ? b.thinking : '')).join(''), thinking_blocks: blocks };
+}
+
+/** Anthropic → OpenAI (non-streaming); `tool_use` blocks become `tool_calls`, thinking blocks `reasoning_content` and `thinking_blocks`. */
 export function fromAnthropicMessage(m: AnthropicMessage, model: string, created: number): Record<string, unknown> {
   // a structured answer (JSON_ANSWER_TOOL) is the text; any text the model wrote before it is not
   const answer = m.content.find((c) => c.type === 'tool_use' && c.name === JSON_ANSWER_TOOL);
   const text = answer ? JSON.stringify(answer.input ?? {}) : m.content.filter((c) => c.type === 'text').map((c) => c.text ?? '').join('');
   const toolCalls = m.content.filter((c) => c.type === 'tool_use' && c.name !== JSON_ANSWER_TOOL).map((c) => ({ id: c.id ?? '', type: 'function', function: { name: c.name ?? '', arguments: JSON.stringify(c.input ?? {}) } }));
-  const message = { role: 'assistant', content: toolCalls.length > 0 && text === '' ? null : text, refusal: null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) };
+  const message = { role: 'assistant', content: toolCalls.length > 0 && text === '' ? null : text, refusal: null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}), ...thinkingFields(m.content) };
   const finish = m.stop_reason === 'tool_use' && toolCalls.length === 0 ? 'stop' : (FINISH[m.stop_reason ?? ''] ?? 'stop');
   return {
     id: m.id,
@@ -237,7 +263,8 @@ export function fromAnthropicMessage(m: AnthropicMessage, model: string, created
 
 /**
  * Anthropic SSE → OpenAI SSE, one event at a time: message_start → role chunk; text deltas →
- * content chunks; a tool_use block → a tool_calls chunk (id, name) and its input_json deltas →
+ * content chunks; thinking deltas → `reasoning_content` chunks, and a thinking block's signature (or a
+ * redacted block) → a `thinking_blocks` chunk holding it (the text already streamed); a tool_use block → a tool_calls chunk (id, name) and its input_json deltas →
  * argument chunks; message_delta → finish chunk (and the usage chunk, always: the gateway bills it);
  * message_stop → [DONE]. Returns the OpenAI events for one Anthropic event.
  */
@@ -265,8 +292,8 @@ export class AnthropicStreamTranslator {
       type: string;
       index?: number;
       message?: { id: string; usage?: AnthropicUsage };
-      content_block?: { type?: string; id?: string; name?: string };
-      delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string };
+      content_block?: { type?: string; id?: string; name?: string; data?: string };
+      delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; signature?: string; stop_reason?: string };
       usage?: { output_tokens?: number };
       error?: { message?: string };
     };
@@ -276,6 +303,7 @@ export class AnthropicStreamTranslator {
         this.inputUsage = data.message?.usage ?? {};
         return [this.chunk({ role: 'assistant', content: '' }, null)];
       case 'content_block_start': {
+        if (data.content_block?.type === 'redacted_thinking') return [this.chunk({ thinking_blocks: [{ type: 'redacted_thinking', data: data.content_block.data ?? '' }] }, null)];
         if (data.content_block?.type !== 'tool_use') return [];
         if (data.content_block.name === JSON_ANSWER_TOOL) {
           this.answerBlock = data.index ?? 0;
@@ -287,6 +315,8 @@ export class AnthropicStreamTranslator {
       }
       case 'content_block_delta':
         if (data.delta?.type === 'text_delta') return [this.chunk({ content: data.delta.text ?? '' }, null)];
+        if (data.delta?.type === 'thinking_delta') return [this.chunk({ reasoning_content: data.delta.thinking ?? '' }, null)];
+        if (data.delta?.type === 'signature_delta') return [this.chunk({ thinking_blocks: [{ type: 'thinking', thinking: '', signature: data.delta.signature ?? '' }] }, null)];
         if (data.delta?.type === 'input_json_delta' && data.index === this.answerBlock) return [this.chunk({ content: data.delta.partial_json ?? '' }, null)];
         if (data.delta?.type === 'input_json_delta') {
           const index = this.toolIndex.get(data.index ?? 0) ?? 0;

@@ -3,7 +3,7 @@
  * OpenAI-shaped call, sends `POST {baseURL}/messages` (x-api-key, anthropic-version) and answers in
  * the OpenAI wire format, streaming included, so the rest of the pipeline never knows.
  */
-import { ANTHROPIC_DEFAULT_MAX_TOKENS, fromAnthropicMessage, toAnthropicRequest, AnthropicStreamTranslator, type AnthropicMessage, type OpenAIChatRequest } from './anthropic-wire.js';
+import { fromAnthropicMessage, toAnthropicRequest, AnthropicStreamTranslator, type AnthropicMessage, type AnthropicModelOptions, type OpenAIChatRequest } from './anthropic-wire.js';
 import { sseEvents } from '../http.js';
 import type { HttpPost, UpstreamResponse } from './openai-compatible.js';
 
@@ -18,8 +18,8 @@ function textBody(text: string): UpstreamResponse['body'] {
   );
 }
 
-/** `maxTokens`: what a request that sets no limit asks for (the model's `maxOutputTokens`). */
-export function anthropicPost(inner: HttpPost, now: () => number = Date.now, maxTokens = ANTHROPIC_DEFAULT_MAX_TOKENS): HttpPost {
+/** `options`: the model's declared output limit (what a request that sets no limit asks for) and how it thinks. */
+export function anthropicPost(inner: HttpPost, now: () => number = Date.now, options: AnthropicModelOptions = {}): HttpPost {
   return async (url, headers, raw, signal) => {
     const req = JSON.parse(raw) as OpenAIChatRequest;
     const target = new URL(url.href);
@@ -27,7 +27,7 @@ export function anthropicPost(inner: HttpPost, now: () => number = Date.now, max
     // the model's own headers (an `anthropic-beta`, a newer `anthropic-version`) and trace context pass on; the key goes as x-api-key
     const { authorization, 'content-type': _type, ...rest } = headers;
     const key = authorization?.replace(/^Bearer /, '');
-    const up = await inner(target, { 'content-type': 'application/json', 'anthropic-version': ANTHROPIC_VERSION, ...rest, ...(key ? { 'x-api-key': key } : {}) }, JSON.stringify(toAnthropicRequest(req, req.model, maxTokens)), signal);
+    const up = await inner(target, { 'content-type': 'application/json', 'anthropic-version': ANTHROPIC_VERSION, ...rest, ...(key ? { 'x-api-key': key } : {}) }, JSON.stringify(toAnthropicRequest(req, req.model, options)), signal);
     if (up.status < 200 || up.status >= 300) return up;
     const created = Math.floor(now() / 1000);
     if (!req.stream) {

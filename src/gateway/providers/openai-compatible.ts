@@ -127,6 +127,26 @@ export function withoutDropped(body: Record<string, unknown>, drop: readonly str
   return out;
 }
 
+/**
+ * `body` without the Claude thinking a client sent back on assistant messages (`thinking_blocks`, and
+ * beside them the same text as `reasoning_content`), for a model that is not `anthropic`: no other
+ * API knows the blocks, and some refuse the field with a 400. `reasoning_content` without blocks (a
+ * reasoning server's own, which some want back) stays. Itself when no message has blocks.
+ */
+export function withoutThinkingBlocks(body: Record<string, unknown>): Record<string, unknown> {
+  const messages = body['messages'];
+  const carries = (m: unknown): m is Record<string, unknown> => typeof m === 'object' && m !== null && 'thinking_blocks' in m;
+  if (!Array.isArray(messages) || !messages.some(carries)) return body;
+  return {
+    ...body,
+    messages: messages.map((m: unknown) => {
+      if (!carries(m)) return m;
+      const { thinking_blocks: _blocks, reasoning_content: _text, ...rest } = m;
+      return rest;
+    }),
+  };
+}
+
 /** One attempt at one OpenAI-compatible endpoint (chat completions by default, or embeddings) of a model. */
 export async function callEndpoint(
   model: ModelConfig,
@@ -137,7 +157,8 @@ export async function callEndpoint(
   endpoint: Endpoint = 'chat/completions',
 ): Promise<UpstreamResult> {
   // built before the call and its timers: a body that cannot be serialised is the gateway's failure (thrown), not the upstream's
-  const payload = JSON.stringify({ ...withoutDropped(withinOutputLimit(body, model.maxOutputTokens), model.dropParams), model: model.upstreamModel ?? modelId });
+  const sent = withoutDropped(withinOutputLimit(body, model.maxOutputTokens), model.dropParams);
+  const payload = JSON.stringify({ ...(model.provider === 'anthropic' ? sent : withoutThinkingBlocks(sent)), model: model.upstreamModel ?? modelId });
   const signal = new CallSignal();
   const total = setTimeout(() => signal.abort(new Error('total timeout')), timeouts.totalMs);
   const firstByte = setTimeout(() => signal.abort(new Error('first-byte timeout')), timeouts.firstByteMs);
