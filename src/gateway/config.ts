@@ -65,10 +65,11 @@ export const MODEL_FIELDS = {
   /**
    * How an `anthropic` model thinks, where it does: `budget` (extended thinking with a token budget:
    * Claude 3.7 Sonnet to the 4.5 models) or `adaptive` (adaptive thinking with an effort: Claude 4.6 and
-   * later). A request's `reasoning_effort` then turns thinking on (providers/anthropic-thinking.ts); unset,
-   * it is dropped for the model.
+   * later). A request's `reasoning_effort` then turns thinking on (providers/anthropic-thinking.ts). Unset:
+   * as the model's name says (a Claude 3.7 to 4.5 with a budget, 4.6 and later adaptively); `none`, or a
+   * name without a known version: `reasoning_effort` is dropped for the model.
    */
-  thinking: z.enum(['budget', 'adaptive']).optional(),
+  thinking: z.enum(['budget', 'adaptive', 'none']).optional(),
   dropParams: z
     .array(z.string().min(1).refine((f) => !['model', 'messages', 'stream'].includes(f), { message: 'the call needs this field' }))
     .min(1)

@@ -10,6 +10,7 @@ import { describeStore } from '../../gateway/store/open-store.js';
 import { orphanJournals, waitingIn } from '../../gateway/store/outbox.js';
 import { invalidArgument } from '../../core/errors.js';
 import { parse, requireString } from '../args.js';
+import { thinkingOf } from '../../gateway/providers/anthropic-thinking.js';
 
 const USAGE = `usage: switchyard serve --config switchyard.yaml [--check [--probe]]
 
@@ -66,7 +67,7 @@ export async function runServe(argv: string[]): Promise<void> {
   if (values['check']) {
     const storedKeys = gateway.keys.stored().length;
     await gateway.close();
-    const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out${m.contextWindow ? `, context ${m.contextWindow} tokens` : ''}${m.maxOutputTokens ? `, at most ${m.maxOutputTokens} tokens out` : ''}${m.dropParams ? `, calls without ${m.dropParams.join(', ')}` : ''}${m.thinking ? `, thinks (${m.thinking}) on reasoning_effort` : ''}${Object.values(supportsOf(m) ?? {}).includes(false) ? `, without ${Object.entries(supportsOf(m) ?? {}).filter(([, v]) => v === false).map(([k]) => k).join(', ')}` : ''}`);
+    const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out${m.contextWindow ? `, context ${m.contextWindow} tokens` : ''}${m.maxOutputTokens ? `, at most ${m.maxOutputTokens} tokens out` : ''}${m.dropParams ? `, calls without ${m.dropParams.join(', ')}` : ''}${thinkingOf(id, m) ? `, thinks (${thinkingOf(id, m)}) on reasoning_effort` : ''}${Object.values(supportsOf(m) ?? {}).includes(false) ? `, without ${Object.entries(supportsOf(m) ?? {}).filter(([, v]) => v === false).map(([k]) => k).join(', ')}` : ''}`);
     const routes = Object.entries(config.routes).map(([id, r]) => `  ${id}: ${r.router}, λ ${r.lambda}${r.schedule.length > 0 ? ' (scheduled)' : ''}${r.budget ? ' (budget-controlled)' : ''}${r.shadow ? `, shadow ${r.shadow}` : ''}${r.canary ? `, canary ${r.canary.router} on ${100 * r.canary.share}% of requests` : ''}${r.latency ? `, models slower than ${r.latency.maxFirstByteMs} ms to first byte (p${Math.round(r.latency.quantile * 100)}) tried last` : ''}`);
     const store = describeStore(config.store);
     // records a stopped gateway left: in the outbox (a graceful stop), in journals (a killed process)

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../config.js';
 import { Gateway } from '../server.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { knownThinking, thinkingOf } from './anthropic-thinking.js';
 import { toAnthropicRequest, type AnthropicRequest, type OpenAIChatRequest } from './anthropic-wire.js';
 
 const WEATHER_TOOL = {
@@ -245,6 +246,12 @@ describe('anthropic provider: reasoning_effort as extended thinking', () => {
     // a declared output limit bounds thinking and answer together
     expect(toAnthropicRequest(req('xhigh'), 'c', { thinking: 'budget', outputLimit: 16000 })).toMatchObject({ max_tokens: 16000, thinking: { budget_tokens: 16000 - 1024 } });
     expect(toAnthropicRequest(req('bogus'), 'c', { thinking: 'budget' }).thinking).toBeUndefined();
+    // unset, the model's name says how it thinks
+    const names = ['claude-3-5-haiku-latest', 'claude-3-opus-20240229', 'claude-3-7-sonnet-20250219', 'claude-sonnet-4-20250514', 'us.anthropic.claude-opus-4-1-20250805-v1:0', 'claude-haiku-4-5', 'claude-sonnet-4-6', 'claude-opus-4-7', 'claude-opus-5', 'my-proxy-model'];
+    expect(names.map(knownThinking)).toEqual([undefined, undefined, 'budget', 'budget', 'budget', 'budget', 'adaptive', 'adaptive', 'adaptive', undefined]);
+    expect(thinkingOf('claude-sonnet-4-5', { provider: 'anthropic' })).toBe('budget');
+    expect(thinkingOf('sonnet', { provider: 'anthropic', upstreamModel: 'claude-sonnet-4-5', thinking: 'none' })).toBeUndefined();
+    expect(thinkingOf('claude-sonnet-4-5', { provider: 'openai-compatible' })).toBeUndefined(); // e.g. behind an OpenAI-compatible proxy: reasoning_effort goes as it is
     expect(() => parseGatewayConfig({ models: { gpt: { baseURL: 'http://x/v1', thinking: 'budget', inputPricePerMTok: 1, outputPricePerMTok: 1 } } })).toThrow(/thinking is for anthropic models/);
   });
 });

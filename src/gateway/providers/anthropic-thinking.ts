@@ -4,7 +4,8 @@
  * - `budget`: `thinking: {type: enabled, budget_tokens}` (Claude 3.7 Sonnet … the 4.5 models);
  * - `adaptive`: `thinking: {type: adaptive}` with `output_config.effort` (Claude 4.6 and later; the
  *   newest refuse budgets).
- * A model without the setting gets no thinking: `reasoning_effort` is dropped for it, as before.
+ * Without the setting, the model's name says (`knownThinking`); a name it does not know, or `none`,
+ * gets no thinking: `reasoning_effort` is dropped for the model, as before.
  *
  * Anthropic's rules, kept here so a request that asks for thinking is never refused for it:
  * - thinking goes only with `tool_choice` auto or none: a forced tool (`required`, a named tool, a
@@ -20,6 +21,25 @@
 
 /** How a model thinks: see above. */
 export type ThinkingMode = 'budget' | 'adaptive';
+
+/**
+ * How a Claude model thinks, by the version in its name (`claude-sonnet-4-5-20250929`,
+ * `claude-3-7-sonnet-latest`, `us.anthropic.claude-opus-4-1-20250805-v1:0`): 3.7 to 4.5 with a budget,
+ * 4.6 and later adaptively; an older Claude or a name without a version, not at all.
+ */
+export function knownThinking(name: string): ThinkingMode | undefined {
+  // the version before the family (claude-3-7-sonnet) or after it (claude-opus-4-1); a minor version is one digit, not a date
+  const m = /claude-(?:(\d+)(?:-(\d)(?!\d))?-[a-z]+|[a-z]+-(\d+)(?:[-.](\d)(?!\d))?)/.exec(name.toLowerCase());
+  if (!m) return undefined;
+  const version = Number(m[1] ?? m[3]) * 10 + Number(m[2] ?? m[4] ?? 0);
+  return version >= 46 ? 'adaptive' : version >= 37 ? 'budget' : undefined;
+}
+
+/** How a configured model thinks: its `thinking` setting (`none`: not at all), else what its name says; only `anthropic` models. */
+export function thinkingOf(id: string, m: { readonly provider: string; readonly thinking?: ThinkingMode | 'none' | undefined; readonly upstreamModel?: string | undefined }): ThinkingMode | undefined {
+  if (m.provider !== 'anthropic' || m.thinking === 'none') return undefined;
+  return m.thinking ?? knownThinking(m.upstreamModel ?? id);
+}
 
 /** `budget_tokens` by `reasoning_effort` (`budget` mode); also the room added to the default `max_tokens` in both modes. */
 export const THINKING_BUDGETS: Readonly<Record<string, number>> = { minimal: 1024, low: 2048, medium: 8192, high: 16384, xhigh: 32768 };
