@@ -21,7 +21,14 @@ export type ChatRequest = z.infer<typeof ChatRequestSchema>;
 /** A chat content part the gateway writes when it translates another API's request: text, or an image. */
 export type ChatPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string; detail?: string } };
 /** A chat message the gateway writes when it translates another API's request (Responses, Messages). */
-export type ChatMessage = { role: string; content: string | null | ChatPart[]; tool_calls?: Array<Record<string, unknown>>; tool_call_id?: string };
+export type ChatMessage = {
+  role: string;
+  content: string | null | ChatPart[];
+  tool_calls?: Array<Record<string, unknown>>;
+  tool_call_id?: string;
+  /** An assistant turn's signed Claude thinking, sent back to Claude (providers/anthropic-thinking.ts). */
+  thinking_blocks?: unknown[];
+};
 
 /** What a request is routed by (and judged, and logged as): its user messages' text. */
 export function promptOf(messages: ChatRequest['messages']): string {

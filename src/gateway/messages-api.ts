@@ -233,7 +233,10 @@ async function relayAsMessageEvents(r: MessagesRequest, body: AsyncIterable<Uint
     }
     for (const block of thinkingBlocksOf(choice?.delta ?? {})) {
       // a thinking block's signature closes it; a redacted block is whole
-      if (block.type === 'thinking' && open?.call === 'thinking') send('content_block_delta', { index: open.index, delta: { type: 'signature_delta', signature: block.signature } });
+      if (block.type === 'thinking' && open?.call === 'thinking') {
+        send('content_block_delta', { index: open.index, delta: { type: 'signature_delta', signature: block.signature } });
+        close(); // the next thinking text is another block
+      }
       if (block.type === 'redacted_thinking') {
         close();
         send('content_block_start', { index: blocks, content_block: block });

@@ -5,6 +5,8 @@
  * fallbacks, auth, budgets, limits, metrics and the decision log apply unchanged), and the answer
  * translated back — a `response` object, or the Responses stream events (`response.created` …
  * `response.output_text.delta` / `response.function_call_arguments.delta` … `response.completed`).
+ * A model's reasoning text (`reasoning_content`) becomes a `reasoning` item, Claude's signed thinking
+ * its `encrypted_content`, which a client sends back in its next input to keep thinking in a tool loop.
  * Responses are stored for `previous_response_id` and `GET`/`DELETE /v1/responses/{id}`
  * (responses-store.ts). See docs/gateway.md, "Responses API".
  */
@@ -15,6 +17,7 @@ import { readJsonBody, sendError, sendJson } from './http.js';
 import { callOwnChat, chatChunks, relayError, type LoopbackDeps } from './loopback.js';
 import { ResponsesRequestSchema, toChatRequest, type ChatMessage, type ResponsesRequest } from './responses-request.js';
 import { assistantMessage, inputItems, type StoredResponses } from './responses-store.js';
+import { encodeThinking, thinkingBlocksOf, type ThinkingBlock } from './providers/anthropic-thinking.js';
 
 export interface ResponsesDeps extends LoopbackDeps {
   readonly stored: StoredResponses;
@@ -34,8 +37,8 @@ interface ChatToolCallDelta {
   readonly function?: { readonly name?: string; readonly arguments?: string };
 }
 interface ChatChoice {
-  readonly message?: { readonly content?: unknown; readonly tool_calls?: readonly ChatToolCallDelta[] };
-  readonly delta?: { readonly content?: string | null; readonly tool_calls?: readonly ChatToolCallDelta[] };
+  readonly message?: { readonly content?: unknown; readonly tool_calls?: readonly ChatToolCallDelta[]; readonly reasoning_content?: unknown; readonly thinking_blocks?: unknown };
+  readonly delta?: { readonly content?: string | null; readonly tool_calls?: readonly ChatToolCallDelta[]; readonly reasoning_content?: string | null; readonly thinking_blocks?: unknown };
   readonly finish_reason?: string | null;
 }
 interface ChatCompletionLike {
@@ -47,8 +50,14 @@ interface ChatCompletionLike {
 
 type Emit = (type: string, data: Record<string, unknown>) => void;
 
-/** An output item being built: the message's text, or one function call. */
-type OutputItem = { kind: 'message'; id: string; text: string } | { kind: 'call'; id: string; callId: string; name: string; args: string };
+/**
+ * An output item being built: the message's text, one function call, or the model's reasoning (its
+ * text, and Claude's signed thinking blocks: `pending` is the text since the last block was signed).
+ */
+type OutputItem =
+  | { kind: 'message'; id: string; text: string }
+  | { kind: 'call'; id: string; callId: string; name: string; args: string }
+  | { kind: 'reasoning'; id: string; text: string; pending: string; blocks: ThinkingBlock[] };
 
 /**
  * Builds a response's output items from chat pieces, in the order they first appear, and emits the
@@ -57,6 +66,7 @@ type OutputItem = { kind: 'message'; id: string; text: string } | { kind: 'call'
 class OutputAssembler {
   readonly items: OutputItem[] = [];
   private message: Extract<OutputItem, { kind: 'message' }> | undefined;
+  private reasoning: Extract<OutputItem, { kind: 'reasoning' }> | undefined;
   private readonly calls = new Map<number, Extract<OutputItem, { kind: 'call' }>>();
 
   constructor(
@@ -71,6 +81,25 @@ class OutputAssembler {
     }
     this.message.text += delta;
     this.emit?.('response.output_text.delta', { item_id: this.message.id, output_index: this.items.indexOf(this.message), content_index: 0, delta, logprobs: [] });
+  }
+
+  /** Reasoning text (`reasoning_content`); `blocks`: signed thinking blocks, whole or (streamed) a signature for the text so far. */
+  thought(delta: string, blocks: readonly ThinkingBlock[] = []): void {
+    if (!this.reasoning && (delta !== '' || blocks.length > 0)) {
+      this.reasoning = { kind: 'reasoning', id: `rs_${this.hex}`, text: '', pending: '', blocks: [] };
+      this.open(this.reasoning);
+    }
+    const item = this.reasoning;
+    if (!item) return;
+    if (delta !== '') {
+      item.text += delta;
+      item.pending += delta;
+      this.emit?.('response.reasoning_text.delta', { item_id: item.id, output_index: this.items.indexOf(item), content_index: 0, delta });
+    }
+    for (const b of blocks) {
+      item.blocks.push(b.type === 'thinking' && b.thinking === '' ? { ...b, thinking: item.pending } : b);
+      if (b.type === 'thinking') item.pending = '';
+    }
   }
 
   call(d: ChatToolCallDelta, position: number): void {
@@ -96,6 +125,9 @@ class OutputAssembler {
         const part = (done['content'] as unknown[])[0];
         this.emit?.('response.output_text.done', { item_id: item.id, output_index: k, content_index: 0, text: item.text, logprobs: [] });
         this.emit?.('response.content_part.done', { item_id: item.id, output_index: k, content_index: 0, part });
+      } else if (item.kind === 'reasoning') {
+        this.emit?.('response.reasoning_text.done', { item_id: item.id, output_index: k, content_index: 0, text: item.text });
+        this.emit?.('response.content_part.done', { item_id: item.id, output_index: k, content_index: 0, part: { type: 'reasoning_text', text: item.text } });
       } else this.emit?.('response.function_call_arguments.done', { item_id: item.id, output_index: k, name: item.name, arguments: item.args });
       this.emit?.('response.output_item.done', { output_index: k, item: done });
     }
@@ -107,9 +139,14 @@ class OutputAssembler {
     const k = this.items.length - 1;
     this.emit?.('response.output_item.added', { output_index: k, item: this.render(item, 'in_progress') });
     if (item.kind === 'message') this.emit?.('response.content_part.added', { item_id: item.id, output_index: k, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+    if (item.kind === 'reasoning') this.emit?.('response.content_part.added', { item_id: item.id, output_index: k, content_index: 0, part: { type: 'reasoning_text', text: '' } });
   }
 
   private render(item: OutputItem, status = 'completed'): Record<string, unknown> {
+    if (item.kind === 'reasoning') {
+      const signed = item.blocks.length > 0 ? encodeThinking(item.blocks) : null;
+      return { type: 'reasoning', id: item.id, summary: [], content: status === 'completed' ? [{ type: 'reasoning_text', text: item.text }] : [], encrypted_content: status === 'completed' ? signed : null, status };
+    }
     if (item.kind === 'call') return { type: 'function_call', id: item.id, call_id: item.callId, name: item.name, arguments: status === 'completed' ? item.args : '', status };
     return { type: 'message', id: item.id, status, role: 'assistant', content: status === 'completed' ? [{ type: 'output_text', text: item.text, annotations: [], logprobs: [] }] : [] };
   }
@@ -155,6 +192,8 @@ export function fromChatCompletion(r: ResponsesRequest, completion: ChatCompleti
   const hex = randomUUID().replace(/-/g, '');
   const choice = completion.choices?.[0];
   const out = new OutputAssembler(hex, undefined);
+  const reasoning = choice?.message?.reasoning_content;
+  out.thought(typeof reasoning === 'string' ? reasoning : '', thinkingBlocksOf(choice?.message ?? {}));
   const content = choice?.message?.content;
   if (typeof content === 'string' && content !== '') out.text(content);
   choice?.message?.tool_calls?.forEach((c, k) => out.call(c, k));
@@ -194,6 +233,8 @@ export async function relayAsResponseEvents(r: ResponsesRequest, body: AsyncIter
       return;
     }
     const choice = chunk.choices?.[0];
+    const thought = choice?.delta?.reasoning_content;
+    out.thought(typeof thought === 'string' ? thought : '', thinkingBlocksOf(choice?.delta ?? {}));
     const delta = choice?.delta?.content;
     if (typeof delta === 'string' && delta !== '') out.text(delta);
     choice?.delta?.tool_calls?.forEach((c, k) => out.call(c, k));

@@ -3,11 +3,14 @@
  * `instructions` and `developer` items become system messages, `input` (a string, or message items
  * with text and image parts, function calls and their outputs) the conversation, function `tools` and
  * `tool_choice` their chat forms, `max_output_tokens` `max_tokens`, `text.format` `response_format`,
- * `reasoning.effort` `reasoning_effort`, `text.verbosity` `verbosity`.
+ * `reasoning.effort` `reasoning_effort`, `text.verbosity` `verbosity`. A `reasoning` item sent back
+ * carries Claude's signed thinking (its `encrypted_content`, responses-api.ts) to the assistant turn
+ * after it; another provider's reasoning has no chat form and is left out.
  * What has no chat form is refused with the field named.
  */
 import { z } from 'zod';
 import type { ChatMessage, ChatPart, ChatRequest } from './http.js';
+import { decodeThinking, type ThinkingBlock } from './providers/anthropic-thinking.js';
 
 const Part = z.object({ type: z.string(), text: z.string().optional() }).loose();
 const Item = z
@@ -39,7 +42,7 @@ export const ResponsesRequestSchema = z
     store: z.boolean().nullable().optional(),
     text: z.object({ format: z.object({ type: z.string() }).loose().optional(), verbosity: z.enum(['low', 'medium', 'high']).nullable().optional() }).loose().optional(),
     /** Reasoning models: `effort` becomes chat's `reasoning_effort` (a summary has no chat form and is not asked for). */
-    reasoning: z.object({ effort: z.enum(['minimal', 'low', 'medium', 'high']).nullable().optional() }).loose().nullable().optional(),
+    reasoning: z.object({ effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']).nullable().optional() }).loose().nullable().optional(),
     user: z.string().optional(),
     metadata: z.record(z.string(), z.string()).nullable().optional(),
   })
@@ -89,13 +92,23 @@ function textOf(content: string | Array<z.infer<typeof Part>> | undefined, where
 function messagesOf(r: ResponsesRequest, history: readonly ChatMessage[]): ChatMessage[] | string {
   const messages: ChatMessage[] = [...history];
   const items = typeof r.input === 'string' ? [{ role: 'user', content: r.input }] : r.input;
+  let thinking: ThinkingBlock[] = []; // a reasoning item's, for the assistant turn that follows it
+  const withThinking = (m: ChatMessage): ChatMessage => {
+    const blocks = thinking;
+    thinking = [];
+    return blocks.length > 0 ? { ...m, thinking_blocks: blocks } : m;
+  };
   for (const [k, item] of items.entries()) {
+    if (item.type === 'reasoning') {
+      thinking = decodeThinking(item['encrypted_content']);
+      continue;
+    }
     if (item.type === 'function_call') {
       if (!item.call_id || !item.name) return `input.${k}: a function_call needs call_id and name`;
       const call = { id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments ?? '{}' } };
       const last = messages[messages.length - 1];
       if (last?.role === 'assistant' && last.tool_calls) last.tool_calls.push(call);
-      else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
+      else messages.push(withThinking({ role: 'assistant', content: null, tool_calls: [call] }));
       continue;
     }
     if (item.type === 'function_call_output') {
@@ -105,12 +118,12 @@ function messagesOf(r: ResponsesRequest, history: readonly ChatMessage[]): ChatM
       messages.push({ role: 'tool', tool_call_id: item.call_id, content: out.text });
       continue;
     }
-    if (item.type !== undefined && item.type !== 'message') return `input.${k}.type: "${item.type}" items are not supported (messages, function_call and function_call_output)`;
+    if (item.type !== undefined && item.type !== 'message') return `input.${k}.type: "${item.type}" items are not supported (messages, reasoning, function_call and function_call_output)`;
     const role = item.role === 'developer' ? 'system' : item.role;
     if (role !== 'user' && role !== 'assistant' && role !== 'system') return `input.${k}.role: expected user, assistant, system or developer`;
     const content = contentOf(item.content, `input.${k}.content`);
     if ('bad' in content) return content.bad;
-    messages.push({ role, content: content.content });
+    messages.push(role === 'assistant' ? withThinking({ role, content: content.content }) : { role, content: content.content });
   }
   return messages;
 }

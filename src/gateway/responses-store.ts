@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { ChatMessage } from './responses-request.js';
+import { decodeThinking } from './providers/anthropic-thinking.js';
 import type { GatewayStore } from './store/store.js';
 
 const StoredSchema = z.object({
@@ -46,15 +47,17 @@ export class StoredResponses {
   }
 }
 
-/** The assistant message an answer's output items make: its text, and its function calls as tool calls. */
+/** The assistant message an answer's output items make: its text, its function calls as tool calls, and its signed thinking (a reasoning item's). */
 export function assistantMessage(output: readonly Record<string, unknown>[]): ChatMessage {
   let text = '';
   const calls: Array<Record<string, unknown>> = [];
+  const thinking: unknown[] = [];
   for (const item of output) {
-    if (item['type'] === 'function_call') calls.push({ id: item['call_id'], type: 'function', function: { name: item['name'], arguments: item['arguments'] } });
+    if (item['type'] === 'reasoning') thinking.push(...decodeThinking(item['encrypted_content']));
+    else if (item['type'] === 'function_call') calls.push({ id: item['call_id'], type: 'function', function: { name: item['name'], arguments: item['arguments'] } });
     else if (item['type'] === 'message') for (const part of (item['content'] as Array<{ text?: string }> | undefined) ?? []) text += part.text ?? '';
   }
-  return { role: 'assistant', content: text === '' && calls.length > 0 ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}) };
+  return { role: 'assistant', content: text === '' && calls.length > 0 ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}), ...(thinking.length > 0 ? { thinking_blocks: thinking } : {}) };
 }
 
 /**

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../config.js';
 import { Gateway } from '../server.js';
 import { SqliteStore } from '../store/sqlite-store.js';
-import { knownThinking, thinkingOf } from './anthropic-thinking.js';
+import { decodeThinking, knownThinking, thinkingOf } from './anthropic-thinking.js';
 import { toAnthropicRequest, type AnthropicRequest, type OpenAIChatRequest } from './anthropic-wire.js';
 
 const WEATHER_TOOL = {
@@ -237,6 +237,33 @@ describe('anthropic provider: reasoning_effort as extended thinking', () => {
     const streamed = await anthropicClient.messages.stream({ model: 'claude-adaptive', max_tokens: 8000, thinking: { type: 'adaptive' }, messages: [{ role: 'user', content: 'Meaning of life?' }] } as Anthropic.MessageStreamParams).finalMessage();
     expect(last()).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'high' } });
     expect(streamed.content).toEqual([{ type: 'thinking', thinking: thought, signature: sign(thought) }, expect.objectContaining({ type: 'text', text: 'Forty-two.' })]);
+  });
+
+  it('gives Claude\'s thinking to Responses API clients as a reasoning item whose encrypted_content keeps the loop thinking', async () => {
+    const thought = 'The user wants the weather; I should call the tool.';
+    const tools = [{ type: 'function' as const, name: 'get_weather', description: 'Current weather in a city', parameters: { type: 'object', properties: { location: { type: 'string' } } }, strict: false }];
+    const input: OpenAI.Responses.ResponseInput = [{ role: 'user', content: 'Weather in Paris?' }];
+    const first = await client.responses.create({ model: 'claude-budget', input, tools, reasoning: { effort: 'low' }, store: false });
+    expect(first.output.map((o) => o.type)).toEqual(['reasoning', 'function_call']);
+    const reasoning = first.output[0] as OpenAI.Responses.ResponseReasoningItem;
+    expect(reasoning.content).toEqual([{ type: 'reasoning_text', text: thought }]);
+    expect(reasoning.encrypted_content).toMatch(/^sy1:/);
+    const call = first.output[1] as OpenAI.Responses.ResponseFunctionToolCall;
+    // the manual loop: the output items sent back with the call's result
+    const second = await client.responses.create({ model: 'claude-budget', input: [...input, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: '15 °C' }], tools, reasoning: { effort: 'low' }, store: false });
+    expect(second.output_text).toBe('It is 15 °C in Paris.');
+    expect(last().thinking).toBeDefined();
+    expect((last().messages[1]?.content as Block[])[0]).toEqual({ type: 'thinking', thinking: thought, signature: sign(thought) });
+    // previous_response_id: the stored conversation keeps the blocks; streamed, the SDK assembles the reasoning item
+    const stored = await client.responses.create({ model: 'claude-budget', input, tools, reasoning: { effort: 'low' } });
+    const storedCall = stored.output.find((o) => o.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+    const streamed = await client.responses.stream({ model: 'claude-budget', previous_response_id: stored.id, input: [{ type: 'function_call_output', call_id: storedCall.call_id, output: '15 °C' }], tools, reasoning: { effort: 'low' } }).finalResponse();
+    expect(last().thinking).toBeDefined();
+    expect((last().messages[1]?.content as Block[])[0]).toMatchObject({ type: 'thinking', signature: sign(thought) });
+    expect(streamed.output.map((o) => o.type)).toEqual(['reasoning', 'message']);
+    expect((streamed.output[0] as OpenAI.Responses.ResponseReasoningItem).content).toEqual([{ type: 'reasoning_text', text: thought }]);
+    expect(decodeThinking((streamed.output[0] as OpenAI.Responses.ResponseReasoningItem).encrypted_content)).toEqual([{ type: 'thinking', thinking: thought, signature: sign(thought) }]);
+    expect(streamed.output_text).toBe('It is 15 °C in Paris.');
   });
 
   it('maps every effort, and refuses `thinking` on a model that is not anthropic', () => {

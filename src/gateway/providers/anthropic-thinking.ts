@@ -66,6 +66,21 @@ export function thinkingBlocksOf(message: { readonly thinking_blocks?: unknown }
   return out;
 }
 
+/** Signed thinking blocks as a Responses API reasoning item's `encrypted_content` (opaque to clients, sent back as it came). */
+export function encodeThinking(blocks: readonly ThinkingBlock[]): string {
+  return `sy1:${Buffer.from(JSON.stringify(blocks)).toString('base64url')}`;
+}
+
+/** The blocks of `encodeThinking`'s text; none for anything else (another provider's encrypted reasoning). */
+export function decodeThinking(content: unknown): ThinkingBlock[] {
+  if (typeof content !== 'string' || !content.startsWith('sy1:')) return [];
+  try {
+    return thinkingBlocksOf({ thinking_blocks: JSON.parse(Buffer.from(content.slice(4), 'base64url').toString()) as unknown });
+  } catch {
+    return [];
+  }
+}
+
 interface ThinkingRequest {
   max_tokens: number;
   messages: Array<{ role: 'user' | 'assistant'; content: string | Array<{ type: string }> }>;
