@@ -293,6 +293,14 @@ export const GatewayConfigSchema = z.strictObject({
        * gives only the password, user and TLS. Not with `sentinel`.
        */
       cluster: z.strictObject({ nodes: z.array(z.string().regex(/^\[?[^\s]+\]?:\d{1,5}$/, 'expected host:port')).min(1) }).optional(),
+      /**
+       * Redis with replicas (Sentinel): a durable write — a decision, feedback, spend, a router snapshot,
+       * a stored response, an API key — counts as done (and a request whose records are written before
+       * its answer is answered) only once `replicas` replicas hold it, or after `timeoutMs` (Redis
+       * `WAIT`). Without it, Redis replicates asynchronously: a failover can lose the writes of the
+       * master's last moments. Not with `cluster`.
+       */
+      waitReplicas: z.strictObject({ replicas: z.number().int().min(1), timeoutMs: z.number().int().positive().default(100) }).optional(),
       /** How often a replica applies feedback that other replicas received (shared stores only). */
       syncMs: z.number().int().positive().default(1000),
       /**
@@ -331,6 +339,8 @@ export const GatewayConfigSchema = z.strictObject({
       encryption: z.strictObject({ keyEnv: z.string().min(1), previousKeyEnvs: z.array(z.string().min(1)).default([]) }).optional(),
     })
     .refine((s) => !(s.sentinel && s.cluster), { message: 'give sentinel or cluster, not both (a cluster fails over by itself)', path: ['cluster'] })
+    .refine((s) => !(s.waitReplicas && (s.backend !== 'redis' || s.cluster)), { message: 'waits for the replicas of a Redis master (backend: redis, with or without sentinel; not a cluster)', path: ['waitReplicas'] })
+    .refine((s) => !(s.waitReplicas && s.waitReplicas.timeoutMs >= s.timeoutMs), { message: 'must be below store.timeoutMs (a write waiting longer would count as failed)', path: ['waitReplicas', 'timeoutMs'] })
     .default({ backend: 'sqlite', path: 'switchyard.db', url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:', syncMs: 1000, timeoutMs: 2000, retentionDays: 30, keepPrompts: false, commitMs: 25, whenDown: 'serve', outbox: 'switchyard-outbox.jsonl' }),
   auth: z
     .strictObject({

@@ -50,6 +50,7 @@ import { SqliteStore } from './store/sqlite-store.js';
 import type { ClusterLink } from './worker-link.js';
 import { endRequestSpan, startRequestSpan, type RequestSpan } from './tracing.js';
 import { ResilientStore, StoreUnavailableError } from './store/resilient-store.js';
+import { RedisStore } from './store/redis-store.js';
 import { EncryptedStore } from './store/encrypted-store.js';
 import { createCipher } from './store/encryption.js';
 import { CompletionCache } from './completion-cache.js';
@@ -174,6 +175,16 @@ export class Gateway {
     this.tls = config.server.tls ? loadTls(config.server.tls, 'server.tls') : undefined;
     // user text encrypted at rest when configured (a missing or malformed key stops the start here)
     const cipher = config.store.encryption ? createCipher(config.store.encryption, this.env) : undefined;
+    if (store instanceof RedisStore) {
+      let warned = 0;
+      store.onUnreplicated = (got, wanted) => {
+        this.metrics.storeUnreplicated.of().value++;
+        // at most once a minute: a replica down makes every write wait its timeout
+        if (this.now() - warned < 60_000) return;
+        warned = this.now();
+        this.log.warn({ got, wanted }, 'store: a write reached fewer Redis replicas than store.waitReplicas asks, within its timeout');
+      };
+    }
     this.store = new ResilientStore(cipher ? new EncryptedStore(store, cipher) : store, {
       onError: (operation, e) => {
         this.metrics.storeErrors.of(operation).value++;

@@ -41,7 +41,7 @@ export async function openStore(config: GatewayConfig['store'], env: Readonly<Re
     sentinel = { name: s.name, hosts, password };
   }
   const cluster = config.cluster ? { nodes: config.cluster.nodes.map(hostPort) } : undefined;
-  const store = new RedisStore({ url: config.url, keyPrefix: config.keyPrefix, commandTimeoutMs: config.timeoutMs, ...(sentinel ? { sentinel } : {}), ...(cluster ? { cluster } : {}) });
+  const store = new RedisStore({ url: config.url, keyPrefix: config.keyPrefix, commandTimeoutMs: config.timeoutMs, ...(sentinel ? { sentinel } : {}), ...(cluster ? { cluster } : {}), ...(config.waitReplicas ? { waitReplicas: config.waitReplicas } : {}) });
   try {
     await store.ready();
   } catch (e) {

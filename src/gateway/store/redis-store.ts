@@ -111,6 +111,12 @@ export interface RedisStoreOptions {
    * instead of holding every request that needs it.
    */
   readonly commandTimeoutMs?: number;
+  /**
+   * A durable write (a decision, feedback, spend, a router snapshot, a stored response or prompt, an
+   * API key) resolves only once this many replicas hold it, or `timeoutMs` has passed (Redis `WAIT`,
+   * on a connection of the writes' own so reads never queue behind it). Not on a cluster.
+   */
+  readonly waitReplicas?: { readonly replicas: number; readonly timeoutMs: number };
 }
 
 /** A Redis URL's credentials and TLS, for the cluster's node connections (a cluster takes no URL). */
@@ -125,6 +131,11 @@ const RECONNECT_AFTER_END_MS = 250;
 export class RedisStore implements GatewayStore {
   readonly shared = true;
   private readonly redis: ScriptedRedis;
+  /** Where durable writes go: `redis`, or with `waitReplicas` a connection of their own, which `WAIT`s after them. */
+  private readonly writer: ScriptedRedis;
+  private readonly waitReplicas: RedisStoreOptions['waitReplicas'];
+  /** Told when a write's `WAIT` timed out with fewer replicas than asked (the write stands on the master). */
+  onUnreplicated: ((got: number, wanted: number) => void) | undefined;
   /** With Redis Cluster: the cluster (scans go to each of its masters). */
   private readonly cluster: Cluster | undefined;
   private readonly p: string;
@@ -145,6 +156,13 @@ export class RedisStore implements GatewayStore {
         )
       : undefined;
     const redis = this.cluster ?? new Redis(options.url, { enableAutoPipelining: true, lazyConnect: false, ...common, ...sentinel });
+    this.redis = this.scripted(redis);
+    this.waitReplicas = this.cluster ? undefined : options.waitReplicas;
+    this.writer = this.waitReplicas ? this.scripted((redis as Redis).duplicate()) : this.redis;
+  }
+
+  /** `redis` with the store's scripts, reconnecting when ioredis gives the connection up (below). */
+  private scripted(redis: Redis | Cluster): ScriptedRedis {
     redis.defineCommand('appendEvent', { numberOfKeys: 2, lua: APPEND_EVENT });
     redis.defineCommand('saveState', { numberOfKeys: 1, lua: SAVE_STATE });
     redis.defineCommand('updateKey', { numberOfKeys: 1, lua: UPDATE_KEY });
@@ -163,7 +181,15 @@ export class RedisStore implements GatewayStore {
         if (!this.closing) redis.connect().catch(() => undefined); // a failed attempt ends again, and comes back here
       }, RECONNECT_AFTER_END_MS).unref();
     });
-    this.redis = redis as unknown as ScriptedRedis;
+    return redis as unknown as ScriptedRedis;
+  }
+
+  /** After a durable write on `writer`: waits for the replicas asked for (all the connection's writes so far), up to the timeout. */
+  private async replicated(): Promise<void> {
+    const w = this.waitReplicas;
+    if (!w) return;
+    const got = Number(await this.writer.wait(w.replicas, w.timeoutMs));
+    if (got < w.replicas) this.onUnreplicated?.(got, w.replicas);
   }
 
   /** `name` as a hash tag on a cluster, so the keys a script touches together share a slot (as is elsewhere, so keys stay where earlier versions put them). */
@@ -181,16 +207,17 @@ export class RedisStore implements GatewayStore {
 
   /** Resolves once connected (fails with the connection error), so a misconfigured URL stops startup. */
   async ready(): Promise<void> {
-    await this.redis.ping();
+    await Promise.all([this.redis.ping(), ...(this.writer !== this.redis ? [this.writer.ping()] : [])]);
   }
 
   async recordDecision(d: DecisionRecord): Promise<void> {
-    const r = this.redis;
+    const r = this.writer;
     await Promise.all([
       r.set(`${this.p}decision:${d.requestId}`, JSON.stringify(d)),
       r.zadd(`${this.p}decisions`, d.time, d.requestId),
       r.zadd(`${this.p}decisions:route:${d.route}`, d.time, d.requestId),
     ]);
+    await this.replicated();
   }
 
   async getDecision(requestId: string): Promise<DecisionRecord | undefined> {
@@ -210,7 +237,8 @@ export class RedisStore implements GatewayStore {
 
   async recordFeedback(requestId: string, score: number, time: number): Promise<void> {
     // the same score for the same request at the same time is one feedback (a record written again after a crash)
-    await this.redis.addFeedback(this.feedbackKey(), `${this.feedbackKey()}-seen:${requestId}:${time}:${score}`, JSON.stringify({ requestId, score, time }), String(SPEND_KEEP_MS));
+    await this.writer.addFeedback(this.feedbackKey(), `${this.feedbackKey()}-seen:${requestId}:${time}:${score}`, JSON.stringify({ requestId, score, time }), String(SPEND_KEEP_MS));
+    await this.replicated();
   }
 
   async forget(before: number, spendBefore: number): Promise<number> {
@@ -274,7 +302,9 @@ export class RedisStore implements GatewayStore {
   async addSpend(keyId: string, usd: number, time: number, id?: string): Promise<void> {
     const key = `${this.p}spend:${keyId}`;
     // a member per spend; with the request's id, the same spend written twice is one member
-    await Promise.all([this.redis.zadd(key, time, `${time}:${id ?? randomUUID()}:${usd}`), this.redis.zremrangebyscore(key, '-inf', time - SPEND_KEEP_MS), this.redis.pexpire(key, SPEND_KEEP_MS)]);
+    const w = this.writer;
+    await Promise.all([w.zadd(key, time, `${time}:${id ?? randomUUID()}:${usd}`), w.zremrangebyscore(key, '-inf', time - SPEND_KEEP_MS), w.pexpire(key, SPEND_KEEP_MS)]);
+    await this.replicated();
   }
 
   async spend(keyId: string, since: number): Promise<number> {
@@ -283,7 +313,9 @@ export class RedisStore implements GatewayStore {
   }
 
   async appendFeedbackEvent(route: string, event: FeedbackEvent): Promise<number> {
-    return Number(await this.redis.appendEvent(`${this.p}events-seq:${this.tag(route)}`, this.eventsKey(route), JSON.stringify(event)));
+    const seq = Number(await this.writer.appendEvent(`${this.p}events-seq:${this.tag(route)}`, this.eventsKey(route), JSON.stringify(event)));
+    await this.replicated();
+    return seq;
   }
 
   async feedbackEventsAfter(route: string, after: number, limit: number): Promise<SequencedEvent[]> {
@@ -299,7 +331,8 @@ export class RedisStore implements GatewayStore {
   }
 
   async saveRouterState(route: string, snapshot: RouterSnapshot): Promise<void> {
-    await this.redis.saveState(`${this.p}state:${route}`, snapshot.artifactJson, String(snapshot.seq));
+    await this.writer.saveState(`${this.p}state:${route}`, snapshot.artifactJson, String(snapshot.seq));
+    await this.replicated();
   }
 
   async loadRouterState(route: string): Promise<RouterSnapshot | undefined> {
@@ -308,7 +341,8 @@ export class RedisStore implements GatewayStore {
   }
 
   async putExpiring(kind: ExpiringKind, id: string, text: string, expiresAt: number): Promise<void> {
-    await this.redis.set(`${this.p}${kind}:${id}`, text, 'PX', Math.max(1, expiresAt - Date.now()));
+    await this.writer.set(`${this.p}${kind}:${id}`, text, 'PX', Math.max(1, expiresAt - Date.now()));
+    await this.replicated();
   }
 
   async getExpiring(kind: ExpiringKind, id: string): Promise<string | undefined> {
@@ -325,12 +359,15 @@ export class RedisStore implements GatewayStore {
 
   async putKey(key: StoredKey, mode: 'create' | 'update'): Promise<boolean> {
     const record = JSON.stringify(key);
-    const done = mode === 'create' ? await this.redis.hsetnx(`${this.p}api-keys`, key.name, record) : await this.redis.updateKey(`${this.p}api-keys`, key.name, record);
+    const done = mode === 'create' ? await this.writer.hsetnx(`${this.p}api-keys`, key.name, record) : await this.writer.updateKey(`${this.p}api-keys`, key.name, record);
+    await this.replicated();
     return Number(done) === 1;
   }
 
   async deleteKey(name: string): Promise<boolean> {
-    return (await this.redis.hdel(`${this.p}api-keys`, name)) > 0;
+    const deleted = (await this.writer.hdel(`${this.p}api-keys`, name)) > 0;
+    await this.replicated();
+    return deleted;
   }
 
   async listKeys(): Promise<StoredKey[]> {
@@ -342,6 +379,6 @@ export class RedisStore implements GatewayStore {
 
   async close(): Promise<void> {
     this.closing = true;
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await Promise.all([this.redis, ...(this.writer !== this.redis ? [this.writer] : [])].map((r) => r.quit().catch(() => r.disconnect())));
   }
 }
