@@ -6,13 +6,14 @@
  * SIGKILLed and started again. Prints the outcomes by kind and status, each replica's in-flight,
  * waiting and pending-write counts at the end (all should be 0), the shared maxInFlight slots still
  * held in Redis (0 once the killed replica's leases end), and any error-level log line.
- * Run: npm run build && node dist/bench/chaos.js [--data ../shared/data/routellm_gsm8k] [--seconds 50] [--persist | --sentinel | --cluster]
- * (--sentinel: Redis behind a sentinel, with a replica; the master is SIGKILLed and comes back as a replica)
+ * Run: npm run build && node dist/bench/chaos.js [--data ../shared/data/routellm_gsm8k] [--seconds 50] [--persist | --sentinel [--wait] | --cluster]
+ * (--sentinel: Redis behind a sentinel, with a replica; the master is SIGKILLed and comes back as a replica;
+ * --wait: with store.waitReplicas { replicas: 1, timeoutMs: 100 })
  * (needs redis-server and a router: switchyard train --data DIR --router linear:encoder=hashing --out out/gsm8k-linear.json)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,10 +22,14 @@ import OpenAI from 'openai';
 import { cancelledStream, readToEnd } from './chaos-streams.js';
 import { freePort } from '../test/helpers/processes.js';
 
-const { values } = parseArgs({ options: { data: { type: 'string' }, seconds: { type: 'string' }, router: { type: 'string' }, persist: { type: 'boolean' }, sentinel: { type: 'boolean' }, cluster: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { data: { type: 'string' }, seconds: { type: 'string' }, router: { type: 'string' }, persist: { type: 'boolean' }, sentinel: { type: 'boolean' }, wait: { type: 'boolean' }, cluster: { type: 'boolean' } } });
 const DATA = resolve(values.data ?? '../shared/data/routellm_gsm8k');
 const SECONDS = Number(values.seconds ?? 50);
 const ROUTER = resolve(values.router ?? 'out/gsm8k-linear.json');
+if (!existsSync(ROUTER)) {
+  console.error(`no router at ${ROUTER}: train one first (npm run switchyard -- train --data ../shared/data/routellm_gsm8k --router linear:encoder=hashing --out out/gsm8k-linear.json)`);
+  process.exit(1);
+}
 const CLI = resolve('dist/src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'sy-chaos-'));
 const [RP, UP, G1, G2] = [await freePort(), await freePort(), await freePort(), await freePort()];
@@ -60,7 +65,7 @@ writeFileSync(
   join(dir, 'sy.yaml'),
   `server: { port: "\${PORT}", drainMs: 2000 }
 timeouts: { connectMs: 1000, firstByteMs: 3000, totalMs: 10000 }
-store: { backend: redis, url: "redis://127.0.0.1:${RP}", syncMs: 200, outbox: "${dir}/outbox-\${PORT}.jsonl"${values.sentinel ? `, sentinel: { name: main, hosts: ["127.0.0.1:${SP}"] }` : ''}${values.cluster ? `, cluster: { nodes: ["127.0.0.1:${RP}", "127.0.0.1:${RP2}", "127.0.0.1:${SP}"] }` : ''} }
+store: { backend: redis, url: "redis://127.0.0.1:${RP}", syncMs: 200, outbox: "${dir}/outbox-\${PORT}.jsonl"${values.sentinel ? `, sentinel: { name: main, hosts: ["127.0.0.1:${SP}"] }` : ''}${values.wait ? ', waitReplicas: { replicas: 1, timeoutMs: 100 }' : ''}${values.cluster ? `, cluster: { nodes: ["127.0.0.1:${RP}", "127.0.0.1:${RP2}", "127.0.0.1:${SP}"] }` : ''} }
 models:
   ${JSON.stringify(best)}: { baseURL: "http://127.0.0.1:${UP}/v1", inputPricePerMTok: 10, outputPricePerMTok: 30, requestsPerMinute: 3000, fallbacks: [${JSON.stringify(cheap)}] }
   ${JSON.stringify(cheap)}: { baseURL: "http://127.0.0.1:${UP}/v1", inputPricePerMTok: 0.6, outputPricePerMTok: 0.6, maxInFlight: 8, queueMs: 200 }
@@ -183,7 +188,7 @@ await sleep(1500);
 for (const port of [G1, G2]) {
   try {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const counts = metrics.split('\n').filter((l) => /^switchyard_(model_in_flight|model_waiting|store_pending_writes)/.test(l));
+    const counts = metrics.split('\n').filter((l) => /^switchyard_(model_in_flight|model_waiting|store_pending_writes|store_unreplicated_writes_total)/.test(l));
     console.log(`replica :${port} at the end: ${counts.join(', ')}`);
   } catch (e) {
     console.log(`replica :${port} does not answer: ${(e as Error).message}`);
@@ -219,6 +224,7 @@ for (const [name, { log }] of procs) {
   if (errs.size > 0) console.log(`${name} store errors: ${[...errs].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([m, n]) => `${n}× ${m}`).join('; ')}`);
 }
 for (const [name, { p, log }] of procs) {
+  if (p.exitCode !== null && p.exitCode !== 0) console.log(`${name} exited with ${p.exitCode}: ${log.join('').slice(-400)}`);
   const bad = log.join('').split('\n').filter((l) => /"level":(50|60)|Unhandled|uncaught|TypeError|ReferenceError/.test(l));
   if (bad.length > 0) console.log(`${name}: ${bad.length} error lines, e.g. ${bad[0]?.slice(0, 300)}`);
   p.kill('SIGTERM');

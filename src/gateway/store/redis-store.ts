@@ -125,6 +125,9 @@ function urlOptions(url: string): { username?: string; password?: string; tls?: 
   return { ...(u.username ? { username: decodeURIComponent(u.username) } : {}), ...(u.password ? { password: decodeURIComponent(u.password) } : {}), ...(u.protocol === 'rediss:' ? { tls: {} } : {}) };
 }
 
+/** After a `WAIT` timed out: how long writes go on without waiting before one waits again. */
+const REPLICAS_RECHECK_MS = 1000;
+
 /** How long after ioredis gives up a connection the store connects again. */
 const RECONNECT_AFTER_END_MS = 250;
 
@@ -134,8 +137,11 @@ export class RedisStore implements GatewayStore {
   /** Where durable writes go: `redis`, or with `waitReplicas` a connection of their own, which `WAIT`s after them. */
   private readonly writer: ScriptedRedis;
   private readonly waitReplicas: RedisStoreOptions['waitReplicas'];
-  /** Told when a write's `WAIT` timed out with fewer replicas than asked (the write stands on the master). */
+  /** Told when a write's `WAIT` timed out with fewer replicas than asked, or was skipped since one did (the write stands on the master). */
   onUnreplicated: ((got: number, wanted: number) => void) | undefined;
+  /** Until when writes do not wait (a wait timed out), and how many replicas it saw. */
+  private replicasAwayUntil = 0;
+  private replicasSeen = 0;
   /** With Redis Cluster: the cluster (scans go to each of its masters). */
   private readonly cluster: Cluster | undefined;
   private readonly p: string;
@@ -184,12 +190,21 @@ export class RedisStore implements GatewayStore {
     return redis as unknown as ScriptedRedis;
   }
 
-  /** After a durable write on `writer`: waits for the replicas asked for (all the connection's writes so far), up to the timeout. */
+  /**
+   * After a durable write on `writer`: waits for the replicas asked for (all the connection's writes so
+   * far), up to the timeout. Once a wait times out, the writes of the next REPLICAS_RECHECK_MS do not
+   * wait (they are counted unreplicated): with a replica away, every write would wait the whole
+   * timeout, and the writes queued through a failover would drain one timeout at a time.
+   */
   private async replicated(): Promise<void> {
     const w = this.waitReplicas;
     if (!w) return;
+    if (Date.now() < this.replicasAwayUntil) return this.onUnreplicated?.(this.replicasSeen, w.replicas);
     const got = Number(await this.writer.wait(w.replicas, w.timeoutMs));
-    if (got < w.replicas) this.onUnreplicated?.(got, w.replicas);
+    if (got >= w.replicas) return;
+    this.replicasAwayUntil = Date.now() + REPLICAS_RECHECK_MS;
+    this.replicasSeen = got;
+    this.onUnreplicated?.(got, w.replicas);
   }
 
   /** `name` as a hash tag on a cluster, so the keys a script touches together share a slot (as is elsewhere, so keys stay where earlier versions put them). */
