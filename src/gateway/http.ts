@@ -19,7 +19,7 @@ export const ChatRequestSchema = z
 export type ChatRequest = z.infer<typeof ChatRequestSchema>;
 
 /** A chat content part the gateway writes when it translates another API's request: text, or an image. */
-export type ChatPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string; detail?: string } };
+export type ChatPart = ({ type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string; detail?: string } }) & { cache_control?: unknown };
 /** A chat message the gateway writes when it translates another API's request (Responses, Messages). */
 export type ChatMessage = {
   role: string;

@@ -17,6 +17,8 @@ import { markErrorCode, parseJsonText, readBody } from './http.js';
 import { HTTP_ERROR_CODES, type HttpErrorCode } from './openai-errors.js';
 import { CostModel } from '../routers/cost-model.js';
 import { callOwnChat, chatChunks, type LoopbackDeps } from './loopback.js';
+import { cacheControlOf } from './providers/anthropic-cache.js';
+import { contentText } from './replay-upstream/replay-data.js';
 import { THINKING_BUDGETS, thinkingBlocksOf } from './providers/anthropic-thinking.js';
 
 const Block = z
@@ -92,7 +94,10 @@ export function toChatRequest(r: MessagesRequest): { ok: true; chat: ChatRequest
   if (r.system !== undefined) {
     const system = typeof r.system === 'string' ? r.system : joinText(r.system, 'system');
     if (typeof system !== 'string') return { ok: false, message: system.bad };
-    if (system !== '') messages.push({ role: 'system', content: system });
+    // blocks marked for the prompt cache stay blocks, with their marks
+    const marks = typeof r.system === 'string' ? [] : r.system.map((b) => cacheControlOf({ cache_control: b['cache_control'] }));
+    if (marks.some((c) => c !== undefined) && typeof r.system !== 'string') messages.push({ role: 'system', content: r.system.map((b, j) => ({ type: 'text' as const, text: b.text ?? '', ...(marks[j] ? { cache_control: marks[j] } : {}) })) });
+    else if (system !== '') messages.push({ role: 'system', content: system });
   }
   for (const [k, m] of r.messages.entries()) {
     if (typeof m.content === 'string') {
@@ -106,15 +111,17 @@ export function toChatRequest(r: MessagesRequest): { ok: true; chat: ChatRequest
     const results: ChatMessage[] = [];
     for (const [j, b] of m.content.entries()) {
       const where = `messages.${k}.content.${j}`;
+      const cache = cacheControlOf({ cache_control: b['cache_control'] });
       if (b.type === 'text' && b.text !== undefined) {
         text += b.text;
         const last = parts[parts.length - 1];
-        if (last?.type === 'text') last.text += b.text;
+        if (last?.type === 'text' && last.cache_control === undefined) last.text += b.text;
         else parts.push({ type: 'text', text: b.text });
+        if (cache) (parts[parts.length - 1] as ChatPart).cache_control = cache;
       } else if (b.type === 'image' && m.role === 'user') {
         const url = imageUrl(b['source'], where);
         if (typeof url !== 'string') return { ok: false, message: url.bad };
-        parts.push({ type: 'image_url', image_url: { url } });
+        parts.push({ type: 'image_url', image_url: { url }, ...(cache ? { cache_control: cache } : {}) });
       } else if ((b.type === 'thinking' || b.type === 'redacted_thinking') && m.role === 'assistant') {
         // a streamed answer's thinking may come back unsigned (a model that does not sign): only signed blocks go on
         const [block] = thinkingBlocksOf({ thinking_blocks: [b] });
@@ -123,13 +130,16 @@ export function toChatRequest(r: MessagesRequest): { ok: true; chat: ChatRequest
       else if (b.type === 'tool_result' && m.role === 'user' && b.tool_use_id) {
         const content = typeof b.content === 'string' || b.content === undefined ? (b.content ?? '') : joinText(b.content, `${where}.content`);
         if (typeof content !== 'string') return { ok: false, message: content.bad };
-        results.push({ role: 'tool', tool_call_id: b.tool_use_id, content: b.is_error ? `Error: ${content}` : content });
+        const result = b.is_error ? `Error: ${content}` : content;
+        results.push({ role: 'tool', tool_call_id: b.tool_use_id, content: cache ? [{ type: 'text', text: result, cache_control: cache }] : result });
       } else return { ok: false, message: `${where}.type: "${b.type}" is not supported${b.type === 'tool_use' || b.type === 'tool_result' || b.type === 'image' ? ` in a ${m.role} message${b.type === 'image' ? '' : ' (or lacks its id)'}` : ' (text, image, tool_use and tool_result only)'}` };
     }
     // a user turn's tool results answer the previous assistant turn's calls: they come first
     messages.push(...results);
-    if (m.role === 'assistant') messages.push({ role: 'assistant', content: text === '' && calls.length > 0 ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}), ...(thoughts.length > 0 ? { thinking_blocks: thoughts } : {}) });
-    else if (parts.some((p) => p.type === 'image_url')) messages.push({ role: 'user', content: parts });
+    // parts where a text is marked for the prompt cache (or a user turn has images), else the text
+    const marked = parts.some((p) => p.cache_control !== undefined);
+    if (m.role === 'assistant') messages.push({ role: 'assistant', content: marked ? parts : text === '' && calls.length > 0 ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}), ...(thoughts.length > 0 ? { thinking_blocks: thoughts } : {}) });
+    else if (marked || parts.some((p) => p.type === 'image_url')) messages.push({ role: 'user', content: parts });
     else if (text !== '' || results.length === 0) messages.push({ role: 'user', content: text });
   }
   const chat: Record<string, unknown> = { model: r.model, messages, max_tokens: r.max_tokens };
@@ -141,7 +151,10 @@ export function toChatRequest(r: MessagesRequest): { ok: true; chat: ChatRequest
   if (r.tools && r.tools.length > 0) {
     const bad = r.tools.findIndex((t) => t.type !== undefined && t.type !== 'custom');
     if (bad >= 0) return { ok: false, message: `tools.${bad}.type: server tools ("${r.tools[bad]?.type}") are not supported (client tools only)` };
-    chat['tools'] = r.tools.map((t) => ({ type: 'function', function: { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema ?? { type: 'object', properties: {} } } }));
+    chat['tools'] = r.tools.map((t) => {
+      const cache = cacheControlOf({ cache_control: t['cache_control'] });
+      return { type: 'function', function: { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema ?? { type: 'object', properties: {} } }, ...(cache ? { cache_control: cache } : {}) };
+    });
   }
   const tc = r.tool_choice;
   if (tc) {
@@ -322,7 +335,7 @@ export async function serveCountTokens(req: IncomingMessage, res: ServerResponse
   const chat = read.chat as ChatRequest & { tools?: unknown[] };
   const count = (s: string): number => CostModel.countTokens(s);
   const calls = (m: Record<string, unknown>): number => (m['tool_calls'] ? count(JSON.stringify(m['tool_calls'])) : 0);
-  const tokens = chat.messages.reduce((sum, m) => sum + count(typeof m.content === 'string' ? m.content : '') + calls(m), 0) + (chat.tools ? count(JSON.stringify(chat.tools)) : 0);
+  const tokens = chat.messages.reduce((sum, m) => sum + count(contentText(m.content)) + calls(m), 0) + (chat.tools ? count(JSON.stringify(chat.tools)) : 0);
   const out = JSON.stringify({ input_tokens: tokens });
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...ids });
   res.end(out);

@@ -3,6 +3,7 @@
  * provider uses them to talk to Anthropic, replay-upstream to speak Anthropic in tests.
  */
 import { contentText } from '../replay-upstream/replay-data.js';
+import { cacheControlOf, markPromptCache, type CacheControl } from './anthropic-cache.js';
 import { applyThinking, thinkingBlocksOf, type ThinkingBlock, type ThinkingMode } from './anthropic-thinking.js';
 
 export interface OpenAIToolCall {
@@ -23,6 +24,8 @@ export interface OpenAIChatMessage {
 export interface OpenAITool {
   readonly type: string;
   readonly function: { readonly name: string; readonly description?: string; readonly parameters?: unknown };
+  /** A prompt-cache mark (anthropic-cache.ts). */
+  readonly cache_control?: unknown;
 }
 
 export type OpenAIToolChoice = 'auto' | 'none' | 'required' | { readonly type: 'function'; readonly function: { readonly name: string } };
@@ -52,23 +55,23 @@ export interface OpenAIChatRequest {
 export const JSON_ANSWER_TOOL = 'switchyard_json_answer';
 
 export type AnthropicBlock =
-  | { type: 'text'; text: string }
-  | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string } }
-  | { type: 'tool_use'; id: string; name: string; input: unknown }
-  | { type: 'tool_result'; tool_use_id: string; content: string }
+  | { type: 'text'; text: string; cache_control?: CacheControl }
+  | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string }; cache_control?: CacheControl }
+  | { type: 'tool_use'; id: string; name: string; input: unknown; cache_control?: CacheControl }
+  | { type: 'tool_result'; tool_use_id: string; content: string; cache_control?: CacheControl }
   | ThinkingBlock;
 
 export interface AnthropicRequest {
   model: string;
   max_tokens: number;
   messages: Array<{ role: 'user' | 'assistant'; content: string | AnthropicBlock[] }>;
-  system?: string;
+  system?: string | Array<{ type: 'text'; text: string; cache_control?: CacheControl }>;
   stream?: boolean;
   temperature?: number;
   metadata?: { user_id: string };
   top_p?: number;
   stop_sequences?: string[];
-  tools?: Array<{ name: string; description?: string; input_schema: unknown }>;
+  tools?: Array<{ name: string; description?: string; input_schema: unknown; cache_control?: CacheControl }>;
   tool_choice?: { type: 'auto' | 'any' | 'none' | 'tool'; name?: string; disable_parallel_tool_use?: boolean };
   thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'adaptive' };
   output_config?: { effort: 'low' | 'medium' | 'high' };
@@ -78,6 +81,8 @@ export interface AnthropicRequest {
 export interface AnthropicModelOptions {
   readonly outputLimit?: number | undefined;
   readonly thinking?: ThinkingMode | undefined;
+  /** Mark the prompt for Claude's cache when the client marked nothing (`models.X.promptCache`, anthropic-cache.ts). */
+  readonly promptCache?: boolean | undefined;
 }
 
 /** A tool call's JSON arguments as an object (Anthropic's `input`); unparseable text is kept under `arguments`. */
@@ -91,7 +96,7 @@ function toolInput(args: string): unknown {
 }
 
 /** OpenAI's `image_url` — a data URL or an http(s) URL — as Anthropic's image block (another scheme has no Anthropic form). */
-function imageBlock(part: { readonly image_url?: unknown }): AnthropicBlock | undefined {
+function imageBlock(part: { readonly image_url?: unknown }): Extract<AnthropicBlock, { type: 'image' }> | undefined {
   const url = typeof part.image_url === 'string' ? part.image_url : (part.image_url as { url?: unknown } | undefined)?.url;
   if (typeof url !== 'string') return undefined;
   const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
@@ -99,7 +104,7 @@ function imageBlock(part: { readonly image_url?: unknown }): AnthropicBlock | un
   return /^https?:\/\//i.test(url) ? { type: 'image', source: { type: 'url', url } } : undefined;
 }
 
-/** Message content as text and image blocks, in order (adjacent text parts joined, as before). */
+/** Message content as text and image blocks, in order (adjacent text parts joined, as before, up to a part marked for the prompt cache). */
 function contentBlocks(content: unknown): AnthropicBlock[] {
   if (!Array.isArray(content)) {
     const text = contentText(content);
@@ -107,23 +112,38 @@ function contentBlocks(content: unknown): AnthropicBlock[] {
   }
   const blocks: AnthropicBlock[] = [];
   for (const part of content as unknown[]) {
-    const p = (typeof part === 'object' && part !== null ? part : {}) as { readonly type?: unknown; readonly text?: unknown; readonly image_url?: unknown };
+    const p = (typeof part === 'object' && part !== null ? part : {}) as { readonly type?: unknown; readonly text?: unknown; readonly image_url?: unknown; readonly cache_control?: unknown };
     const last = blocks[blocks.length - 1];
+    const cache = cacheControlOf(p);
     if (p.type === 'text') {
       const text = String(p.text ?? '');
-      if (last?.type === 'text') last.text += text;
+      if (last?.type === 'text' && last.cache_control === undefined) last.text += text;
       else if (text !== '') blocks.push({ type: 'text', text });
+      const block = blocks[blocks.length - 1];
+      if (cache && block?.type === 'text') block.cache_control = cache;
     } else if (p.type === 'image_url') {
       const image = imageBlock(p);
-      if (image) blocks.push(image);
+      if (image) blocks.push(cache ? { ...image, cache_control: cache } : image);
     }
   }
   return blocks;
 }
 
+/** The system messages as Anthropic's `system`: one string, or text blocks when the client marked some for the prompt cache. */
+function systemOf(messages: readonly OpenAIChatMessage[]): AnthropicRequest['system'] {
+  const system = messages.filter((m) => m.role === 'system' || m.role === 'developer');
+  if (system.length === 0) return undefined;
+  const marked = system.some((m) => Array.isArray(m.content) && (m.content as Array<{ cache_control?: unknown }>).some((p) => cacheControlOf(p ?? {}) !== undefined));
+  if (!marked) return system.map((m) => contentText(m.content)).join('\n\n');
+  return system.flatMap((m) => contentBlocks(m.content).filter((b): b is Extract<AnthropicBlock, { type: 'text' }> => b.type === 'text'));
+}
+
 /** One OpenAI message as Anthropic content blocks (tool results go in a user turn, as Anthropic requires). */
 function toBlocks(m: OpenAIChatMessage): { role: 'user' | 'assistant'; blocks: AnthropicBlock[] } | undefined {
-  if (m.role === 'tool') return { role: 'user', blocks: [{ type: 'tool_result', tool_use_id: m.tool_call_id ?? '', content: contentText(m.content) }] };
+  if (m.role === 'tool') {
+    const cache = Array.isArray(m.content) ? (m.content as Array<{ cache_control?: unknown }>).map((p) => cacheControlOf(p ?? {})).find((c) => c !== undefined) : undefined;
+    return { role: 'user', blocks: [{ type: 'tool_result', tool_use_id: m.tool_call_id ?? '', content: contentText(m.content), ...(cache ? { cache_control: cache } : {}) }] };
+  }
   if (m.role !== 'user' && m.role !== 'assistant') return undefined;
   // an assistant turn's thinking comes first, as Anthropic wrote it
   const blocks: AnthropicBlock[] = [...(m.role === 'assistant' ? thinkingBlocksOf(m) : []), ...contentBlocks(m.content)];
@@ -160,7 +180,7 @@ export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
  * blocks in the next user turn) are translated.
  */
 export function toAnthropicRequest(req: OpenAIChatRequest, model: string, options: AnthropicModelOptions = {}): AnthropicRequest {
-  const system = req.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => contentText(m.content));
+  const system = systemOf(req.messages);
   const turns: Array<{ role: 'user' | 'assistant'; blocks: AnthropicBlock[] }> = [];
   for (const m of req.messages) {
     const t = toBlocks(m);
@@ -172,11 +192,11 @@ export function toAnthropicRequest(req: OpenAIChatRequest, model: string, option
   // plain-text turns stay strings (joined as before); turns with tool blocks are sent as blocks
   const messages = turns.map(({ role, blocks }) => ({
     role,
-    content: blocks.every((b) => b.type === 'text') ? blocks.map((b) => (b as { text: string }).text).join('\n\n') : blocks.filter((b) => b.type !== 'text' || b.text !== ''),
+    content: blocks.every((b) => b.type === 'text' && b.cache_control === undefined) ? blocks.map((b) => (b as { text: string }).text).join('\n\n') : blocks.filter((b) => b.type !== 'text' || b.text !== ''),
   }));
   const asked = req.max_completion_tokens ?? req.max_tokens;
   const out: AnthropicRequest = { model, max_tokens: asked ?? options.outputLimit ?? ANTHROPIC_DEFAULT_MAX_TOKENS, messages };
-  if (system.length > 0) out.system = system.join('\n\n');
+  if (system !== undefined) out.system = system;
   if (req.stream) out.stream = true;
   // OpenAI's temperature runs to 2, Anthropic's to 1 (it refuses more with a 400): the top of the range is kept
   if (req.temperature !== undefined) out.temperature = Math.min(1, req.temperature);
@@ -185,7 +205,10 @@ export function toAnthropicRequest(req: OpenAIChatRequest, model: string, option
   if (req.stop) out.stop_sequences = typeof req.stop === 'string' ? [req.stop] : [...req.stop];
   const tools = (req.tools ?? []).filter((t) => t.type === 'function');
   if (tools.length > 0) {
-    out.tools = tools.map((t) => ({ name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), input_schema: t.function.parameters ?? { type: 'object', properties: {} } }));
+    out.tools = tools.map((t) => {
+      const cache = cacheControlOf(t);
+      return { name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), input_schema: t.function.parameters ?? { type: 'object', properties: {} }, ...(cache ? { cache_control: cache } : {}) };
+    });
     const choice = toolChoice(req);
     if (choice) out.tool_choice = choice;
   }
@@ -199,6 +222,7 @@ export function toAnthropicRequest(req: OpenAIChatRequest, model: string, option
     else if (out.tool_choice?.type !== 'tool') out.tool_choice = { type: 'any', ...parallel };
   }
   applyThinking(out, req.reasoning_effort, options.thinking, { asked, outputLimit: options.outputLimit, defaultMax: ANTHROPIC_DEFAULT_MAX_TOKENS });
+  markPromptCache(out, options.promptCache === true);
   return out;
 }
 

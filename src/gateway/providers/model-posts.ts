@@ -15,7 +15,7 @@ export async function modelPosts(models: Readonly<Record<string, ModelConfig>>, 
   const posts = new Map<string, HttpPost>();
   const replays = new Map<string, ReplayData>();
   for (const [id, m] of Object.entries(models)) {
-    if (m.provider === 'anthropic') posts.set(id, anthropicPost(base, now, { outputLimit: m.maxOutputTokens, thinking: thinkingOf(id, m) }));
+    if (m.provider === 'anthropic') posts.set(id, anthropicPost(base, now, { outputLimit: m.maxOutputTokens, thinking: thinkingOf(id, m), promptCache: m.promptCache }));
     if (m.provider !== 'replay' || !m.data) continue;
     let data = replays.get(m.data);
     if (!data) replays.set(m.data, (data = await ReplayData.load(loadDataset(m.data))));

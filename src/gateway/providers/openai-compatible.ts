@@ -127,24 +127,41 @@ export function withoutDropped(body: Record<string, unknown>, drop: readonly str
   return out;
 }
 
+type Json = Record<string, unknown>;
+const isObject = (x: unknown): x is Json => typeof x === 'object' && x !== null;
+const cacheMarked = (x: unknown): x is Json => isObject(x) && 'cache_control' in x;
+/** A message carrying what only Claude reads: thinking blocks, or content parts marked for its prompt cache. */
+const claudeOnly = (m: unknown): m is Json => isObject(m) && ('thinking_blocks' in m || (Array.isArray(m['content']) && m['content'].some(cacheMarked)));
+const unmarked = (x: Json): Json => {
+  const { cache_control: _mark, ...rest } = x;
+  return rest;
+};
+
 /**
- * `body` without the Claude thinking a client sent back on assistant messages (`thinking_blocks`, and
- * beside them the same text as `reasoning_content`), for a model that is not `anthropic`: no other
- * API knows the blocks, and some refuse the field with a 400. `reasoning_content` without blocks (a
- * reasoning server's own, which some want back) stays. Itself when no message has blocks.
+ * `body` without what only Claude reads, for a model that is not `anthropic`: the thinking blocks a
+ * client sent back on assistant messages (`thinking_blocks`, and beside them the same text as
+ * `reasoning_content`) and prompt-cache marks (`cache_control` on content parts and tools). Other
+ * APIs do not know them, and some refuse them with a 400. `reasoning_content` without blocks (a
+ * reasoning server's own, which some want back) stays. Itself when there is none of them.
  */
-export function withoutThinkingBlocks(body: Record<string, unknown>): Record<string, unknown> {
+export function withoutClaudeFields(body: Json): Json {
   const messages = body['messages'];
-  const carries = (m: unknown): m is Record<string, unknown> => typeof m === 'object' && m !== null && 'thinking_blocks' in m;
-  if (!Array.isArray(messages) || !messages.some(carries)) return body;
-  return {
-    ...body,
-    messages: messages.map((m: unknown) => {
-      if (!carries(m)) return m;
-      const { thinking_blocks: _blocks, reasoning_content: _text, ...rest } = m;
-      return rest;
-    }),
-  };
+  const tools = body['tools'];
+  const inMessages = Array.isArray(messages) && messages.some(claudeOnly);
+  const inTools = Array.isArray(tools) && tools.some(cacheMarked);
+  if (!inMessages && !inTools) return body;
+  const out = { ...body };
+  if (inMessages) {
+    out['messages'] = messages.map((m: unknown) => {
+      if (!claudeOnly(m)) return m;
+      const { thinking_blocks: blocks, reasoning_content: text, ...rest } = m;
+      const kept: Json = blocks === undefined && text !== undefined ? { ...rest, reasoning_content: text } : rest;
+      const content = kept['content'];
+      return Array.isArray(content) && content.some(cacheMarked) ? { ...kept, content: content.map((p: unknown) => (cacheMarked(p) ? unmarked(p) : p)) } : kept;
+    });
+  }
+  if (inTools) out['tools'] = tools.map((t: unknown) => (cacheMarked(t) ? unmarked(t) : t));
+  return out;
 }
 
 /** One attempt at one OpenAI-compatible endpoint (chat completions by default, or embeddings) of a model. */
@@ -158,7 +175,7 @@ export async function callEndpoint(
 ): Promise<UpstreamResult> {
   // built before the call and its timers: a body that cannot be serialised is the gateway's failure (thrown), not the upstream's
   const sent = withoutDropped(withinOutputLimit(body, model.maxOutputTokens), model.dropParams);
-  const payload = JSON.stringify({ ...(model.provider === 'anthropic' ? sent : withoutThinkingBlocks(sent)), model: model.upstreamModel ?? modelId });
+  const payload = JSON.stringify({ ...(model.provider === 'anthropic' ? sent : withoutClaudeFields(sent)), model: model.upstreamModel ?? modelId });
   const signal = new CallSignal();
   const total = setTimeout(() => signal.abort(new Error('total timeout')), timeouts.totalMs);
   const firstByte = setTimeout(() => signal.abort(new Error('first-byte timeout')), timeouts.firstByteMs);

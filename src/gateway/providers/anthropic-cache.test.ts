@@ -1,0 +1,140 @@
+/**
+ * Claude's prompt cache through the gateway: the official openai and Anthropic SDKs → gateway → a
+ * local server that speaks the Anthropic Messages format (it records what it is sent and refuses more
+ * than 4 marks, as Anthropic does); beside it an OpenAI-format endpoint that refuses `cache_control`,
+ * as an API that does not know it may.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseGatewayConfig } from '../config.js';
+import { Gateway } from '../server.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import type { AnthropicRequest } from './anthropic-wire.js';
+
+const WEATHER_TOOL = { type: 'function' as const, function: { name: 'get_weather', description: 'Current weather in a city', parameters: { type: 'object', properties: { location: { type: 'string' } } } } };
+const SYSTEM = 'You are a meteorologist. '.repeat(200);
+const MARK = { type: 'ephemeral' };
+
+/** Every `cache_control` in a request, by where it is. */
+function marks(r: AnthropicRequest): string[] {
+  const out: string[] = [];
+  r.tools?.forEach((t, k) => t.cache_control && out.push(`tools.${k}`));
+  if (Array.isArray(r.system)) r.system.forEach((b, k) => b.cache_control && out.push(`system.${k}`));
+  r.messages.forEach((m, k) => Array.isArray(m.content) && m.content.forEach((b, j) => 'cache_control' in b && b.cache_control && out.push(`messages.${k}.${j}`)));
+  return out;
+}
+
+describe('anthropic provider: the prompt cache', () => {
+  const seen: AnthropicRequest[] = [];
+  const openaiSeen: unknown[] = [];
+  let anthropic: Server;
+  let openai: Server;
+  let gateway: Gateway;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    anthropic = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const r = JSON.parse(body) as AnthropicRequest;
+        seen.push(r);
+        if (marks(r).length > 4) return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'A maximum of 4 blocks with cache_control may be provided.' } }));
+        // a read of the cached system prompt, as Anthropic reports it
+        const usage = { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: Array.isArray(r.system) ? 1200 : 0, cache_creation_input_tokens: 0 };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: r.model, content: [{ type: 'text', text: 'Sunny.' }], stop_reason: 'end_turn', usage }));
+      });
+    });
+    openai = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        openaiSeen.push(JSON.parse(body));
+        if (body.includes('cache_control')) return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: "Unrecognized request argument supplied: cache_control", type: 'invalid_request_error' } }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'gpt', choices: [{ index: 0, message: { role: 'assistant', content: 'From GPT.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } }));
+      });
+    });
+    await Promise.all([anthropic, openai].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+    const url = (s: Server): string => `http://127.0.0.1:${(s.address() as AddressInfo).port}/v1`;
+    const claude = { provider: 'anthropic', baseURL: url(anthropic), inputPricePerMTok: 3, outputPricePerMTok: 15, cachedInputPricePerMTok: 0.3 };
+    const config = parseGatewayConfig({
+      server: { port: 0 },
+      models: { claude: { ...claude, promptCache: true }, 'claude-plain': claude, gpt: { baseURL: url(openai), inputPricePerMTok: 1, outputPricePerMTok: 2 } },
+    });
+    gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) });
+    client = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gateway.close();
+    anthropic.close();
+    openai.close();
+  });
+
+  const last = (): AnthropicRequest => seen[seen.length - 1] as AnthropicRequest;
+
+  it('marks the tools and the system prompt of a first turn, and a going conversation up to its last message (promptCache)', async () => {
+    const { data, response } = await client.chat.completions.create({ model: 'claude', tools: [WEATHER_TOOL], messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'Weather in Paris?' }] }).withResponse();
+    expect(marks(last())).toEqual(['tools.0', 'system.0']);
+    expect(last().system).toEqual([{ type: 'text', text: SYSTEM, cache_control: MARK }]);
+    expect(last().messages).toEqual([{ role: 'user', content: 'Weather in Paris?' }]); // a prompt asked once pays no cache write
+    // the cached tokens come back as OpenAI reports them, and cost the cached price
+    expect(data.usage).toMatchObject({ prompt_tokens: 1212, prompt_tokens_details: { cached_tokens: 1200 } });
+    expect(Number(response.headers.get('x-switchyard-cost-usd'))).toBeCloseTo((12 * 3 + 1200 * 0.3 + 5 * 15) / 1e6, 12);
+
+    await client.chat.completions.create({ model: 'claude', messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'Weather in Paris?' }, { role: 'assistant', content: 'Sunny.' }, { role: 'user', content: 'And tomorrow?' }] });
+    expect(marks(last())).toEqual(['system.0', 'messages.2.0']);
+    expect(last().messages[2]).toEqual({ role: 'user', content: [{ type: 'text', text: 'And tomorrow?', cache_control: MARK }] });
+  });
+
+  it("passes a client's own marks (cache_control on content parts and tools) and adds none; a model without promptCache gets only those", async () => {
+    const parts = [{ type: 'text', text: SYSTEM, cache_control: MARK }, { type: 'text', text: 'Be brief.' }] as unknown as OpenAI.ChatCompletionContentPartText[];
+    await client.chat.completions.create({ model: 'claude', messages: [{ role: 'system', content: parts }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }, { role: 'user', content: 'Weather?' }] });
+    expect(marks(last())).toEqual(['system.0']);
+    expect(last().system).toEqual([{ type: 'text', text: SYSTEM, cache_control: MARK }, { type: 'text', text: 'Be brief.' }]);
+    await client.chat.completions.create({ model: 'claude-plain', tools: [WEATHER_TOOL], messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }, { role: 'user', content: 'Weather?' }] });
+    expect(marks(last())).toEqual([]);
+    expect(typeof last().system).toBe('string');
+    const tool = { ...WEATHER_TOOL, cache_control: MARK } as OpenAI.ChatCompletionTool;
+    await client.chat.completions.create({ model: 'claude-plain', tools: [tool], messages: [{ role: 'user', content: [{ type: 'text', text: 'Weather?', cache_control: MARK } as OpenAI.ChatCompletionContentPartText] }] });
+    expect(marks(last())).toEqual(['tools.0', 'messages.0.0']);
+  });
+
+  it('leaves the marks out for a model that is not anthropic', async () => {
+    const tool = { ...WEATHER_TOOL, cache_control: MARK } as OpenAI.ChatCompletionTool;
+    const c = await client.chat.completions.create({ model: 'gpt', tools: [tool], messages: [{ role: 'system', content: [{ type: 'text', text: SYSTEM, cache_control: MARK } as OpenAI.ChatCompletionContentPartText] }, { role: 'user', content: 'Weather?' }] });
+    expect(c.choices[0]?.message.content).toBe('From GPT.');
+    expect(openaiSeen.at(-1)).toMatchObject({ tools: [WEATHER_TOOL], messages: [{ role: 'system', content: [{ type: 'text', text: SYSTEM }] }, { role: 'user', content: 'Weather?' }] });
+  });
+
+  it("keeps an Anthropic client's marks through /v1/messages: system block, tool, and the last tool result", async () => {
+    const anthropicClient = new Anthropic({ baseURL: client.baseURL.replace(/\/v1$/, ''), apiKey: 'unused', maxRetries: 0 });
+    const weather = { name: 'get_weather', description: 'Current weather in a city', input_schema: { type: 'object' as const, properties: { location: { type: 'string' } } }, cache_control: { type: 'ephemeral' as const } };
+    await anthropicClient.messages.create({
+      model: 'claude-plain',
+      max_tokens: 100,
+      system: [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'Today is Monday.' }],
+      tools: [weather],
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { location: 'Paris' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '15 °C', cache_control: { type: 'ephemeral' } }] },
+      ],
+    });
+    expect(marks(last())).toEqual(['tools.0', 'system.0', 'messages.2.0']);
+    expect(last().system).toEqual([{ type: 'text', text: SYSTEM, cache_control: MARK }, { type: 'text', text: 'Today is Monday.' }]);
+    expect(last().messages[2]).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '15 °C', cache_control: MARK }] });
+    // a marked text block keeps its mark, and the count of its tokens
+    await anthropicClient.messages.create({ model: 'claude-plain', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral', ttl: '1h' } }, { type: 'text', text: 'Summarise.' }] }] });
+    expect(last().messages[0]).toEqual({ role: 'user', content: [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral', ttl: '1h' } }, { type: 'text', text: 'Summarise.' }] });
+    const counted = await anthropicClient.messages.countTokens({ model: 'claude-plain', messages: [{ role: 'user', content: [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral' } }] }] });
+    expect(counted.input_tokens).toBeGreaterThan(1000);
+  });
+
+  it('refuses promptCache on a model that is not anthropic', () => {
+    expect(() => parseGatewayConfig({ models: { gpt: { baseURL: 'http://x/v1', promptCache: true, inputPricePerMTok: 1, outputPricePerMTok: 1 } } })).toThrow(/promptCache is for anthropic models/);
+  });
+});
