@@ -95,6 +95,8 @@ describe('context windows', () => {
     for (const body of [
       { error: { message: "This model's maximum context length is 16 tokens. However, your messages resulted in 40 tokens.", type: 'invalid_request_error', code: 'context_length_exceeded' } },
       { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' } },
+      // Anthropic, when the prompt fits but not with max_tokens (thinking asks for more)
+      { type: 'error', error: { type: 'invalid_request_error', message: 'input length and `max_tokens` exceed context limit: 188240 + 21333 > 200000, decrease input length or `max_tokens` and try again' } },
     ]) {
       overflowBody = JSON.stringify(body);
       const r = await ask(client);
