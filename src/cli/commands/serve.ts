@@ -6,7 +6,8 @@ import { workerLink } from '../../gateway/worker-link.js';
 import { superviseWorkers } from '../../gateway/workers.js';
 import { Gateway } from '../../gateway/server.js';
 import { probeModels } from '../../gateway/probe.js';
-import { describeStore } from '../../gateway/store/open-store.js';
+import { describeStore, openStore } from '../../gateway/store/open-store.js';
+import { RedisStore } from '../../gateway/store/redis-store.js';
 import { orphanJournals, waitingIn } from '../../gateway/store/outbox.js';
 import { invalidArgument } from '../../core/errors.js';
 import { parse, requireString } from '../args.js';
@@ -75,14 +76,22 @@ export async function runServe(argv: string[]): Promise<void> {
     const waiting = outbox ? [outbox, ...orphanJournals(outbox)].reduce((n, f) => n + waitingIn(f), 0) : 0;
     const extras = [workers > 1 ? `${workers} worker processes` : '', config.cache.enabled ? `answer cache (${config.cache.ttlSeconds} s)` : '', config.tracing ? 'tracing' : '', config.responses.store ? '' : 'no stored responses', config.store.encryption ? 'encrypted at rest' : '', config.server.tls ? `HTTPS${config.server.tls.requireClientCert ? ' with client certificates' : ''}` : '', config.auth.keys.length + storedKeys > 0 ? `${config.auth.keys.length} API keys in the config, ${storedKeys} made through the admin API` : 'no API keys (open to every caller)', config.auth.adminKeys.length > 0 ? 'admin API on' : '', waiting > 0 ? `${waiting} records in the outbox ${config.store.outbox} and its journals (written at the next start)` : ''].filter(Boolean);
     // variables a model reads its key or headers from, and that are not set here
-    const unset = Object.entries(config.models).flatMap(([id, m]) =>
+    const warnings = Object.entries(config.models).flatMap(([id, m]) =>
       [m, ...(m.deployments ?? [])].flatMap((d, k) => {
         const where = k === 0 ? `models.${id}` : `models.${id}.deployments.${k - 1}`;
         const vars = [...(d.apiKeyEnv ? [[`${where}.apiKeyEnv`, d.apiKeyEnv]] : []), ...Object.entries(d.headerEnv ?? {}).map(([h, v]) => [`${where}.headerEnv.${h}`, v])];
         return vars.filter(([, v]) => !process.env[v as string]).map(([path, v]) => `  ${path}: ${v} is not set (calls will go without it)`);
       }),
     );
-    if (unset.length > 0) process.stderr.write(`warnings:\n${unset.join('\n')}\n`);
+    const wait = config.store.waitReplicas;
+    if (wait) {
+      // a write waits for replicas the master does not have: each would be counted unreplicated
+      const redis = await openStore(config.store);
+      const replicas = redis instanceof RedisStore ? await redis.connectedReplicas() : wait.replicas;
+      await redis.close();
+      if (replicas < wait.replicas) warnings.push(`  store.waitReplicas: asks for ${wait.replicas} replicas, the master has ${replicas} connected (a write would wait up to ${wait.timeoutMs} ms each second, and count as unreplicated)`);
+    }
+    if (warnings.length > 0) process.stderr.write(`warnings:\n${warnings.join('\n')}\n`);
     process.stdout.write(`config OK: ${models.length} models, ${routes.length} routes, store ${store}${extras.length > 0 ? `, ${extras.join(', ')}` : ''}, listening would be on ${config.server.host}:${config.server.port}\nmodels:\n${models.join('\n')}\n${routes.length > 0 ? `routes:\n${routes.join('\n')}\n` : ''}`);
     if (values['probe']) {
       const results = await probeModels(config.models, process.env, config.timeouts.connectMs);

@@ -69,6 +69,7 @@ describe.skipIf(!hasRedis)('the Redis store connection', () => {
     const missed: number[] = [];
     waiting.onUnreplicated = (got) => void missed.push(got);
     await waiting.ready();
+    expect(await waiting.connectedReplicas()).toBe(1);
     try {
       // the replica stopped: the feedback is on the master, and its write waits for the replica
       replica.proc.kill('SIGSTOP');
@@ -118,6 +119,9 @@ describe.skipIf(!hasRedis)('the Redis store connection', () => {
     const model = meta.models[0]?.id as string;
     const models = { [model]: { provider: 'replay', data: dir, inputPricePerMTok: 1, outputPricePerMTok: 1 } };
     const config = parseGatewayConfig({ server: { port: 0 }, store: { backend: 'redis', url: alone.ready, keyPrefix: 'waitgw:', outbox: false, waitReplicas: { replicas: 1, timeoutMs: 50 } }, models });
+    const probe = new RedisStore({ url: alone.ready });
+    expect(await probe.connectedReplicas()).toBe(0); // what serve --check warns of
+    await probe.close();
     const gateway = await Gateway.create(config, { logger: pino({ level: 'silent' }) });
     try {
       const url = await gateway.listen();

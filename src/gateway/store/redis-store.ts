@@ -220,6 +220,12 @@ export class RedisStore implements GatewayStore {
     return `${this.p}${this.tag('feedback')}`;
   }
 
+  /** How many replicas the master has connected now (`INFO replication`): what `waitReplicas` waits for (`serve --check` compares). */
+  async connectedReplicas(): Promise<number> {
+    const info = await this.writer.info('replication');
+    return Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
+  }
+
   /** Resolves once connected (fails with the connection error), so a misconfigured URL stops startup. */
   async ready(): Promise<void> {
     await Promise.all([this.redis.ping(), ...(this.writer !== this.redis ? [this.writer.ping()] : [])]);
