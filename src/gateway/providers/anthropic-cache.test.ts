@@ -4,12 +4,11 @@
  * than 4 marks, as Anthropic does); beside it an OpenAI-format endpoint that refuses `cache_control`,
  * as an API that does not know it may.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatCompletion, startJsonServer, type JsonServer } from '../../../test/helpers/json-server.js';
 import { parseGatewayConfig } from '../config.js';
 import { Gateway } from '../server.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -31,47 +30,36 @@ function marks(r: AnthropicRequest): string[] {
 describe('anthropic provider: the prompt cache', () => {
   const seen: AnthropicRequest[] = [];
   const openaiSeen: unknown[] = [];
-  let anthropic: Server;
-  let openai: Server;
+  let anthropic: JsonServer;
+  let openai: JsonServer;
   let gateway: Gateway;
   let client: OpenAI;
 
   beforeAll(async () => {
-    anthropic = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const r = JSON.parse(body) as AnthropicRequest;
-        seen.push(r);
-        if (marks(r).length > 4) return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'A maximum of 4 blocks with cache_control may be provided.' } }));
-        // a read of the cached system prompt, as Anthropic reports it
-        const usage = { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: Array.isArray(r.system) ? 1200 : 0, cache_creation_input_tokens: 0 };
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: r.model, content: [{ type: 'text', text: 'Sunny.' }], stop_reason: 'end_turn', usage }));
-      });
+    anthropic = await startJsonServer((body, reply) => {
+      const r = body as unknown as AnthropicRequest;
+      seen.push(r);
+      if (marks(r).length > 4) return reply(400, { type: 'error', error: { type: 'invalid_request_error', message: 'A maximum of 4 blocks with cache_control may be provided.' } });
+      // a read of the cached system prompt, as Anthropic reports it
+      const usage = { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: Array.isArray(r.system) ? 1200 : 0, cache_creation_input_tokens: 0 };
+      reply(200, { id: 'msg_1', type: 'message', role: 'assistant', model: r.model, content: [{ type: 'text', text: 'Sunny.' }], stop_reason: 'end_turn', usage });
     });
-    openai = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        openaiSeen.push(JSON.parse(body));
-        if (body.includes('cache_control')) return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: "Unrecognized request argument supplied: cache_control", type: 'invalid_request_error' } }));
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'gpt', choices: [{ index: 0, message: { role: 'assistant', content: 'From GPT.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } }));
-      });
+    openai = await startJsonServer((body, reply) => {
+      openaiSeen.push(body);
+      if (JSON.stringify(body).includes('cache_control')) return reply(400, { error: { message: 'Unrecognized request argument supplied: cache_control', type: 'invalid_request_error' } });
+      reply(200, chatCompletion('From GPT.'));
     });
-    await Promise.all([anthropic, openai].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
-    const url = (s: Server): string => `http://127.0.0.1:${(s.address() as AddressInfo).port}/v1`;
-    const claude = { provider: 'anthropic', baseURL: url(anthropic), inputPricePerMTok: 3, outputPricePerMTok: 15, cachedInputPricePerMTok: 0.3 };
+    const claude = { provider: 'anthropic', baseURL: anthropic.url, inputPricePerMTok: 3, outputPricePerMTok: 15, cachedInputPricePerMTok: 0.3 };
     const config = parseGatewayConfig({
       server: { port: 0 },
-      models: { claude: { ...claude, promptCache: true }, 'claude-plain': claude, gpt: { baseURL: url(openai), inputPricePerMTok: 1, outputPricePerMTok: 2 } },
+      models: { claude: { ...claude, promptCache: true }, 'claude-plain': claude, gpt: { baseURL: openai.url, inputPricePerMTok: 1, outputPricePerMTok: 2 } },
     });
     gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) });
     client = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'unused', maxRetries: 0 });
   });
   afterAll(async () => {
     await gateway.close();
-    anthropic.close();
-    openai.close();
+    await Promise.all([anthropic.close(), openai.close()]);
   });
 
   const last = (): AnthropicRequest => seen[seen.length - 1] as AnthropicRequest;

@@ -7,12 +7,11 @@
  * the same through the gateway's /v1/messages.
  */
 import { createHmac } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatCompletion, startJsonServer, type JsonServer } from '../../../test/helpers/json-server.js';
 import { parseGatewayConfig } from '../config.js';
 import { Gateway } from '../server.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -78,48 +77,35 @@ function streamOf(r: AnthropicRequest): string {
 describe('anthropic provider: reasoning_effort as extended thinking', () => {
   const seen: AnthropicRequest[] = [];
   const openaiSeen: Array<Record<string, unknown>> = [];
-  let anthropic: Server;
-  let openai: Server;
+  let anthropic: JsonServer;
+  let openai: JsonServer;
   let gateway: Gateway;
   let client: OpenAI;
 
   beforeAll(async () => {
-    anthropic = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const r = JSON.parse(body) as AnthropicRequest;
-        seen.push(r);
-        const refused = refusal(r);
-        if (refused) return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: refused } }));
-        if (r.stream) return void res.writeHead(200, { 'content-type': 'text/event-stream' }).end(streamOf(r));
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: r.model, ...answer(r), usage: { input_tokens: 20, output_tokens: 60 } }));
-      });
+    anthropic = await startJsonServer((body, reply) => {
+      const r = body as unknown as AnthropicRequest;
+      seen.push(r);
+      const refused = refusal(r);
+      if (refused) return reply(400, { type: 'error', error: { type: 'invalid_request_error', message: refused } });
+      if (r.stream) return reply(200, streamOf(r), 'text/event-stream');
+      reply(200, { id: 'msg_1', type: 'message', role: 'assistant', model: r.model, ...answer(r), usage: { input_tokens: 20, output_tokens: 60 } });
     });
     // an OpenAI-compatible API that refuses fields it does not know on a message, as Cerebras does
-    openai = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const r = JSON.parse(body) as { messages: Array<Record<string, unknown>> };
-        openaiSeen.push(r);
-        const bad = r.messages.findIndex((m) => 'thinking_blocks' in m || 'reasoning_content' in m);
-        if (bad >= 0) return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `messages.${bad}.assistant: property is unsupported`, type: 'invalid_request_error' } }));
-        res.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'gpt', choices: [{ index: 0, message: { role: 'assistant', content: 'From GPT.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } }),
-        );
-      });
+    openai = await startJsonServer((body, reply) => {
+      openaiSeen.push(body);
+      const bad = (body['messages'] as Array<Record<string, unknown>>).findIndex((m) => 'thinking_blocks' in m || 'reasoning_content' in m);
+      if (bad >= 0) return reply(400, { error: { message: `messages.${bad}.assistant: property is unsupported`, type: 'invalid_request_error' } });
+      reply(200, chatCompletion('From GPT.'));
     });
-    await Promise.all([anthropic, openai].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
-    const url = (s: Server): string => `http://127.0.0.1:${(s.address() as AddressInfo).port}/v1`;
-    const claude = { provider: 'anthropic', baseURL: url(anthropic), apiKeyEnv: 'TEST_ANTHROPIC_KEY', inputPricePerMTok: 3, outputPricePerMTok: 15 };
+    const claude = { provider: 'anthropic', baseURL: anthropic.url, apiKeyEnv: 'TEST_ANTHROPIC_KEY', inputPricePerMTok: 3, outputPricePerMTok: 15 };
     const config = parseGatewayConfig({
       server: { port: 0 },
       models: {
         'claude-budget': { ...claude, upstreamModel: 'claude-budget-upstream', thinking: 'budget' },
         'claude-adaptive': { ...claude, upstreamModel: 'claude-adaptive-upstream', thinking: 'adaptive', maxOutputTokens: 32000 },
         'claude-plain': { ...claude, upstreamModel: 'claude-plain-upstream' },
-        gpt: { baseURL: url(openai), inputPricePerMTok: 1, outputPricePerMTok: 2 },
+        gpt: { baseURL: openai.url, inputPricePerMTok: 1, outputPricePerMTok: 2 },
       },
     });
     gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }), env: { TEST_ANTHROPIC_KEY: 'sk-ant-test' } });
@@ -127,8 +113,7 @@ describe('anthropic provider: reasoning_effort as extended thinking', () => {
   });
   afterAll(async () => {
     await gateway.close();
-    anthropic.close();
-    openai.close();
+    await Promise.all([anthropic.close(), openai.close()]);
   });
 
   const last = (): AnthropicRequest => seen[seen.length - 1] as AnthropicRequest;
