@@ -179,7 +179,7 @@ export class Gateway {
       let warned = 0;
       store.onUnreplicated = (got, wanted) => {
         this.metrics.storeUnreplicated.of().value++;
-        // at most once a minute: a replica down makes every write wait its timeout
+        // at most once a minute: with a replica away, every write is counted
         if (this.now() - warned < 60_000) return;
         warned = this.now();
         this.log.warn({ got, wanted }, 'store: a write reached fewer Redis replicas than store.waitReplicas asks, within its timeout');
