@@ -217,6 +217,8 @@ async function relayAsMessageEvents(r: MessagesRequest, body: AsyncIterable<Uint
   /** The open content block: text, thinking, or the tool call of a chat tool-call index. */
   let open: { index: number; call: number | 'thinking' | undefined } | undefined;
   let blocks = 0;
+  /** How many of the answer's signed thinking blocks were relayed. */
+  let relayedBlocks = 0;
   let stop: string | undefined;
   let usage = { input_tokens: 0, output_tokens: 0 };
   const close = (): void => {
@@ -244,7 +246,9 @@ async function relayAsMessageEvents(r: MessagesRequest, body: AsyncIterable<Uint
       }
       send('content_block_delta', { index: open.index, delta: { type: 'thinking_delta', thinking: thought } });
     }
-    for (const block of thinkingBlocksOf(choice?.delta ?? {})) {
+    // the blocks signed so far, all again each time: the new ones are relayed
+    const signed = thinkingBlocksOf(choice?.delta ?? {});
+    for (const block of signed.slice(relayedBlocks)) {
       // a thinking block's signature closes it; a redacted block is whole
       if (block.type === 'thinking' && open?.call === 'thinking') {
         send('content_block_delta', { index: open.index, delta: { type: 'signature_delta', signature: block.signature } });
@@ -256,6 +260,7 @@ async function relayAsMessageEvents(r: MessagesRequest, body: AsyncIterable<Uint
         send('content_block_stop', { index: blocks++ });
       }
     }
+    relayedBlocks = Math.max(relayedBlocks, signed.length);
     const text = choice?.delta?.content;
     if (typeof text === 'string' && text !== '') {
       if (!open || open.call !== undefined) {

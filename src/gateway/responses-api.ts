@@ -50,14 +50,11 @@ interface ChatCompletionLike {
 
 type Emit = (type: string, data: Record<string, unknown>) => void;
 
-/**
- * An output item being built: the message's text, one function call, or the model's reasoning (its
- * text, and Claude's signed thinking blocks: `pending` is the text since the last block was signed).
- */
+/** An output item being built: the message's text, one function call, or the model's reasoning (its text, and Claude's signed thinking blocks). */
 type OutputItem =
   | { kind: 'message'; id: string; text: string }
   | { kind: 'call'; id: string; callId: string; name: string; args: string }
-  | { kind: 'reasoning'; id: string; text: string; pending: string; blocks: ThinkingBlock[] };
+  | { kind: 'reasoning'; id: string; text: string; blocks: readonly ThinkingBlock[] };
 
 /**
  * Builds a response's output items from chat pieces, in the order they first appear, and emits the
@@ -83,23 +80,19 @@ class OutputAssembler {
     this.emit?.('response.output_text.delta', { item_id: this.message.id, output_index: this.items.indexOf(this.message), content_index: 0, delta, logprobs: [] });
   }
 
-  /** Reasoning text (`reasoning_content`); `blocks`: signed thinking blocks, whole or (streamed) a signature for the text so far. */
+  /** Reasoning text (`reasoning_content`); `blocks`: the signed thinking blocks so far (a stream sends them all again as each is signed). */
   thought(delta: string, blocks: readonly ThinkingBlock[] = []): void {
     if (!this.reasoning && (delta !== '' || blocks.length > 0)) {
-      this.reasoning = { kind: 'reasoning', id: `rs_${this.hex}`, text: '', pending: '', blocks: [] };
+      this.reasoning = { kind: 'reasoning', id: `rs_${this.hex}`, text: '', blocks: [] };
       this.open(this.reasoning);
     }
     const item = this.reasoning;
     if (!item) return;
     if (delta !== '') {
       item.text += delta;
-      item.pending += delta;
       this.emit?.('response.reasoning_text.delta', { item_id: item.id, output_index: this.items.indexOf(item), content_index: 0, delta });
     }
-    for (const b of blocks) {
-      item.blocks.push(b.type === 'thinking' && b.thinking === '' ? { ...b, thinking: item.pending } : b);
-      if (b.type === 'thinking') item.pending = '';
-    }
+    if (blocks.length > 0) item.blocks = blocks;
   }
 
   call(d: ChatToolCallDelta, position: number): void {

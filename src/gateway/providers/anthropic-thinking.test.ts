@@ -64,6 +64,9 @@ function streamOf(r: AnthropicRequest): string {
       out.push(ev('content_block_start', { index, content_block: { type: 'thinking', thinking: '' } }));
       for (const piece of String(b['thinking']).split(/(?<= )/)) out.push(ev('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: piece } }));
       out.push(ev('content_block_delta', { index, delta: { type: 'signature_delta', signature: b['signature'] } }));
+    } else if (b['type'] === 'tool_use') {
+      out.push(ev('content_block_start', { index, content_block: { type: 'tool_use', id: b['id'], name: b['name'], input: {} } }));
+      out.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(b['input']) } }));
     } else {
       out.push(ev('content_block_start', { index, content_block: { type: 'text', text: '' } }));
       out.push(ev('content_block_delta', { index, delta: { type: 'text_delta', text: b['text'] } }));
@@ -169,6 +172,17 @@ describe('anthropic provider: reasoning_effort as extended thinking', () => {
     expect(reasoning).toBe('The user wants the weather; I should call the tool.');
     expect(content).toBe('Forty-two.');
     expect(order).toBe('rc');
+  });
+
+  it("keeps thinking through a streamed tool loop: the openai SDK's stream helper ends with the signed blocks, whole", async () => {
+    const ask = [{ role: 'user' as const, content: 'Weather in Paris?' }];
+    const first = await client.chat.completions.stream({ model: 'claude-budget', tools: [WEATHER_TOOL], messages: ask, reasoning_effort: 'low' }).finalChatCompletion();
+    const message = first.choices[0]?.message as OpenAI.ChatCompletionMessage & { thinking_blocks?: unknown };
+    const thought = 'The user wants the weather; I should call the tool.';
+    expect(message.thinking_blocks).toEqual([{ type: 'thinking', thinking: thought, signature: sign(thought) }]);
+    const second = await client.chat.completions.create({ model: 'claude-budget', tools: [WEATHER_TOOL], messages: [...ask, message, { role: 'tool', tool_call_id: 'toolu_1', content: '15 °C' }], reasoning_effort: 'low' });
+    expect(second.choices[0]?.message.content).toBe('It is 15 °C in Paris.');
+    expect(last().thinking).toBeDefined(); // the blocks came back signed: thinking stays on
   });
 
   it('does not think where Anthropic would refuse it, or where the model does not think', async () => {

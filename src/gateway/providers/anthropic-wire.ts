@@ -288,7 +288,9 @@ export function fromAnthropicMessage(m: AnthropicMessage, model: string, created
 /**
  * Anthropic SSE → OpenAI SSE, one event at a time: message_start → role chunk; text deltas →
  * content chunks; thinking deltas → `reasoning_content` chunks, and a thinking block's signature (or a
- * redacted block) → a `thinking_blocks` chunk holding it (the text already streamed); a tool_use block → a tool_calls chunk (id, name) and its input_json deltas →
+ * redacted block) → a `thinking_blocks` chunk holding every block signed so far, whole — so a stream
+ * accumulator that keeps a field's last value (the openai SDK's stream helper) ends with all of them,
+ * ready to send back; a tool_use block → a tool_calls chunk (id, name) and its input_json deltas →
  * argument chunks; message_delta → finish chunk (and the usage chunk, always: the gateway bills it);
  * message_stop → [DONE]. Returns the OpenAI events for one Anthropic event.
  */
@@ -299,6 +301,9 @@ export class AnthropicStreamTranslator {
   private readonly toolIndex = new Map<number, number>();
   /** The content block of a structured answer (JSON_ANSWER_TOOL): its input streams as text. */
   private answerBlock: number | undefined;
+  /** The thinking blocks signed so far, and the text of the one being streamed. */
+  private readonly thoughts: ThinkingBlock[] = [];
+  private thinking = '';
 
   constructor(
     private readonly model: string,
@@ -327,7 +332,7 @@ export class AnthropicStreamTranslator {
         this.inputUsage = data.message?.usage ?? {};
         return [this.chunk({ role: 'assistant', content: '' }, null)];
       case 'content_block_start': {
-        if (data.content_block?.type === 'redacted_thinking') return [this.chunk({ thinking_blocks: [{ type: 'redacted_thinking', data: data.content_block.data ?? '' }] }, null)];
+        if (data.content_block?.type === 'redacted_thinking') return [this.signed({ type: 'redacted_thinking', data: data.content_block.data ?? '' })];
         if (data.content_block?.type !== 'tool_use') return [];
         if (data.content_block.name === JSON_ANSWER_TOOL) {
           this.answerBlock = data.index ?? 0;
@@ -339,8 +344,15 @@ export class AnthropicStreamTranslator {
       }
       case 'content_block_delta':
         if (data.delta?.type === 'text_delta') return [this.chunk({ content: data.delta.text ?? '' }, null)];
-        if (data.delta?.type === 'thinking_delta') return [this.chunk({ reasoning_content: data.delta.thinking ?? '' }, null)];
-        if (data.delta?.type === 'signature_delta') return [this.chunk({ thinking_blocks: [{ type: 'thinking', thinking: '', signature: data.delta.signature ?? '' }] }, null)];
+        if (data.delta?.type === 'thinking_delta') {
+          this.thinking += data.delta.thinking ?? '';
+          return [this.chunk({ reasoning_content: data.delta.thinking ?? '' }, null)];
+        }
+        if (data.delta?.type === 'signature_delta') {
+          const block: ThinkingBlock = { type: 'thinking', thinking: this.thinking, signature: data.delta.signature ?? '' };
+          this.thinking = '';
+          return [this.signed(block)];
+        }
         if (data.delta?.type === 'input_json_delta' && data.index === this.answerBlock) return [this.chunk({ content: data.delta.partial_json ?? '' }, null)];
         if (data.delta?.type === 'input_json_delta') {
           const index = this.toolIndex.get(data.index ?? 0) ?? 0;
@@ -359,6 +371,12 @@ export class AnthropicStreamTranslator {
       default:
         return [];
     }
+  }
+
+  /** The `thinking_blocks` chunk once `block` is whole: every block signed so far. */
+  private signed(block: ThinkingBlock): string {
+    this.thoughts.push(block);
+    return this.chunk({ thinking_blocks: [...this.thoughts] }, null);
   }
 
   private output(outputTokens: number): string {
