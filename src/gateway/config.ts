@@ -76,6 +76,13 @@ export const MODEL_FIELDS = {
    * assistant turn (providers/anthropic-cache.ts). Marks a client sends (`cache_control`) pass either way.
    */
   promptCache: z.boolean().optional(),
+  /**
+   * How an `anthropic` model answers `response_format: json_schema`: `native` (Claude's structured
+   * outputs, `output_config.format`, Claude 4.5 and later; strict tools stay strict, thinking stays on)
+   * or `tool` (a tool the model must call; every Claude). Unset: as the model's name says
+   * (providers/anthropic-structured.ts).
+   */
+  structuredOutputs: z.enum(['native', 'tool']).optional(),
   dropParams: z
     .array(z.string().min(1).refine((f) => !['model', 'messages', 'stream'].includes(f), { message: 'the call needs this field' }))
     .min(1)
@@ -157,13 +164,14 @@ export const MODEL_FIELDS = {
 
 /** What a model's fields must agree on. */
 export function modelRules(
-  m: { readonly provider: string; readonly data?: string | undefined; readonly thinking?: string | undefined; readonly promptCache?: boolean | undefined; readonly deployments?: ReadonlyArray<{ readonly maxInFlight?: number | undefined }> | undefined; readonly maxInFlight?: number | undefined; readonly queueMs?: number | undefined },
+  m: { readonly provider: string; readonly data?: string | undefined; readonly thinking?: string | undefined; readonly promptCache?: boolean | undefined; readonly structuredOutputs?: string | undefined; readonly deployments?: ReadonlyArray<{ readonly maxInFlight?: number | undefined }> | undefined; readonly maxInFlight?: number | undefined; readonly queueMs?: number | undefined },
   ctx: z.RefinementCtx,
 ): void {
   if (m.provider === 'replay' && m.data === undefined) ctx.addIssue({ code: 'custom', message: 'a replay model needs "data" (a routing-matrix folder)', path: ['data'] });
   if (m.provider === 'replay' && m.deployments !== undefined) ctx.addIssue({ code: 'custom', message: 'a replay model answers in process: it has no deployments', path: ['deployments'] });
   // a setting that would do nothing is refused, as a misspelt one is
   if (m.promptCache !== undefined && m.provider !== 'anthropic') ctx.addIssue({ code: 'custom', message: 'promptCache is for anthropic models (OpenAI-compatible APIs cache prompts by themselves)', path: ['promptCache'] });
+  if (m.structuredOutputs !== undefined && m.provider !== 'anthropic') ctx.addIssue({ code: 'custom', message: 'structuredOutputs is for anthropic models (an OpenAI-compatible model takes response_format as it is)', path: ['structuredOutputs'] });
   if (m.thinking !== undefined && m.provider !== 'anthropic') ctx.addIssue({ code: 'custom', message: 'thinking is for anthropic models (an OpenAI-compatible model takes reasoning_effort as it is)', path: ['thinking'] });
   if (m.queueMs !== undefined && m.maxInFlight === undefined && !(m.deployments ?? []).some((d) => d.maxInFlight !== undefined)) {
     ctx.addIssue({ code: 'custom', message: 'queueMs waits for a slot under maxInFlight: set maxInFlight (on the model or a deployment) too', path: ['queueMs'] });

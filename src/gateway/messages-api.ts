@@ -44,11 +44,14 @@ export const MessagesRequestSchema = z
     temperature: z.number().optional(),
     top_p: z.number().optional(),
     stream: z.boolean().optional(),
-    tools: z.array(z.object({ name: z.string().min(1), description: z.string().optional(), input_schema: z.unknown().optional(), type: z.string().optional() }).loose()).optional(),
+    tools: z.array(z.object({ name: z.string().min(1), description: z.string().optional(), input_schema: z.unknown().optional(), type: z.string().optional(), strict: z.boolean().optional() }).loose()).optional(),
     tool_choice: z.object({ type: z.enum(['auto', 'any', 'none', 'tool']), name: z.string().optional(), disable_parallel_tool_use: z.boolean().optional() }).loose().optional(),
     /** Extended thinking: its budget or effort becomes chat's `reasoning_effort` (effortOf). */
     thinking: z.object({ type: z.string(), budget_tokens: z.number().int().optional() }).loose().optional(),
-    output_config: z.object({ effort: z.string().optional() }).loose().optional(),
+    /** `effort` (adaptive thinking) and `format`: a JSON schema the answer follows, chat's `response_format` (outputFormatOf). */
+    output_config: z.object({ effort: z.string().optional(), format: z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }).loose().optional() }).loose().optional(),
+    /** The structured-outputs beta's name for `output_config.format`, still taken. */
+    output_format: z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }).loose().optional(),
     /** Anthropic's `metadata.user_id`: recorded as the spend tag `user` (tags.ts). */
     metadata: z.object({ user_id: z.string().nullable().optional() }).loose().optional(),
   })
@@ -148,12 +151,15 @@ export function toChatRequest(r: MessagesRequest): { ok: true; chat: ChatRequest
   const effort = effortOf(r);
   if (effort !== undefined) chat['reasoning_effort'] = effort;
   if (r.stop_sequences && r.stop_sequences.length > 0) chat['stop'] = r.stop_sequences;
+  // structured outputs: the schema the answer follows; not marked strict, as OpenAI's strict mode also wants every property required, which Anthropic's does not
+  const format = r.output_config?.format ?? r.output_format;
+  if (format) chat['response_format'] = { type: 'json_schema', json_schema: { name: 'answer', schema: format.schema } };
   if (r.tools && r.tools.length > 0) {
     const bad = r.tools.findIndex((t) => t.type !== undefined && t.type !== 'custom');
     if (bad >= 0) return { ok: false, message: `tools.${bad}.type: server tools ("${r.tools[bad]?.type}") are not supported (client tools only)` };
     chat['tools'] = r.tools.map((t) => {
       const cache = cacheControlOf({ cache_control: t['cache_control'] });
-      return { type: 'function', function: { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema ?? { type: 'object', properties: {} } }, ...(cache ? { cache_control: cache } : {}) };
+      return { type: 'function', function: { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema ?? { type: 'object', properties: {} }, ...(t.strict !== undefined ? { strict: t.strict } : {}) }, ...(cache ? { cache_control: cache } : {}) };
     });
   }
   const tc = r.tool_choice;

@@ -11,6 +11,7 @@ import { RedisStore } from '../../gateway/store/redis-store.js';
 import { orphanJournals, waitingIn } from '../../gateway/store/outbox.js';
 import { invalidArgument } from '../../core/errors.js';
 import { parse, requireString } from '../args.js';
+import { structuredOf } from '../../gateway/providers/anthropic-structured.js';
 import { thinkingOf } from '../../gateway/providers/anthropic-thinking.js';
 
 const USAGE = `usage: switchyard serve --config switchyard.yaml [--check [--probe]]
@@ -68,7 +69,7 @@ export async function runServe(argv: string[]): Promise<void> {
   if (values['check']) {
     const storedKeys = gateway.keys.stored().length;
     await gateway.close();
-    const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out${m.contextWindow ? `, context ${m.contextWindow} tokens` : ''}${m.maxOutputTokens ? `, at most ${m.maxOutputTokens} tokens out` : ''}${m.dropParams ? `, calls without ${m.dropParams.join(', ')}` : ''}${thinkingOf(id, m) ? `, thinks (${thinkingOf(id, m)}) on reasoning_effort` : ''}${m.promptCache ? ', prompt cache marked' : ''}${Object.values(supportsOf(m) ?? {}).includes(false) ? `, without ${Object.entries(supportsOf(m) ?? {}).filter(([, v]) => v === false).map(([k]) => k).join(', ')}` : ''}`);
+    const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out${m.contextWindow ? `, context ${m.contextWindow} tokens` : ''}${m.maxOutputTokens ? `, at most ${m.maxOutputTokens} tokens out` : ''}${m.dropParams ? `, calls without ${m.dropParams.join(', ')}` : ''}${thinkingOf(id, m) ? `, thinks (${thinkingOf(id, m)}) on reasoning_effort` : ''}${m.promptCache ? ', prompt cache marked' : ''}${structuredOf(id, m) === 'native' ? ', native structured outputs' : ''}${Object.values(supportsOf(m) ?? {}).includes(false) ? `, without ${Object.entries(supportsOf(m) ?? {}).filter(([, v]) => v === false).map(([k]) => k).join(', ')}` : ''}`);
     const routes = Object.entries(config.routes).map(([id, r]) => `  ${id}: ${r.router}, λ ${r.lambda}${r.schedule.length > 0 ? ' (scheduled)' : ''}${r.budget ? ' (budget-controlled)' : ''}${r.shadow ? `, shadow ${r.shadow}` : ''}${r.canary ? `, canary ${r.canary.router} on ${100 * r.canary.share}% of requests` : ''}${r.latency ? `, models slower than ${r.latency.maxFirstByteMs} ms to first byte (p${Math.round(r.latency.quantile * 100)}) tried last` : ''}`);
     const store = describeStore(config.store);
     // records a stopped gateway left: in the outbox (a graceful stop), in journals (a killed process)

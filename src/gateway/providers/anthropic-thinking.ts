@@ -23,15 +23,23 @@
 export type ThinkingMode = 'budget' | 'adaptive';
 
 /**
- * How a Claude model thinks, by the version in its name (`claude-sonnet-4-5-20250929`,
- * `claude-3-7-sonnet-latest`, `us.anthropic.claude-opus-4-1-20250805-v1:0`): 3.7 to 4.5 with a budget,
- * 4.6 and later adaptively; an older Claude or a name without a version, not at all.
+ * A Claude model's version from its name, times ten (`claude-sonnet-4-5-20250929` 45,
+ * `claude-3-7-sonnet-latest` 37, `us.anthropic.claude-opus-4-1-20250805-v1:0` 41); none for a name without one.
  */
-export function knownThinking(name: string): ThinkingMode | undefined {
+export function claudeVersion(name: string): number | undefined {
   // the version before the family (claude-3-7-sonnet) or after it (claude-opus-4-1); a minor version is one digit, not a date
   const m = /claude-(?:(\d+)(?:-(\d)(?!\d))?-[a-z]+|[a-z]+-(\d+)(?:[-.](\d)(?!\d))?)/.exec(name.toLowerCase());
   if (!m) return undefined;
-  const version = Number(m[1] ?? m[3]) * 10 + Number(m[2] ?? m[4] ?? 0);
+  return Number(m[1] ?? m[3]) * 10 + Number(m[2] ?? m[4] ?? 0);
+}
+
+/**
+ * How a Claude model thinks, by the version in its name: 3.7 to 4.5 with a budget, 4.6 and later
+ * adaptively; an older Claude or a name without a version, not at all.
+ */
+export function knownThinking(name: string): ThinkingMode | undefined {
+  const version = claudeVersion(name);
+  if (version === undefined) return undefined;
   return version >= 46 ? 'adaptive' : version >= 37 ? 'budget' : undefined;
 }
 
@@ -88,7 +96,7 @@ interface ThinkingRequest {
   top_p?: number;
   tool_choice?: { type: string };
   thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'adaptive' };
-  output_config?: { effort: 'low' | 'medium' | 'high' };
+  output_config?: { effort?: 'low' | 'medium' | 'high'; format?: unknown };
 }
 
 const isThinking = (b: { type: string }): boolean => b.type === 'thinking' || b.type === 'redacted_thinking';
@@ -124,7 +132,7 @@ export function applyThinking(out: ThinkingRequest, effort: unknown, mode: Think
     out.thinking = { type: 'enabled', budget_tokens: budget };
   } else {
     out.thinking = { type: 'adaptive' };
-    out.output_config = { effort: ADAPTIVE_EFFORT[effort as string] ?? 'medium' };
+    out.output_config = { ...out.output_config, effort: ADAPTIVE_EFFORT[effort as string] ?? 'medium' };
   }
   out.max_tokens = maxTokens;
   if (out.temperature !== undefined && out.temperature !== 1) delete out.temperature;

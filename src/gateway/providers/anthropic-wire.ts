@@ -4,6 +4,7 @@
  */
 import { contentText } from '../replay-upstream/replay-data.js';
 import { cacheControlOf, markPromptCache, type CacheControl } from './anthropic-cache.js';
+import { strictSchema, type StructuredMode } from './anthropic-structured.js';
 import { applyThinking, thinkingBlocksOf, type ThinkingBlock, type ThinkingMode } from './anthropic-thinking.js';
 
 export interface OpenAIToolCall {
@@ -23,7 +24,7 @@ export interface OpenAIChatMessage {
 
 export interface OpenAITool {
   readonly type: string;
-  readonly function: { readonly name: string; readonly description?: string; readonly parameters?: unknown };
+  readonly function: { readonly name: string; readonly description?: string; readonly parameters?: unknown; readonly strict?: boolean | null };
   /** A prompt-cache mark (anthropic-cache.ts). */
   readonly cache_control?: unknown;
 }
@@ -48,9 +49,10 @@ export interface OpenAIChatRequest {
 }
 
 /**
- * Structured outputs (`response_format: json_schema`) have no Messages field: the schema goes as a
- * tool of this name that the model must call (alone: forced; beside the request's own tools: one of
- * them must be called), and its call comes back as the answer's text — the JSON — not as a tool call.
+ * Structured outputs on a Claude without native ones (`structuredOutputs: tool`, anthropic-structured.ts)
+ * and JSON mode on every Claude: the schema goes as a tool of this name that the model must call
+ * (alone: forced; beside the request's own tools: one of them must be called), and its call comes back
+ * as the answer's text — the JSON — not as a tool call.
  */
 export const JSON_ANSWER_TOOL = 'switchyard_json_answer';
 
@@ -71,10 +73,10 @@ export interface AnthropicRequest {
   metadata?: { user_id: string };
   top_p?: number;
   stop_sequences?: string[];
-  tools?: Array<{ name: string; description?: string; input_schema: unknown; cache_control?: CacheControl }>;
+  tools?: Array<{ name: string; description?: string; input_schema: unknown; strict?: boolean; cache_control?: CacheControl }>;
   tool_choice?: { type: 'auto' | 'any' | 'none' | 'tool'; name?: string; disable_parallel_tool_use?: boolean };
   thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'adaptive' };
-  output_config?: { effort: 'low' | 'medium' | 'high' };
+  output_config?: { effort?: 'low' | 'medium' | 'high'; format?: { type: 'json_schema'; schema: unknown } };
 }
 
 /** How a model is called beyond the request: its declared output limit and how it thinks (`models.X.maxOutputTokens`, `models.X.thinking`). */
@@ -83,6 +85,8 @@ export interface AnthropicModelOptions {
   readonly thinking?: ThinkingMode | undefined;
   /** Mark the prompt for Claude's cache when the client marked nothing (`models.X.promptCache`, anthropic-cache.ts). */
   readonly promptCache?: boolean | undefined;
+  /** How it answers a `json_schema` response format and strict tools (`models.X.structuredOutputs`, anthropic-structured.ts); unset: `tool`. */
+  readonly structured?: StructuredMode | undefined;
 }
 
 /** A tool call's JSON arguments as an object (Anthropic's `input`); unparseable text is kept under `arguments`. */
@@ -171,6 +175,14 @@ function answerSchema(format: OpenAIChatRequest['response_format']): { readonly 
   return undefined;
 }
 
+/** A `json_schema` response format as Claude's `output_config.format` (its description kept in the schema's), or none when the schema has no strict form. */
+function nativeFormat(format: { readonly description?: string; readonly schema?: unknown } | undefined): { type: 'json_schema'; schema: unknown } | undefined {
+  const schema = strictSchema(format?.schema);
+  if (!schema) return undefined;
+  if (format?.description && schema['description'] === undefined) schema['description'] = format.description;
+  return { type: 'json_schema', schema };
+}
+
 /** `max_tokens` for a request that sets no limit, unless the model's `maxOutputTokens` says otherwise: every Claude model since Claude 3 writes at least this many (thinking asks for more: anthropic-thinking.ts). */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
 
@@ -204,15 +216,21 @@ export function toAnthropicRequest(req: OpenAIChatRequest, model: string, option
   if (req.top_p !== undefined) out.top_p = req.top_p;
   if (req.stop) out.stop_sequences = typeof req.stop === 'string' ? [req.stop] : [...req.stop];
   const tools = (req.tools ?? []).filter((t) => t.type === 'function');
+  const native = options.structured === 'native';
   if (tools.length > 0) {
     out.tools = tools.map((t) => {
       const cache = cacheControlOf(t);
-      return { name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), input_schema: t.function.parameters ?? { type: 'object', properties: {} }, ...(cache ? { cache_control: cache } : {}) };
+      const parameters = t.function.parameters ?? { type: 'object', properties: {} };
+      // a strict tool stays strict where Claude enforces schemas (and its schema has a strict form)
+      const strict = native && t.function.strict === true ? strictSchema(parameters) : undefined;
+      return { name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), input_schema: strict ?? parameters, ...(strict ? { strict: true } : {}), ...(cache ? { cache_control: cache } : {}) };
     });
     const choice = toolChoice(req);
     if (choice) out.tool_choice = choice;
   }
-  const schema = answerSchema(req.response_format);
+  const format = native && req.response_format?.type === 'json_schema' ? nativeFormat(req.response_format.json_schema) : undefined;
+  const schema = format ? undefined : answerSchema(req.response_format);
+  if (format) out.output_config = { format };
   if (schema) {
     const description = `Give your final answer by calling this tool: its input is the answer${schema.name ? ` (${schema.name})` : ''}${schema.description ? `: ${schema.description}` : ''}.`;
     out.tools = [...(out.tools ?? []), { name: JSON_ANSWER_TOOL, description, input_schema: schema.schema ?? { type: 'object', properties: {} } }];
@@ -226,7 +244,8 @@ export function toAnthropicRequest(req: OpenAIChatRequest, model: string, option
   return out;
 }
 
-const FINISH: Record<string, string> = { end_turn: 'stop', stop_sequence: 'stop', max_tokens: 'length', tool_use: 'tool_calls' };
+/** Anthropic's stop reasons as OpenAI's finish reasons; a refusal (Claude declined to answer) is OpenAI's `content_filter`. */
+const FINISH: Record<string, string> = { end_turn: 'stop', stop_sequence: 'stop', max_tokens: 'length', tool_use: 'tool_calls', refusal: 'content_filter' };
 
 export interface AnthropicMessage {
   id: string;
