@@ -44,6 +44,24 @@ export const MODEL_FIELDS = {
   cachedInputPricePerMTok: z.number().nonnegative().optional(),
   cacheWritePricePerMTok: z.number().nonnegative().optional(),
   /**
+   * Long-context prices: a request whose prompt has more than `aboveInputTokens` tokens is billed at
+   * these for all its tokens (default: the price table's tiers, at the configured prices' ratio when
+   * the config sets prices; `[]`: none). Cache prices default to the tier's input price.
+   */
+  priceTiers: z
+    .array(
+      z.strictObject({
+        aboveInputTokens: z.number().int().positive(),
+        inputPricePerMTok: z.number().nonnegative(),
+        outputPricePerMTok: z.number().nonnegative(),
+        cachedInputPricePerMTok: z.number().nonnegative().optional(),
+        cacheWritePricePerMTok: z.number().nonnegative().optional(),
+      }),
+    )
+    .refine((tiers) => tiers.every((t, i) => i === 0 || t.aboveInputTokens > (tiers[i - 1] as { aboveInputTokens: number }).aboveInputTokens), { message: 'tiers must go by ascending aboveInputTokens' })
+    .transform((tiers) => tiers.map((t) => ({ ...t, cachedInputPricePerMTok: t.cachedInputPricePerMTok ?? t.inputPricePerMTok, cacheWritePricePerMTok: t.cacheWritePricePerMTok ?? t.inputPricePerMTok })))
+    .optional(),
+  /**
    * The most tokens (prompt + completion) the model takes; a routed request that would not fit is
    * not sent to it (default: the price table's figure when it knows the model; unknown: no limit).
    */
@@ -469,7 +487,7 @@ export function withPrices(config: GatewayConfigInput): GatewayConfig {
   for (const [id, m] of Object.entries(config.models)) {
     const p = resolvePrices(id, m);
     const contextWindow = m.contextWindow ?? p.contextWindow;
-    models[id] = { ...m, inputPricePerMTok: p.inputPricePerMTok, outputPricePerMTok: p.outputPricePerMTok, cachedInputPricePerMTok: p.cachedInputPricePerMTok, cacheWritePricePerMTok: p.cacheWritePricePerMTok, ...(contextWindow !== undefined ? { contextWindow } : {}) };
+    models[id] = { ...m, inputPricePerMTok: p.inputPricePerMTok, outputPricePerMTok: p.outputPricePerMTok, cachedInputPricePerMTok: p.cachedInputPricePerMTok, cacheWritePricePerMTok: p.cacheWritePricePerMTok, ...(p.priceTiers ? { priceTiers: [...p.priceTiers] } : {}), ...(contextWindow !== undefined ? { contextWindow } : {}) };
   }
   return { ...config, models };
 }

@@ -26,6 +26,32 @@ describe('prompt-cache prices and costs', () => {
     expect(resolvePrices('gpt-4o', { inputPricePerMTok: 2, outputPricePerMTok: 8, cachedInputPricePerMTok: 0.2 }).cachedInputPricePerMTok).toBe(0.2);
   });
 
+  it('takes a tiered model\'s ordinary prices, and its long-context prices as tiers (before: the long-context price for everything, cache reads at the input price)', () => {
+    const sonnet = lookupPrices('claude-sonnet-4-5', 'anthropic');
+    expect(sonnet).toMatchObject({ inputPricePerMTok: 3, outputPricePerMTok: 15, cachedInputPricePerMTok: 0.3, cacheWritePricePerMTok: 3.75 });
+    expect(sonnet?.priceTiers).toEqual([{ aboveInputTokens: 200_000, inputPricePerMTok: 6, outputPricePerMTok: 22.5, cachedInputPricePerMTok: 0.6, cacheWritePricePerMTok: 7.5 }]);
+    expect(lookupPrices('gemini-2.5-pro', 'google')).toMatchObject({ inputPricePerMTok: 1.25, outputPricePerMTok: 10, priceTiers: [{ aboveInputTokens: 200_000, inputPricePerMTok: 2.5, outputPricePerMTok: 15 }] });
+    expect(lookupPrices('gpt-4o')?.priceTiers).toBeUndefined();
+    // priced in the config (a 10% discount): the table's tiers at the same discount, or the config's own, or none
+    const discounted = resolvePrices('claude-sonnet-4-5', { inputPricePerMTok: 2.7, outputPricePerMTok: 13.5, priceProvider: 'anthropic' });
+    expect(discounted.priceTiers?.[0]?.inputPricePerMTok).toBeCloseTo(5.4, 12);
+    expect(discounted.priceTiers?.[0]?.outputPricePerMTok).toBeCloseTo(20.25, 12);
+    expect(discounted.priceTiers?.[0]?.cachedInputPricePerMTok).toBeCloseTo(0.54, 12);
+    expect(resolvePrices('claude-sonnet-4-5', { priceProvider: 'anthropic', priceTiers: [] }).priceTiers).toBeUndefined();
+  });
+
+  it('bills a prompt above a tier at the tier\'s prices for all its tokens, input and output', () => {
+    const config = parseGatewayConfig({ models: { sonnet: { baseURL: 'http://x.invalid/v1', upstreamModel: 'claude-sonnet-4-5', priceProvider: 'anthropic' } } });
+    const m = config.models['sonnet'] as ModelConfig;
+    expect(costOf({ prompt_tokens: 200_000, completion_tokens: 1000 }, m)).toBeCloseTo((200_000 * 3 + 1000 * 15) / 1e6, 12);
+    expect(costOf({ prompt_tokens: 200_001, completion_tokens: 1000 }, m)).toBeCloseTo((200_001 * 6 + 1000 * 22.5) / 1e6, 12);
+    expect(costOf({ prompt_tokens: 250_000, completion_tokens: 0, prompt_tokens_details: { cached_tokens: 240_000 } }, m)).toBeCloseTo((10_000 * 6 + 240_000 * 0.6) / 1e6, 12);
+    // the config's own tiers (cache prices default to the tier's input price), validated
+    const own = parseGatewayConfig({ models: { x: { baseURL: 'http://x.invalid/v1', inputPricePerMTok: 1, outputPricePerMTok: 2, priceTiers: [{ aboveInputTokens: 1000, inputPricePerMTok: 3, outputPricePerMTok: 4 }] } } });
+    expect(costOf({ prompt_tokens: 2000, completion_tokens: 10, prompt_tokens_details: { cached_tokens: 1000 } }, own.models['x'] as ModelConfig)).toBeCloseTo((2000 * 3 + 10 * 4) / 1e6, 12);
+    expect(() => parseGatewayConfig({ models: { x: { baseURL: 'http://x.invalid/v1', inputPricePerMTok: 1, outputPricePerMTok: 2, priceTiers: [{ aboveInputTokens: 9, inputPricePerMTok: 3, outputPricePerMTok: 4 }, { aboveInputTokens: 5, inputPricePerMTok: 5, outputPricePerMTok: 6 }] } } })).toThrow(/ascending aboveInputTokens/);
+  });
+
   it('bills cached and written input tokens at their prices, the rest at the input price', () => {
     const m: ModelConfig = { provider: 'openai-compatible', baseURL: 'http://x.invalid/v1', inputPricePerMTok: 4, outputPricePerMTok: 10, cachedInputPricePerMTok: 1, cacheWritePricePerMTok: 5 };
     expect(costOf({ prompt_tokens: 1000, completion_tokens: 100 }, m)).toBeCloseTo((1000 * 4 + 100 * 10) / 1e6, 15);

@@ -13,11 +13,19 @@ export interface UsageLike {
   readonly cache_creation_input_tokens?: number;
 }
 
-/** A request's cost: usage tokens × the model's prices (cached input at its cache prices where the model has them). */
+/** The prices a request with a prompt of `promptTokens` tokens pays: the highest long-context tier it is above, else the model's own. */
+export function pricesFor(model: ModelConfig, promptTokens: number): Pick<ModelConfig, 'inputPricePerMTok' | 'outputPricePerMTok' | 'cachedInputPricePerMTok' | 'cacheWritePricePerMTok'> {
+  let prices: Pick<ModelConfig, 'inputPricePerMTok' | 'outputPricePerMTok' | 'cachedInputPricePerMTok' | 'cacheWritePricePerMTok'> = model;
+  for (const tier of model.priceTiers ?? []) if (promptTokens > tier.aboveInputTokens) prices = tier;
+  return prices;
+}
+
+/** A request's cost: usage tokens × the model's prices at the prompt's size (cached input at its cache prices where the model has them). */
 export function costOf(usage: UsageLike | undefined, model: ModelConfig): number {
   const prompt = usage?.prompt_tokens ?? 0;
   const cached = Math.min(prompt, usage?.prompt_tokens_details?.cached_tokens ?? 0);
   const written = Math.min(prompt - cached, usage?.cache_creation_input_tokens ?? 0);
-  const input = model.inputPricePerMTok;
-  return ((prompt - cached - written) * input + cached * (model.cachedInputPricePerMTok ?? input) + written * (model.cacheWritePricePerMTok ?? input) + (usage?.completion_tokens ?? 0) * model.outputPricePerMTok) / 1e6;
+  const p = pricesFor(model, prompt);
+  const input = p.inputPricePerMTok;
+  return ((prompt - cached - written) * input + cached * (p.cachedInputPricePerMTok ?? input) + written * (p.cacheWritePricePerMTok ?? input) + (usage?.completion_tokens ?? 0) * p.outputPricePerMTok) / 1e6;
 }
