@@ -238,6 +238,12 @@ export const RouteConfigSchema = z.strictObject({
    * default: the one the router chose most often so far, else the route's first), its fallbacks after it.
    */
   fallbackModel: z.string().min(1).optional(),
+  /**
+   * The prices the router trades quality against cost at: `config` (default), the models' prices here
+   * — what the gateway pays and bills, so a price changed in the config moves traffic without
+   * retraining — or `router`, the prices in its artifact (those of the data it was trained on).
+   */
+  prices: z.enum(['config', 'router']).default('config'),
   routerTimeoutMs: z.number().int().positive().max(600_000).default(2000),
   /**
    * Slow models: one whose recent time to first byte (`quantile`, default p90, of its calls in the

@@ -25,6 +25,8 @@ export class LearningRoute {
     private applied: number,
     private readonly retain = RETAIN_EVENTS,
     private readonly snapshotEvery = SNAPSHOT_EVERY,
+    /** Loads a snapshot's artifact (the route reprices it to the serving prices first). */
+    private readonly load: (artifact: RouterArtifact) => Promise<Router> = async (a) => routerFromArtifact(a),
   ) {
     this.snapshotSeq = applied;
   }
@@ -65,7 +67,7 @@ export class LearningRoute {
         // the events this replica still needed were trimmed: start again from the newest snapshot
         const snapshot = await this.store.loadRouterState(this.name);
         if (!snapshot || snapshot.seq < (events[0] as { seq: number }).seq - 1) throw new Error(`${this.name}: feedback log has a gap after event ${this.applied} and no snapshot covers it`);
-        this.current = await routerFromArtifact(JSON.parse(snapshot.artifactJson) as RouterArtifact);
+        this.current = await this.load(JSON.parse(snapshot.artifactJson) as RouterArtifact);
         this.applied = snapshot.seq;
         continue;
       }

@@ -5,13 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { SwitchyardError } from '../core/errors.js';
-import { readArtifactFile } from '../routers/artifact.js';
+import { readArtifactFile, repriceArtifact, type Repriced } from '../routers/artifact.js';
 import { ResponseScorer } from '../routers/post-generation/response-scorer.js';
 import { routerFromArtifact } from '../routers/registry.js';
 import type { Router, RouterArtifact } from '../spec/router.js';
 import type { GatewayConfig, RouteConfig } from './config.js';
 import { LambdaController } from './dynamic-lambda.js';
-import { LearningRoute } from './learning.js';
+import { LearningRoute, RETAIN_EVENTS, SNAPSHOT_EVERY } from './learning.js';
 import type { LatencyConfig } from './latency.js';
 import type { Aggregator } from './mixture.js';
 import type { GatewayStore } from './store/store.js';
@@ -32,6 +32,8 @@ export interface LoadedRoute {
   readonly routerTimeoutMs: number;
   /** `routes.X.latency`: slow models are tried last (latency.ts). */
   readonly latency: LatencyConfig | undefined;
+  /** The models the router now predicts costs for at the config's prices, not the ones it was trained with (`routes.X.prices`). */
+  readonly repriced: readonly Repriced[];
   /** The model that answers when the router fails (`routes.X.fallbackModel`; default: the most chosen so far, else the first). */
   fallback(): string;
   /** Counts a model the router chose (for the default fallback). */
@@ -71,7 +73,11 @@ function loadAggregator(route: string, agg: RouteConfig['aggregate'], config: Ga
 /** Loads route `name` and checks that its models are configured and known to its router. */
 export async function loadRoute(name: string, rc: RouteConfig, config: GatewayConfig, store: GatewayStore): Promise<LoadedRoute> {
   const saved = await store.loadRouterState(name);
-  const artifact: RouterArtifact = saved ? (JSON.parse(saved.artifactJson) as RouterArtifact) : readArtifactFile(rc.router);
+  // the router trades quality against cost at the prices the gateway pays (the config's), unless the route keeps its trained ones
+  const serving = rc.prices === 'router' ? undefined : new Map(Object.entries(config.models));
+  const reprice = (a: RouterArtifact): { artifact: RouterArtifact; changed: Repriced[] } => (serving ? repriceArtifact(a, serving) : { artifact: a, changed: [] });
+  const load = async (a: RouterArtifact): Promise<Router> => routerFromArtifact(reprice(a).artifact);
+  const { artifact, changed: repriced } = reprice(saved ? (JSON.parse(saved.artifactJson) as RouterArtifact) : readArtifactFile(rc.router));
   const router = await routerFromArtifact(artifact);
   const models = rc.models ?? router.models.filter((m) => m in config.models);
   const missing = models.filter((m) => !(m in config.models) || !router.models.includes(m));
@@ -81,13 +87,13 @@ export async function loadRoute(name: string, rc: RouteConfig, config: GatewayCo
   const aggregator = loadAggregator(name, rc.aggregate, config);
   const soft = Number(artifact.config['soft'] ?? 1);
   if (soft > 1 && aggregator === undefined) throw new SwitchyardError('invalid_argument', `routes.${name}.aggregate: the router routes soft (soft=${soft}: ${soft} models answer), so the route needs an aggregator (aggregate: { model: … } or { scorer: scorer.json })`);
-  const shadow = rc.shadow ? await routerFromArtifact(readArtifactFile(rc.shadow)) : undefined;
+  const shadow = rc.shadow ? await load(readArtifactFile(rc.shadow)) : undefined;
   if (shadow && !models.some((m) => shadow.models.includes(m))) throw new SwitchyardError('invalid_argument', `routes.${name}.shadow: ${rc.shadow} knows none of the route's models (${models.join(', ')})`);
-  const canaryRouter = rc.canary ? await routerFromArtifact(readArtifactFile(rc.canary.router)) : undefined;
+  const canaryRouter = rc.canary ? await load(readArtifactFile(rc.canary.router)) : undefined;
   if (canaryRouter && !models.some((m) => canaryRouter.models.includes(m))) throw new SwitchyardError('invalid_argument', `routes.${name}.canary.router: ${rc.canary?.router} knows none of the route's models (${models.join(', ')})`);
   const canary = canaryRouter && rc.canary ? { router: canaryRouter, share: rc.canary.share } : undefined;
   if (rc.fallbackModel !== undefined && !models.includes(rc.fallbackModel)) throw new SwitchyardError('invalid_argument', `routes.${name}.fallbackModel: "${rc.fallbackModel}" is not one of the route's models (${models.join(', ')})`);
-  const learning = new LearningRoute(name, router, store, saved?.seq ?? 0);
+  const learning = new LearningRoute(name, router, store, saved?.seq ?? 0, RETAIN_EVENTS, SNAPSHOT_EVERY, load);
   await learning.sync(); // feedback received after the snapshot (here or on another replica)
-  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models, shadow, canary, routerTimeoutMs: rc.routerTimeoutMs, latency: rc.latency, ...fallbackChooser(models, rc.fallbackModel) };
+  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models, shadow, canary, routerTimeoutMs: rc.routerTimeoutMs, latency: rc.latency, repriced, ...fallbackChooser(models, rc.fallbackModel) };
 }

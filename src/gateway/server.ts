@@ -26,6 +26,7 @@ import { serveAdmin } from './admin-api.js';
 import { KeyTable } from './key-table.js';
 import { GatewayMetrics } from './metrics.js';
 import type { GatewayConfig } from './config.js';
+import type { Repriced } from '../routers/artifact.js';
 import { loadRoute, type LoadedRoute } from './routes.js';
 import { FeedbackSchema, errorCodeOf, parseJsonBody, readBody, sendError, sendJson } from './http.js';
 import { InFlight, SHUTDOWN } from './in-flight.js';
@@ -247,9 +248,21 @@ export class Gateway {
     }
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
     g.models = await loadModelSet(config.models, g.post, g.now, undefined, g.sharedLimits());
-    for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, await loadRoute(name, rc, config, g.store));
+    for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, g.noteRepriced(await loadRoute(name, rc, config, g.store)));
     g.startSync();
     return g;
+  }
+
+  /** Logs the models a route's router now prices at the config's prices (routes.X.prices). */
+  private noteRepriced(route: LoadedRoute): LoadedRoute {
+    const fmt = (p: { inputPricePerMTok: number; outputPricePerMTok: number }): string => `$${p.inputPricePerMTok} / $${p.outputPricePerMTok}`;
+    if (route.repriced.length > 0) this.log.info({ route: route.name, repriced: route.repriced.map((r) => `${r.model}: ${fmt(r.from)} → ${fmt(r.to)}`) }, 'the router predicts costs at the config\'s prices');
+    return route;
+  }
+
+  /** Each route's models whose prices in the config differ from its router's (serve --check). */
+  repricedRoutes(): Array<{ readonly route: string; readonly repriced: readonly Repriced[] }> {
+    return [...this.routes.values()].map((r) => ({ route: r.name, repriced: r.repriced }));
   }
 
   /** Deletes decisions and feedback older than `store.retentionDays`, and spend older than that or 40 days (monthly budgets need a month); a failure is logged and retried in an hour. */
@@ -336,7 +349,7 @@ export class Gateway {
     const modelsChanged = models.added.length + models.removed.length + models.changed.length > 0;
     const set = modelsChanged ? await loadModelSet(next.models, this.post, this.now, this.models, this.sharedLimits()) : this.models;
     const loaded = new Map<string, LoadedRoute>();
-    for (const [name, rc] of Object.entries(next.routes)) loaded.set(name, await loadRoute(name, rc, config, this.store));
+    for (const [name, rc] of Object.entries(next.routes)) loaded.set(name, this.noteRepriced(await loadRoute(name, rc, config, this.store)));
     this.current = config;
     this.models = set;
     if (tls) {

@@ -57,3 +57,44 @@ export function parseState<T>(schema: z.ZodType<T>, state: unknown, kind: string
   }
   return parsed.data;
 }
+
+/** A model's serving prices (USD per million tokens). */
+export interface ServingPrice {
+  readonly inputPricePerMTok: number;
+  readonly outputPricePerMTok: number;
+}
+
+/** A price change `repriceArtifact` made: the model, its trained prices and its serving ones. */
+export interface Repriced {
+  readonly model: string;
+  readonly from: ServingPrice;
+  readonly to: ServingPrice;
+}
+
+/**
+ * The artifact with the models' prices replaced by `prices` (where given and different) — in its own
+ * model list and in every router artifact nested in its state (an ensemble's members, a cascade's
+ * base) — so the router predicts costs, and trades them against quality, at the prices it serves at.
+ * Its cost model keeps what it learnt on train (typical output lengths, the per-model correction).
+ */
+export function repriceArtifact(artifact: RouterArtifact, prices: ReadonlyMap<string, ServingPrice>): { artifact: RouterArtifact; changed: Repriced[] } {
+  const changed = new Map<string, Repriced>();
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (typeof node !== 'object' || node === null) return node;
+    const o = node as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o)) out[k] = walk(v);
+    if (o['format'] === ARTIFACT_FORMAT && Array.isArray(o['models'])) {
+      out['models'] = (o['models'] as Array<Record<string, unknown>>).map((card) => {
+        const to = prices.get(String(card['id']));
+        const from = { inputPricePerMTok: Number(card['inputPricePerMTok']), outputPricePerMTok: Number(card['outputPricePerMTok']) };
+        if (!to || (to.inputPricePerMTok === from.inputPricePerMTok && to.outputPricePerMTok === from.outputPricePerMTok)) return card;
+        changed.set(String(card['id']), { model: String(card['id']), from, to: { inputPricePerMTok: to.inputPricePerMTok, outputPricePerMTok: to.outputPricePerMTok } });
+        return { ...card, inputPricePerMTok: to.inputPricePerMTok, outputPricePerMTok: to.outputPricePerMTok, priceSource: 'serving prices (gateway config)' };
+      });
+    }
+    return out;
+  };
+  return { artifact: walk(artifact) as RouterArtifact, changed: [...changed.values()] };
+}
