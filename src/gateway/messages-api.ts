@@ -20,6 +20,7 @@ import { callOwnChat, chatChunks, type LoopbackDeps } from './loopback.js';
 import { cacheControlOf } from './providers/anthropic-cache.js';
 import { contentText } from './replay-upstream/replay-data.js';
 import { THINKING_BUDGETS, thinkingBlocksOf } from './providers/anthropic-thinking.js';
+import type { UsageLike } from './usage-cost.js';
 
 const Block = z
   .object({
@@ -182,8 +183,20 @@ interface ChatLike {
     delta?: { content?: string | null; tool_calls?: readonly ChatToolCall[]; reasoning_content?: string | null; thinking_blocks?: unknown };
     finish_reason?: string | null;
   }>;
-  readonly usage?: { readonly prompt_tokens?: number; readonly completion_tokens?: number };
+  readonly usage?: UsageLike;
   readonly error?: { readonly message?: string; readonly code?: string };
+}
+
+/**
+ * A chat usage as Anthropic reports it: `input_tokens` without the tokens read from or written to the
+ * prompt cache, which come apart (`cache_read_input_tokens`, `cache_creation_input_tokens`, and their
+ * split by lifetime when Claude gave one) — so an Anthropic client sees its cache work.
+ */
+export function messagesUsage(u: UsageLike | undefined): Record<string, unknown> {
+  const prompt = u?.prompt_tokens ?? 0;
+  const read = Math.min(prompt, u?.prompt_tokens_details?.cached_tokens ?? 0);
+  const written = Math.min(prompt - read, u?.cache_creation_input_tokens ?? 0);
+  return { input_tokens: prompt - read - written, output_tokens: u?.completion_tokens ?? 0, cache_read_input_tokens: read, cache_creation_input_tokens: written, ...(u?.cache_creation ? { cache_creation: u.cache_creation } : {}) };
 }
 
 const STOP: Record<string, string> = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use', function_call: 'tool_use', content_filter: 'refusal' };
@@ -211,7 +224,7 @@ export function fromChatCompletion(c: ChatLike, fallbackModel: string): Record<s
     content,
     stop_reason: STOP[choice?.finish_reason ?? 'stop'] ?? 'end_turn',
     stop_sequence: null,
-    usage: { input_tokens: c.usage?.prompt_tokens ?? 0, output_tokens: c.usage?.completion_tokens ?? 0 },
+    usage: messagesUsage(c.usage),
   };
 }
 
@@ -226,7 +239,7 @@ async function relayAsMessageEvents(r: MessagesRequest, body: AsyncIterable<Uint
   /** How many of the answer's signed thinking blocks were relayed. */
   let relayedBlocks = 0;
   let stop: string | undefined;
-  let usage = { input_tokens: 0, output_tokens: 0 };
+  let usage = messagesUsage(undefined);
   const close = (): void => {
     if (open) send('content_block_stop', { index: open.index });
     open = undefined;
@@ -287,7 +300,7 @@ async function relayAsMessageEvents(r: MessagesRequest, body: AsyncIterable<Uint
       if (partial !== '') send('content_block_delta', { index: open.index, delta: { type: 'input_json_delta', partial_json: partial } });
     }
     if (choice?.finish_reason) stop = STOP[choice.finish_reason] ?? 'end_turn';
-    if (chunk.usage) usage = { input_tokens: chunk.usage.prompt_tokens ?? 0, output_tokens: chunk.usage.completion_tokens ?? 0 };
+    if (chunk.usage) usage = messagesUsage(chunk.usage);
   }
   close();
   send('message_delta', { delta: { stop_reason: stop ?? 'end_turn', stop_sequence: null }, usage });

@@ -11,7 +11,12 @@ export interface UsageLike {
   readonly completion_tokens?: number;
   readonly prompt_tokens_details?: { readonly cached_tokens?: number } | null;
   readonly cache_creation_input_tokens?: number;
+  /** Anthropic's split of the cache writes by lifetime: one-hour writes cost more than five-minute ones. */
+  readonly cache_creation?: { readonly ephemeral_5m_input_tokens?: number; readonly ephemeral_1h_input_tokens?: number } | null;
 }
+
+/** A one-hour prompt-cache write costs twice the input price (Anthropic's rule for every Claude; a five-minute one: `cacheWritePricePerMTok`, 1.25×). */
+export const ONE_HOUR_CACHE_WRITE_FACTOR = 2;
 
 /** The prices a request with a prompt of `promptTokens` tokens pays: the highest long-context tier it is above, else the model's own. */
 export function pricesFor(model: ModelConfig, promptTokens: number): Pick<ModelConfig, 'inputPricePerMTok' | 'outputPricePerMTok' | 'cachedInputPricePerMTok' | 'cacheWritePricePerMTok'> {
@@ -25,7 +30,9 @@ export function costOf(usage: UsageLike | undefined, model: ModelConfig): number
   const prompt = usage?.prompt_tokens ?? 0;
   const cached = Math.min(prompt, usage?.prompt_tokens_details?.cached_tokens ?? 0);
   const written = Math.min(prompt - cached, usage?.cache_creation_input_tokens ?? 0);
+  const writtenHour = Math.min(written, usage?.cache_creation?.ephemeral_1h_input_tokens ?? 0);
   const p = pricesFor(model, prompt);
   const input = p.inputPricePerMTok;
-  return ((prompt - cached - written) * input + cached * (p.cachedInputPricePerMTok ?? input) + written * (p.cacheWritePricePerMTok ?? input) + (usage?.completion_tokens ?? 0) * p.outputPricePerMTok) / 1e6;
+  const inputCost = (prompt - cached - written) * input + cached * (p.cachedInputPricePerMTok ?? input) + (written - writtenHour) * (p.cacheWritePricePerMTok ?? input) + writtenHour * input * ONE_HOUR_CACHE_WRITE_FACTOR;
+  return (inputCost + (usage?.completion_tokens ?? 0) * p.outputPricePerMTok) / 1e6;
 }

@@ -41,7 +41,9 @@ describe('anthropic provider: the prompt cache', () => {
       seen.push(r);
       if (marks(r).length > 4) return reply(400, { type: 'error', error: { type: 'invalid_request_error', message: 'A maximum of 4 blocks with cache_control may be provided.' } });
       // a read of the cached system prompt, as Anthropic reports it
-      const usage = { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: Array.isArray(r.system) ? 1200 : 0, cache_creation_input_tokens: 0 };
+      // and a one-hour write of a block marked with that ttl
+      const hour = JSON.stringify(r.messages).includes('"ttl":"1h"') ? 1000 : 0;
+      const usage = { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: Array.isArray(r.system) ? 1200 : 0, cache_creation_input_tokens: hour, ...(hour > 0 ? { cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: hour } } : {}) };
       reply(200, { id: 'msg_1', type: 'message', role: 'assistant', model: r.model, content: [{ type: 'text', text: 'Sunny.' }], stop_reason: 'end_turn', usage });
     });
     openai = await startJsonServer((body, reply) => {
@@ -120,6 +122,21 @@ describe('anthropic provider: the prompt cache', () => {
     expect(last().messages[0]).toEqual({ role: 'user', content: [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral', ttl: '1h' } }, { type: 'text', text: 'Summarise.' }] });
     const counted = await anthropicClient.messages.countTokens({ model: 'claude-plain', messages: [{ role: 'user', content: [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral' } }] }] });
     expect(counted.input_tokens).toBeGreaterThan(1000);
+  });
+
+  it('gives an Anthropic client its cache usage as Anthropic reports it, and bills one-hour writes at twice the input price', async () => {
+    const anthropicClient = new Anthropic({ baseURL: client.baseURL.replace(/\/v1$/, ''), apiKey: 'unused', maxRetries: 0 });
+    const read = await anthropicClient.messages.create({ model: 'claude-plain', max_tokens: 100, system: [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral' } }], messages: [{ role: 'user', content: 'Weather?' }] });
+    // before: input_tokens 1212 (the cached tokens counted in) and no cache fields
+    expect(read.usage).toMatchObject({ input_tokens: 12, cache_read_input_tokens: 1200, cache_creation_input_tokens: 0, output_tokens: 5 });
+
+    const { data, response } = await client.chat.completions
+      .create({ model: 'claude-plain', messages: [{ role: 'user', content: [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral', ttl: '1h' } } as OpenAI.ChatCompletionContentPartText] }] })
+      .withResponse();
+    expect(data.usage).toMatchObject({ prompt_tokens: 1012, cache_creation_input_tokens: 1000, cache_creation: { ephemeral_1h_input_tokens: 1000 } });
+    expect(Number(response.headers.get('x-switchyard-cost-usd'))).toBeCloseTo((12 * 3 + 1000 * 3 * 2 + 5 * 15) / 1e6, 12); // not 1.25× the input price
+    const written = await anthropicClient.messages.create({ model: 'claude-plain', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral', ttl: '1h' } }] }] });
+    expect(written.usage).toMatchObject({ input_tokens: 12, cache_creation_input_tokens: 1000, cache_creation: { ephemeral_1h_input_tokens: 1000 } });
   });
 
   it('refuses promptCache on a model that is not anthropic', () => {

@@ -261,6 +261,8 @@ export interface AnthropicUsage {
   output_tokens?: number;
   cache_read_input_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
+  /** The cache writes by lifetime (five minutes, one hour), when the request marked any with a `ttl`. */
+  cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number } | null;
 }
 
 /** Anthropic usage in the OpenAI form: every input token in `prompt_tokens`, cache reads as `cached_tokens`, cache writes as `cache_creation_input_tokens` (usage-cost.ts). */
@@ -273,6 +275,7 @@ export function openAiUsage(u: AnthropicUsage, outputTokens = u.output_tokens ??
     completion_tokens: outputTokens,
     total_tokens: prompt + outputTokens,
     ...(read > 0 || written > 0 ? { prompt_tokens_details: { cached_tokens: read }, cache_creation_input_tokens: written } : {}),
+    ...((u.cache_creation?.ephemeral_1h_input_tokens ?? 0) > 0 ? { cache_creation: u.cache_creation } : {}),
   };
 }
 
