@@ -115,6 +115,8 @@ describe('switchyard data', () => {
     expect(i.status, i.stderr).toBe(0);
     expect(i.stdout).toMatch(/prompts\s+3164 \(train 2217, test 947\)/);
     expect(i.stdout).toMatch(/gpt-4-1106-preview .* 0\.880/);
+    // the folder as the other commands take it
+    expect(cli(['data', 'inspect', '--data', out]).stdout).toBe(i.stdout);
   });
 });
 

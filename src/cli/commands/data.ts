@@ -17,15 +17,16 @@ const IMPORT_USAGE = `usage: switchyard data import --from routerbench|long --ou
   --prices FILE       JSON {"<model>": {"inputPricePerMTok": n, "outputPricePerMTok": n}}
   --test-fraction F   share of prompts per task sent to test when the input has no split (default 0.3)`;
 
-const INSPECT_USAGE = 'usage: switchyard data inspect DIR   (a routing-matrix folder or RouterBench CSVs)';
+const INSPECT_USAGE = 'usage: switchyard data inspect DIR | --data DIR   (a routing-matrix folder or RouterBench CSVs)';
 
 export async function runData(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'import') return runImport(rest);
   if (sub === 'collect') return runCollect(rest);
   if (sub === 'inspect') {
-    const { positionals } = parse(rest, {}, INSPECT_USAGE);
-    const dir = positionals[0];
+    // the folder as the other commands take it (--data), or as the first argument
+    const { values, positionals } = parse(rest, { data: { type: 'string' } }, INSPECT_USAGE);
+    const dir = typeof values['data'] === 'string' ? values['data'] : positionals[0];
     if (!dir) throw invalidArgument(`data inspect: a dataset path is required\n\n${INSPECT_USAGE}`);
     process.stdout.write(inspectDataset(openDataset(dir, (l) => void process.stderr.write(l + '\n'))) + '\n');
     return;
