@@ -251,6 +251,7 @@ export async function evaluate(view: MatrixView, train: MatrixView, routers: rea
     fitSplit: 'train',
     prompts: n,
     models: [...modelIds],
+    prices: Object.fromEntries(view.matrix.models.map((c) => [c.id, { inputPricePerMTok: c.inputPricePerMTok, outputPricePerMTok: c.outputPricePerMTok, ...(c.priceSource ? { source: c.priceSource } : {}) }])),
     lambdas,
     maxCost,
     reference: {

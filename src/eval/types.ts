@@ -58,6 +58,8 @@ export interface EvalResult {
   readonly fitSplit: 'train';
   readonly prompts: number;
   readonly models: string[];
+  /** Each model's prices (USD per million tokens) the costs are at: the dataset's, or `--prices`'s where it repriced them. */
+  readonly prices: Readonly<Record<string, { readonly inputPricePerMTok: number; readonly outputPricePerMTok: number; readonly source?: string }>>;
   readonly lambdas: number[];
   readonly maxCost: number;
   readonly reference: {

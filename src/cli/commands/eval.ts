@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { openDataset } from '../../data/open.js';
+import { applyPricesFlag } from '../../data/reprice.js';
+import { readGatewayConfig } from '../../gateway/config.js';
 import { evaluateOnline } from '../../eval/online.js';
 import { hasResponses, judgedColumns, responseScorerColumns } from '../../eval/mixture-scores.js';
 import { evaluate, lambdaGrid, replayPrompts, type EvalRouter } from '../../eval/replay.js';
@@ -15,7 +17,7 @@ export const BASELINES = ['best-single', 'cheapest', 'random'];
 /** MetaLLM's algorithms side by side (LinUCB at each PCA width), plus ε-greedy and a cold LinUCB. */
 export const ONLINE_DEFAULT = ['ucb1', 'thompson', 'epsilon-greedy', 'linucb:pca=32', 'linucb:pca=64', 'linucb:pca=128', 'linucb:pca=0', 'linucb:bootstrap=false'];
 
-const USAGE = `usage: switchyard eval --data DIR --out OUTDIR [--routers a,b,...] [--lambdas N] [--bootstrap N] [--seed N]
+const USAGE = `usage: switchyard eval --data DIR --out OUTDIR [--routers a,b,...] [--lambdas N] [--bootstrap N] [--seed N] [--prices FILE]
 
   --data DIR      a routing-matrix folder (dataset.json + matrix.jsonl), or RouterBench CSVs (a .csv or a folder of them)
   --out OUTDIR    where results.json and report.html are written
@@ -24,6 +26,9 @@ const USAGE = `usage: switchyard eval --data DIR --out OUTDIR [--routers a,b,...
   --lambdas N     number of evenly spaced λ points in [0, 1] (default 21)
   --bootstrap N   bootstrap resamples for the ΔAIQ interval (default 1000, 0 = off)
   --seed N        seed for fitting, random routers and the bootstrap (default 0)
+  --prices FILE   fit and replay at other prices than the dataset's (today's, yours): a JSON price table
+                  {"<model>": {"inputPricePerMTok": n, "outputPricePerMTok": n}} or a gateway config
+                  (switchyard.yaml: its models' prices); recorded costs are scaled to them
   --online        also stream the test split through the bandits (learn from each pick's outcome);
                   bandits in --routers (default: ${ONLINE_DEFAULT.join(', ')}) are evaluated online
   --seeds N       stream orders for --online (default 5)
@@ -42,6 +47,7 @@ export async function runEval(argv: string[]): Promise<void> {
       online: { type: 'boolean' },
       seeds: { type: 'string' },
       'online-lambdas': { type: 'string' },
+      prices: { type: 'string' },
     },
     USAGE,
   );
@@ -67,7 +73,8 @@ export async function runEval(argv: string[]): Promise<void> {
 
   const log = (line: string): void => void process.stderr.write(line + '\n');
   const t0 = performance.now();
-  const matrix = openDataset(data, log);
+  const prices = values['prices'];
+  const matrix = typeof prices === 'string' ? applyPricesFlag(openDataset(data, log), prices, (f) => readGatewayConfig(f).models, log) : openDataset(data, log);
   const train = matrix.view('train');
   const test = matrix.view('test');
   if (train.size === 0 || test.size === 0) {

@@ -1,19 +1,24 @@
 import { invalidArgument } from '../../core/errors.js';
 import { openDataset } from '../../data/open.js';
+import { applyPricesFlag } from '../../data/reprice.js';
+import { readGatewayConfig } from '../../gateway/config.js';
 import { fmtCost, fmtNum, textTable } from '../../eval/format.js';
 import { PredictorRouter } from '../../routers/predictor.js';
 import { createRouter } from '../../routers/registry.js';
 import { numberFlag, parse, prepareOutput, requireString, writeOutput } from '../args.js';
 
-const USAGE = `usage: switchyard train --data DIR --router NAME [--encoder SPEC] [--seed N] --out router.json
+const USAGE = `usage: switchyard train --data DIR --router NAME [--encoder SPEC] [--prices FILE] [--seed N] --out router.json
 
   --data DIR       a routing-matrix folder or RouterBench CSVs; the router is fitted on its train split
   --router NAME    a router (switchyard routers), with options as kind:key=value;key=value
   --encoder SPEC   encoder for learned routers: use-lite (default), hashing, openai-compatible:baseURL=…;model=…;dim=…
+  --prices FILE    fit at other prices than the dataset's: a JSON price table
+                   {"<model>": {"inputPricePerMTok": n, "outputPricePerMTok": n}} or a gateway config
+                   (switchyard.yaml: its models' prices); recorded costs are scaled to them
   --out FILE       where the router artifact (versioned JSON) is written`;
 
 export async function runTrain(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { data: { type: 'string' }, router: { type: 'string' }, encoder: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } }, USAGE);
+  const { values } = parse(argv, { data: { type: 'string' }, router: { type: 'string' }, encoder: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, prices: { type: 'string' } }, USAGE);
   const data = requireString(values, 'data', USAGE);
   const spec = requireString(values, 'router', USAGE);
   const out = requireString(values, 'out', USAGE);
@@ -23,7 +28,8 @@ export async function runTrain(argv: string[]): Promise<void> {
   const full = typeof encoder === 'string' ? `${spec}${spec.includes(':') ? ';' : ':'}encoder=${encoder}` : spec;
   const router = createRouter(full);
   const log = (line: string): void => void process.stderr.write(line + '\n');
-  const matrix = openDataset(data, log);
+  const prices = values['prices'];
+  const matrix = typeof prices === 'string' ? applyPricesFlag(openDataset(data, log), prices, (f) => readGatewayConfig(f).models, log) : openDataset(data, log);
   const train = matrix.view('train');
   if (train.size === 0) throw invalidArgument(`${data}: no prompts in the train split`);
   const t0 = performance.now();
