@@ -135,6 +135,7 @@ describe('strictSchema: a JSON schema in the subset Claude decodes', () => {
     expect(strictSchema({ type: 'object', properties: { self: { $ref: '#' } } })).toBeUndefined();
     expect(strictSchema({ type: 'object', properties: { scores: { type: 'object', additionalProperties: { type: 'number' } } } })).toBeUndefined();
     expect(strictSchema({ type: 'object', properties: { pair: { type: 'array', items: [{ type: 'string' }, { type: 'number' }] } } })).toBeUndefined();
+    expect(strictSchema({ type: 'object', properties: { env: { type: 'object', patternProperties: { '^[A-Z_]+$': { type: 'string' } } } } })).toBeUndefined();
     expect(strictSchema({ type: 'object', properties: { anything: {} } })).toBeUndefined();
     expect(strictSchema({ type: 'array', items: { type: 'string' } })).toBeUndefined();
     // shared (not recursive) definitions are fine

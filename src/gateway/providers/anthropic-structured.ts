@@ -12,7 +12,8 @@
  * Anthropic's SDKs do — every object closed (`additionalProperties: false`), `oneOf` as `anyOf`, and
  * the constraints it cannot enforce (`minimum`, `maxLength`, `pattern`, …) moved into the
  * description, where the model still reads them. A schema with no such form — recursive, an open
- * map (`additionalProperties` a schema), a tuple, a node without a type — goes the `tool` way.
+ * map (`additionalProperties` a schema, `patternProperties`), a tuple, a node without a type — goes
+ * the `tool` way.
  */
 
 import { claudeVersion } from './anthropic-thinking.js';
@@ -122,8 +123,8 @@ function strictNode(node: unknown): Schema {
   if (out['type'] === undefined && out['anyOf'] === undefined && out['allOf'] === undefined) throw new NoStrictForm();
   const types = Array.isArray(type) ? type : [type];
   if (types.includes('object')) {
-    // a map (additionalProperties a schema) cannot be closed without losing its entries
-    if (isSchema(node['additionalProperties'])) throw new NoStrictForm();
+    // a map (additionalProperties a schema, or patternProperties) cannot be closed without losing its entries
+    if (isSchema(node['additionalProperties']) || node['patternProperties'] !== undefined) throw new NoStrictForm();
     out['properties'] ??= {};
     out['additionalProperties'] = false;
   }
