@@ -42,6 +42,23 @@ describe('switchyard train / route', () => {
     expect(text.stdout).toMatch(/predicted quality\s+predicted cost\s+utility/);
   });
 
+  it('decides at the prices it is given (--prices), as the gateway does at its config\'s', () => {
+    const prompt = 'Question about integral prime equation matrix?';
+    const at = (args: string[]): { models: string[]; candidates: Array<{ model: string; cost: number }> } => {
+      const r = run(['route', '--router', artifact, '--lambda', '0.5', '--json', ...args, prompt]);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const trained = at([]);
+    const prices = join(dir, 'prices.json');
+    // the specialist this prompt goes to at ten times big-model's price
+    writeFileSync(prices, JSON.stringify({ [trained.models[0] as string]: { inputPricePerMTok: 100, outputPricePerMTok: 300 } }));
+    const repriced = at(['--prices', prices]);
+    const cost = (d: typeof trained, m: string): number => d.candidates.find((x) => x.model === m)?.cost as number;
+    expect(cost(repriced, trained.models[0] as string)).toBeGreaterThan(100 * cost(trained, trained.models[0] as string));
+    expect(repriced.models[0]).not.toBe(trained.models[0]);
+  });
+
   it('names bad flags and bad artifacts', () => {
     expect(run(['route', '--router', artifact, '--lambda', '2', 'x']).stderr).toMatch(/--lambda: expected a number in \[0, 1\]/);
     expect(run(['route', '--router', artifact, '--candidates', 'gpt-9', 'x']).stderr).toMatch(/\[unknown_model\].*gpt-9/);
