@@ -9,7 +9,7 @@ import type { ModelConfig } from './config.js';
 import { SseByteSplitter } from './http.js';
 import { errorBody } from './openai-errors.js';
 import type { CallSignal, UpstreamResponse } from './providers/openai-compatible.js';
-import { costOf, type UsageLike } from './usage-cost.js';
+import { costOf, normalisedUsage, type UsageLike } from './usage-cost.js';
 
 /** How a relayed stream ended: whole, broken by the upstream, or cancelled because the client went away. */
 export type StreamEnd = 'done' | 'broken' | 'cancelled';
@@ -78,9 +78,11 @@ export async function pipeStream(job: StreamJob): Promise<void> {
           }
           const data = event.toString('utf8', DATA.length).trimEnd();
           const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: UsageLike | null };
-          if (obj.usage) (usage = obj.usage), (cost = costOf(obj.usage, model));
-          if (obj.usage && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
-          out.push(Buffer.from(`data: ${obj.model === modelId ? data : JSON.stringify({ ...obj, model: modelId })}\n\n`));
+          const normal = obj.usage ? normalisedUsage(obj.usage) : obj.usage;
+          if (normal) (usage = normal), (cost = costOf(normal, model));
+          if (normal && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
+          // re-serialised only to rename the model or to count thinking the API left out of completion_tokens
+          out.push(Buffer.from(`data: ${obj.model === modelId && normal === obj.usage ? data : JSON.stringify({ ...obj, model: modelId, ...(normal ? { usage: normal } : {}) })}\n\n`));
         } else if (isData) {
           out.push(Buffer.from(`: x-switchyard-cost-usd=${(cost + otherCalls).toPrecision(6)}\n\n`));
           if (recordFirst && !recorded) {
@@ -174,8 +176,12 @@ export async function answerJson(
   } finally {
     result.finish();
   }
+  const usage = json.usage ? normalisedUsage(json.usage) : undefined;
+  const recounted = usage !== json.usage;
+  if (recounted) json = { ...json, ...(usage ? { usage } : {}) };
   const callCost = costOf(json.usage, model);
-  const out = json.model === modelId ? raw : JSON.stringify({ ...json, model: modelId }); // re-serialise only to rename
+  // re-serialise only to rename the model, or to count thinking the API left out of completion_tokens
+  const out = json.model === modelId && !recounted ? raw : JSON.stringify({ ...json, model: modelId });
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': (callCost + otherCalls).toPrecision(6) });
   if (recordFirst) await after(callCost, 'done', 0, json);
   res.end(out);

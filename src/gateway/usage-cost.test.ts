@@ -8,12 +8,13 @@ import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startJsonServer, type JsonServer } from '../../test/helpers/json-server.js';
 import { parseGatewayConfig, type ModelConfig } from './config.js';
 import { lookupPrices, resolvePrices } from './prices.js';
 import { AnthropicStreamTranslator, fromAnthropicMessage } from './providers/anthropic-wire.js';
 import { Gateway } from './server.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import { costOf } from './usage-cost.js';
+import { costOf, outputTokensOf } from './usage-cost.js';
 
 describe('prompt-cache prices and costs', () => {
   it('takes cache prices from the price table, scales them to a configured input price, else uses the input price', () => {
@@ -96,5 +97,41 @@ describe('the gateway bills cached input at the cache price', () => {
     const client = new OpenAI({ baseURL: url, apiKey: 'unused', maxRetries: 0 });
     const { response } = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(Number(response.headers.get('x-switchyard-cost-usd'))).toBeCloseTo((464 * 2.5 + 1536 * 1.25 + 10 * 10) / 1e6, 12);
+  });
+});
+
+describe('thinking an API counts only in total_tokens (Google Gemini\'s OpenAI endpoint)', () => {
+  let upstream: JsonServer;
+  let gateway: Gateway;
+  let client: OpenAI;
+  // Gemini 2.5 Flash through https://generativelanguage.googleapis.com/v1beta/openai: 572 thinking tokens in total_tokens only
+  const usage = { prompt_tokens: 20, completion_tokens: 424, total_tokens: 1016 };
+  beforeAll(async () => {
+    upstream = await startJsonServer((body, reply) => {
+      const answer = { id: 'g', created: 1, model: 'gemini-2.5-flash' };
+      if (!body['stream']) return reply(200, { ...answer, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: '36' }, finish_reason: 'stop' }], usage });
+      const chunk = (c: Record<string, unknown>): string => `data: ${JSON.stringify({ ...answer, object: 'chat.completion.chunk', ...c })}\n\n`;
+      reply(200, chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: '36' }, finish_reason: null }] }) + chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }) + chunk({ choices: [], usage }) + 'data: [DONE]\n\n', 'text/event-stream');
+    });
+    const config = parseGatewayConfig({ server: { port: 0 }, models: { gemini: { baseURL: upstream.url, inputPricePerMTok: 0.3, outputPricePerMTok: 2.5 } } });
+    gateway = await Gateway.create(config, { store: new SqliteStore(':memory:'), logger: pino({ level: 'silent' }) });
+    client = new OpenAI({ baseURL: await gateway.listen(), apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await upstream.close();
+  });
+
+  it('bills the thinking as output, and answers completion_tokens as OpenAI counts them (reasoning included), plain and streamed', async () => {
+    const price = (20 * 0.3 + 996 * 2.5) / 1e6; // before: 424 output tokens, $1.07e-3 instead of $2.50e-3
+    const { data, response } = await client.chat.completions.create({ model: 'gemini', messages: [{ role: 'user', content: '15% of 240?' }] }).withResponse();
+    expect(data.usage).toMatchObject({ prompt_tokens: 20, completion_tokens: 996, total_tokens: 1016, completion_tokens_details: { reasoning_tokens: 572 } });
+    expect(Number(response.headers.get('x-switchyard-cost-usd'))).toBeCloseTo(price, 12);
+    const stream = await client.chat.completions.create({ model: 'gemini', messages: [{ role: 'user', content: '15% of 240?' }], stream: true, stream_options: { include_usage: true } });
+    let streamed: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) streamed = chunk.usage ?? streamed;
+    expect(streamed).toMatchObject({ completion_tokens: 996, completion_tokens_details: { reasoning_tokens: 572 } });
+    expect(outputTokensOf({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 })).toBe(5); // an API that counts as OpenAI does: as it came
+    expect(outputTokensOf({ prompt_tokens: 10, completion_tokens: 5 })).toBe(5);
   });
 });

@@ -9,6 +9,8 @@ import type { ModelConfig } from './config.js';
 export interface UsageLike {
   readonly prompt_tokens?: number;
   readonly completion_tokens?: number;
+  readonly total_tokens?: number;
+  readonly completion_tokens_details?: { readonly reasoning_tokens?: number } | null;
   readonly prompt_tokens_details?: { readonly cached_tokens?: number } | null;
   readonly cache_creation_input_tokens?: number;
   /** Anthropic's split of the cache writes by lifetime: one-hour writes cost more than five-minute ones. */
@@ -17,6 +19,30 @@ export interface UsageLike {
 
 /** A one-hour prompt-cache write costs twice the input price (Anthropic's rule for every Claude; a five-minute one: `cacheWritePricePerMTok`, 1.25×). */
 export const ONE_HOUR_CACHE_WRITE_FACTOR = 2;
+
+/**
+ * The tokens an answer generated, thinking included. OpenAI's `completion_tokens` counts reasoning;
+ * some OpenAI-compatible APIs leave thinking out of it and count it only in `total_tokens` (Google
+ * Gemini's OpenAI endpoint: prompt 20, completion 424, total 1,016 — 572 thinking tokens, billed as
+ * output), so the larger of the two readings is what was generated.
+ */
+export function outputTokensOf(usage: UsageLike | undefined): number {
+  const completion = usage?.completion_tokens ?? 0;
+  const total = usage?.total_tokens;
+  return total !== undefined && total > (usage?.prompt_tokens ?? 0) + completion ? total - (usage?.prompt_tokens ?? 0) : completion;
+}
+
+/**
+ * The usage as OpenAI means it: `completion_tokens` with the thinking that an API counted only in
+ * `total_tokens` (and that thinking added to `completion_tokens_details.reasoning_tokens`); the same
+ * object when it already agrees, so an answer that needs no change is passed on as it came.
+ */
+export function normalisedUsage<U extends UsageLike>(usage: U): U {
+  const output = outputTokensOf(usage);
+  const completion = usage.completion_tokens ?? 0;
+  if (output === completion) return usage;
+  return { ...usage, completion_tokens: output, completion_tokens_details: { ...usage.completion_tokens_details, reasoning_tokens: (usage.completion_tokens_details?.reasoning_tokens ?? 0) + output - completion } };
+}
 
 /** The prices a request with a prompt of `promptTokens` tokens pays: the highest long-context tier it is above, else the model's own. */
 export function pricesFor(model: ModelConfig, promptTokens: number): Pick<ModelConfig, 'inputPricePerMTok' | 'outputPricePerMTok' | 'cachedInputPricePerMTok' | 'cacheWritePricePerMTok'> {
@@ -34,5 +60,5 @@ export function costOf(usage: UsageLike | undefined, model: ModelConfig): number
   const p = pricesFor(model, prompt);
   const input = p.inputPricePerMTok;
   const inputCost = (prompt - cached - written) * input + cached * (p.cachedInputPricePerMTok ?? input) + (written - writtenHour) * (p.cacheWritePricePerMTok ?? input) + writtenHour * input * ONE_HOUR_CACHE_WRITE_FACTOR;
-  return (inputCost + (usage?.completion_tokens ?? 0) * p.outputPricePerMTok) / 1e6;
+  return (inputCost + outputTokensOf(usage) * p.outputPricePerMTok) / 1e6;
 }
