@@ -14,7 +14,7 @@ import { parseGatewayConfig } from '../config.js';
 import { Gateway } from '../server.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { knownStructured, strictSchema, structuredOf } from './anthropic-structured.js';
-import { JSON_ANSWER_TOOL, toAnthropicRequest, type AnthropicRequest } from './anthropic-wire.js';
+import { JSON_ANSWER_TOOL, fromAnthropicMessage, toAnthropicRequest, type AnthropicRequest } from './anthropic-wire.js';
 
 /** The keywords Claude's decoder takes (the rest it refuses). */
 const TAKEN = new Set(['type', 'description', 'title', 'const', 'enum', 'anyOf', 'allOf', '$defs', 'definitions', '$ref', 'properties', 'required', 'items', 'format', 'minItems', 'additionalProperties']);
@@ -244,6 +244,11 @@ describe('anthropic provider: structured outputs through the gateway', () => {
     // JSON mode has no native form: the answer tool on every Claude
     await client.chat.completions.create({ model: 'sonnet', messages, response_format: { type: 'json_object' } });
     expect(last().tool_choice).toEqual({ type: 'tool', name: JSON_ANSWER_TOOL });
+  });
+
+  it('maps every stop reason Claude gives to an OpenAI finish reason', () => {
+    const finish = (stop_reason: string): unknown => (fromAnthropicMessage({ id: 'm', model: 'c', content: [{ type: 'text', text: 'x' }], stop_reason, usage: {} }, 'c', 1)['choices'] as Array<{ finish_reason: string }>)[0]?.finish_reason;
+    expect(['end_turn', 'stop_sequence', 'max_tokens', 'model_context_window_exceeded', 'refusal'].map(finish)).toEqual(['stop', 'stop', 'length', 'length', 'content_filter']);
   });
 
   it('answers a refusal with finish_reason content_filter', async () => {

@@ -244,8 +244,8 @@ export function toAnthropicRequest(req: OpenAIChatRequest, model: string, option
   return out;
 }
 
-/** Anthropic's stop reasons as OpenAI's finish reasons; a refusal (Claude declined to answer) is OpenAI's `content_filter`. */
-const FINISH: Record<string, string> = { end_turn: 'stop', stop_sequence: 'stop', max_tokens: 'length', tool_use: 'tool_calls', refusal: 'content_filter' };
+/** Anthropic's stop reasons as OpenAI's finish reasons: a refusal (Claude declined to answer) is OpenAI's `content_filter`; a full context window, like the token limit, `length`. */
+const FINISH: Record<string, string> = { end_turn: 'stop', stop_sequence: 'stop', max_tokens: 'length', model_context_window_exceeded: 'length', tool_use: 'tool_calls', refusal: 'content_filter' };
 
 export interface AnthropicMessage {
   id: string;
