@@ -85,6 +85,11 @@ export async function runServe(argv: string[]): Promise<void> {
         return vars.filter(([, v]) => !process.env[v as string]).map(([path, v]) => `  ${path}: ${v} is not set (calls will go without it)`);
       }),
     );
+    // a route repriced far from its training: λ follows the config's prices, but a budget or target quality resolves on the curve measured at the trained ones
+    for (const [route, changed] of repriced) {
+      const far = changed.filter((c) => [c.to.inputPricePerMTok / c.from.inputPricePerMTok, c.to.outputPricePerMTok / c.from.outputPricePerMTok].some((r) => !(r > 0.8 && r < 1.25)));
+      if (far.length > 0) warnings.push(`  routes.${route}: its router was trained at other prices for ${far.map((c) => c.model).join(', ')}; it routes at the config's, but a budget (x-switchyard-budget-usd) or target quality resolves on its curve at the trained prices — retrain with switchyard train … --prices <this config>`);
+    }
     const wait = config.store.waitReplicas;
     if (wait) {
       // a write waits for replicas the master does not have: each would be counted unreplicated
