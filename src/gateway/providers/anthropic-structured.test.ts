@@ -9,7 +9,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatCompletion, startJsonServer, type JsonServer } from '../../../test/helpers/json-server.js';
+import { chatCompletion, startAnthropicServer, startJsonServer, type JsonServer } from '../../../test/helpers/json-server.js';
 import { parseGatewayConfig } from '../config.js';
 import { Gateway } from '../server.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -172,14 +172,7 @@ describe('anthropic provider: structured outputs through the gateway', () => {
   let baseURL: string;
 
   beforeAll(async () => {
-    anthropic = await startJsonServer((body, reply) => {
-      const r = body as unknown as AnthropicRequest;
-      seen.push(r);
-      const refused = refusal(r);
-      if (refused) return reply(400, { type: 'error', error: { type: 'invalid_request_error', message: refused } });
-      if (r.stream) return reply(200, streamOf(r), 'text/event-stream');
-      reply(200, { id: 'msg_1', type: 'message', role: 'assistant', model: r.model, ...answer(r), usage: { input_tokens: 20, output_tokens: 30 } });
-    });
+    anthropic = await startAnthropicServer(seen, { refusal, stream: streamOf, answer, usage: { input_tokens: 20, output_tokens: 30 } });
     openai = await startJsonServer((body, reply) => {
       openaiSeen.push(body);
       reply(200, chatCompletion(WEATHER));
