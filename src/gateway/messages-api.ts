@@ -49,7 +49,7 @@ export const MessagesRequestSchema = z
     tool_choice: z.object({ type: z.enum(['auto', 'any', 'none', 'tool']), name: z.string().optional(), disable_parallel_tool_use: z.boolean().optional() }).loose().optional(),
     /** Extended thinking: its budget or effort becomes chat's `reasoning_effort` (effortOf). */
     thinking: z.object({ type: z.string(), budget_tokens: z.number().int().optional() }).loose().optional(),
-    /** `effort` (adaptive thinking) and `format`: a JSON schema the answer follows, chat's `response_format` (outputFormatOf). */
+    /** `effort` (adaptive thinking) and `format`: a JSON schema the answer follows, which becomes chat's `response_format` (toChatRequest). */
     output_config: z.object({ effort: z.string().optional(), format: z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }).loose().optional() }).loose().optional(),
     /** The structured-outputs beta's name for `output_config.format`, still taken. */
     output_format: z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }).loose().optional(),

@@ -177,8 +177,8 @@ export async function answerJson(
     result.finish();
   }
   const usage = json.usage ? normalisedUsage(json.usage) : undefined;
-  const recounted = usage !== json.usage;
-  if (recounted) json = { ...json, ...(usage ? { usage } : {}) };
+  const recounted = usage !== undefined && usage !== json.usage;
+  if (recounted) json = { ...json, usage };
   const callCost = costOf(json.usage, model);
   // re-serialise only to rename the model, or to count thinking the API left out of completion_tokens
   const out = json.model === modelId && !recounted ? raw : JSON.stringify({ ...json, model: modelId });
