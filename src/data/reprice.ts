@@ -2,7 +2,7 @@
  * A dataset at other prices (`switchyard train|eval --prices`): the models' cards take the new prices,
  * and every recorded cost is scaled to them — each outcome by its own token mix (its input and output
  * tokens at the new prices over the same tokens at the old ones), so what the provider counted stays
- * counted; an outcome without token counts by the mean of the two prices' ratios. Routers fitted on
+ * counted; an outcome without token counts by the ratio of the summed input and output prices. Routers fitted on
  * it trade quality against today's prices, and the evaluation reports what their choices cost at them.
  */
 import { invalidArgument } from '../core/errors.js';
@@ -10,9 +10,12 @@ import type { ModelCard } from '../spec/dataset.js';
 import { PriceTableSchema, readPriceTable, type PriceTable } from './import/common.js';
 import { RoutingMatrix } from './routing-matrix.js';
 
+/** Whether a `--prices` file is a gateway config (YAML), whose models may include ones a dataset lacks, rather than a JSON price table. */
+const isConfigFile = (file: string): boolean => /\.ya?ml$/i.test(file);
+
 /** The prices a file gives: a JSON price table (`{"<model>": {inputPricePerMTok, outputPricePerMTok}}`), or a gateway config's models (YAML). */
 export function readPrices(file: string, modelsOfConfig: (file: string) => Readonly<Record<string, { inputPricePerMTok: number; outputPricePerMTok: number }>>): PriceTable {
-  if (/\.ya?ml$/i.test(file)) return PriceTableSchema.parse(Object.fromEntries(Object.entries(modelsOfConfig(file)).map(([id, m]) => [id, { inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }])));
+  if (isConfigFile(file)) return PriceTableSchema.parse(Object.fromEntries(Object.entries(modelsOfConfig(file)).map(([id, m]) => [id, { inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok }])));
   return readPriceTable(file);
 }
 
@@ -49,7 +52,7 @@ export function applyPricesFlag(matrix: RoutingMatrix, file: string, modelsOfCon
   const prices = readPrices(file, modelsOfConfig);
   const r = repriceMatrix(matrix, prices);
   // a gateway config names models the dataset may not have (other routes'); a price table names only these
-  if (r.unknown.length > 0 && !/\.ya?ml$/i.test(file)) throw invalidArgument(`--prices ${file}: ${r.unknown.join(', ')} ${r.unknown.length === 1 ? 'is' : 'are'} not in the dataset (models: ${matrix.models.map((c) => c.id).join(', ')})`);
+  if (r.unknown.length > 0 && !isConfigFile(file)) throw invalidArgument(`--prices ${file}: ${r.unknown.join(', ')} ${r.unknown.length === 1 ? 'is' : 'are'} not in the dataset (models: ${matrix.models.map((c) => c.id).join(', ')})`);
   log(`--prices ${file}: ${r.repriced.length === 0 ? 'no model repriced' : `repriced ${r.repriced.map((id) => `${id} (${prices[id]?.inputPricePerMTok} / ${prices[id]?.outputPricePerMTok})`).join(', ')}`}`);
   return r.matrix;
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import { openDataset } from '../../data/open.js';
 import { applyPricesFlag } from '../../data/reprice.js';
-import { readGatewayConfig } from '../../gateway/config.js';
+import { configModels } from '../prices.js';
 import { evaluateOnline } from '../../eval/online.js';
 import { hasResponses, judgedColumns, responseScorerColumns } from '../../eval/mixture-scores.js';
 import { evaluate, lambdaGrid, replayPrompts, type EvalRouter } from '../../eval/replay.js';
@@ -74,7 +74,7 @@ export async function runEval(argv: string[]): Promise<void> {
   const log = (line: string): void => void process.stderr.write(line + '\n');
   const t0 = performance.now();
   const prices = values['prices'];
-  const matrix = typeof prices === 'string' ? applyPricesFlag(openDataset(data, log), prices, (f) => readGatewayConfig(f).models, log) : openDataset(data, log);
+  const matrix = typeof prices === 'string' ? applyPricesFlag(openDataset(data, log), prices, configModels, log) : openDataset(data, log);
   const train = matrix.view('train');
   const test = matrix.view('test');
   if (train.size === 0 || test.size === 0) {

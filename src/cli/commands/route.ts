@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../../core/errors.js';
 import { fmtCost, fmtNum, textTable } from '../../eval/format.js';
 import { readPrices } from '../../data/reprice.js';
-import { readGatewayConfig } from '../../gateway/config.js';
+import { configModels } from '../prices.js';
 import { readArtifactFile, repriceArtifact } from '../../routers/artifact.js';
 import { CrossAttentionRouter } from '../../routers/cross-attention/cross-attention.js';
 import { routerFromArtifact } from '../../routers/registry.js';
@@ -32,7 +32,7 @@ export async function runRoute(argv: string[]): Promise<void> {
   const text = positionals[0] === '-' ? readFileSync(0, 'utf8') : (positionals[0] as string);
   const prices = values['prices'];
   const artifact = readArtifactFile(file);
-  const router = await routerFromArtifact(typeof prices === 'string' ? repriceArtifact(artifact, new Map(Object.entries(readPrices(prices, (f) => readGatewayConfig(f).models)))).artifact : artifact);
+  const router = await routerFromArtifact(typeof prices === 'string' ? repriceArtifact(artifact, new Map(Object.entries(readPrices(prices, configModels)))).artifact : artifact);
   const candidates = typeof values['candidates'] === 'string' ? values['candidates'].split(',').map((s) => s.trim()).filter(Boolean) : undefined;
   const prefs: RoutePrefs = { lambda, ...(budget !== undefined ? { budgetUsd: budget } : {}), ...(target !== undefined ? { targetQuality: target } : {}), ...(candidates ? { candidates } : {}) };
   const t0 = performance.now();

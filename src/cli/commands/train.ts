@@ -1,7 +1,7 @@
 import { invalidArgument } from '../../core/errors.js';
 import { openDataset } from '../../data/open.js';
 import { applyPricesFlag } from '../../data/reprice.js';
-import { readGatewayConfig } from '../../gateway/config.js';
+import { configModels } from '../prices.js';
 import { fmtCost, fmtNum, textTable } from '../../eval/format.js';
 import { PredictorRouter } from '../../routers/predictor.js';
 import { createRouter } from '../../routers/registry.js';
@@ -29,7 +29,7 @@ export async function runTrain(argv: string[]): Promise<void> {
   const router = createRouter(full);
   const log = (line: string): void => void process.stderr.write(line + '\n');
   const prices = values['prices'];
-  const matrix = typeof prices === 'string' ? applyPricesFlag(openDataset(data, log), prices, (f) => readGatewayConfig(f).models, log) : openDataset(data, log);
+  const matrix = typeof prices === 'string' ? applyPricesFlag(openDataset(data, log), prices, configModels, log) : openDataset(data, log);
   const train = matrix.view('train');
   if (train.size === 0) throw invalidArgument(`${data}: no prompts in the train split`);
   const t0 = performance.now();
