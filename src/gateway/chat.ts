@@ -29,7 +29,7 @@ import type { DecisionRecord } from './store/store.js';
 import { answerJson, pipeStream, sendCompletion, type StreamEnd } from './stream.js';
 import { requestTags } from './tags.js';
 import { endCallSpan, startCallSpan, type RequestSpan } from './tracing.js';
-import { costOf, type UsageLike } from './usage-cost.js';
+import { costOf, serviceTierFactor, type UsageLike } from './usage-cost.js';
 
 /** A chat completions request once its key is authorised and its body read. */
 export interface ChatJob {
@@ -70,6 +70,8 @@ export interface ChatHost {
   planDeps(client: CallSignal, models: ModelSet): PlanDeps;
   /** Records a decision (store, metrics, log, spend) and remembers an answered request for feedback. */
   record(d: DecisionRecord, recent: RecentRequest | undefined, upstreamMs?: number, overheadMs?: number): Promise<void>;
+  /** An answer came at a service tier its model's `serviceTiers` does not price (billed at the standard prices): logged now and then. */
+  unpricedTier(modelId: string, tier: string): void;
 }
 
 /** `POST /v1/chat/completions`, authorised and read: validated, limited, routed, answered (JSON or a stream, with fallbacks) and recorded. */
@@ -234,8 +236,10 @@ async function answerInOrder(host: ChatHost, a: Answering): Promise<void> {
     // the request's cost: this call plus any soft-routing proposers; a stream that broke midway is
     // recorded as a 502 (the client got an error event), and feedback cannot refer to it
     const collect = keep && body.stream ? new CompletionAssembler() : undefined;
-    const after = (callCost: number, end: StreamEnd = 'done', dataEvents = 0, answer?: Record<string, unknown>, streamed?: UsageLike): Promise<void> => {
+    const after = (callCost: number, end: StreamEnd = 'done', dataEvents = 0, answer?: Record<string, unknown>, streamed?: UsageLike, streamedTier?: string): Promise<void> => {
       const usage = streamed ?? (answer?.['usage'] as UsageLike | undefined);
+      const tier = streamedTier ?? answer?.['service_tier'];
+      if (typeof tier === 'string' && serviceTierFactor(model, tier) === undefined) host.unpricedTier(modelId, tier);
       if (usage) host.metrics.countTokens(modelId, usage);
       call.settle(usage);
       endCallSpan(traced, end, callCost, usage);

@@ -9,7 +9,7 @@ import { SupportsSchema } from './capabilities.js';
 import { LatencyConfigSchema } from './latency.js';
 import { readConfigFile } from '../core/config-file.js';
 import { BudgetControlSchema, ScheduleSchema } from './dynamic-lambda.js';
-import { resolvePrices } from './prices.js';
+import { DEFAULT_SERVICE_TIERS, resolvePrices } from './prices.js';
 import { UPSTREAM_BODY_LIMIT } from './providers/openai-compatible.js';
 import { TlsConfigSchema, resolveTlsPaths } from '../core/tls.js';
 
@@ -61,6 +61,14 @@ export const MODEL_FIELDS = {
     .refine((tiers) => tiers.every((t, i) => i === 0 || t.aboveInputTokens > (tiers[i - 1] as { aboveInputTokens: number }).aboveInputTokens), { message: 'tiers must go by ascending aboveInputTokens' })
     .transform((tiers) => tiers.map((t) => ({ ...t, cachedInputPricePerMTok: t.cachedInputPricePerMTok ?? t.inputPricePerMTok, cacheWritePricePerMTok: t.cacheWritePricePerMTok ?? t.inputPricePerMTok })))
     .optional(),
+  /**
+   * Processing tiers billed at a multiple of the model's prices (input, cached, output and
+   * long-context tiers alike), by the `service_tier` the answer reports: OpenAI's `flex` and
+   * `priority`, Gemini's, Anthropic's `priority`. `flex` defaults to 0.5 (OpenAI's and Google's price);
+   * another tier an answer reports without a multiple here is billed at the standard prices, with a
+   * warning in the log (usage-cost.ts).
+   */
+  serviceTiers: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a tier name as providers report it (lower case), e.g. flex, priority'), z.number().nonnegative()).optional(),
   /**
    * The most tokens (prompt + completion) the model takes; a routed request that would not fit is
    * not sent to it (default: the price table's figure when it knows the model; unknown: no limit).
@@ -493,7 +501,7 @@ export function withPrices(config: GatewayConfigInput): GatewayConfig {
   for (const [id, m] of Object.entries(config.models)) {
     const p = resolvePrices(id, m);
     const contextWindow = m.contextWindow ?? p.contextWindow;
-    models[id] = { ...m, inputPricePerMTok: p.inputPricePerMTok, outputPricePerMTok: p.outputPricePerMTok, cachedInputPricePerMTok: p.cachedInputPricePerMTok, cacheWritePricePerMTok: p.cacheWritePricePerMTok, ...(p.priceTiers ? { priceTiers: [...p.priceTiers] } : {}), ...(contextWindow !== undefined ? { contextWindow } : {}) };
+    models[id] = { ...m, inputPricePerMTok: p.inputPricePerMTok, outputPricePerMTok: p.outputPricePerMTok, cachedInputPricePerMTok: p.cachedInputPricePerMTok, cacheWritePricePerMTok: p.cacheWritePricePerMTok, ...(p.priceTiers ? { priceTiers: [...p.priceTiers] } : {}), serviceTiers: { ...DEFAULT_SERVICE_TIERS, ...m.serviceTiers }, ...(contextWindow !== undefined ? { contextWindow } : {}) };
   }
   return { ...config, models };
 }

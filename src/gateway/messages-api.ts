@@ -55,6 +55,8 @@ export const MessagesRequestSchema = z
     output_format: z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }).loose().optional(),
     /** Anthropic's `metadata.user_id`: recorded as the spend tag `user` (tags.ts). */
     metadata: z.object({ user_id: z.string().nullable().optional() }).loose().optional(),
+    /** `standard_only` becomes chat's `service_tier: default`, `auto` stays `auto`. */
+    service_tier: z.enum(['auto', 'standard_only']).optional(),
   })
   .loose();
 export type MessagesRequest = z.infer<typeof MessagesRequestSchema>;
@@ -149,6 +151,7 @@ export function toChatRequest(r: MessagesRequest): { ok: true; chat: ChatRequest
   const chat: Record<string, unknown> = { model: r.model, messages, max_tokens: r.max_tokens };
   if (r.temperature !== undefined) chat['temperature'] = r.temperature;
   if (r.top_p !== undefined) chat['top_p'] = r.top_p;
+  if (r.service_tier) chat['service_tier'] = r.service_tier === 'standard_only' ? 'default' : 'auto';
   const effort = effortOf(r);
   if (effort !== undefined) chat['reasoning_effort'] = effort;
   if (r.stop_sequences && r.stop_sequences.length > 0) chat['stop'] = r.stop_sequences;
@@ -184,6 +187,7 @@ interface ChatLike {
     finish_reason?: string | null;
   }>;
   readonly usage?: UsageLike;
+  readonly service_tier?: string | null;
   readonly error?: { readonly message?: string; readonly code?: string };
 }
 
@@ -192,11 +196,13 @@ interface ChatLike {
  * prompt cache, which come apart (`cache_read_input_tokens`, `cache_creation_input_tokens`, and their
  * split by lifetime when Claude gave one) — so an Anthropic client sees its cache work.
  */
-export function messagesUsage(u: UsageLike | undefined): Record<string, unknown> {
+export function messagesUsage(u: UsageLike | undefined, serviceTier?: string | null): Record<string, unknown> {
   const prompt = u?.prompt_tokens ?? 0;
   const read = Math.min(prompt, u?.prompt_tokens_details?.cached_tokens ?? 0);
   const written = Math.min(prompt - read, u?.cache_creation_input_tokens ?? 0);
-  return { input_tokens: prompt - read - written, output_tokens: u?.completion_tokens ?? 0, cache_read_input_tokens: read, cache_creation_input_tokens: written, ...(u?.cache_creation ? { cache_creation: u.cache_creation } : {}) };
+  // the tier that served it, in Anthropic's words (OpenAI's `default` is `standard`)
+  const tier = serviceTier === 'default' ? 'standard' : serviceTier;
+  return { input_tokens: prompt - read - written, output_tokens: u?.completion_tokens ?? 0, cache_read_input_tokens: read, cache_creation_input_tokens: written, ...(u?.cache_creation ? { cache_creation: u.cache_creation } : {}), ...(tier ? { service_tier: tier } : {}) };
 }
 
 const STOP: Record<string, string> = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use', function_call: 'tool_use', content_filter: 'refusal' };
@@ -224,7 +230,7 @@ export function fromChatCompletion(c: ChatLike, fallbackModel: string): Record<s
     content,
     stop_reason: STOP[choice?.finish_reason ?? 'stop'] ?? 'end_turn',
     stop_sequence: null,
-    usage: messagesUsage(c.usage),
+    usage: messagesUsage(c.usage, c.service_tier),
   };
 }
 
@@ -300,7 +306,7 @@ async function relayAsMessageEvents(r: MessagesRequest, body: AsyncIterable<Uint
       if (partial !== '') send('content_block_delta', { index: open.index, delta: { type: 'input_json_delta', partial_json: partial } });
     }
     if (choice?.finish_reason) stop = STOP[choice.finish_reason] ?? 'end_turn';
-    if (chunk.usage) usage = messagesUsage(chunk.usage);
+    if (chunk.usage) usage = messagesUsage(chunk.usage, chunk.service_tier);
   }
   close();
   send('message_delta', { delta: { stop_reason: stop ?? 'end_turn', stop_sequence: null }, usage });

@@ -40,7 +40,7 @@ export async function pickProposal(scorer: ResponseScorer, prompt: string, propo
 export interface ProposalDeps {
   readonly post: (modelId: string) => HttpPost;
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cost: (usage: { prompt_tokens?: number; completion_tokens?: number } | undefined, model: ModelConfig) => number;
+  readonly cost: (usage: { prompt_tokens?: number; completion_tokens?: number } | undefined, model: ModelConfig, serviceTier?: string) => number;
   /** The model's deployments and breakers: a model whose circuits are all open is skipped; each call's outcome is reported. */
   readonly upstreams?: (modelId: string) => ModelUpstreams | undefined;
   /** A proposer's retryable failures are retried like the routed call's. */
@@ -61,10 +61,10 @@ export async function propose(models: readonly string[], configs: Readonly<Recor
       if (call.kind !== 'ok') return undefined;
       const r = call.result;
       try {
-        const json = (await r.response.body.json()) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+        const json = (await r.response.body.json()) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: { prompt_tokens?: number; completion_tokens?: number }; service_tier?: unknown };
         call.settle(json.usage);
         const content = json.choices?.[0]?.message?.content;
-        return typeof content === 'string' && content !== '' ? { model: id, text: content, costUsd: deps.cost(json.usage, model), completion: json as Record<string, unknown> } : undefined;
+        return typeof content === 'string' && content !== '' ? { model: id, text: content, costUsd: deps.cost(json.usage, model, typeof json.service_tier === 'string' ? json.service_tier : undefined), completion: json as Record<string, unknown> } : undefined;
       } catch {
         return undefined;
       } finally {

@@ -68,6 +68,9 @@ function scaleTier(tier: PriceTier, known: Prices, configured: { inputPricePerMT
   return { aboveInputTokens: tier.aboveInputTokens, inputPricePerMTok: tier.inputPricePerMTok * inScale, outputPricePerMTok: tier.outputPricePerMTok * outScale, cachedInputPricePerMTok: tier.cachedInputPricePerMTok * inScale, cacheWritePricePerMTok: tier.cacheWritePricePerMTok * inScale };
 }
 
+/** What every model's `serviceTiers` starts from: flex processing at half price (OpenAI's and Google's). */
+export const DEFAULT_SERVICE_TIERS: Readonly<Record<string, number>> = { flex: 0.5 };
+
 export function resolvePrices(
   id: string,
   m: { inputPricePerMTok?: number | undefined; outputPricePerMTok?: number | undefined; cachedInputPricePerMTok?: number | undefined; cacheWritePricePerMTok?: number | undefined; priceTiers?: readonly PriceTier[] | undefined; upstreamModel?: string | undefined; priceProvider?: string | undefined },

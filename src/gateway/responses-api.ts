@@ -45,6 +45,7 @@ interface ChatCompletionLike {
   readonly model?: string;
   readonly choices?: readonly ChatChoice[];
   readonly usage?: ChatUsage;
+  readonly service_tier?: string | null;
   readonly error?: { readonly message?: string; readonly code?: string };
 }
 
@@ -155,7 +156,7 @@ function usageOf(u: ChatUsage | undefined): Record<string, unknown> | null {
 }
 
 /** The `response` object: in progress (no output yet), or done with its output items and usage. */
-function responseObject(r: ResponsesRequest, id: string, created: number, model: string, done?: { output: Array<Record<string, unknown>>; finish: string | null | undefined; usage: ChatUsage | undefined }): Record<string, unknown> {
+function responseObject(r: ResponsesRequest, id: string, created: number, model: string, done?: { output: Array<Record<string, unknown>>; finish: string | null | undefined; usage: ChatUsage | undefined; serviceTier?: string | null | undefined }): Record<string, unknown> {
   const cut = done?.finish === 'length';
   return {
     id,
@@ -176,6 +177,7 @@ function responseObject(r: ResponsesRequest, id: string, created: number, model:
     metadata: r.metadata ?? {},
     previous_response_id: r.previous_response_id ?? null,
     store: r.store !== false,
+    service_tier: done?.serviceTier ?? r.service_tier ?? null,
     usage: done ? usageOf(done.usage) : null,
   };
 }
@@ -190,7 +192,7 @@ export function fromChatCompletion(r: ResponsesRequest, completion: ChatCompleti
   const content = choice?.message?.content;
   if (typeof content === 'string' && content !== '') out.text(content);
   choice?.message?.tool_calls?.forEach((c, k) => out.call(c, k));
-  return responseObject(r, `resp_${hex}`, Math.floor(now / 1000), completion.model ?? r.model, { output: out.finish(), finish: choice?.finish_reason, usage: completion.usage });
+  return responseObject(r, `resp_${hex}`, Math.floor(now / 1000), completion.model ?? r.model, { output: out.finish(), finish: choice?.finish_reason, usage: completion.usage, serviceTier: completion.service_tier });
 }
 
 /**
@@ -207,6 +209,7 @@ export async function relayAsResponseEvents(r: ResponsesRequest, body: AsyncIter
   let model = r.model;
   let finish: string | null | undefined;
   let usage: ChatUsage | undefined;
+  let serviceTier: string | null | undefined;
   let started = false;
   const start = (): void => {
     if (started) return;
@@ -233,9 +236,10 @@ export async function relayAsResponseEvents(r: ResponsesRequest, body: AsyncIter
     choice?.delta?.tool_calls?.forEach((c, k) => out.call(c, k));
     if (choice?.finish_reason) finish = choice.finish_reason;
     if (chunk.usage) usage = chunk.usage;
+    if (chunk.service_tier) serviceTier = chunk.service_tier;
   }
   start();
-  const final = responseObject(r, id, created, model, { output: out.finish(), finish, usage });
+  const final = responseObject(r, id, created, model, { output: out.finish(), finish, usage, serviceTier });
   await done(final);
   emit(final['status'] === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: final });
   res.end();

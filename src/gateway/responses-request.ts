@@ -44,6 +44,8 @@ export const ResponsesRequestSchema = z
     /** Reasoning models: `effort` becomes chat's `reasoning_effort` (a summary has no chat form and is not asked for). */
     reasoning: z.object({ effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']).nullable().optional() }).loose().nullable().optional(),
     user: z.string().optional(),
+    /** The processing tier asked for (`auto`, `default`, `flex`, `priority`): passed on as chat's `service_tier`. */
+    service_tier: z.string().nullable().optional(),
     metadata: z.record(z.string(), z.string()).nullable().optional(),
   })
   .loose();
@@ -149,6 +151,7 @@ export function toChatRequest(r: ResponsesRequest, history: readonly ChatMessage
   if (r.temperature !== undefined && r.temperature !== null) chat['temperature'] = r.temperature;
   if (r.top_p !== undefined && r.top_p !== null) chat['top_p'] = r.top_p;
   if (r.user) chat['user'] = r.user;
+  if (r.service_tier) chat['service_tier'] = r.service_tier;
   if (r.reasoning?.effort) chat['reasoning_effort'] = r.reasoning.effort;
   if (r.text?.verbosity) chat['verbosity'] = r.text.verbosity;
   const format = r.text?.format;

@@ -544,6 +544,9 @@ export class Gateway {
       env: g.env,
       planDeps: (client, models) => g.planDeps(client, models),
       record: (d, recent, upstreamMs, overheadMs) => g.record(d, recent, upstreamMs, overheadMs),
+      unpricedTier: (modelId, tier) => {
+        if (g.warnNow(`tier:${modelId}/${tier}`, 3_600_000)) g.log.warn({ model: modelId, serviceTier: tier }, `${modelId} answered at service tier "${tier}", which models.${modelId}.serviceTiers does not price: billed at the standard prices`);
+      },
     };
   }
 

@@ -27,7 +27,7 @@ export interface StreamJob {
    * Records the request: with the cost the usage chunk gave (0 if none came), how the stream ended,
    * and how many data events were passed on (an estimate of the output tokens of a cut stream).
    */
-  readonly after: (costUsd: number, end: StreamEnd, dataEvents: number, answer: undefined, usage: UsageLike | undefined) => Promise<void>;
+  readonly after: (costUsd: number, end: StreamEnd, dataEvents: number, answer: undefined, usage: UsageLike | undefined, serviceTier: string | undefined) => Promise<void>;
   /** Aborted when the client went away: a stream that breaks then was cancelled, not broken. */
   readonly client?: CallSignal | undefined;
   /** Cost of other calls in the request (soft-routing proposers), for the cost comment. */
@@ -50,6 +50,7 @@ export async function pipeStream(job: StreamJob): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
   let cost = 0;
   let usage: UsageLike | undefined;
+  let tier: string | undefined; // the service tier the answer reports (billed at its multiple)
   let events = 0;
   let recorded = false;
   let ended = false;
@@ -77,9 +78,10 @@ export async function pipeStream(job: StreamJob): Promise<void> {
             continue;
           }
           const data = event.toString('utf8', DATA.length).trimEnd();
-          const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: UsageLike | null };
+          const obj = JSON.parse(data) as { model?: string; choices?: unknown[]; usage?: UsageLike | null; service_tier?: unknown };
+          if (typeof obj.service_tier === 'string') tier = obj.service_tier;
           const normal = obj.usage ? normalisedUsage(obj.usage) : obj.usage;
-          if (normal) (usage = normal), (cost = costOf(normal, model));
+          if (normal) (usage = normal), (cost = costOf(normal, model, tier));
           if (normal && (obj.choices?.length ?? 0) === 0 && !clientWantsUsage) continue;
           // re-serialised only to rename the model or to count thinking the API left out of completion_tokens
           out.push(Buffer.from(`data: ${obj.model === modelId && normal === obj.usage ? data : JSON.stringify({ ...obj, model: modelId, ...(normal ? { usage: normal } : {}) })}\n\n`));
@@ -88,7 +90,7 @@ export async function pipeStream(job: StreamJob): Promise<void> {
           if (recordFirst && !recorded) {
             recorded = true;
             flush();
-            await after(cost, 'done', events, undefined, usage); // before the client sees the end (see the non-streaming path)
+            await after(cost, 'done', events, undefined, usage, tier); // before the client sees the end (see the non-streaming path)
           }
           out.push(DONE_EVENT);
           // the end: the last bytes and the chunked terminator in one write
@@ -102,13 +104,13 @@ export async function pipeStream(job: StreamJob): Promise<void> {
       flush();
     }
     if (!ended) res.end();
-    if (!recorded) await after(cost, 'done', events, undefined, usage);
+    if (!recorded) await after(cost, 'done', events, undefined, usage, tier);
   } catch (e) {
     // the client went away (its call was cancelled): nobody is left to tell
     const end: StreamEnd = ended ? 'done' : job.client?.aborted ? 'cancelled' : 'broken';
     // bytes were already sent: never end as a silent success (a break after [DONE] lost nothing)
     if (end === 'broken') res.end(`event: error\ndata: ${JSON.stringify(errorBody('upstream_stream_broken', `the upstream stream broke: ${(e as Error).message}`, 'server_error'))}\n\n`);
-    if (!recorded) await after(cost, end, events, undefined, usage);
+    if (!recorded) await after(cost, end, events, undefined, usage, tier);
   } finally {
     finish();
   }
@@ -167,7 +169,7 @@ export async function answerJson(
   recordFirst: boolean,
 ): Promise<boolean> {
   let raw: string;
-  let json: { model?: string; usage?: UsageLike };
+  let json: { model?: string; usage?: UsageLike; service_tier?: unknown };
   try {
     raw = await result.response.body.text();
     json = JSON.parse(raw) as typeof json;
@@ -179,7 +181,7 @@ export async function answerJson(
   const usage = json.usage ? normalisedUsage(json.usage) : undefined;
   const recounted = usage !== undefined && usage !== json.usage;
   if (recounted) json = { ...json, usage };
-  const callCost = costOf(json.usage, model);
+  const callCost = costOf(json.usage, model, typeof json.service_tier === 'string' ? json.service_tier : undefined);
   // re-serialise only to rename the model, or to count thinking the API left out of completion_tokens
   const out = json.model === modelId && !recounted ? raw : JSON.stringify({ ...json, model: modelId });
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers, 'x-switchyard-cost-usd': (callCost + otherCalls).toPrecision(6) });

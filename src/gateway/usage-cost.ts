@@ -51,8 +51,25 @@ export function pricesFor(model: ModelConfig, promptTokens: number): Pick<ModelC
   return prices;
 }
 
-/** A request's cost: usage tokens × the model's prices at the prompt's size (cached input at its cache prices where the model has them). */
-export function costOf(usage: UsageLike | undefined, model: ModelConfig): number {
+/** The names providers give their standard processing (OpenAI `default`, Anthropic `standard`), billed at the model's prices. */
+const STANDARD_TIERS = new Set(['default', 'standard', 'auto', 'on_demand']);
+
+/**
+ * The multiple of the model's prices that an answer served at `serviceTier` (as the answer reports
+ * it) costs: 1 for the standard tier or none reported, `models.X.serviceTiers[tier]` for another, and
+ * `undefined` for a tier the config does not price (billed at 1 by `costOf`; the caller warns).
+ */
+export function serviceTierFactor(model: ModelConfig, serviceTier: string | null | undefined): number | undefined {
+  if (serviceTier === undefined || serviceTier === null || serviceTier === '') return 1;
+  const tier = serviceTier.toLowerCase();
+  return model.serviceTiers?.[tier] ?? (STANDARD_TIERS.has(tier) ? 1 : undefined);
+}
+
+/**
+ * A request's cost: usage tokens × the model's prices at the prompt's size (cached input at its cache
+ * prices where the model has them), times its service tier's multiple when the answer reports one.
+ */
+export function costOf(usage: UsageLike | undefined, model: ModelConfig, serviceTier?: string | null): number {
   const prompt = usage?.prompt_tokens ?? 0;
   const cached = Math.min(prompt, usage?.prompt_tokens_details?.cached_tokens ?? 0);
   const written = Math.min(prompt - cached, usage?.cache_creation_input_tokens ?? 0);
@@ -60,5 +77,5 @@ export function costOf(usage: UsageLike | undefined, model: ModelConfig): number
   const p = pricesFor(model, prompt);
   const input = p.inputPricePerMTok;
   const inputCost = (prompt - cached - written) * input + cached * (p.cachedInputPricePerMTok ?? input) + (written - writtenHour) * (p.cacheWritePricePerMTok ?? input) + writtenHour * input * ONE_HOUR_CACHE_WRITE_FACTOR;
-  return (inputCost + outputTokensOf(usage) * p.outputPricePerMTok) / 1e6;
+  return ((inputCost + outputTokensOf(usage) * p.outputPricePerMTok) / 1e6) * (serviceTierFactor(model, serviceTier) ?? 1);
 }

@@ -46,6 +46,21 @@ export interface OpenAIChatRequest {
   readonly parallel_tool_calls?: boolean | undefined;
   readonly response_format?: { readonly type: string; readonly json_schema?: { readonly name?: string; readonly description?: string; readonly schema?: unknown } } | undefined;
   readonly reasoning_effort?: string | undefined;
+  readonly service_tier?: string | null | undefined;
+}
+
+/**
+ * OpenAI's `service_tier` as Anthropic's: `default` (standard processing only) is `standard_only`;
+ * `auto` and `priority` are `auto` (Priority Tier capacity when the account has it); `flex` and others
+ * have no Anthropic form and are left out.
+ */
+function anthropicTier(tier: string | null | undefined): 'auto' | 'standard_only' | undefined {
+  return tier === 'default' ? 'standard_only' : tier === 'auto' || tier === 'priority' ? 'auto' : undefined;
+}
+
+/** Anthropic's `usage.service_tier` (standard, priority, batch) as OpenAI's (`default` for standard). */
+export function openAiTier(tier: string | null | undefined): string | undefined {
+  return tier === 'standard' ? 'default' : (tier ?? undefined);
 }
 
 /**
@@ -77,6 +92,7 @@ export interface AnthropicRequest {
   tool_choice?: { type: 'auto' | 'any' | 'none' | 'tool'; name?: string; disable_parallel_tool_use?: boolean };
   thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'adaptive' };
   output_config?: { effort?: 'low' | 'medium' | 'high'; format?: { type: 'json_schema'; schema: unknown } };
+  service_tier?: 'auto' | 'standard_only';
 }
 
 /** How a model is called beyond the request: its declared output limit and how it thinks (`models.X.maxOutputTokens`, `models.X.thinking`). */
@@ -214,6 +230,8 @@ export function toAnthropicRequest(req: OpenAIChatRequest, model: string, option
   if (req.temperature !== undefined) out.temperature = Math.min(1, req.temperature);
   if (req.user) out.metadata = { user_id: req.user };
   if (req.top_p !== undefined) out.top_p = req.top_p;
+  const tier = anthropicTier(req.service_tier);
+  if (tier) out.service_tier = tier;
   if (req.stop) out.stop_sequences = typeof req.stop === 'string' ? [req.stop] : [...req.stop];
   const tools = (req.tools ?? []).filter((t) => t.type === 'function');
   const native = options.structured === 'native';
@@ -255,6 +273,12 @@ export interface AnthropicMessage {
   usage: AnthropicUsage;
 }
 
+/** The chat answer's `service_tier` field for Anthropic's usage tier (none when it reports none). */
+function tierField(tier: string | null | undefined): { service_tier?: string } {
+  const t = openAiTier(tier);
+  return t ? { service_tier: t } : {};
+}
+
 /** Anthropic's usage: `input_tokens` leaves out the tokens read from and written to the prompt cache. */
 export interface AnthropicUsage {
   input_tokens?: number;
@@ -263,6 +287,8 @@ export interface AnthropicUsage {
   cache_creation_input_tokens?: number | null;
   /** The cache writes by lifetime (five minutes, one hour), when the request marked any with a `ttl`. */
   cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number } | null;
+  /** The tier that served the request: `standard`, `priority` or `batch`. */
+  service_tier?: string | null;
 }
 
 /** Anthropic usage in the OpenAI form: every input token in `prompt_tokens`, cache reads as `cached_tokens`, cache writes as `cache_creation_input_tokens` (usage-cost.ts). */
@@ -304,6 +330,7 @@ export function fromAnthropicMessage(m: AnthropicMessage, model: string, created
     model,
     choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
     usage: openAiUsage(m.usage),
+    ...tierField(m.usage.service_tier),
   };
 }
 
@@ -403,7 +430,7 @@ export class AnthropicStreamTranslator {
 
   private output(outputTokens: number): string {
     const usage = openAiUsage(this.inputUsage, outputTokens);
-    return `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage })}\n\n`;
+    return `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage, ...tierField(this.inputUsage.service_tier) })}\n\n`;
   }
 }
 
