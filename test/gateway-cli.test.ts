@@ -143,14 +143,14 @@ describe('switchyard decisions / keys / serve', () => {
     // a route whose router was trained at other prices: it routes at the config's, and says so
     const trained = run(['train', '--data', syntheticDir({ prompts: 80, models: 2 }), '--router', 'best-single', '--out', join(dir, 'best.json')]);
     expect(trained.status, trained.stderr).toBe(0);
-    writeFileSync(join(dir, 'priced.yaml'), 'store: { path: gw.db }\nmodels:\n  big-model: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 3 }\n  small-1: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 0.2, outputPricePerMTok: 0.4, serviceTiers: { priority: 2 } }\nroutes:\n  auto: { router: best.json }\n  kept: { router: best.json, prices: router }\n');
+    writeFileSync(join(dir, 'priced.yaml'), 'store: { path: gw.db }\nmodels:\n  big-model: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 3 }\n  small-1: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 0.2, outputPricePerMTok: 0.4, audioInputPricePerMTok: 3, serviceTiers: { priority: 2 } }\nroutes:\n  auto: { router: best.json }\n  kept: { router: best.json, prices: router }\n');
     const priced = run(['serve', '--config', join(dir, 'priced.yaml'), '--check']);
     expect(priced.status, priced.stderr).toBe(0);
     expect(priced.stdout).toMatch(/auto: .*best\.json, λ 0\.5, at the config's prices \(trained with big-model \$10 \/ \$30\)/);
     expect(priced.stdout).toMatch(/kept: .*best\.json, λ 0\.5, at the prices it was trained with/);
     expect(priced.stderr).toMatch(/routes\.auto: its router was trained at other prices for big-model; .*retrain with switchyard train … --prices/);
     expect(priced.stderr).not.toMatch(/routes\.kept/);
-    expect(priced.stdout).toMatch(/small-1: .*\$0\.2 \/ \$0\.4 per M tokens in \/ out, priority ×2/); // the tiers the config prices (flex ×0.5, the default, goes unsaid)
+    expect(priced.stdout).toMatch(/small-1: .*\$0\.2 \/ \$0\.4 per M tokens in \/ out, audio \$3 \/ \$0\.4, priority ×2/); // audio prices, and the tiers the config prices (flex ×0.5, the default, goes unsaid)
     expect(priced.stdout).not.toMatch(/flex/);
     writeFileSync(join(dir, 'routed.yaml'), 'models:\n  m: { baseURL: "http://127.0.0.1:9/v1", inputPricePerMTok: 1, outputPricePerMTok: 2 }\nroutes:\n  auto: { router: missing.json }\n');
     const bad = run(['serve', '--config', join(dir, 'routed.yaml'), '--check']);

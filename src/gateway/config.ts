@@ -44,6 +44,13 @@ export const MODEL_FIELDS = {
   cachedInputPricePerMTok: z.number().nonnegative().optional(),
   cacheWritePricePerMTok: z.number().nonnegative().optional(),
   /**
+   * Audio tokens in and out (`prompt_tokens_details.audio_tokens`, `completion_tokens_details.audio_tokens`),
+   * USD per million (default: the table's — gpt-audio $32 / $64 — at the configured prices' ratio
+   * when the config sets prices; none there: the text prices).
+   */
+  audioInputPricePerMTok: z.number().nonnegative().optional(),
+  audioOutputPricePerMTok: z.number().nonnegative().optional(),
+  /**
    * Long-context prices: a request whose prompt has more than `aboveInputTokens` tokens is billed at
    * these for all its tokens (default: the price table's tiers, at the configured prices' ratio when
    * the config sets prices; `[]`: none). Cache prices default to the tier's input price.
@@ -501,7 +508,9 @@ export function withPrices(config: GatewayConfigInput): GatewayConfig {
   for (const [id, m] of Object.entries(config.models)) {
     const p = resolvePrices(id, m);
     const contextWindow = m.contextWindow ?? p.contextWindow;
-    models[id] = { ...m, inputPricePerMTok: p.inputPricePerMTok, outputPricePerMTok: p.outputPricePerMTok, cachedInputPricePerMTok: p.cachedInputPricePerMTok, cacheWritePricePerMTok: p.cacheWritePricePerMTok, ...(p.priceTiers ? { priceTiers: [...p.priceTiers] } : {}), serviceTiers: { ...DEFAULT_SERVICE_TIERS, ...m.serviceTiers }, ...(contextWindow !== undefined ? { contextWindow } : {}) };
+    // every price resolved (the table's where the config sets none); the source and the table's context window are not the model's config
+    const { source: _source, contextWindow: _window, priceTiers, ...prices } = p;
+    models[id] = { ...m, ...prices, ...(priceTiers ? { priceTiers: [...priceTiers] } : {}), serviceTiers: { ...DEFAULT_SERVICE_TIERS, ...m.serviceTiers }, ...(contextWindow !== undefined ? { contextWindow } : {}) };
   }
   return { ...config, models };
 }

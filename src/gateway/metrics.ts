@@ -9,6 +9,7 @@ import { Gauge, Registry } from 'prom-client';
 import type { CircuitState } from './circuit-breaker.js';
 import type { ModelUpstreams } from './deployments.js';
 import { LAST_MINUTE_MS } from './latency.js';
+import type { UsageLike } from './usage-cost.js';
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -129,7 +130,7 @@ export class GatewayMetrics {
   readonly routerErrors = new PlainCounter('switchyard_router_errors_total', "Routers that failed or missed the route's routerTimeoutMs, by route and router (main: the request went to the route's fallbackModel; canary: the live router decided; shadow: no shadow choice recorded)", ['route', 'router'], this.registry);
   readonly slowSetApart = new PlainCounter('switchyard_slow_models_total', "Requests of a route with `latency` for which a model was slow now (its recent time to first byte above maxFirstByteMs): left out of the router's choice, tried last", ['route', 'model'], this.registry);
   readonly cascadeSteps = new PlainCounter('switchyard_cascade_steps_total', "A cascade's steps before its last model, by what became of the answer: kept, escalated (judged too low) or failed", ['route', 'model', 'outcome'], this.registry);
-  readonly tokens = new PlainCounter('switchyard_tokens_total', "Tokens of the answering models' usage, by model and type: input (all prompt tokens), cached_input (of those, read from the provider's prompt cache), output", ['model', 'type'], this.registry);
+  readonly tokens = new PlainCounter('switchyard_tokens_total', "Tokens of the answering models' usage, by model and type: input (all prompt tokens), cached_input (of those, read from the provider's prompt cache), audio_input (of those, audio), output, audio_output (of those, audio)", ['model', 'type'], this.registry);
   readonly keyCost = new PlainCounter('switchyard_key_cost_usd_total', 'Spend per API key, USD (alert on increase(…[1d]) against switchyard_key_budget_usd)', ['key'], this.registry);
   readonly overhead = new PlainHistogram('switchyard_overhead_duration_seconds', 'Gateway time before the first upstream call (parse, auth, routing)', ['route'], this.registry);
 
@@ -211,11 +212,11 @@ export class GatewayMetrics {
 
   /** Everything a finished request adds to the metrics. */
   /** An answer's usage (the answering call's; soft routing's proposers and cascade steps are not counted here). */
-  countTokens(model: string, usage: { readonly prompt_tokens?: number; readonly completion_tokens?: number; readonly prompt_tokens_details?: { readonly cached_tokens?: number } | null }): void {
+  countTokens(model: string, usage: UsageLike): void {
     this.tokens.of(model, 'input').value += usage.prompt_tokens ?? 0;
     this.tokens.of(model, 'output').value += usage.completion_tokens ?? 0;
-    const cached = usage.prompt_tokens_details?.cached_tokens ?? 0;
-    if (cached > 0) this.tokens.of(model, 'cached_input').value += cached;
+    const parts = { cached_input: usage.prompt_tokens_details?.cached_tokens, audio_input: usage.prompt_tokens_details?.audio_tokens, audio_output: usage.completion_tokens_details?.audio_tokens };
+    for (const [type, n] of Object.entries(parts)) if (n !== undefined && n > 0) this.tokens.of(model, type).value += n;
   }
 
   observeRequest(r: { route: string; chosen: string; answered: string | null; status: number; costUsd: number; latencyMs: number; upstreamMs: number; overheadMs: number }): void {

@@ -26,7 +26,8 @@ export function serveModelList(res: ServerResponse, path: string, deps: ModelLis
     const longContext = m?.priceTiers ? { long_context: m.priceTiers.map((t) => ({ above_input_tokens: t.aboveInputTokens, input_usd_per_mtok: t.inputPricePerMTok, output_usd_per_mtok: t.outputPricePerMTok })) } : {};
     // a service tier's price is a multiple of these (flex: 0.5)
     const tiers = m?.serviceTiers && Object.keys(m.serviceTiers).length > 0 ? { service_tier_multipliers: m.serviceTiers } : {};
-    return { id, object: 'model', created: 0, owned_by: 'switchyard', pricing: { input_usd_per_mtok: m?.inputPricePerMTok, output_usd_per_mtok: m?.outputPricePerMTok, ...longContext, ...tiers }, ...(m?.contextWindow ? { context_window: m.contextWindow } : {}) };
+    const audio = { ...(m?.audioInputPricePerMTok !== undefined ? { audio_input_usd_per_mtok: m.audioInputPricePerMTok } : {}), ...(m?.audioOutputPricePerMTok !== undefined ? { audio_output_usd_per_mtok: m.audioOutputPricePerMTok } : {}) };
+    return { id, object: 'model', created: 0, owned_by: 'switchyard', pricing: { input_usd_per_mtok: m?.inputPricePerMTok, output_usd_per_mtok: m?.outputPricePerMTok, ...audio, ...longContext, ...tiers }, ...(m?.contextWindow ? { context_window: m.contextWindow } : {}) };
   };
   const listed = [...routes.keys(), ...Object.keys(models)].filter((id) => allowed(key, id));
   if (path === '/v1/models') return sendJson(res, 200, { object: 'list', data: listed.map(card) }, headers);

@@ -28,6 +28,9 @@ export interface Prices {
   readonly cacheWritePricePerMTok: number;
   /** Long-context prices, by ascending prompt size; none for a model priced flat. */
   readonly priceTiers?: readonly PriceTier[] | undefined;
+  /** Audio tokens in and out (gpt-audio: $32 / $64 where its text is $2.50 / $10), when the model prices them apart. */
+  readonly audioInputPricePerMTok?: number | undefined;
+  readonly audioOutputPricePerMTok?: number | undefined;
   /** The model's context window in tokens, when the table knows it. */
   readonly contextWindow?: number | undefined;
   readonly source: string;
@@ -46,6 +49,11 @@ function priceAt(p: TablePrice, tokens: number): number | undefined {
 
 const tierStarts = (p: TablePrice): number[] => (typeof p === 'object' ? p.tiers.map((t) => t.start) : []);
 
+/** The audio prices that are known, as fields (none: audio tokens cost what text tokens do). */
+function audioPrices(input: number | undefined, output: number | undefined): Pick<Prices, 'audioInputPricePerMTok' | 'audioOutputPricePerMTok'> {
+  return { ...(input !== undefined ? { audioInputPricePerMTok: input } : {}), ...(output !== undefined ? { audioOutputPricePerMTok: output } : {}) };
+}
+
 export function lookupPrices(model: string, providerId?: string): Prices | undefined {
   // the prices in force now (a model's prices may change by date); a tiny request only finds them
   const r = calcPrice({ input_tokens: 1, output_tokens: 1 }, model, providerId ? { providerId } : {});
@@ -58,7 +66,8 @@ export function lookupPrices(model: string, providerId?: string): Prices | undef
   };
   const starts = [...new Set(['input_mtok', 'output_mtok', 'cache_read_mtok', 'cache_write_mtok'].flatMap((k) => tierStarts(mp[k])))].sort((a, b) => a - b);
   const priceTiers = starts.map((start) => ({ aboveInputTokens: start, ...at(start + 1) }));
-  return { ...at(0), ...(priceTiers.length > 0 ? { priceTiers } : {}), contextWindow: r.model.context_window, source: `@pydantic/genai-prices (${r.provider.id}/${r.model.id})` };
+  const audio = audioPrices(priceAt(mp['input_audio_mtok'], 0), priceAt(mp['output_audio_mtok'], 0));
+  return { ...at(0), ...(priceTiers.length > 0 ? { priceTiers } : {}), ...audio, contextWindow: r.model.context_window, source: `@pydantic/genai-prices (${r.provider.id}/${r.model.id})` };
 }
 
 /** `tier` at a configured price: each price times the configured one over the table's base (a negotiated discount applies to long prompts too). */
@@ -73,7 +82,7 @@ export const DEFAULT_SERVICE_TIERS: Readonly<Record<string, number>> = { flex: 0
 
 export function resolvePrices(
   id: string,
-  m: { inputPricePerMTok?: number | undefined; outputPricePerMTok?: number | undefined; cachedInputPricePerMTok?: number | undefined; cacheWritePricePerMTok?: number | undefined; priceTiers?: readonly PriceTier[] | undefined; upstreamModel?: string | undefined; priceProvider?: string | undefined },
+  m: { inputPricePerMTok?: number | undefined; outputPricePerMTok?: number | undefined; cachedInputPricePerMTok?: number | undefined; cacheWritePricePerMTok?: number | undefined; priceTiers?: readonly PriceTier[] | undefined; audioInputPricePerMTok?: number | undefined; audioOutputPricePerMTok?: number | undefined; upstreamModel?: string | undefined; priceProvider?: string | undefined },
 ): Prices {
   if (m.inputPricePerMTok !== undefined && m.outputPricePerMTok !== undefined) {
     // priced in the config: cache prices and tiers from the config, else the table's when it knows the model (at the config's price ratio), else the input price and none
@@ -81,11 +90,15 @@ export function resolvePrices(
     const scale = known && known.inputPricePerMTok > 0 ? m.inputPricePerMTok / known.inputPricePerMTok : 1;
     const configured = { inputPricePerMTok: m.inputPricePerMTok, outputPricePerMTok: m.outputPricePerMTok };
     const tiers = m.priceTiers ?? (known?.priceTiers ?? []).map((t) => scaleTier(t, known as Prices, configured));
+    const outScale = known && known.outputPricePerMTok > 0 ? m.outputPricePerMTok / known.outputPricePerMTok : 1;
+    const audioIn = m.audioInputPricePerMTok ?? (known?.audioInputPricePerMTok !== undefined ? known.audioInputPricePerMTok * scale : undefined);
+    const audioOut = m.audioOutputPricePerMTok ?? (known?.audioOutputPricePerMTok !== undefined ? known.audioOutputPricePerMTok * outScale : undefined);
     return {
       ...configured,
       cachedInputPricePerMTok: m.cachedInputPricePerMTok ?? (known ? known.cachedInputPricePerMTok * scale : m.inputPricePerMTok),
       cacheWritePricePerMTok: m.cacheWritePricePerMTok ?? (known ? known.cacheWritePricePerMTok * scale : m.inputPricePerMTok),
       ...(tiers.length > 0 ? { priceTiers: tiers } : {}),
+      ...audioPrices(audioIn, audioOut),
       contextWindow: known?.contextWindow,
       source: 'config',
     };
@@ -101,6 +114,7 @@ export function resolvePrices(
     cachedInputPricePerMTok: m.cachedInputPricePerMTok ?? found.cachedInputPricePerMTok,
     cacheWritePricePerMTok: m.cacheWritePricePerMTok ?? found.cacheWritePricePerMTok,
     ...(tiers.length > 0 ? { priceTiers: tiers } : {}),
+    ...audioPrices(m.audioInputPricePerMTok ?? found.audioInputPricePerMTok, m.audioOutputPricePerMTok ?? found.audioOutputPricePerMTok),
     contextWindow: found.contextWindow,
     source: found.source,
   };

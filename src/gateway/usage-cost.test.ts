@@ -12,6 +12,7 @@ import { startJsonServer, type JsonServer } from '../../test/helpers/json-server
 import { parseGatewayConfig, type ModelConfig } from './config.js';
 import { lookupPrices, resolvePrices } from './prices.js';
 import { AnthropicStreamTranslator, fromAnthropicMessage } from './providers/anthropic-wire.js';
+import { GatewayMetrics } from './metrics.js';
 import { Gateway } from './server.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { costOf, outputTokensOf } from './usage-cost.js';
@@ -71,6 +72,38 @@ describe('prompt-cache prices and costs', () => {
     t.translate(`event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: 'msg_2', usage: { input_tokens: 20, output_tokens: 1, cache_read_input_tokens: 1000 } } })}`);
     const [, last] = t.translate(`event: message_delta\ndata: ${JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 9 } })}`);
     expect(JSON.parse((last as string).slice(6))['usage']).toEqual({ prompt_tokens: 1020, completion_tokens: 9, total_tokens: 1029, prompt_tokens_details: { cached_tokens: 1000 }, cache_creation_input_tokens: 0 });
+  });
+});
+
+describe('audio tokens', () => {
+  it('takes audio prices from the table (scaled to configured prices), or the config\'s, or none', () => {
+    expect(lookupPrices('gpt-audio', 'openai')).toMatchObject({ inputPricePerMTok: 2.5, outputPricePerMTok: 10, audioInputPricePerMTok: 32, audioOutputPricePerMTok: 64 });
+    expect(lookupPrices('gemini-2.5-flash', 'google')).toMatchObject({ inputPricePerMTok: 0.3, audioInputPricePerMTok: 1 });
+    expect(lookupPrices('gpt-4o')?.audioInputPricePerMTok).toBeUndefined();
+    // a 20% discount on text is one on audio too; the config's own audio prices win
+    expect(resolvePrices('gpt-audio', { inputPricePerMTok: 2, outputPricePerMTok: 8, priceProvider: 'openai' })).toMatchObject({ audioInputPricePerMTok: 25.6, audioOutputPricePerMTok: 51.2 });
+    expect(resolvePrices('gpt-audio', { priceProvider: 'openai', audioInputPricePerMTok: 30 })).toMatchObject({ audioInputPricePerMTok: 30, audioOutputPricePerMTok: 64 });
+    expect(resolvePrices('my-model', { inputPricePerMTok: 1, outputPricePerMTok: 2 }).audioInputPricePerMTok).toBeUndefined();
+  });
+
+  it('bills audio in and out at the audio prices (before: at the text prices, 13x and 6x less for gpt-audio), text and cache reads at theirs', () => {
+    const m = parseGatewayConfig({ models: { 'gpt-audio': { baseURL: 'http://x.invalid/v1', priceProvider: 'openai' } } }).models['gpt-audio'] as ModelConfig;
+    // OpenAI's usage for a spoken question answered in speech
+    const usage = { prompt_tokens: 120, completion_tokens: 300, total_tokens: 420, prompt_tokens_details: { cached_tokens: 0, audio_tokens: 100 }, completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 250 } };
+    expect(costOf(usage, m)).toBeCloseTo((20 * 2.5 + 100 * 32 + 50 * 10 + 250 * 64) / 1e6, 12);
+    // cached tokens are billed at the cache price and never counted as uncached audio
+    expect(costOf({ ...usage, prompt_tokens_details: { cached_tokens: 60, audio_tokens: 100 } }, { ...m, cachedInputPricePerMTok: 1.25 })).toBeCloseTo((60 * 1.25 + 60 * 32 + 50 * 10 + 250 * 64) / 1e6, 12);
+    // a model without audio prices: audio costs what text does
+    const text = parseGatewayConfig({ models: { t: { baseURL: 'http://x.invalid/v1', inputPricePerMTok: 1, outputPricePerMTok: 2 } } }).models['t'] as ModelConfig;
+    expect(costOf(usage, text)).toBeCloseTo((120 * 1 + 300 * 2) / 1e6, 12);
+  });
+
+  it('counts audio tokens apart in switchyard_tokens_total', async () => {
+    const metrics = new GatewayMetrics(() => new Map(), () => [], () => 0);
+    metrics.countTokens('gpt-audio', { prompt_tokens: 120, completion_tokens: 300, prompt_tokens_details: { cached_tokens: 0, audio_tokens: 100 }, completion_tokens_details: { audio_tokens: 250 } });
+    const text = await metrics.registry.metrics();
+    for (const [type, n] of [['input', 120], ['audio_input', 100], ['output', 300], ['audio_output', 250]] as const) expect(text).toContain(`switchyard_tokens_total{model="gpt-audio",type="${type}"} ${n}`);
+    expect(text).not.toContain('type="cached_input"');
   });
 });
 

@@ -10,8 +10,10 @@ export interface UsageLike {
   readonly prompt_tokens?: number;
   readonly completion_tokens?: number;
   readonly total_tokens?: number;
-  readonly completion_tokens_details?: { readonly reasoning_tokens?: number } | null;
-  readonly prompt_tokens_details?: { readonly cached_tokens?: number } | null;
+  /** `audio_tokens`: generated audio (billed at the audio output price where the model has one). */
+  readonly completion_tokens_details?: { readonly reasoning_tokens?: number; readonly audio_tokens?: number } | null;
+  /** `audio_tokens`: audio input (billed at the audio input price where the model has one). */
+  readonly prompt_tokens_details?: { readonly cached_tokens?: number; readonly audio_tokens?: number } | null;
   readonly cache_creation_input_tokens?: number;
   /** Anthropic's split of the cache writes by lifetime: one-hour writes cost more than five-minute ones. */
   readonly cache_creation?: { readonly ephemeral_5m_input_tokens?: number; readonly ephemeral_1h_input_tokens?: number } | null;
@@ -67,15 +69,21 @@ export function serviceTierFactor(model: ModelConfig, serviceTier: string | null
 
 /**
  * A request's cost: usage tokens × the model's prices at the prompt's size (cached input at its cache
- * prices where the model has them), times its service tier's multiple when the answer reports one.
+ * prices where the model has them, audio at its audio prices), times its service tier's multiple when
+ * the answer reports one.
  */
 export function costOf(usage: UsageLike | undefined, model: ModelConfig, serviceTier?: string | null): number {
   const prompt = usage?.prompt_tokens ?? 0;
   const cached = Math.min(prompt, usage?.prompt_tokens_details?.cached_tokens ?? 0);
   const written = Math.min(prompt - cached, usage?.cache_creation_input_tokens ?? 0);
   const writtenHour = Math.min(written, usage?.cache_creation?.ephemeral_1h_input_tokens ?? 0);
+  // audio among the uncached input and among the output, at the model's audio prices (text prices where it has none)
+  const audioIn = Math.min(prompt - cached - written, usage?.prompt_tokens_details?.audio_tokens ?? 0);
+  const output = outputTokensOf(usage);
+  const audioOut = Math.min(output, usage?.completion_tokens_details?.audio_tokens ?? 0);
   const p = pricesFor(model, prompt);
   const input = p.inputPricePerMTok;
-  const inputCost = (prompt - cached - written) * input + cached * (p.cachedInputPricePerMTok ?? input) + (written - writtenHour) * (p.cacheWritePricePerMTok ?? input) + writtenHour * input * ONE_HOUR_CACHE_WRITE_FACTOR;
-  return ((inputCost + outputTokensOf(usage) * p.outputPricePerMTok) / 1e6) * (serviceTierFactor(model, serviceTier) ?? 1);
+  const inputCost = (prompt - cached - written - audioIn) * input + audioIn * (model.audioInputPricePerMTok ?? input) + cached * (p.cachedInputPricePerMTok ?? input) + (written - writtenHour) * (p.cacheWritePricePerMTok ?? input) + writtenHour * input * ONE_HOUR_CACHE_WRITE_FACTOR;
+  const outputCost = (output - audioOut) * p.outputPricePerMTok + audioOut * (model.audioOutputPricePerMTok ?? p.outputPricePerMTok);
+  return ((inputCost + outputCost) / 1e6) * (serviceTierFactor(model, serviceTier) ?? 1);
 }

@@ -15,6 +15,12 @@ import { parse, requireString } from '../args.js';
 import { structuredOf } from '../../gateway/providers/anthropic-structured.js';
 import { thinkingOf } from '../../gateway/providers/anthropic-thinking.js';
 
+/** Audio prices apart from text: ", audio $32 / $64". */
+function audioOf(m: ModelConfig): string {
+  const { audioInputPricePerMTok: i, audioOutputPricePerMTok: o } = m;
+  return i === undefined && o === undefined ? '' : `, audio $${i ?? m.inputPricePerMTok} / $${o ?? m.outputPricePerMTok}`;
+}
+
 /** The service tiers the config prices beyond the default (flex ×0.5): ", priority ×2". */
 function tiersOf(m: ModelConfig): string {
   const tiers = Object.entries(m.serviceTiers ?? {}).filter(([t, x]) => DEFAULT_SERVICE_TIERS[t] !== x);
@@ -77,7 +83,7 @@ export async function runServe(argv: string[]): Promise<void> {
     const storedKeys = gateway.keys.stored().length;
     const repriced = new Map(gateway.repricedRoutes().map((r) => [r.route, r.repriced]));
     await gateway.close();
-    const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out${(m.priceTiers ?? []).map((t) => ` ($${t.inputPricePerMTok} / $${t.outputPricePerMTok} above ${t.aboveInputTokens} tokens in)`).join('')}${tiersOf(m)}${m.contextWindow ? `, context ${m.contextWindow} tokens` : ''}${m.maxOutputTokens ? `, at most ${m.maxOutputTokens} tokens out` : ''}${m.dropParams ? `, calls without ${m.dropParams.join(', ')}` : ''}${thinkingOf(id, m) ? `, thinks (${thinkingOf(id, m)}) on reasoning_effort` : ''}${m.promptCache ? ', prompt cache marked' : ''}${structuredOf(id, m) === 'native' ? ', native structured outputs' : ''}${Object.values(supportsOf(m) ?? {}).includes(false) ? `, without ${Object.entries(supportsOf(m) ?? {}).filter(([, v]) => v === false).map(([k]) => k).join(', ')}` : ''}`);
+    const models = Object.entries(config.models).map(([id, m]) => `  ${id}: ${m.provider ?? 'openai-compatible'} at ${m.deployments ? `${m.deployments.length} deployments (${m.deployments.map((d) => d.baseURL).join(', ')})` : m.baseURL}, $${m.inputPricePerMTok} / $${m.outputPricePerMTok} per M tokens in / out${(m.priceTiers ?? []).map((t) => ` ($${t.inputPricePerMTok} / $${t.outputPricePerMTok} above ${t.aboveInputTokens} tokens in)`).join('')}${audioOf(m)}${tiersOf(m)}${m.contextWindow ? `, context ${m.contextWindow} tokens` : ''}${m.maxOutputTokens ? `, at most ${m.maxOutputTokens} tokens out` : ''}${m.dropParams ? `, calls without ${m.dropParams.join(', ')}` : ''}${thinkingOf(id, m) ? `, thinks (${thinkingOf(id, m)}) on reasoning_effort` : ''}${m.promptCache ? ', prompt cache marked' : ''}${structuredOf(id, m) === 'native' ? ', native structured outputs' : ''}${Object.values(supportsOf(m) ?? {}).includes(false) ? `, without ${Object.entries(supportsOf(m) ?? {}).filter(([, v]) => v === false).map(([k]) => k).join(', ')}` : ''}`);
     const routes = Object.entries(config.routes).map(([id, r]) => `  ${id}: ${r.router}, λ ${r.lambda}${r.schedule.length > 0 ? ' (scheduled)' : ''}${r.budget ? ' (budget-controlled)' : ''}${r.shadow ? `, shadow ${r.shadow}` : ''}${r.canary ? `, canary ${r.canary.router} on ${100 * r.canary.share}% of requests` : ''}${r.latency ? `, models slower than ${r.latency.maxFirstByteMs} ms to first byte (p${Math.round(r.latency.quantile * 100)}) tried last` : ''}${r.prices === 'router' ? ', at the prices it was trained with' : (repriced.get(id) ?? []).length > 0 ? `, at the config's prices (trained with ${(repriced.get(id) ?? []).map((p) => `${p.model} $${p.from.inputPricePerMTok} / $${p.from.outputPricePerMTok}`).join(', ')})` : ''}`);
     const store = describeStore(config.store);
     // records a stopped gateway left: in the outbox (a graceful stop), in journals (a killed process)
