@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CostModel } from '../routers/cost-model.js';
+import { conversationOf, type ConversationAffinity } from './affinity.js';
 import type { AuthResult } from './auth.js';
 import type { Admission } from './admission.js';
 import { CompletionAssembler, cacheMode, type CompletionCache } from './completion-cache.js';
@@ -23,7 +24,7 @@ import type { ModelSet } from './model-set.js';
 import type { CallSignal, HttpPost } from './providers/openai-compatible.js';
 import { requestLambda } from './request-lambda.js';
 import type { AttemptOutcome } from './retry-policy.js';
-import { directPlan, planRequest, type PlanDeps } from './routing-plan.js';
+import { directPlan, planRequest, stickyPlan, type PlanDeps } from './routing-plan.js';
 import type { LoadedRoute } from './routes.js';
 import type { DecisionRecord } from './store/store.js';
 import { answerJson, pipeStream, sendCompletion, type StreamEnd } from './stream.js';
@@ -70,6 +71,8 @@ export interface ChatHost {
   planDeps(client: CallSignal, models: ModelSet): PlanDeps;
   /** Records a decision (store, metrics, log, spend) and remembers an answered request for feedback. */
   record(d: DecisionRecord, recent: RecentRequest | undefined, upstreamMs?: number, overheadMs?: number): Promise<void>;
+  /** The models conversations' turns stay on (`routes.X.sticky`). */
+  readonly affinity: ConversationAffinity;
   /** An answer came at a service tier its model's `serviceTiers` does not price (billed at the standard prices): logged now and then. */
   unpricedTier(modelId: string, tier: string): void;
 }
@@ -101,7 +104,13 @@ export async function serveChat(host: ChatHost, job: ChatJob): Promise<void> {
   const eligible = eligibleModels(route, body.model, body, models, auth.key, host.now());
   if (!eligible.ok) return sendError(res, 400, eligible.code, eligible.message, { 'x-request-id': requestId });
   for (const s of eligible.slow) host.metrics.slowSetApart.of(route?.name ?? body.model, s.model).value++;
-  const planned = route ? await planRequest(route, body, prompt, lambda, host.planDeps(client, models), eligible.models) : directPlan(body.model, eligible.fallbacks);
+  // a conversation's later turn stays on the model that answered it, where that model may take it (routes.X.sticky)
+  const sticky = route?.sticky;
+  const conversation = route && sticky ? conversationOf(route.name, auth.key?.name ?? null, body, req.headers) : undefined;
+  const kept = conversation?.continues ? await host.affinity.modelOf(conversation.id) : undefined;
+  const allowed = route ? (eligible.models ?? route.models) : [];
+  const planned = route && kept !== undefined && allowed.includes(kept) ? stickyPlan(kept, allowed) : route ? await planRequest(route, body, prompt, lambda, host.planDeps(client, models), eligible.models) : directPlan(body.model, eligible.fallbacks);
+  const stick = conversation && sticky ? (model: string): Promise<void> => host.affinity.remember(conversation.id, model, sticky) : undefined;
   const plan = eligible.slow.length > 0 ? { ...planned, order: [...planned.order, ...eligible.slow.map((s) => s.model)], reason: `${planned.reason}; tried last, slow now: ${eligible.slow.map((s) => `${s.model} (${s.why})`).join('; ')}` } : planned;
   const { order, candidates, reason, proposals, picked, escalated, shadow, canary } = plan;
   const routeName = route?.name ?? body.model;
@@ -138,7 +147,10 @@ export async function serveChat(host: ChatHost, job: ChatJob): Promise<void> {
       'x-switchyard-cost-usd': (proposalCost + pickedCost).toPrecision(6),
       'x-switchyard-lambda': String(lambda),
     };
-    const record = (): Promise<void> => host.record(decision(picked.model, 200, pickedCost), { route: route?.name ?? picked.model, prompt, answered: picked.model, costUsd: proposalCost + pickedCost });
+    const record = async (): Promise<void> => {
+      await stick?.(picked.model);
+      return host.record(decision(picked.model, 200, pickedCost), { route: route?.name ?? picked.model, prompt, answered: picked.model, costUsd: proposalCost + pickedCost });
+    };
     return sendCompletion(res, completion, headers, stream, includeUsage, record, host.sharedStore);
   }
   // the answer cache: one model's answer to this exact request (not for soft routing's or a cascade's answers)
@@ -168,8 +180,9 @@ export async function serveChat(host: ChatHost, job: ChatJob): Promise<void> {
     ...(proposals.length > 0 ? { 'x-switchyard-proposers': proposals.map((p) => p.model).join(',') } : {}),
     ...cascadeHeader,
     ...(cache ? { 'x-switchyard-cache': mode === 'use' ? 'miss' : mode } : {}),
+    ...(kept !== undefined && order[0] === kept ? { 'x-switchyard-sticky': 'kept' } : {}),
   };
-  return answerInOrder(host, { job, body, models, route, lambda, order, proposals, proposalCost, prompt, extraHeaders, keep, decision, gone });
+  return answerInOrder(host, { job, body, models, route, lambda, order, proposals, proposalCost, prompt, extraHeaders, keep, stick, decision, gone });
 }
 
 /** A planned request, ready to call its models in order. */
@@ -187,6 +200,8 @@ interface Answering {
   readonly prompt: string;
   /** Headers every answer carries beyond the call's own (canary, proposers, cascade, cache). */
   readonly extraHeaders: Readonly<Record<string, string>>;
+  /** Remembers the model that answered as its conversation's (absent when the route is not sticky). */
+  readonly stick: ((modelId: string) => Promise<void>) | undefined;
   /** Keeps a whole answer in the answer cache (absent when the cache is not used). */
   readonly keep: ((modelId: string, completion: Record<string, unknown> | undefined) => Promise<void>) | undefined;
   readonly decision: (answered: string | null, status: number, costUsd: number, why?: string) => DecisionRecord;
@@ -199,7 +214,7 @@ interface Answering {
  * context, a body that broke off) falls back to the next; a final refusal is the client's answer.
  */
 async function answerInOrder(host: ChatHost, a: Answering): Promise<void> {
-  const { job, body, models, route, lambda, order, proposals, proposalCost, prompt, keep, decision, gone } = a;
+  const { job, body, models, route, lambda, order, proposals, proposalCost, prompt, keep, stick, decision, gone } = a;
   const { res, client, span, started, requestId } = job;
   const upstreamBody: Record<string, unknown> = { ...(proposals.length > 0 ? aggregateRequest(body, proposals) : body) };
   if (body.stream) upstreamBody['stream_options'] = { ...(body.stream_options ?? {}), include_usage: true };
@@ -246,7 +261,9 @@ async function answerInOrder(host: ChatHost, a: Answering): Promise<void> {
       span?.span.setAttributes({ 'gen_ai.response.model': modelId, 'switchyard.cost_usd': callCost + proposalCost });
       if (end === 'cancelled') return gone(model, modelId, dataEvents, callCost);
       const ok = end === 'done';
-      const recorded = host.record(decision(modelId, ok ? 200 : 502, callCost), ok ? { route: route?.name ?? modelId, prompt, answered: modelId, costUsd: callCost + proposalCost } : undefined, performance.now() - upstreamStart, overhead);
+      const logged = host.record(decision(modelId, ok ? 200 : 502, callCost), ok ? { route: route?.name ?? modelId, prompt, answered: modelId, costUsd: callCost + proposalCost } : undefined, performance.now() - upstreamStart, overhead);
+      // the conversation's model is remembered with the record (before the answer's end with a shared store: the next turn may reach another replica)
+      const recorded = ok && stick ? Promise.all([logged, stick(modelId)]).then(() => undefined) : logged;
       return ok && keep ? recorded.then(() => keep(modelId, answer ?? collect?.completion())) : recorded;
     };
     if (body.stream) return pipeStream({ res, upstream: result.response, finish: result.finish, headers, model, modelId, clientWantsUsage: body.stream_options?.include_usage === true, after, otherCalls: proposalCost, recordFirst: host.sharedStore, client, collect });

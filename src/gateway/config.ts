@@ -10,6 +10,7 @@ import { LatencyConfigSchema } from './latency.js';
 import { readConfigFile } from '../core/config-file.js';
 import { BudgetControlSchema, ScheduleSchema } from './dynamic-lambda.js';
 import { DEFAULT_SERVICE_TIERS, resolvePrices } from './prices.js';
+import { StickySchema } from './affinity.js';
 import { UPSTREAM_BODY_LIMIT } from './providers/openai-compatible.js';
 import { TlsConfigSchema, resolveTlsPaths } from '../core/tls.js';
 
@@ -260,6 +261,13 @@ export const RouteConfigSchema = z.strictObject({
    */
   prices: z.enum(['config', 'router']).default('config'),
   routerTimeoutMs: z.number().int().positive().max(600_000).default(2000),
+  /**
+   * Conversation affinity (`true`, or `{ ttlSeconds }`, default 3600): a conversation's later turns
+   * go to the model that answered its earlier ones rather than being routed afresh (its prompt cache,
+   * voice and thinking blocks stay with it); the conversation is the client's
+   * `x-switchyard-conversation`, else its system prompt and first user message (affinity.ts).
+   */
+  sticky: StickySchema.optional(),
   /**
    * Slow models: one whose recent time to first byte (`quantile`, default p90, of its calls in the
    * last `windowS`, at least `minCalls`) is above `maxFirstByteMs` is left out of the router's choice

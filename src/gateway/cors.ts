@@ -26,6 +26,7 @@ const EXPOSED = [
   'x-switchyard-proposers',
   'x-switchyard-cache',
   'x-switchyard-canary',
+  'x-switchyard-sticky',
   'retry-after',
 ].join(', ');
 const METHODS = 'GET, POST, PATCH, DELETE, OPTIONS';

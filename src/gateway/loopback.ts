@@ -18,8 +18,8 @@ export interface LoopbackDeps {
   readonly requestId: string;
 }
 
-/** Request headers passed on: the per-request λ / budget / target, what the client asks of the answer cache, its spend tags. */
-const FORWARDED = ['authorization', 'x-switchyard-lambda', 'x-switchyard-budget-usd', 'x-switchyard-target-quality', 'x-switchyard-cache', 'cache-control', 'x-switchyard-tags'];
+/** Request headers passed on: the per-request λ / budget / target, what the client asks of the answer cache, its spend tags, its conversation. */
+const FORWARDED = ['authorization', 'x-switchyard-lambda', 'x-switchyard-budget-usd', 'x-switchyard-target-quality', 'x-switchyard-cache', 'cache-control', 'x-switchyard-tags', 'x-switchyard-conversation'];
 /** Response headers passed back: the request id, the Switchyard headers, retry-after. */
 const RETURNED = /^(x-request-id|x-switchyard-.*|retry-after)$/;
 

@@ -9,6 +9,7 @@ import { readArtifactFile, repriceArtifact, type Repriced } from '../routers/art
 import { ResponseScorer } from '../routers/post-generation/response-scorer.js';
 import { routerFromArtifact } from '../routers/registry.js';
 import type { Router, RouterArtifact } from '../spec/router.js';
+import type { StickyConfig } from './affinity.js';
 import type { GatewayConfig, RouteConfig } from './config.js';
 import { LambdaController } from './dynamic-lambda.js';
 import { LearningRoute, RETAIN_EVENTS, SNAPSHOT_EVERY } from './learning.js';
@@ -34,6 +35,8 @@ export interface LoadedRoute {
   readonly latency: LatencyConfig | undefined;
   /** The models the router now predicts costs for at the config's prices, not the ones it was trained with (`routes.X.prices`). */
   readonly repriced: readonly Repriced[];
+  /** Conversation affinity (`routes.X.sticky`): a conversation's turns stay on one model. */
+  readonly sticky: StickyConfig | undefined;
   /** The model that answers when the router fails (`routes.X.fallbackModel`; default: the most chosen so far, else the first). */
   fallback(): string;
   /** Counts a model the router chose (for the default fallback). */
@@ -95,5 +98,5 @@ export async function loadRoute(name: string, rc: RouteConfig, config: GatewayCo
   if (rc.fallbackModel !== undefined && !models.includes(rc.fallbackModel)) throw new SwitchyardError('invalid_argument', `routes.${name}.fallbackModel: "${rc.fallbackModel}" is not one of the route's models (${models.join(', ')})`);
   const learning = new LearningRoute(name, router, store, saved?.seq ?? 0, RETAIN_EVENTS, SNAPSHOT_EVERY, load);
   await learning.sync(); // feedback received after the snapshot (here or on another replica)
-  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models, shadow, canary, routerTimeoutMs: rc.routerTimeoutMs, latency: rc.latency, repriced, ...fallbackChooser(models, rc.fallbackModel) };
+  return { name, learning, aggregator, lambda: new LambdaController(rc.lambda, rc.schedule, rc.budget), models, shadow, canary, routerTimeoutMs: rc.routerTimeoutMs, latency: rc.latency, sticky: rc.sticky, repriced, ...fallbackChooser(models, rc.fallbackModel) };
 }

@@ -79,7 +79,16 @@ async function shadowChoice(route: LoadedRoute, prompt: string, lambda: number, 
   return { model, ...(own?.quality !== undefined ? { quality: own.quality } : {}), ...(own?.cost !== undefined ? { cost: own.cost } : {}) };
 }
 
-/** A request naming a model directly: that model, nothing else. */
+/** A conversation's later turn (`routes.X.sticky`): the model that answered its earlier ones, the route's other models after it should it fail. */
+export const stickyPlan = (model: string, allowed: readonly string[]): Plan => ({
+  order: [model, ...allowed.filter((m) => m !== model)],
+  candidates: [],
+  reason: `kept ${model}: it answered this conversation's earlier turns (sticky)`,
+  proposals: [],
+  picked: undefined,
+  escalated: [],
+});
+
 /** A model named directly: it, then its `fallbacks` (those the caller may use). */
 export const directPlan = (model: string, fallbacks: readonly string[] = []): Plan => ({ order: [model, ...fallbacks], candidates: [], reason: 'model named directly', proposals: [], picked: undefined, escalated: [] });
 

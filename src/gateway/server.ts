@@ -21,6 +21,7 @@ import { createRng, type Rng } from '../core/random.js';
 import pino, { type Logger } from 'pino';
 import { endUserId, keyOf } from './auth.js';
 import { Admission, sendRefusal } from './admission.js';
+import { ConversationAffinity } from './affinity.js';
 import { serveChat, type ChatHost, type RecentRequest } from './chat.js';
 import { serveAdmin } from './admin-api.js';
 import { KeyTable } from './key-table.js';
@@ -150,6 +151,8 @@ export class Gateway {
 
   /** What the chat pipeline reads of this gateway (chat.ts), current after a reload. */
   private readonly chatHost: ChatHost;
+  /** The model each conversation of a sticky route stays on (affinity.ts). */
+  private readonly affinity: ConversationAffinity;
 
   /** The config in force (routes and keys change on reload). */
   get config(): GatewayConfig {
@@ -207,6 +210,7 @@ export class Gateway {
     this.admission = new Admission(() => this.current, this.store, this.now, () => this.keys.keys(), endUserIds);
     this.cache = config.cache.enabled ? new CompletionCache(config.cache, this.store, this.now) : undefined;
     this.stored = new StoredResponses(this.store, config.responses.store, config.responses.ttlDays * 86_400_000, this.now);
+    this.affinity = new ConversationAffinity(this.store, this.now);
     this.chatHost = this.hostForChat();
     if (deps.logger) this.log = deps.logger;
     else {
@@ -544,6 +548,7 @@ export class Gateway {
       env: g.env,
       planDeps: (client, models) => g.planDeps(client, models),
       record: (d, recent, upstreamMs, overheadMs) => g.record(d, recent, upstreamMs, overheadMs),
+      affinity: g.affinity,
       unpricedTier: (modelId, tier) => {
         if (g.warnNow(`tier:${modelId}/${tier}`, 3_600_000)) g.log.warn({ model: modelId, serviceTier: tier }, `${modelId} answered at service tier "${tier}", which models.${modelId}.serviceTiers does not price: billed at the standard prices`);
       },

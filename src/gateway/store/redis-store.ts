@@ -11,6 +11,8 @@
  *   state:<route>           hash {artifact, seq}: the newest router snapshot (a Lua script keeps the later seq)
  *   prompt:<id>             a served prompt for feedback on another replica (expires)
  *   learned:<id>            marks a request whose feedback a router learned from (expires after 30 days)
+ *   cache:<key>, response:<id>   cached answers and stored Responses API responses (expire)
+ *   affinity:<conversation> the model a conversation's turns go to (routes.X.sticky; expires)
  *   rate:<key>:<window>     requests of an API key in a one-minute window (expires)
  *   slots:<model>#<d>       sorted set holder → lease expiry: a deployment's maxInFlight shared by replicas (expires)
  * On a Redis Cluster (`cluster`), the keys a script touches together carry a hash tag — events:{<route>},

@@ -83,8 +83,8 @@ export interface RouterSnapshot {
  * `previous_response_id` and `GET /v1/responses/{id}`); `cache`, a cached chat completion
  * (completion-cache.ts).
  */
-/** Kinds of expiring documents: kept prompts, stored responses, cached answers, and markers (`claimExpiring`: feedback already learned from). */
-export type ExpiringKind = 'prompt' | 'response' | 'cache' | 'learned';
+/** Kinds of expiring documents: kept prompts, stored responses, cached answers, markers (`claimExpiring`: feedback already learned from) and conversations' models (affinity.ts). */
+export type ExpiringKind = 'prompt' | 'response' | 'cache' | 'learned' | 'affinity';
 
 /**
  * An API key made through the admin API (`/v1/admin/keys`; the config's keys stay in the config):
