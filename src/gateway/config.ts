@@ -117,6 +117,17 @@ export const MODEL_FIELDS = {
    * (providers/anthropic-structured.ts).
    */
   structuredOutputs: z.enum(['native', 'tool']).optional(),
+  /**
+   * Where an `anthropic` model is served: `anthropic` (default; baseURL https://api.anthropic.com/v1),
+   * `bedrock` (Amazon Bedrock; baseURL https://bedrock-runtime.REGION.amazonaws.com, upstreamModel the
+   * Bedrock model or inference profile id; a Bedrock API key in apiKeyEnv, else the process's AWS
+   * credentials sign) or `vertex` (Google Vertex AI; baseURL
+   * https://REGION-aiplatform.googleapis.com/v1/projects/PROJECT/locations/REGION; an access token in
+   * apiKeyEnv, else the metadata server's). providers/anthropic-platform.ts.
+   */
+  platform: z.enum(['anthropic', 'bedrock', 'vertex']).optional(),
+  /** The AWS region a `bedrock` model's requests are signed for (default: the one in its baseURL's host). */
+  awsRegion: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region, e.g. us-east-1').optional(),
   dropParams: z
     .array(z.string().min(1).refine((f) => !['model', 'messages', 'stream'].includes(f), { message: 'the call needs this field' }))
     .min(1)
@@ -198,7 +209,7 @@ export const MODEL_FIELDS = {
 
 /** What a model's fields must agree on. */
 export function modelRules(
-  m: { readonly provider: string; readonly data?: string | undefined; readonly thinking?: string | undefined; readonly promptCache?: boolean | undefined; readonly structuredOutputs?: string | undefined; readonly deployments?: ReadonlyArray<{ readonly maxInFlight?: number | undefined }> | undefined; readonly maxInFlight?: number | undefined; readonly queueMs?: number | undefined },
+  m: { readonly provider: string; readonly data?: string | undefined; readonly thinking?: string | undefined; readonly promptCache?: boolean | undefined; readonly structuredOutputs?: string | undefined; readonly platform?: string | undefined; readonly awsRegion?: string | undefined; readonly deployments?: ReadonlyArray<{ readonly maxInFlight?: number | undefined }> | undefined; readonly maxInFlight?: number | undefined; readonly queueMs?: number | undefined },
   ctx: z.RefinementCtx,
 ): void {
   if (m.provider === 'replay' && m.data === undefined) ctx.addIssue({ code: 'custom', message: 'a replay model needs "data" (a routing-matrix folder)', path: ['data'] });
@@ -206,6 +217,8 @@ export function modelRules(
   // a setting that would do nothing is refused, as a misspelt one is
   if (m.promptCache !== undefined && m.provider !== 'anthropic') ctx.addIssue({ code: 'custom', message: 'promptCache is for anthropic models (OpenAI-compatible APIs cache prompts by themselves)', path: ['promptCache'] });
   if (m.structuredOutputs !== undefined && m.provider !== 'anthropic') ctx.addIssue({ code: 'custom', message: 'structuredOutputs is for anthropic models (an OpenAI-compatible model takes response_format as it is)', path: ['structuredOutputs'] });
+  if (m.platform !== undefined && m.provider !== 'anthropic') ctx.addIssue({ code: 'custom', message: 'platform is where an anthropic model is served (anthropic, bedrock, vertex): set provider: anthropic', path: ['platform'] });
+  if (m.awsRegion !== undefined && m.platform !== 'bedrock') ctx.addIssue({ code: 'custom', message: 'awsRegion is for platform: bedrock', path: ['awsRegion'] });
   if (m.thinking !== undefined && m.provider !== 'anthropic') ctx.addIssue({ code: 'custom', message: 'thinking is for anthropic models (an OpenAI-compatible model takes reasoning_effort as it is)', path: ['thinking'] });
   if (m.queueMs !== undefined && m.maxInFlight === undefined && !(m.deployments ?? []).some((d) => d.maxInFlight !== undefined)) {
     ctx.addIssue({ code: 'custom', message: 'queueMs waits for a slot under maxInFlight: set maxInFlight (on the model or a deployment) too', path: ['queueMs'] });
@@ -514,7 +527,8 @@ export function workerCount(workers: GatewayConfig['server']['workers'], cores: 
 export function withPrices(config: GatewayConfigInput): GatewayConfig {
   const models: Record<string, ModelConfig> = {};
   for (const [id, m] of Object.entries(config.models)) {
-    const p = resolvePrices(id, m);
+    // Claude on Bedrock or Vertex is priced as those clouds list it (their model ids, their regional prices)
+    const p = resolvePrices(id, { ...m, priceProvider: m.priceProvider ?? (m.platform === 'bedrock' ? 'aws' : m.platform === 'vertex' ? 'google' : undefined) });
     const contextWindow = m.contextWindow ?? p.contextWindow;
     // every price resolved (the table's where the config sets none); the source and the table's context window are not the model's config
     const { source: _source, contextWindow: _window, priceTiers, ...prices } = p;

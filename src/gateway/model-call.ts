@@ -14,9 +14,10 @@ import { decideRetry, DEFAULT_RETRY_POLICY, isRetryableStatus, type AttemptOutco
 /**
  * How providers say a request does not fit the model's context: OpenAI's `context_length_exceeded`,
  * vLLM's and OpenAI's "maximum context length", Anthropic's "prompt is too long" and "input length and
- * `max_tokens` exceed context limit" (the prompt fits, not with the tokens asked for), TGI's "must be <= N".
+ * `max_tokens` exceed context limit" (the prompt fits, not with the tokens asked for), Bedrock's "Input
+ * is too long for requested model", TGI's "must be <= N".
  */
-const CONTEXT_OVERFLOW = /context_length_exceeded|maximum context length|context window|prompt is too long|exceed context limit|tokens? \+ `?max_new_tokens`? must be <=/i;
+const CONTEXT_OVERFLOW = /context_length_exceeded|maximum context length|context window|prompt is too long|exceed context limit|input is too long for requested model|tokens? \+ `?max_new_tokens`? must be <=/i;
 
 export interface RetryDeps {
   readonly maxRetries: number;

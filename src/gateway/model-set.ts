@@ -49,9 +49,9 @@ export function upstreamsFor(models: Readonly<Record<string, ModelConfig>>, prev
  * The set for `models`: transports loaded for the models `previous` does not have as they are (a
  * replay model's dataset is read here), `previous`'s transports and breakers kept for the others.
  */
-export async function loadModelSet(models: Readonly<Record<string, ModelConfig>>, base: HttpPost, now: () => number, previous?: ModelSet, shared?: SharedLimits): Promise<ModelSet> {
+export async function loadModelSet(models: Readonly<Record<string, ModelConfig>>, base: HttpPost, now: () => number, previous?: ModelSet, shared?: SharedLimits, env?: Readonly<Record<string, string | undefined>>): Promise<ModelSet> {
   const kept = (id: string): boolean => previous !== undefined && same(previous.config[id], models[id]);
-  const posts = await modelPosts(Object.fromEntries(Object.entries(models).filter(([id]) => !kept(id))), base, now);
+  const posts = await modelPosts(Object.fromEntries(Object.entries(models).filter(([id]) => !kept(id))), base, now, env);
   for (const id of Object.keys(models)) {
     const post = kept(id) ? previous?.posts.get(id) : undefined;
     if (post) posts.set(id, post);

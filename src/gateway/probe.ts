@@ -36,6 +36,8 @@ function endpoints(id: string, m: ModelConfig): Array<{ target: string; config: 
 
 async function probeOne(target: string, m: ModelConfig, env: Readonly<Record<string, string | undefined>>, get: ProbeGet, timeoutMs: number): Promise<ProbeResult> {
   const url = endpointUrl(m, 'models');
+  // Bedrock's and Vertex's inference endpoints list no models: a wrong region or project shows at the first call
+  if (m.platform === 'bedrock' || m.platform === 'vertex') return { target, url: url.href, ok: true, outcome: `not probed (${m.platform} has no model list at its inference endpoint)` };
   const key = m.apiKeyEnv ? env[m.apiKeyEnv] : undefined;
   const headers: Record<string, string> = { ...headersOf(m, env) };
   if (key) Object.assign(headers, m.provider === 'anthropic' ? { 'x-api-key': key, 'anthropic-version': ANTHROPIC_VERSION } : { authorization: `Bearer ${key}` });

@@ -251,7 +251,7 @@ export class Gateway {
       g.retentionTimer.unref();
     }
     runUseLiteInWorker(config.server.encoderWorker); // a use-lite route's encoding off the event loop
-    g.models = await loadModelSet(config.models, g.post, g.now, undefined, g.sharedLimits());
+    g.models = await loadModelSet(config.models, g.post, g.now, undefined, g.sharedLimits(), g.env);
     for (const [name, rc] of Object.entries(config.routes)) g.routes.set(name, g.noteRepriced(await loadRoute(name, rc, config, g.store)));
     g.startSync();
     return g;
@@ -351,7 +351,7 @@ export class Gateway {
     // TLS files are read again, for connections made from now on (renewed certificates, a new revocation list)
     const tls = tlsConfig ? loadTls(tlsConfig, 'server.tls') : undefined;
     const modelsChanged = models.added.length + models.removed.length + models.changed.length > 0;
-    const set = modelsChanged ? await loadModelSet(next.models, this.post, this.now, this.models, this.sharedLimits()) : this.models;
+    const set = modelsChanged ? await loadModelSet(next.models, this.post, this.now, this.models, this.sharedLimits(), this.env) : this.models;
     const loaded = new Map<string, LoadedRoute>();
     for (const [name, rc] of Object.entries(next.routes)) loaded.set(name, this.noteRepriced(await loadRoute(name, rc, config, this.store)));
     this.current = config;

@@ -26,8 +26,10 @@ export function knownStructured(name: string): StructuredMode {
 }
 
 /** How a configured model answers with a schema: its `structuredOutputs` setting, else what its name says; only `anthropic` models. */
-export function structuredOf(id: string, m: { readonly provider: string; readonly structuredOutputs?: StructuredMode | undefined; readonly upstreamModel?: string | undefined }): StructuredMode | undefined {
+export function structuredOf(id: string, m: { readonly provider: string; readonly structuredOutputs?: StructuredMode | undefined; readonly upstreamModel?: string | undefined; readonly platform?: string | undefined }): StructuredMode | undefined {
   if (m.provider !== 'anthropic') return undefined;
+  // Bedrock and Vertex take up Anthropic's features later: native schemas there only when the config says so
+  if (m.platform === 'bedrock' || m.platform === 'vertex') return m.structuredOutputs ?? 'tool';
   return m.structuredOutputs ?? knownStructured(m.upstreamModel ?? id);
 }
 
