@@ -4,8 +4,11 @@
  * signature recomputed from the same credentials, a bearer token — and answer as they do (Bedrock's
  * binary event stream, Vertex's server-sent events); the official openai SDK drives the gateway.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,13 +26,14 @@ interface Seen {
   readonly body: Record<string, unknown>;
 }
 
-/** A local server: each request is recorded and answered by `answer`. */
+/** A local server: each request is recorded (its body parsed when it is JSON) and answered by `answer`. */
 async function serve(answer: (seen: Seen, res: ServerResponse) => void, seen: Seen[]): Promise<{ server: Server; origin: string }> {
   const server = createServer((req, res) => {
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString()));
     req.on('end', () => {
-      const s = { path: req.url ?? '', headers: req.headers, raw, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} };
+      const json = req.headers['content-type']?.startsWith('application/json') === true && raw !== '';
+      const s = { path: req.url ?? '', headers: req.headers, raw, body: json ? (JSON.parse(raw) as Record<string, unknown>) : {} };
       seen.push(s);
       answer(s, res);
     });
@@ -85,6 +89,8 @@ describe('Claude on Bedrock', () => {
   const seen: Seen[] = [];
   let bedrock: { server: Server; origin: string };
   let creds: { server: Server; origin: string };
+  let sts: { server: Server; origin: string };
+  const stsCalls: Seen[] = [];
   const gateways: Gateway[] = [];
   let fail = false;
   beforeAll(async () => {
@@ -106,12 +112,14 @@ describe('Claude on Bedrock', () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(MESSAGE));
     }, seen);
     creds = await serve((_s, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ AccessKeyId: 'ASIACONTAINER', SecretAccessKey: 'container-secret', Token: 'container-token', Expiration: '2099-01-01T00:00:00Z' })), []);
+    sts = await serve((_s, res) => res.writeHead(200, { 'content-type': 'text/xml' }).end(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIAIRSA</AccessKeyId><SecretAccessKey>irsa-secret</SecretAccessKey><SessionToken>irsa-session</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>`), stsCalls);
   });
   afterEach(() => (fail = false));
   afterAll(async () => {
     await Promise.all(gateways.map((g) => g.close()));
     bedrock.server.close();
     creds.server.close();
+    sts.server.close();
   });
 
   async function gatewayWith(env: Record<string, string>, model: Record<string, unknown> = {}): Promise<OpenAI> {
@@ -160,7 +168,7 @@ describe('Claude on Bedrock', () => {
     })()).rejects.toThrow(/throttlingException|stream broke/);
   });
 
-  it('sends a Bedrock API key as a bearer token, takes the container endpoint\'s credentials, and says when it has none', async () => {
+  it('sends a Bedrock API key as a bearer token, takes the container endpoint\'s or a web identity role\'s credentials, and says when it has none', async () => {
     const keyed = await gatewayWith({ BEDROCK_KEY: 'bedrock-api-key' }, { apiKeyEnv: 'BEDROCK_KEY' });
     await keyed.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }] });
     expect((seen[seen.length - 1] as Seen).headers['authorization']).toBe('Bearer bedrock-api-key');
@@ -168,6 +176,16 @@ describe('Claude on Bedrock', () => {
     await pod.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }] });
     expect((seen[seen.length - 1] as Seen).headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 Credential=ASIACONTAINER\//);
     expect((seen[seen.length - 1] as Seen).headers['x-amz-security-token']).toBe('container-token');
+    // EKS IRSA: the service-account token exchanged at STS for the role's credentials
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'sy-irsa-')), 'token');
+    writeFileSync(tokenFile, 'eyJ.service-account.jwt\n');
+    const irsa = await gatewayWith({ AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/switchyard', AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ENDPOINT_URL_STS: sts.origin });
+    await irsa.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }] });
+    await irsa.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'Hi again' }] });
+    expect((seen[seen.length - 1] as Seen).headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 Credential=ASIAIRSA\//);
+    expect((seen[seen.length - 1] as Seen).headers['x-amz-security-token']).toBe('irsa-session');
+    expect(stsCalls).toHaveLength(1); // cached until five minutes before they expire
+    expect(Object.fromEntries(new URLSearchParams(stsCalls[0]?.raw))).toMatchObject({ Action: 'AssumeRoleWithWebIdentity', RoleArn: 'arn:aws:iam::123456789012:role/switchyard', WebIdentityToken: 'eyJ.service-account.jwt' });
     const none = await gatewayWith({});
     const before = seen.length;
     await expect(none.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }] })).rejects.toThrow(/cannot authenticate to bedrock: no AWS credentials/);

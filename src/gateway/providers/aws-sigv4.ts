@@ -3,7 +3,8 @@
  * with: the environment's (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), else
  * the container credentials endpoint that ECS tasks and EKS Pod Identity provide
  * (`AWS_CONTAINER_CREDENTIALS_FULL_URI` / `_RELATIVE_URI`, with `AWS_CONTAINER_AUTHORIZATION_TOKEN`
- * or `_TOKEN_FILE`), refreshed before they expire. Signing follows AWS's published algorithm:
+ * or `_TOKEN_FILE`), else a web identity role (EKS IRSA: `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`,
+ * exchanged at STS), refreshed before they expire. Signing follows AWS's published algorithm:
  * canonical request → string to sign → HMAC chain of date, region and service.
  */
 import { createHash, createHmac } from 'node:crypto';
@@ -61,7 +62,7 @@ export function regionOf(url: URL): string | undefined {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-type Fetch = (url: string, init: { headers: Record<string, string> }) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
+type Fetch = (url: string, init: { method?: string; headers: Record<string, string>; body?: string }) => Promise<{ ok: boolean; status: number; json(): Promise<unknown>; text(): Promise<string> }>;
 
 /** Where the process's AWS credentials come from, cached until five minutes before they expire. */
 export class AwsCredentialSource {
@@ -78,14 +79,15 @@ export class AwsCredentialSource {
     const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = this.env;
     if (id && secret) return { accessKeyId: id, secretAccessKey: secret, sessionToken: token };
     if (this.cached && (this.cached.expiration === undefined || this.cached.expiration - 300_000 > this.now())) return this.cached;
-    this.pending ??= this.fromContainer().finally(() => (this.pending = undefined));
+    const source = this.env['AWS_CONTAINER_CREDENTIALS_FULL_URI'] || this.env['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'] ? () => this.fromContainer() : this.env['AWS_ROLE_ARN'] && this.env['AWS_WEB_IDENTITY_TOKEN_FILE'] ? () => this.fromWebIdentity() : undefined;
+    if (!source) throw new Error('no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run where the container credentials endpoint (ECS, EKS Pod Identity) or a web identity role (EKS IRSA) is, or give the model a Bedrock API key (apiKeyEnv)');
+    this.pending ??= source().finally(() => (this.pending = undefined));
     return (this.cached = await this.pending);
   }
 
   private async fromContainer(): Promise<AwsCredentials> {
     const { AWS_CONTAINER_CREDENTIALS_FULL_URI: full, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: relative } = this.env;
-    const url = full ?? (relative ? `http://169.254.170.2${relative}` : undefined);
-    if (!url) throw new Error('no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run where the container credentials endpoint is (ECS, EKS Pod Identity), or give the model a Bedrock API key (apiKeyEnv)');
+    const url = full || `http://169.254.170.2${relative ?? ''}`;
     const file = this.env['AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'];
     const auth = file ? readFileSync(file, 'utf8').trim() : this.env['AWS_CONTAINER_AUTHORIZATION_TOKEN'];
     const r = await this.fetchFn(url, { headers: auth ? { authorization: auth } : {} });
@@ -93,5 +95,25 @@ export class AwsCredentialSource {
     const c = (await r.json()) as { AccessKeyId?: string; SecretAccessKey?: string; Token?: string; Expiration?: string };
     if (!c.AccessKeyId || !c.SecretAccessKey) throw new Error('the AWS container credentials endpoint gave no keys');
     return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.Token, expiration: c.Expiration ? Date.parse(c.Expiration) : undefined };
+  }
+
+  /**
+   * EKS IRSA: the pod's service-account token exchanged for the role's credentials at STS
+   * (AssumeRoleWithWebIdentity, unsigned; `AWS_ENDPOINT_URL_STS` moves it, else the regional endpoint).
+   */
+  private async fromWebIdentity(): Promise<AwsCredentials> {
+    const token = readFileSync(this.env['AWS_WEB_IDENTITY_TOKEN_FILE'] as string, 'utf8').trim();
+    const region = this.env['AWS_REGION'] ?? this.env['AWS_DEFAULT_REGION'];
+    const endpoint = this.env['AWS_ENDPOINT_URL_STS'] ?? (region ? `https://sts.${region}.amazonaws.com` : 'https://sts.amazonaws.com');
+    const form = new URLSearchParams({ Action: 'AssumeRoleWithWebIdentity', Version: '2011-06-15', RoleArn: this.env['AWS_ROLE_ARN'] as string, RoleSessionName: this.env['AWS_ROLE_SESSION_NAME'] ?? `switchyard-${this.now()}`, WebIdentityToken: token });
+    const r = await this.fetchFn(endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/xml' }, body: form.toString() });
+    const xml = await r.text();
+    const field = (name: string): string | undefined => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
+    if (!r.ok) throw new Error(`STS refused the web identity (${r.status}): ${field('Message') ?? xml.slice(0, 200)}`);
+    const accessKeyId = field('AccessKeyId');
+    const secretAccessKey = field('SecretAccessKey');
+    if (!accessKeyId || !secretAccessKey) throw new Error('STS gave no credentials for the web identity');
+    const expiration = field('Expiration');
+    return { accessKeyId, secretAccessKey, sessionToken: field('SessionToken'), expiration: expiration ? Date.parse(expiration) : undefined };
   }
 }
