@@ -9,6 +9,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { globalFetch, Refreshing, type CredentialFetch } from './refreshing.js';
 
 export interface AwsCredentials {
   readonly accessKeyId: string;
@@ -62,27 +63,25 @@ export function regionOf(url: URL): string | undefined {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-type Fetch = (url: string, init: { method?: string; headers: Record<string, string>; body?: string }) => Promise<{ ok: boolean; status: number; json(): Promise<unknown>; text(): Promise<string> }>;
 
 /** Where the process's AWS credentials come from, cached until five minutes before they expire. */
 export class AwsCredentialSource {
-  private cached: AwsCredentials | undefined;
-  private pending: Promise<AwsCredentials> | undefined;
+  private readonly temporary: Refreshing<AwsCredentials>;
 
   constructor(
     private readonly env: Env,
-    private readonly fetchFn: Fetch = globalThis.fetch as unknown as Fetch,
+    private readonly fetchFn: CredentialFetch = globalFetch,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.temporary = new Refreshing((c) => c.expiration, 300_000, now);
+  }
 
   async get(): Promise<AwsCredentials> {
     const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = this.env;
     if (id && secret) return { accessKeyId: id, secretAccessKey: secret, sessionToken: token };
-    if (this.cached && (this.cached.expiration === undefined || this.cached.expiration - 300_000 > this.now())) return this.cached;
     const source = this.env['AWS_CONTAINER_CREDENTIALS_FULL_URI'] || this.env['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'] ? () => this.fromContainer() : this.env['AWS_ROLE_ARN'] && this.env['AWS_WEB_IDENTITY_TOKEN_FILE'] ? () => this.fromWebIdentity() : undefined;
     if (!source) throw new Error('no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run where the container credentials endpoint (ECS, EKS Pod Identity) or a web identity role (EKS IRSA) is, or give the model a Bedrock API key (apiKeyEnv)');
-    this.pending ??= source().finally(() => (this.pending = undefined));
-    return (this.cached = await this.pending);
+    return this.temporary.get(source);
   }
 
   private async fromContainer(): Promise<AwsCredentials> {

@@ -4,23 +4,23 @@
  * Google's own libraries), cached until a minute before it expires. Elsewhere, put a token in the
  * model's `apiKeyEnv` (`gcloud auth print-access-token`: it lasts an hour).
  */
+import { globalFetch, Refreshing, type CredentialFetch } from './refreshing.js';
+
 type Env = Readonly<Record<string, string | undefined>>;
-type Fetch = (url: string, init: { headers: Record<string, string> }) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
 
 export class GcpMetadataToken {
-  private cached: { token: string; expires: number } | undefined;
-  private pending: Promise<{ token: string; expires: number }> | undefined;
+  private readonly token: Refreshing<{ token: string; expires: number }>;
 
   constructor(
     private readonly env: Env,
-    private readonly fetchFn: Fetch = globalThis.fetch as unknown as Fetch,
+    private readonly fetchFn: CredentialFetch = globalFetch,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.token = new Refreshing((t) => t.expires, 60_000, now);
+  }
 
   async get(): Promise<string> {
-    if (this.cached && this.cached.expires - 60_000 > this.now()) return this.cached.token;
-    this.pending ??= this.fetchToken().finally(() => (this.pending = undefined));
-    return (this.cached = await this.pending).token;
+    return (await this.token.get(() => this.fetchToken())).token;
   }
 
   private async fetchToken(): Promise<{ token: string; expires: number }> {
